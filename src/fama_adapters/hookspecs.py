@@ -1,0 +1,53 @@
+"""Every contract between fama and its plugins, in one module.
+
+A plugin is any object or module with functions named like the hooks below
+and marked ``@hookimpl``. fama loads its built-in plugins by import path, then
+every distribution's entry points in the group ``fama`` (see
+:mod:`fama_adapters.plugins`), then checks that each implementation matches a
+spec here, so a misspelt hook fails loudly.
+
+Registration hooks receive a ``register`` callback rather than returning
+lists: the host stays in charge of names, clashes and errors. Hook arguments
+may be added in later versions, never removed or renamed (pluggy passes each
+implementation only the arguments it names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from fama_adapters.cli import Command, DemoStep
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "fama"
+"""The pluggy project name, also the entry-point group."""
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """Add subcommands to the ``fama`` command.
+
+    Called once when the command line starts. Call ``register`` with a
+    :class:`fama_adapters.cli.Command` for each subcommand the plugin adds.
+    Two plugins registering one name is a :class:`~fama_core.errors.PluginError`.
+    Returns nothing.
+    """
+
+
+@hookspec
+def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
+    """Add a step to ``fama demo`` (what ``make demo`` runs).
+
+    Called once per ``fama demo``. Call ``register`` with a
+    :class:`fama_adapters.cli.DemoStep`; steps run in ``order`` (lowest
+    first), each receiving the demo context (the sample caseload already
+    folded, the output folder). Returns nothing.
+    """

@@ -1,0 +1,112 @@
+"""Loading plugins: built-ins by import path, then the ``fama`` entry-point group.
+
+One :class:`PluginHost` per host object (never a module global), so tests and
+embedding hosts stay apart. Only this class touches ``pm.hook``; everything
+else calls its typed methods.
+
+Set ``FAMA_BLOCK_PLUGINS`` to a comma-separated list of entry-point names to
+skip them, or to ``*`` to load no third-party plugin at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+import pluggy
+
+from fama_adapters import hookspecs
+from fama_core.errors import PluginError
+
+__all__ = ["BUILTIN_PLUGINS", "PluginHost", "PluginInfo"]
+
+BUILTIN_PLUGINS: tuple[str, ...] = ("fama_adapters.cli.core_commands",)
+"""Import paths of the plugins that ship with fama."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """A loaded plugin: its name and where it came from."""
+
+    name: str
+    source: str
+    """``builtin`` or ``entry point <dist name> <version>``."""
+
+
+class PluginHost:
+    """A plugin manager with fama's hookspecs and typed accessors for each hook."""
+
+    def __init__(
+        self, *, builtins: Iterable[str] = BUILTIN_PLUGINS, entry_points: bool = True
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._info: dict[str, PluginInfo] = {}
+        for path in builtins:
+            self.register(importlib.import_module(path), name=path, source="builtin")
+        if entry_points:
+            self._load_entry_points()
+        self.pm.check_pending()
+
+    def _load_entry_points(self) -> None:
+        blocked = {b.strip() for b in os.environ.get("FAMA_BLOCK_PLUGINS", "").split(",")}
+        if "*" in blocked:
+            return
+        for ep in entry_points(group=hookspecs.PROJECT):
+            if ep.name in blocked or ep.value in self._info:
+                continue  # blocked, or a built-in already registered by import path
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken third-party plugin must not hide the others
+                raise PluginError(f"plugin {ep.name} failed to load: {type(exc).__name__}") from exc
+            dist = ep.dist
+            where = f"entry point {dist.name} {dist.version}" if dist else "entry point"
+            self.register(plugin, name=ep.name, source=where)
+
+    def register(self, plugin: object, *, name: str, source: str = "registered") -> None:
+        """Register a plugin object or module under ``name``."""
+        if name in self._info:
+            raise PluginError(f"two plugins are named {name}")
+        self.pm.register(plugin, name=name)
+        self._info[name] = PluginInfo(name, source)
+
+    def unregister(self, name: str) -> None:
+        """Remove the plugin registered under ``name``."""
+        self.pm.unregister(name=name)
+        del self._info[name]
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every loaded plugin, in load order."""
+        return list(self._info.values())
+
+    def _collect(
+        self, hook: Callable[..., Any], key: Callable[[_T], str], what: str
+    ) -> dict[str, _T]:
+        """Call a registration hook and index what plugins register, refusing clashes."""
+        found: dict[str, _T] = {}
+
+        def register(item: _T) -> None:
+            k = key(item)
+            if k in found:
+                raise PluginError(f"two plugins register the {what} {k!r}")
+            found[k] = item
+
+        hook(register=register)
+        return found
+
+    def commands(self) -> dict[str, Any]:
+        """Subcommands registered by plugins, by name."""
+        return self._collect(self.pm.hook.fama_register_commands, lambda c: c.name, "command")
+
+    def demo_steps(self) -> list[Any]:
+        """Demo steps registered by plugins, in order."""
+        steps: dict[str, Any] = self._collect(
+            self.pm.hook.fama_register_demo_steps, lambda s: s.name, "demo step"
+        )
+        return sorted(steps.values(), key=lambda s: (s.order, s.name))

@@ -1,0 +1,200 @@
+"""Every error fama raises, under one base class.
+
+Messages name the record, the field and the rule that failed; they never carry
+the value that failed, because values may be special-category health data.
+
+The tree::
+
+    FamaError
+    ├── InvalidRecord              a record did not match its schema (record, fields, why)
+    ├── TransitionRefused          the workflow refused an event (state, event, unmet condition)
+    ├── IdempotencyConflict        an event id was reused for a different event
+    ├── CatalogueError             packaged or host catalogue data is inconsistent
+    ├── WorkflowDefinitionError    the state/transition declaration is not well formed
+    ├── StoreError                 an event store failed
+    │   └── ConcurrencyConflict    another writer appended first (expected version mismatch)
+    ├── AdapterError               an adapter failed to map or talk to the outside world
+    │   ├── PluginError            plugins clash or do not load
+    │   ├── MappingError           a value cannot be mapped to or from an external format
+    │   └── TransportError         a remote system failed or refused a request
+    └── SubmissionError            an NDTMS submission row or file is invalid
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "AdapterError",
+    "CatalogueError",
+    "ConcurrencyConflict",
+    "FamaError",
+    "FieldProblem",
+    "IdempotencyConflict",
+    "InvalidRecord",
+    "MappingError",
+    "PluginError",
+    "StoreError",
+    "SubmissionError",
+    "TransitionRefused",
+    "TransportError",
+    "WorkflowDefinitionError",
+    "invalid_record_from_pydantic",
+]
+
+
+class FamaError(Exception):
+    """Base class of every error fama raises.
+
+    Subclasses take their details as keyword-only arguments and keep them as
+    attributes, so a host can react to them without parsing the message.
+    """
+
+
+class FieldProblem(tuple[str, str, str]):
+    """One problem with one field: ``(location, code, reason)``.
+
+    ``location`` is a dotted path such as ``steps.2.status``; ``code`` is a
+    stable machine code (pydantic's error type, or fama's own); ``reason`` is a
+    human sentence that never quotes the offending value.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, location: str, code: str, reason: str) -> FieldProblem:
+        return super().__new__(cls, (location, code, reason))
+
+    @property
+    def location(self) -> str:
+        """Dotted path of the field inside the record."""
+        return self[0]
+
+    @property
+    def code(self) -> str:
+        """Stable machine code of the problem."""
+        return self[1]
+
+    @property
+    def reason(self) -> str:
+        """Human-readable reason, free of the offending value."""
+        return self[2]
+
+
+class InvalidRecord(FamaError):
+    """A record (an event, a meeting, a row) did not match its schema.
+
+    ``record`` names the record (``"line 12"``, ``"event 3f2a…"``, ``"meetings[40]"``);
+    ``problems`` lists each failing field.
+    """
+
+    def __init__(self, *, record: str, kind: str, problems: Sequence[FieldProblem]) -> None:
+        self.record = record
+        self.kind = kind
+        self.problems = tuple(problems)
+        detail = "; ".join(f"{p.location or '(record)'}: {p.reason}" for p in self.problems)
+        super().__init__(f"{record}: invalid {kind}: {detail}")
+
+
+class TransitionRefused(FamaError):
+    """The workflow refused an event; the state is unchanged.
+
+    ``state`` is the episode status the event met, ``event`` the event kind,
+    ``condition`` the name of the unmet condition and ``detail`` a sentence.
+    """
+
+    def __init__(
+        self, *, state: str, event: str, condition: str, detail: str, event_id: str = ""
+    ) -> None:
+        self.state = state
+        self.event = event
+        self.condition = condition
+        self.detail = detail
+        self.event_id = event_id
+        where = f" (event {event_id})" if event_id else ""
+        super().__init__(f"{event} refused in state {state}{where}: {condition}: {detail}")
+
+
+class IdempotencyConflict(FamaError):
+    """An event id was sent again with different content.
+
+    Re-sending the *same* event is harmless and changes nothing; re-using an id
+    for a different event is a host bug, refused so that nothing is overwritten.
+    """
+
+    def __init__(self, *, event_id: str, event: str) -> None:
+        self.event_id = event_id
+        self.event = event
+        super().__init__(
+            f"event id {event_id} was already used for a different event; "
+            f"a {event} event needs a new id"
+        )
+
+
+class CatalogueError(FamaError):
+    """Packaged or host-supplied catalogue data is inconsistent."""
+
+    def __init__(self, *, entry: str, reason: str) -> None:
+        self.entry = entry
+        self.reason = reason
+        super().__init__(f"catalogue entry {entry}: {reason}")
+
+
+class WorkflowDefinitionError(FamaError):
+    """The declaration of states and transitions is not well formed."""
+
+
+class StoreError(FamaError):
+    """An event store failed to read or append."""
+
+
+class ConcurrencyConflict(StoreError):
+    """Another writer appended to the stream first; nothing was written.
+
+    Re-read the stream, re-decide, and append again with the new version.
+    """
+
+    def __init__(self, *, stream: str, expected: int, actual: int) -> None:
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream}: expected version {expected} but it is at {actual}; "
+            "nothing was appended"
+        )
+
+
+class AdapterError(FamaError):
+    """An adapter failed to map data or to talk to an outside system."""
+
+
+class PluginError(AdapterError):
+    """Plugins clash (two claim one name) or fail to load."""
+
+
+class MappingError(AdapterError):
+    """A value cannot be mapped to or from an external format."""
+
+
+class TransportError(AdapterError):
+    """A remote system failed, timed out or refused a request."""
+
+
+class SubmissionError(FamaError):
+    """An NDTMS submission row or file is invalid."""
+
+
+def invalid_record_from_pydantic(
+    exc: Any, *, record: str, kind: str, extra: Iterable[FieldProblem] = ()
+) -> InvalidRecord:
+    """Turn a ``pydantic.ValidationError`` into an :class:`InvalidRecord`.
+
+    Only the location, error type and pydantic's message are kept; the input
+    value is dropped so no personal data reaches a log or a screen.
+    """
+    problems: list[FieldProblem] = []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = ".".join(str(part) for part in err.get("loc", ()))
+        problems.append(FieldProblem(loc, str(err.get("type", "invalid")), str(err.get("msg", ""))))
+    problems.extend(extra)
+    return InvalidRecord(record=record, kind=kind, problems=problems)

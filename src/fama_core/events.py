@@ -1,0 +1,342 @@
+"""Every change to a FAMA record is one of these frozen events.
+
+An event says who (``keyworker_id``), when (``occurred_on``, the session date,
+and ``recorded_at``, when it was written down), to which client and episode,
+and carries an ``event_id`` that is its idempotency key: sending the same event
+twice changes nothing. The union :data:`Event` is discriminated by ``kind``.
+
+Structural rules (a session record lists every step of its stage once; a
+session 2 or 3 ends with a commitment or a recorded reason) are checked here,
+when an event is built. Rules that depend on the episode so far are the
+workflow's (:mod:`fama_core.workflow`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, model_validator
+
+from fama_core.codes import STEPS_BY_STAGE, CloseReason, GoalStatus, Handout, SessionStage
+from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
+from fama_core.models import (
+    AccompanimentArrangement,
+    AccompanimentResult,
+    CommitmentReview,
+    FamaModel,
+    Goal,
+    GoalReview,
+    Identifier,
+    JournalEntry,
+    LiteracySupport,
+    MeetingCommitment,
+    Note,
+    ObstacleRecord,
+    OrganisationCode,
+    PastExperience,
+    StepRecord,
+)
+
+__all__ = [
+    "EVENT_KINDS",
+    "AccompanimentArranged",
+    "AccompanimentConcluded",
+    "ClientDeclined",
+    "EngagementConfirmed",
+    "EpisodeClosed",
+    "EpisodeOpened",
+    "Event",
+    "EventBase",
+    "GoalSet",
+    "GoalUpdated",
+    "JournalEntryRecorded",
+    "ObstacleRaised",
+    "Session1Held",
+    "Session2Held",
+    "Session3Held",
+    "SessionHeld",
+    "event_from_json",
+    "event_from_mapping",
+    "event_to_json",
+    "events_from_json_lines",
+]
+
+
+class EventBase(FamaModel):
+    """Fields every event carries."""
+
+    event_id: Identifier = Field(
+        description="Idempotency key chosen by the host; the same key twice is stored once."
+    )
+    client_id: Identifier = Field(description="Pseudonymous client key: the event stream.")
+    episode_id: Identifier = Field(description="The FAMA episode within the client's stream.")
+    keyworker_id: Identifier = Field(description="Who recorded the change.")
+    occurred_on: dt.date = Field(description="When it happened (the session date).")
+    recorded_at: AwareDatetime = Field(description="When it was recorded, with a time zone.")
+
+
+class EpisodeOpened(EventBase):
+    """A keyworker starts facilitating access to mutual aid for a client."""
+
+    kind: Literal["episode_opened"] = "episode_opened"
+    team_id: Identifier | None = Field(default=None, description="The keyworker's team.")
+
+
+def _check_steps(steps: tuple[StepRecord, ...], stage: SessionStage) -> None:
+    expected = STEPS_BY_STAGE[stage]
+    seen = [record.step for record in steps]
+    missing = [s.value for s in expected if s not in seen]
+    foreign = [s.value for s in seen if s not in expected]
+    repeated = sorted({s.value for s in seen if seen.count(s) > 1})
+    if missing or foreign or repeated:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if foreign:
+            parts.append("not steps of session " + stage.value + ": " + ", ".join(foreign))
+        if repeated:
+            parts.append("recorded twice: " + ", ".join(repeated))
+        raise ValueError("steps must list each step of the session once; " + "; ".join(parts))
+
+
+class SessionHeld(EventBase):
+    """Fields shared by the three session records."""
+
+    steps: tuple[StepRecord, ...] = Field(
+        description="Every step of the session, each done / not done / not applicable."
+    )
+    commitment: MeetingCommitment | None = Field(
+        default=None, description="A meeting the client commits to attend in the coming week."
+    )
+
+
+class Session1Held(SessionHeld):
+    """Session one: introducing mutual aid (the guide, p. 7)."""
+
+    kind: Literal["session_1_held"] = "session_1_held"
+    past_experience: PastExperience
+    handouts_given: tuple[Handout, ...] = Field(description="Hand-outs the client took home.")
+    journal_given: bool = Field(description="The client left with a personal journal.")
+    literacy_support: LiteracySupport | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Session1Held:
+        _check_steps(self.steps, SessionStage.INTRODUCTION)
+        if len(set(self.handouts_given)) != len(self.handouts_given):
+            raise ValueError("handouts_given lists a hand-out twice")
+        return self
+
+
+class _LaterSession(SessionHeld):
+    commitment_review: CommitmentReview | None = Field(
+        default=None, description="Review of the commitment made at the previous session."
+    )
+    goal_reviews: tuple[GoalReview, ...] = Field(
+        default=(), description="Review of each goal agreed before this session."
+    )
+    no_commitment_reason: Note | None = Field(
+        default=None, description="Why no commitment to a meeting was made."
+    )
+
+    def _check_common(self, stage: SessionStage) -> None:
+        _check_steps(self.steps, stage)
+        if (self.commitment is None) == (self.no_commitment_reason is None):
+            raise ValueError(
+                "a session ends with either a commitment to a named meeting "
+                "or a recorded reason for none, not both and not neither"
+            )
+        ids = [r.goal_id for r in self.goal_reviews]
+        if len(set(ids)) != len(ids):
+            raise ValueError("goal_reviews reviews a goal twice")
+
+
+class Session2Held(_LaterSession):
+    """Session two: encouraging the client to engage with a group (the guide, p. 9)."""
+
+    kind: Literal["session_2_held"] = "session_2_held"
+    preferred_organisation: OrganisationCode | None = Field(
+        default=None, description="The client's preferred type of meeting (step 5)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Session2Held:
+        self._check_common(SessionStage.ENGAGEMENT)
+        return self
+
+
+class Session3Held(_LaterSession):
+    """Session three: taking an interest in the client's experience (the guide, p. 11)."""
+
+    kind: Literal["session_3_held"] = "session_3_held"
+    commitment_review: CommitmentReview = Field(
+        description="Was the commitment made at the previous session kept (step 1)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Session3Held:
+        self._check_common(SessionStage.REVIEW)
+        return self
+
+
+class GoalSet(EventBase):
+    """A care-planned goal is proposed or agreed (hand-out 7)."""
+
+    kind: Literal["goal_set"] = "goal_set"
+    goal: Goal
+
+
+class GoalUpdated(EventBase):
+    """A goal is agreed or withdrawn between reviews."""
+
+    kind: Literal["goal_updated"] = "goal_updated"
+    goal_id: Identifier
+    status: Literal[GoalStatus.AGREED, GoalStatus.WITHDRAWN]
+    note: Note | None = None
+
+
+class JournalEntryRecorded(EventBase):
+    """A meeting from the client's journal is recorded (hand-out 10)."""
+
+    kind: Literal["journal_entry_recorded"] = "journal_entry_recorded"
+    entry: JournalEntry
+
+
+class ObstacleRaised(EventBase):
+    """The client raised an obstacle and a response was agreed (hand-outs 3 and 5)."""
+
+    kind: Literal["obstacle_raised"] = "obstacle_raised"
+    record: ObstacleRecord
+
+
+class AccompanimentArranged(EventBase):
+    """A peer is arranged to accompany the client (appendix 1)."""
+
+    kind: Literal["accompaniment_arranged"] = "accompaniment_arranged"
+    arrangement: AccompanimentArrangement
+
+
+class AccompanimentConcluded(EventBase):
+    """What became of an accompaniment arrangement."""
+
+    kind: Literal["accompaniment_concluded"] = "accompaniment_concluded"
+    result: AccompanimentResult
+
+
+class EngagementConfirmed(EventBase):
+    """The client is fully engaged with a mutual aid group: the episode ends."""
+
+    kind: Literal["engagement_confirmed"] = "engagement_confirmed"
+    organisation: OrganisationCode = Field(description="The organisation the client engaged with.")
+    note: Note | None = None
+
+
+class ClientDeclined(EventBase):
+    """The client decides not to attend at this time: the episode ends."""
+
+    kind: Literal["client_declined"] = "client_declined"
+    reason: Note | None = None
+
+
+class EpisodeClosed(EventBase):
+    """The episode ends because treatment ended, the client transferred, or similar."""
+
+    kind: Literal["episode_closed"] = "episode_closed"
+    reason: CloseReason
+    note: Note | None = None
+
+
+Event = Annotated[
+    EpisodeOpened
+    | Session1Held
+    | Session2Held
+    | Session3Held
+    | GoalSet
+    | GoalUpdated
+    | JournalEntryRecorded
+    | ObstacleRaised
+    | AccompanimentArranged
+    | AccompanimentConcluded
+    | EngagementConfirmed
+    | ClientDeclined
+    | EpisodeClosed,
+    Field(discriminator="kind"),
+]
+"""Any FAMA event, discriminated by ``kind``."""
+
+EVENT_KINDS: tuple[str, ...] = (
+    "episode_opened",
+    "session_1_held",
+    "session_2_held",
+    "session_3_held",
+    "goal_set",
+    "goal_updated",
+    "journal_entry_recorded",
+    "obstacle_raised",
+    "accompaniment_arranged",
+    "accompaniment_concluded",
+    "engagement_confirmed",
+    "client_declined",
+    "episode_closed",
+)
+"""Every event kind, in the order a reader meets them."""
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def _kind_of(raw: Any) -> str:
+    if isinstance(raw, Mapping):
+        kind = raw.get("kind")
+        if isinstance(kind, str) and kind in EVENT_KINDS:
+            return kind
+    return "event"
+
+
+def event_from_mapping(data: Any, *, record: str = "event") -> Event:
+    """Validate a decoded mapping as an :data:`Event`.
+
+    Raises :class:`~fama_core.errors.InvalidRecord` naming ``record`` and each
+    failing field, without the offending values.
+    """
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise invalid_record_from_pydantic(exc, record=record, kind=_kind_of(data)) from None
+
+
+def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
+    """Decode and validate one JSON document as an :data:`Event`."""
+    try:
+        return _ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        problems = exc.errors(include_input=False, include_url=False)
+        if any(p.get("type") == "json_invalid" for p in problems):
+            raise InvalidRecord(
+                record=record,
+                kind="event",
+                problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
+            ) from None
+        raise invalid_record_from_pydantic(exc, record=record, kind="event") from None
+
+
+def event_to_json(event: Event) -> str:
+    """Encode an event as one compact JSON document (one line of a log)."""
+    return event.model_dump_json(exclude_none=True)
+
+
+def events_from_json_lines(
+    lines: Iterable[str | bytes], *, start: int = 1
+) -> Iterator[tuple[int, Event | InvalidRecord]]:
+    """Yield ``(line_number, Event | InvalidRecord)`` for each non-blank line.
+
+    A bad line yields its :class:`InvalidRecord` in place of an event, so the
+    caller reports it and carries on with the rest of the batch.
+    """
+    for number, line in enumerate(lines, start=start):
+        if not line.strip():  # blank lines separate nothing and are skipped
+            continue
+        try:
+            yield number, event_from_json(line, record=f"line {number}")
+        except InvalidRecord as problem:
+            yield number, problem
