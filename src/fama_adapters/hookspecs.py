@@ -21,6 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from fama_adapters.cli import Command, DemoStep
+    from fama_adapters.record_systems import RecordSystem
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -50,4 +51,15 @@ def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
     :class:`fama_adapters.cli.DemoStep`; steps run in ``order`` (lowest
     first), each receiving the demo context (the sample caseload already
     folded, the output folder). Returns nothing.
+    """
+
+
+@hookspec
+def fama_register_record_systems(register: Callable[[RecordSystem], None]) -> None:
+    """Add a clinical record system adapter (HL7 v2, FHIR R4, a vendor's API).
+
+    Called when the host first asks for record systems. Call ``register`` with
+    an object satisfying :class:`fama_adapters.record_systems.RecordSystem`;
+    its ``name`` must be unique across plugins (a clash is a
+    :class:`~fama_core.errors.PluginError`). Returns nothing.
     """

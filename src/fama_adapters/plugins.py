@@ -110,3 +110,9 @@ class PluginHost:
             self.pm.hook.fama_register_demo_steps, lambda s: s.name, "demo step"
         )
         return sorted(steps.values(), key=lambda s: (s.order, s.name))
+
+    def record_systems(self) -> dict[str, Any]:
+        """Record-system adapters registered by plugins, by name."""
+        return self._collect(
+            self.pm.hook.fama_register_record_systems, lambda r: r.name, "record system"
+        )

@@ -1,0 +1,46 @@
+"""The treatment context a host supplies around a FAMA episode.
+
+FAMA happens inside a treatment episode that the host's case system owns:
+admission, discharge, transfer, merge of duplicate records, consent to share
+with NDTMS. fama does not decide these; it receives them (from the host's API,
+an HL7 ADT feed …) and uses them to end episodes, derive NDTMS rows and check
+dates. Identifiers are the host's pseudonymous keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field, model_validator
+
+from fama_core.models import FamaModel, Identifier
+
+__all__ = ["TreatmentContext"]
+
+
+class TreatmentContext(FamaModel):
+    """One treatment episode of a client, as the host's case system knows it."""
+
+    client_id: Identifier = Field(description="The host's pseudonymous client key.")
+    treatment_episode_id: Identifier = Field(description="The host's treatment episode key.")
+    agency_code: str | None = Field(
+        default=None, max_length=16, description="The provider's agency code (NDTMS AGNCY)."
+    )
+    started_on: dt.date = Field(description="Admission / triage date.")
+    ended_on: dt.date | None = Field(default=None, description="Discharge date, once discharged.")
+    end_reason: str | None = Field(
+        default=None, max_length=32, description="The host's discharge / exit reason code."
+    )
+    transferred: bool = Field(default=False, description="Ended by transfer to another service.")
+    merged_into: Identifier | None = Field(
+        default=None, description="This client record was merged into another client key."
+    )
+    consent_to_share: bool | None = Field(
+        default=None, description="Consent to share with NDTMS; None when not recorded."
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> TreatmentContext:
+        if self.ended_on is not None and self.ended_on < self.started_on:
+            raise ValueError("ended_on is before started_on")
+        return self
