@@ -107,6 +107,8 @@ class GoalState:
     set_on: dt.date
     set_after_session: int
     """How many sessions had been held when the goal was set (its session)."""
+    agreed_after_session: int | None = None
+    """How many sessions had been held when it was agreed; reviewed at the next session."""
     reviews: tuple[GoalReview, ...] = ()
 
 

@@ -563,7 +563,12 @@ def _on_later_session(cur: _EpisodeDraft, e: Any, stage: SessionStage) -> None:
     for r in e.goal_reviews:
         g = cur.goals[r.goal_id]
         cur.goals[r.goal_id] = GoalState(
-            g.goal, _REVIEW_TO_STATUS[r.outcome], g.set_on, g.set_after_session, (*g.reviews, r)
+            g.goal,
+            _REVIEW_TO_STATUS[r.outcome],
+            g.set_on,
+            g.set_after_session,
+            g.agreed_after_session,
+            (*g.reviews, r),
         )
     _add_session(cur, e, stage)
 
@@ -577,12 +582,17 @@ def _on_session_3(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
 
 
 def _on_goal_set(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.goals[e.goal.goal_id] = GoalState(e.goal, e.goal.status, e.occurred_on, len(cur.sessions))
+    held = len(cur.sessions)
+    agreed = held if e.goal.status is GoalStatus.AGREED else None
+    cur.goals[e.goal.goal_id] = GoalState(e.goal, e.goal.status, e.occurred_on, held, agreed)
 
 
 def _on_goal_updated(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
     g = cur.goals[e.goal_id]
-    cur.goals[e.goal_id] = GoalState(g.goal, e.status, g.set_on, g.set_after_session, g.reviews)
+    agreed = len(cur.sessions) if e.status is GoalStatus.AGREED else g.agreed_after_session
+    cur.goals[e.goal_id] = GoalState(
+        g.goal, e.status, g.set_on, g.set_after_session, agreed, g.reviews
+    )
 
 
 def _on_journal(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
