@@ -174,7 +174,7 @@ def main() -> None:
     events = sum(len(e) for e in log)
     print(f"log: {args.episodes:,} episodes, {events:,} events (built in {gen_s:.1f}s)")
 
-    fold_s, states = timed(lambda: [fold(events) for events in log])
+    fold_s, states = timed(lambda: [fold(episode) for episode in log])
     fold_rate = args.episodes / fold_s
 
     sample = log[: args.baseline_episodes]
