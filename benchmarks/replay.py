@@ -184,7 +184,6 @@ def main() -> None:
     assert fama_finals == base_finals, "baseline and fama must agree on final states"
 
     lines = json_lines(log)
-    del log  # the decode run starts from text alone
 
     def decode_and_fold() -> list[tuple[str, int]]:
         # Streaming, as an export or a replay would: keep each client's outcome only.
