@@ -24,7 +24,10 @@ from fama_core.errors import PluginError
 
 __all__ = ["BUILTIN_PLUGINS", "PluginHost", "PluginInfo"]
 
-BUILTIN_PLUGINS: tuple[str, ...] = ("fama_adapters.cli.core_commands",)
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "fama_adapters.cli.core_commands",
+    "fama_adapters.fhir.plugin",
+)
 """Import paths of the plugins that ship with fama."""
 
 _T = TypeVar("_T")

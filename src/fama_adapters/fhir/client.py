@@ -1,0 +1,315 @@
+"""Send FHIR R4 transaction bundles to a server, safely repeatable (httpx, synchronous).
+
+:class:`FhirClient` POSTs a transaction Bundle to the server's base URL. Every
+entry must be a conditional create (``ifNoneExist``) or conditional update, so
+sending a bundle again, after a timeout or a crash, never duplicates anything:
+that is what makes the retries safe. It retries with exponential back-off on
+429, 408 and 5xx responses and on connection errors and timeouts, honours
+``Retry-After``, and raises clear errors:
+
+    TransportError (fama_core.errors)
+    ├── FhirRefused          a 4xx: the OperationOutcome's issues, summarised
+    ├── FhirUnavailable      retries exhausted, or Retry-After longer than allowed
+    └── FhirResponseInvalid  a 2xx whose body is not a transaction-response Bundle
+
+It never logs or raises resource content: logs carry the method, the entry
+count, the status and the time taken; errors carry an OperationOutcome's
+severity, code and element paths (string literals removed), not its
+diagnostics, which servers often fill with the offending values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from fama_core.errors import MappingError, TransportError
+
+__all__ = [
+    "RETRY_STATUSES",
+    "EntryOutcome",
+    "FhirClient",
+    "FhirRefused",
+    "FhirResponseInvalid",
+    "FhirUnavailable",
+    "IssueSummary",
+    "TransactionOutcome",
+]
+
+log = logging.getLogger("fama.fhir")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth another attempt: the server may succeed later."""
+
+_HINTS = {
+    400: "the server could not read the bundle",
+    401: "not authenticated: check the client's credentials",
+    403: "not authorised to write these resources",
+    404: "no FHIR endpoint at this base URL",
+    409: "the write conflicts with the server's current state",
+    412: "a conditional create matched more than one resource: duplicates exist already",
+    422: "the server's validation refused a resource",
+}
+
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSummary:
+    """One OperationOutcome issue without its text: severity, code, element paths."""
+
+    severity: str
+    code: str
+    expression: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f" at {', '.join(self.expression)}" if self.expression else ""
+        return f"{self.severity}/{self.code}{where}"
+
+
+def _summarise(body: Any) -> tuple[IssueSummary, ...]:
+    if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
+        return ()
+    issues = []
+    for issue in body.get("issue", []):
+        if not isinstance(issue, Mapping):
+            continue
+        paths = issue.get("expression") or issue.get("location") or []
+        issues.append(
+            IssueSummary(
+                severity=str(issue.get("severity", "?")),
+                code=str(issue.get("code", "?")),
+                expression=tuple(_LITERAL.sub("'…'", str(p)) for p in paths if p),
+            )
+        )
+    return tuple(issues)
+
+
+class FhirRefused(TransportError):
+    """The server refused the transaction (a 4xx other than 408 and 429); nothing was written.
+
+    ``status_code`` is the HTTP status; ``issues`` the OperationOutcome's issues
+    as :class:`IssueSummary` (no diagnostics, no resource content).
+    """
+
+    def __init__(self, *, status_code: int, issues: tuple[IssueSummary, ...]) -> None:
+        self.status_code = status_code
+        self.issues = issues
+        hint = _HINTS.get(status_code, "the server refused the request")
+        detail = "; ".join(str(i) for i in issues) or "no OperationOutcome"
+        super().__init__(f"FHIR server refused the transaction ({status_code}: {hint}): {detail}")
+
+
+class FhirUnavailable(TransportError):
+    """The server could not be reached or kept failing; sending again later is safe.
+
+    ``attempts`` made; ``status_code`` of the last response (``None`` after a
+    connection error or timeout); ``cause`` names the last failure;
+    ``retry_after`` is the server's requested wait in seconds, when it gave one.
+    """
+
+    def __init__(
+        self,
+        *,
+        attempts: int,
+        status_code: int | None,
+        cause: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.status_code = status_code
+        self.cause = cause
+        self.retry_after = retry_after
+        wait = f"; the server asks to wait {retry_after:.0f} s" if retry_after else ""
+        super().__init__(
+            f"FHIR server unavailable after {attempts} attempt(s): {cause}{wait}; "
+            "the bundle is safe to send again"
+        )
+
+
+class FhirResponseInvalid(TransportError):
+    """The server answered 2xx with something that is not a transaction-response Bundle."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    """The server's answer for one entry: ``201 Created``, ``200 OK`` … and where it is."""
+
+    status: str
+    location: str | None = None
+
+    @property
+    def created(self) -> bool:
+        """Whether this entry created a resource (status 201)."""
+        return self.status.startswith("201")
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionOutcome:
+    """What a transaction did, entry by entry, and how many attempts it took."""
+
+    entries: tuple[EntryOutcome, ...]
+    attempts: int
+
+    @property
+    def created(self) -> int:
+        """How many resources the transaction created (0 when it was a resubmission)."""
+        return sum(1 for e in self.entries if e.created)
+
+
+def _check_conditional(bundle: Mapping[str, Any]) -> int:
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+        raise MappingError("not a FHIR transaction Bundle")
+    entries = bundle.get("entry", [])
+    for index, entry in enumerate(entries):
+        request = entry.get("request", {}) if isinstance(entry, Mapping) else {}
+        method, url = request.get("method"), str(request.get("url", ""))
+        conditional = (method == "POST" and request.get("ifNoneExist")) or (
+            method == "PUT" and "?" in url
+        )
+        if not conditional:
+            raise MappingError(
+                f"bundle entry {index}: not a conditional create or update, "
+                "so sending it again could duplicate it"
+            )
+    return len(entries)
+
+
+def _retry_after(response: httpx.Response, now: Callable[[], dt.datetime]) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now()).total_seconds())
+
+
+class FhirClient:
+    """Posts transaction bundles to one FHIR R4 server through a caller's ``httpx.Client``.
+
+    ``base_url`` is the server's FHIR base (a transaction is POSTed to it).
+    ``max_attempts`` bounds the attempts per bundle; waits grow from
+    ``backoff`` seconds, doubling, capped at ``max_backoff``, with full jitter
+    unless ``jitter`` is false. A ``Retry-After`` up to ``max_retry_after``
+    seconds is honoured; a longer one ends the attempts with
+    :class:`FhirUnavailable` carrying it. ``timeout`` overrides the client's
+    own for these requests. ``sleep`` and ``now`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.Client,
+        *,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 120.0,
+        jitter: bool = True,
+        timeout: float | httpx.Timeout | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.client = client
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.jitter = jitter
+        self.timeout = timeout
+        self._sleep = sleep
+        self._now = now
+        self._random = random.Random()
+
+    def _wait(self, attempt: int) -> float:
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return self._random.uniform(0, ceiling) if self.jitter else ceiling
+
+    def submit(self, bundle: Mapping[str, Any]) -> TransactionOutcome:
+        """POST a transaction bundle; retry where safe; return what each entry did.
+
+        Raises :class:`~fama_core.errors.MappingError` before sending when an
+        entry is not conditional (a retry could duplicate it),
+        :class:`FhirRefused` on a 4xx, :class:`FhirUnavailable` when attempts
+        run out and :class:`FhirResponseInvalid` on an unreadable success.
+        """
+        count = _check_conditional(bundle)
+        body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": f"{_FHIR_JSON}; charset=utf-8", "Accept": _FHIR_JSON}
+        extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
+        status: int | None = None
+        cause = ""
+        for attempt in range(1, self.max_attempts + 1):
+            started = time.perf_counter()
+            log.info("POST transaction (%d entries), attempt %d", count, attempt)
+            try:
+                response = self.client.post(self.base_url, content=body, headers=headers, **extra)
+            except httpx.TransportError as exc:  # connection refused, reset, timeouts
+                status, cause = None, type(exc).__name__
+                log.warning("transaction attempt %d failed: %s", attempt, cause)
+                if attempt < self.max_attempts:
+                    self._sleep(self._wait(attempt))
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            status = response.status_code
+            log.info("transaction attempt %d: %d in %.0f ms", attempt, status, elapsed)
+            if status < 300:
+                return TransactionOutcome(_read_response(response), attempt)
+            if status not in RETRY_STATUSES:
+                raise FhirRefused(status_code=status, issues=_summarise(_json(response)))
+            cause = f"HTTP {status}"
+            wait = _retry_after(response, self._now)
+            if wait is not None and wait > self.max_retry_after:
+                raise FhirUnavailable(
+                    attempts=attempt, status_code=status, cause=cause, retry_after=wait
+                )
+            if attempt < self.max_attempts:
+                self._sleep(wait if wait is not None else self._wait(attempt))
+        raise FhirUnavailable(attempts=self.max_attempts, status_code=status, cause=cause)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _read_response(response: httpx.Response) -> tuple[EntryOutcome, ...]:
+    body = _json(response)
+    if (
+        not isinstance(body, Mapping)
+        or body.get("resourceType") != "Bundle"
+        or body.get("type") != "transaction-response"
+    ):
+        raise FhirResponseInvalid(
+            f"FHIR server answered {response.status_code} without a transaction-response Bundle"
+        )
+    outcomes = []
+    for entry in body.get("entry", []):
+        answer = entry.get("response", {}) if isinstance(entry, Mapping) else {}
+        outcomes.append(
+            EntryOutcome(status=str(answer.get("status", "")), location=answer.get("location"))
+        )
+    return tuple(outcomes)
