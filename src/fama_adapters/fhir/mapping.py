@@ -87,6 +87,7 @@ WriteMode = Literal["create", "upsert"]
 ``upsert``: conditional update, PUT ``Type?identifier=…`` (creates or replaces)."""
 
 _UUID_NAMESPACE = uuid.UUID("6f1b7d2e-4f4e-5a8c-9b0a-fa3a00000001")
+_SINGLE_IDENTIFIER = frozenset({"QuestionnaireResponse"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -292,9 +293,11 @@ class _Writer:
     def add(self, resource: dict[str, Any], id_system: str, id_value: str) -> str:
         full_url = _full_url(id_system, id_value)
         rtype = resource.pop("resourceType")
+        identifier = {"system": id_system, "value": id_value}
         resource = {
             "resourceType": rtype,
-            "identifier": [{"system": id_system, "value": id_value}],
+            # R4 gives QuestionnaireResponse one identifier (0..1), the others a list.
+            "identifier": identifier if rtype in _SINGLE_IDENTIFIER else [identifier],
             **resource,
         }
         query = f"identifier={id_system}|{id_value}"
@@ -636,7 +639,8 @@ def _date(value: Any, path: str) -> dt.date:
 
 
 def _identifier(resource: Mapping[str, Any], system: str, parts: int) -> tuple[str, ...]:
-    for ident in resource.get("identifier", []):
+    idents = resource.get("identifier", [])
+    for ident in [idents] if isinstance(idents, Mapping) else idents:
         if ident.get("system") == system:
             value = ident.get("value")
             pieces = tuple(value.split("/")) if isinstance(value, str) else ()

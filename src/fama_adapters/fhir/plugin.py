@@ -1,4 +1,4 @@
-"""Built-in plugin: registers the ``fhir-r4`` record system and the FHIR demo step.
+"""Built-in plugin: the ``fhir-r4`` record system, the ``fama fhir`` command and a demo step.
 
 Registered like any third-party plugin (listed in
 :data:`fama_adapters.plugins.BUILTIN_PLUGINS`), so it doubles as an example.
@@ -10,20 +10,41 @@ show that resubmission creates nothing.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
-from fama_adapters.cli import DemoContext, DemoStep, render_table
+from fama_adapters.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CliContext,
+    Command,
+    DemoContext,
+    DemoStep,
+    render_table,
+)
+from fama_adapters.fhir import tables
 from fama_adapters.fhir.adapter import FhirR4RecordSystem
 from fama_adapters.fhir.client import FhirClient
+from fama_adapters.fhir.mapping import WriteMode, client_bundle
 from fama_adapters.fhir.questionnaire import QUESTIONNAIRE_FILE, journal_questionnaire
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.record_systems import RecordSystem
+from fama_core.errors import FamaError, InvalidRecord
+from fama_core.events import Event, events_from_json_lines
+from fama_core.state import ClientState
+from fama_core.workflow import apply
 
-__all__ = ["fama_register_demo_steps", "fama_register_record_systems"]
+__all__ = [
+    "fama_register_commands",
+    "fama_register_demo_steps",
+    "fama_register_record_systems",
+]
 
 
 @hookimpl
@@ -77,3 +98,111 @@ def _demo(demo: DemoContext) -> None:
 def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
     """Write the demo caseload as FHIR bundles and show idempotent resubmission."""
     register(DemoStep("fhir-r4", 40, _demo))
+
+
+# ------------------------------------------------------------------ fama fhir
+
+
+def _caseload(
+    path: Path, ctx: CliContext
+) -> tuple[dict[str, tuple[ClientState, list[Event]]], int]:
+    """Fold a JSON-lines event log per client; bad or refused events are reported, not fatal."""
+    states: dict[str, tuple[ClientState, list[Event]]] = {}
+    bad = 0
+    with path.open("rb") as fh:
+        for number, result in events_from_json_lines(fh):
+            if isinstance(result, InvalidRecord):
+                ctx.stderr.write(f"fama fhir: {result}\n")
+                bad += 1
+                continue
+            before = states.get(result.client_id)
+            try:
+                state = apply(before[0] if before else None, result)
+            except FamaError as exc:
+                ctx.stderr.write(f"fama fhir: line {number}: {exc}\n")
+                bad += 1
+                continue
+            events = before[1] if before else []
+            events.append(result)
+            states[result.client_id] = (state, events)
+    return states, bad
+
+
+def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.action == "questionnaire":
+        ctx.stdout.write(json.dumps(journal_questionnaire(), indent=2) + "\n")
+        return EXIT_OK
+    if args.action == "docs":
+        target = Path(args.file)
+        current = target.read_text("utf-8")
+        fresh = tables.update_markdown(current)
+        if args.check:
+            ctx.emit(
+                {"stale": fresh != current},
+                f"{target} is " + ("stale" if fresh != current else "current"),
+            )
+            return EXIT_PARTIAL if fresh != current else EXIT_OK
+        target.write_text(fresh, "utf-8")
+        ctx.emit({"written": str(target)}, f"wrote {target}")
+        return EXIT_OK
+    if args.events is None:
+        ctx.stderr.write(f"fama fhir {args.action}: give the events file (JSON lines)\n")
+        return EXIT_USAGE
+    caseload, bad = _caseload(Path(args.events), ctx)
+    write: WriteMode = "upsert" if args.upsert else "create"
+    rows: list[tuple[object, ...]] = []
+    if args.action == "bundle":
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for client_id, (state, events) in caseload.items():
+            bundle = client_bundle(state, events, write=write)
+            name = out / f"{client_id}.fhir-bundle.json"
+            name.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            rows.append((client_id, len(bundle["entry"]), str(name)))
+        ctx.emit(
+            [{"client": c, "entries": n, "file": f} for c, n, f in rows],
+            render_table(("client", "entries", "file"), rows),
+        )
+    else:  # submit
+        if not args.base:
+            ctx.stderr.write("fama fhir submit: give --base, the FHIR server's base URL\n")
+            return EXIT_USAGE
+        with httpx.Client(timeout=args.timeout) as http:
+            client = FhirClient(args.base, http)
+            for client_id, (state, events) in caseload.items():
+                outcome = client.submit(client_bundle(state, events, write=write))
+                rows.append((client_id, len(outcome.entries), outcome.created, outcome.attempts))
+        ctx.emit(
+            [{"client": c, "entries": n, "created": k, "attempts": a} for c, n, k, a in rows],
+            render_table(("client", "entries", "created", "attempts"), rows),
+        )
+    return EXIT_PARTIAL if bad else EXIT_OK
+
+
+def _configure_fhir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        choices=("bundle", "submit", "questionnaire", "docs"),
+        help="bundle: write bundles; submit: post them; questionnaire: print the hand-out 10 "
+        "Questionnaire; docs: regenerate the tables in docs/fhir.md",
+    )
+    p.add_argument("events", nargs="?", help="JSON-lines event log (bundle, submit)")
+    p.add_argument("--out", default="out/fhir", help="folder for bundles (default: out/fhir)")
+    p.add_argument("--base", help="FHIR server base URL (submit)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (submit)")
+    p.add_argument("--upsert", action="store_true", help="conditional updates, not creates")
+    p.add_argument("--file", default="docs/fhir.md", help="the doc to update (docs)")
+    p.add_argument("--check", action="store_true", help="docs: exit 1 when stale, write nothing")
+
+
+@hookimpl
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """``fama fhir``: bundles, submission, the Questionnaire and the mapping doc."""
+    register(
+        Command(
+            "fhir",
+            "FHIR R4: write or submit transaction bundles, print the Questionnaire, update docs",
+            _run_fhir,
+            _configure_fhir,
+        )
+    )

@@ -30,9 +30,11 @@ from fama_core.codes import (
 __all__ = [
     "ACCOMPANIMENT_REQUEST_STATUS",
     "ACCOMPANIMENT_TASK_STATUS",
+    "BEGIN_MARK",
     "CAREPLAN_STATUS",
     "CODE_SYSTEMS",
     "COMMITMENT_ACTIVITY_STATUS",
+    "END_MARK",
     "EXTENSIONS",
     "FIELD_TABLES",
     "GOAL_ACHIEVEMENT",
@@ -51,6 +53,7 @@ __all__ = [
     "FieldRow",
     "JournalItem",
     "mapping_markdown",
+    "update_markdown",
 ]
 
 NAMESPACE: Final = "https://fama.example/fhir"
@@ -282,7 +285,7 @@ FIELD_TABLES: Final[tuple[tuple[str, tuple[FieldRow, ...]], ...]] = (
             FieldRow("CarePlan.status", "episode status", "see the CarePlan status table"),
             FieldRow("CarePlan.extension:episode-status", "episode status", "exact fama code"),
             FieldRow("CarePlan.intent", "-", "plan"),
-            FieldRow("CarePlan.category", "-", "record code `episode`"),
+            FieldRow("CarePlan.category.coding", "-", "record code `episode`"),
             FieldRow("CarePlan.title", "-", "Facilitated access to mutual aid"),
             FieldRow("CarePlan.subject.identifier", "client_id", _REF),
             FieldRow("CarePlan.period.start", "opened_on", ""),
@@ -294,7 +297,9 @@ FIELD_TABLES: Final[tuple[tuple[str, tuple[FieldRow, ...]], ...]] = (
                 "CarePlan.activity.reference.reference", "accompaniments", "ServiceRequest fullUrl"
             ),
             FieldRow("CarePlan.activity.detail.kind", "commitment", "ServiceRequest"),
-            FieldRow("CarePlan.activity.detail.code", "commitment", "record code `commitment`"),
+            FieldRow(
+                "CarePlan.activity.detail.code.coding", "commitment", "record code `commitment`"
+            ),
             FieldRow(
                 "CarePlan.activity.detail.extension:meeting",
                 "commitment.meeting",
@@ -306,7 +311,7 @@ FIELD_TABLES: Final[tuple[tuple[str, tuple[FieldRow, ...]], ...]] = (
                 "see the commitment status table",
             ),
             FieldRow(
-                "CarePlan.activity.detail.statusReason",
+                "CarePlan.activity.detail.statusReason.coding",
                 "commitment outcome",
                 "commitment-outcome code, once reviewed",
             ),
@@ -564,3 +569,14 @@ def mapping_markdown() -> str:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else ""
+
+
+BEGIN_MARK = "<!-- BEGIN GENERATED: fama_adapters.fhir.tables -->\n"
+END_MARK = "<!-- END GENERATED -->"
+
+
+def update_markdown(text: str) -> str:
+    """``text`` (``docs/fhir.md``) with its generated section replaced by the current tables."""
+    head, rest = text.split(BEGIN_MARK, 1)
+    _old, tail = rest.split(END_MARK, 1)
+    return head + BEGIN_MARK + mapping_markdown() + END_MARK + tail

@@ -47,9 +47,11 @@ class _Store:
         wanted = params.get("identifier", [None])[0]
         found = []
         for resource in self.resources.get(rtype, {}).values():
+            idents = resource.get("identifier", [])
+            if isinstance(idents, dict):
+                idents = [idents]
             if wanted is None or any(
-                f"{i.get('system')}|{i.get('value')}" == wanted
-                for i in resource.get("identifier", [])
+                f"{i.get('system')}|{i.get('value')}" == wanted for i in idents
             ):
                 found.append(resource)
         return found
