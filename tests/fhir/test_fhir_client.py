@@ -1,0 +1,334 @@
+"""The FHIR client against a real loopback server and httpx.MockTransport.
+
+Retries, Retry-After, idempotent resubmission, timeouts, 4xx errors, and no
+resource content in logs or errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import socket
+
+import httpx
+import pytest
+
+from fama_adapters.fhir.client import (
+    FhirClient,
+    FhirRefused,
+    FhirResponseInvalid,
+    FhirUnavailable,
+)
+from fama_adapters.fhir.mapping import client_bundle, read_bundle
+from fama_adapters.fhir.testing import FakeFhirServer, ScriptedFailure
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import GoalKind, GoalReviewOutcome
+from fama_core.errors import MappingError, TransportError
+from fama_core.workflow import fold
+
+SECRET = "SECRET-reaction-text"
+
+
+@pytest.fixture
+def server():
+    with FakeFhirServer() as s:
+        yield s
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=5.0) as c:
+        yield c
+
+
+class Sleeps(list):
+    """Records the waits the client asks for instead of sleeping."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def fhir(base, http, **kw):
+    kw.setdefault("sleep", Sleeps())
+    kw.setdefault("jitter", False)
+    return FhirClient(base, http, **kw)
+
+
+def journey_state(goal_outcome=GoalReviewOutcome.CARRIED_FORWARD):
+    b = JourneyBuilder("client-9").open().session1()
+    b.goal(GoalKind.READ_HANDOUTS)
+    b.journal()
+    b.session2(commit_to=b.meeting(), goals=goal_outcome)
+    return fold(b.events), b.events
+
+
+def bundle_with_secret():
+    state, events = journey_state()
+    bundle = client_bundle(state, events)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "QuestionnaireResponse":
+            entry["resource"]["item"].append(
+                {"linkId": "reactions", "answer": [{"valueString": SECRET}]}
+            )
+    return bundle
+
+
+def search_all(server, http):
+    entries = []
+    for rtype in (
+        "CarePlan",
+        "Goal",
+        "Procedure",
+        "QuestionnaireResponse",
+        "ServiceRequest",
+        "Task",
+    ):
+        page = http.get(f"{server.base_url}/{rtype}").json()
+        entries += page["entry"]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+# ------------------------------------------------------------------ idempotency
+
+
+def test_resubmitting_a_bundle_creates_nothing(server, http):
+    state, events = journey_state()
+    bundle = client_bundle(state, events)
+    client = fhir(server.base_url, http)
+    first = client.submit(bundle)
+    held = server.count()
+    second = client.submit(bundle)
+    assert first.created == len(bundle["entry"]) == held
+    assert second.created == 0
+    assert server.count() == held
+    assert [e.location for e in first.entries] == [e.location for e in second.entries]
+
+
+def test_references_resolve_to_the_server_ids(server, http):
+    state, events = journey_state()
+    fhir(server.base_url, http).submit(client_bundle(state, events))
+    plans = http.get(f"{server.base_url}/CarePlan").json()["entry"]
+    goal_refs = [g["reference"] for g in plans[0]["resource"]["goal"]]
+    assert all(ref.startswith("Goal/") for ref in goal_refs)
+
+
+def test_what_the_server_holds_reads_back_as_sent(server, http):
+    state, events = journey_state()
+    bundle = client_bundle(state, events)
+    fhir(server.base_url, http).submit(bundle)
+    assert read_bundle(search_all(server, http)) == read_bundle(bundle)
+
+
+def test_upsert_resubmission_updates_in_place(server, http):
+    state, events = journey_state()
+    client = fhir(server.base_url, http)
+    client.submit(client_bundle(state, events, write="upsert"))
+    held = server.count()
+    b = JourneyBuilder("client-9").open().session1()
+    b.goal(GoalKind.READ_HANDOUTS)
+    b.journal()
+    b.session2(commit_to=b.meeting(), goals=GoalReviewOutcome.ACHIEVED)
+    later = fold(b.events)
+    again = client.submit(client_bundle(later, b.events, write="upsert"))
+    assert again.created == 0
+    assert server.count() == held
+    goals = http.get(f"{server.base_url}/Goal").json()["entry"]
+    assert goals[0]["resource"]["lifecycleStatus"] == "completed"
+
+
+def test_a_bundle_with_an_unconditional_entry_is_refused_before_sending():
+    calls = []
+    transport = httpx.MockTransport(lambda request: calls.append(request) or httpx.Response(200))
+    bundle = client_bundle(journey_state()[0])
+    del bundle["entry"][1]["request"]["ifNoneExist"]
+    with httpx.Client(transport=transport) as http, pytest.raises(MappingError, match="entry 1"):
+        fhir("http://fhir.test/r4", http).submit(bundle)
+    assert calls == []
+
+
+# ------------------------------------------------------------------ retries
+
+
+def test_server_errors_are_retried_with_growing_waits(server, http):
+    server.fail_next(ScriptedFailure(503), ScriptedFailure(500))
+    sleeps = Sleeps()
+    outcome = fhir(server.base_url, http, sleep=sleeps, backoff=0.5).submit(bundle_with_secret())
+    assert outcome.attempts == 3
+    assert outcome.created > 0
+    assert sleeps == [0.5, 1.0]
+
+
+def test_retry_after_seconds_is_honoured(server, http):
+    server.fail_next(ScriptedFailure(429, retry_after="7"))
+    sleeps = Sleeps()
+    outcome = fhir(server.base_url, http, sleep=sleeps).submit(bundle_with_secret())
+    assert outcome.attempts == 2
+    assert sleeps == [7.0]
+
+
+def test_retry_after_as_an_http_date_is_honoured(server, http):
+    now = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
+    later = email.utils.format_datetime(now + dt.timedelta(seconds=30), usegmt=True)
+    server.fail_next(ScriptedFailure(503, retry_after=later))
+    sleeps = Sleeps()
+    fhir(server.base_url, http, sleep=sleeps, now=lambda: now).submit(bundle_with_secret())
+    assert sleeps == [30.0]
+
+
+def test_a_retry_after_longer_than_allowed_ends_the_attempts(server, http):
+    server.fail_next(ScriptedFailure(503, retry_after="3600"))
+    with pytest.raises(FhirUnavailable) as caught:
+        fhir(server.base_url, http, max_retry_after=60).submit(bundle_with_secret())
+    assert caught.value.attempts == 1
+    assert caught.value.retry_after == 3600
+    assert server.count() == 0
+
+
+def test_attempts_run_out_with_a_clear_error(server, http):
+    server.fail_next(*[ScriptedFailure(502)] * 3)
+    with pytest.raises(FhirUnavailable) as caught:
+        fhir(server.base_url, http, max_attempts=3).submit(bundle_with_secret())
+    assert caught.value.attempts == 3
+    assert caught.value.status_code == 502
+    assert "safe to send again" in str(caught.value)
+    assert isinstance(caught.value, TransportError)
+
+
+def test_connection_errors_are_retried_then_reported(http):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleeps = Sleeps()
+    with pytest.raises(FhirUnavailable) as caught:
+        fhir(f"http://127.0.0.1:{port}/fhir", http, sleep=sleeps, max_attempts=3).submit(
+            bundle_with_secret()
+        )
+    assert caught.value.cause == "ConnectError"
+    assert caught.value.status_code is None
+    assert len(sleeps) == 2
+
+
+def test_jittered_waits_stay_under_the_back_off_ceiling():
+    with httpx.Client() as http:
+        client = FhirClient("http://fhir.test", http, backoff=1.0, max_backoff=5.0)
+        waits = [client._wait(attempt) for attempt in range(1, 8) for _ in range(20)]
+    assert all(0 <= w <= 5.0 for w in waits)
+    assert len(set(waits)) > 1
+
+
+# ------------------------------------------------------------------ timeouts
+
+
+def test_a_timed_out_transaction_is_safe_to_send_again(server):
+    bundle = bundle_with_secret()
+    server.delay = 0.3  # the server applies the bundle, but after the client gave up
+    with httpx.Client(timeout=0.05) as http:
+        with pytest.raises(FhirUnavailable) as caught:
+            fhir(server.base_url, http, max_attempts=1).submit(bundle)
+    assert caught.value.cause == "ReadTimeout"
+    server.delay = 0.0
+    with httpx.Client(timeout=5.0) as http:
+        fhir(server.base_url, http).submit(bundle)
+        fhir(server.base_url, http).submit(bundle)
+    assert server.count() == len(bundle["entry"])
+
+
+def test_the_timeout_given_reaches_every_request():
+    seen = []
+
+    def handler(request):
+        seen.append(request.extensions["timeout"])
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        with pytest.raises(FhirUnavailable):
+            fhir("http://fhir.test/r4", http, timeout=2.5, max_attempts=2).submit(
+                bundle_with_secret()
+            )
+    assert len(seen) == 2
+    assert all(t["read"] == 2.5 for t in seen)
+
+
+# ------------------------------------------------------------------ 4xx
+
+
+def outcome_with_secret(code="invalid"):
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": code,
+                "diagnostics": f"value '{SECRET}' is not allowed",
+                "details": {"text": SECRET},
+                "expression": [f"Bundle.entry[3].resource.item.where(text='{SECRET}')"],
+            }
+        ],
+    }
+
+
+def test_a_4xx_is_a_clear_error_without_resource_content(server, http):
+    server.fail_next(ScriptedFailure(422, outcome=outcome_with_secret()))
+    with pytest.raises(FhirRefused) as caught:
+        fhir(server.base_url, http).submit(bundle_with_secret())
+    error = caught.value
+    assert error.status_code == 422
+    assert str(error.issues[0]) == "error/invalid at Bundle.entry[3].resource.item.where(text='…')"
+    assert "validation" in str(error)
+    assert SECRET not in str(error)
+    assert len(server.requests) == 1  # a refusal is not retried
+
+
+def test_a_412_says_duplicates_exist(server, http):
+    server.fail_next(ScriptedFailure(412, outcome=outcome_with_secret("duplicate")))
+    with pytest.raises(FhirRefused, match="more than one resource"):
+        fhir(server.base_url, http).submit(bundle_with_secret())
+
+
+def test_a_4xx_without_an_operation_outcome_still_says_what_happened():
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, text="<html>no</html>"))
+    with httpx.Client(transport=transport) as http, pytest.raises(FhirRefused) as caught:
+        fhir("http://fhir.test/r4", http).submit(bundle_with_secret())
+    assert "404" in str(caught.value)
+    assert "no FHIR endpoint" in str(caught.value)
+
+
+def test_a_success_without_a_transaction_response_is_invalid():
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    with httpx.Client(transport=transport) as http, pytest.raises(FhirResponseInvalid):
+        fhir("http://fhir.test/r4", http).submit(bundle_with_secret())
+
+
+def test_the_request_is_fhir_json_posted_to_the_base():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(
+            200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": []}
+        )
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        fhir("http://fhir.test/r4/", http).submit(bundle_with_secret())
+    (request,) = seen
+    assert request.method == "POST"
+    assert str(request.url) == "http://fhir.test/r4"
+    assert request.headers["content-type"].startswith("application/fhir+json")
+    assert json.loads(request.content)["type"] == "transaction"
+
+
+# ------------------------------------------------------------------ logs
+
+
+def test_logs_never_carry_resource_content(server, http, caplog):
+    caplog.set_level(logging.DEBUG)
+    server.fail_next(ScriptedFailure(503), ScriptedFailure(422, outcome=outcome_with_secret()))
+    with pytest.raises(FhirRefused):
+        fhir(server.base_url, http).submit(bundle_with_secret())
+    fhir(server.base_url, http).submit(bundle_with_secret())
+    assert caplog.records, "the client logs its attempts"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert SECRET not in text
+    assert "client-9" not in text
