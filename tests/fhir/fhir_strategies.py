@@ -163,3 +163,35 @@ def client_states(draw, max_episodes: int = 2):
         episodes=tuple(draw(episodes(client_id, e)) for e in episode_ids),
         version=1,
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _slots(node, out):
+    """Every (container, key) in a JSON document, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append((node, key))
+            _slots(value, out)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out.append((node, index))
+            _slots(value, out)
+    return out
+
+
+@st.composite
+def mutated(draw, document):
+    """``document`` (a JSON-ready dict, changed in place) with 1-3 values replaced by junk."""
+    for _ in range(draw(st.integers(1, 3))):
+        slots = _slots(document, [])
+        container, key = slots[draw(st.integers(0, len(slots) - 1))]
+        container[key] = draw(json_values)
+    return document

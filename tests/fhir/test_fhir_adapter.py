@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir_strategies import mutated
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fama_adapters.cli import main
 from fama_adapters.fhir.adapter import FhirR4RecordSystem
@@ -23,7 +26,7 @@ from fama_adapters.plugins import PluginHost
 from fama_adapters.record_systems import RecordSystem
 from fama_core.builders import JourneyBuilder
 from fama_core.codes import AccompanimentOutcome, CommitmentOutcome
-from fama_core.errors import TransitionRefused
+from fama_core.errors import InvalidRecord, TransitionRefused
 from fama_core.events import AccompanimentConcluded
 from fama_core.workflow import apply, fold
 
@@ -213,3 +216,19 @@ def test_fama_fhir_docs_check_reports_a_current_doc():
         host=PluginHost(entry_points=False),
     )
     assert code == 0, out.getvalue()
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_inbound_never_raises_on_a_damaged_bundle(data, journeys):
+    _client, state, events = journeys[2]
+    bundle = data.draw(mutated(client_bundle(state, events)))
+    result = FhirR4RecordSystem().inbound(json.dumps(bundle).encode())
+    assert all(isinstance(p, InvalidRecord) for p in result.problems)
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=200))
+def test_inbound_never_raises_on_arbitrary_bytes(payload):
+    result = FhirR4RecordSystem().inbound(payload)
+    assert result.events == ()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from fhir_strategies import CONTROL, client_states
+from fhir_strategies import CONTROL, client_states, mutated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ from fama_core.codes import (
     StepStatus,
     VolunteerKind,
 )
-from fama_core.errors import MappingError
+from fama_core.errors import InvalidRecord, MappingError
 from fama_core.models import (
     AccompanimentArrangement,
     Goal,
@@ -368,3 +368,12 @@ def _rich_state(journeys):
 def test_docs_fhir_md_holds_the_current_tables():
     text = (ROOT / "docs" / "fhir.md").read_text("utf-8")
     assert tables.update_markdown(text) == text, "run `fama fhir docs`"
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_reading_a_damaged_bundle_reports_problems_and_never_raises(data, journeys):
+    _client, state, events = journeys[data.draw(st.integers(0, len(journeys) - 1))]
+    bundle = data.draw(mutated(client_bundle(state, events)))
+    read = read_bundle(bundle)
+    assert all(isinstance(p, InvalidRecord) for p in read.problems)

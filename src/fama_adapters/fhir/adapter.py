@@ -20,6 +20,8 @@ from typing import Any
 
 from fama_adapters.fhir.mapping import (
     FHIR_MEDIA_TYPE,
+    CarriedAccompaniment,
+    CarriedEpisode,
     FhirSystems,
     WriteMode,
     client_bundle,
@@ -72,49 +74,67 @@ class FhirR4RecordSystem:
                 key = "/".join(
                     (episode.client_id, episode.episode_id, acc.arrangement.arrangement_id)
                 )
-                task = tasks.get(key, {})
                 try:
-                    recorded_at = dt.datetime.fromisoformat(str(task["lastModified"]))
-                except (KeyError, ValueError):
-                    recorded_at = None
-                if recorded_at is None or recorded_at.tzinfo is None:
+                    task = tasks.get(key, {})
+                    events.append(_concluded_event(self.systems, key, episode, acc, task))
+                except _Missing as missing:
+                    problems.append(_bad(f"Task {key}", "missing", str(missing)))
+                except (ValueError, TypeError, AttributeError):  # pydantic's errors included
                     problems.append(
-                        _bad(
-                            f"Task {key}", "missing", "an ended Task needs lastModified with a zone"
-                        )
+                        _bad(f"Task {key}", "malformed", "an element has the wrong shape")
                     )
-                    continue
-                end = task.get("executionPeriod", {}).get("end")
-                occurred = dt.date.fromisoformat(str(end)[:10]) if end else recorded_at.date()
-                requester = task.get("requester", {}).get("identifier", {})
-                if requester.get("system") != self.systems.keyworker:
-                    problems.append(_bad(f"Task {key}", "missing", "no keyworker as requester"))
-                    continue
-                event_key = f"{key}|{acc.outcome.value}"
-                events.append(
-                    AccompanimentConcluded(
-                        event_id=f"fhir-{uuid.uuid5(_EVENT_NAMESPACE, event_key).hex}",
-                        client_id=episode.client_id,
-                        episode_id=episode.episode_id,
-                        keyworker_id=requester.get("value"),
-                        occurred_on=occurred,
-                        recorded_at=recorded_at,
-                        result=AccompanimentResult(
-                            arrangement_id=acc.arrangement.arrangement_id, outcome=acc.outcome
-                        ),
-                    )
-                )
         return InboundResult(events=tuple(events), problems=tuple(problems))
+
+
+class _Missing(Exception):
+    """A Task lacks what an event needs (the reason names the element, never a value)."""
+
+
+def _concluded_event(
+    systems: FhirSystems,
+    key: str,
+    episode: CarriedEpisode,
+    acc: CarriedAccompaniment,
+    task: Mapping[str, Any],
+) -> AccompanimentConcluded:
+    assert acc.outcome is not None
+    try:
+        recorded_at = dt.datetime.fromisoformat(str(task["lastModified"]))
+    except (KeyError, ValueError):
+        raise _Missing("an ended Task needs lastModified, with a time zone") from None
+    if recorded_at.tzinfo is None:
+        raise _Missing("an ended Task needs lastModified, with a time zone")
+    end = (task.get("executionPeriod") or {}).get("end")
+    occurred = dt.date.fromisoformat(str(end)[:10]) if end else recorded_at.date()
+    requester = (task.get("requester") or {}).get("identifier") or {}
+    if requester.get("system") != systems.keyworker:
+        raise _Missing("an ended Task needs the keyworker as requester")
+    return AccompanimentConcluded(
+        event_id=f"fhir-{uuid.uuid5(_EVENT_NAMESPACE, f'{key}|{acc.outcome.value}').hex}",
+        client_id=episode.client_id,
+        episode_id=episode.episode_id,
+        keyworker_id=requester.get("value"),
+        occurred_on=occurred,
+        recorded_at=recorded_at,
+        result=AccompanimentResult(
+            arrangement_id=acc.arrangement.arrangement_id, outcome=acc.outcome
+        ),
+    )
 
 
 def _tasks(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     found: dict[str, Mapping[str, Any]] = {}
-    for entry in bundle.get("entry", []):
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Task":
             continue
-        for ident in resource.get("identifier", []):
-            if ident.get("system") == IDENTIFIER_SYSTEMS["accompaniment-task"]:
+        idents = resource.get("identifier")
+        for ident in idents if isinstance(idents, list) else []:
+            if (
+                isinstance(ident, Mapping)
+                and ident.get("system") == IDENTIFIER_SYSTEMS["accompaniment-task"]
+            ):
                 found[str(ident.get("value"))] = resource
     return found
 

@@ -588,7 +588,7 @@ def _write_accompaniment(w: _Writer, ep: EpisodeState, a: Any, plan_ref: dict[st
     concluded = w.concluded.get((ep.episode_id, arr.arrangement_id))
     if a.outcome is not None and concluded is not None:
         task["executionPeriod"] = {"end": concluded.occurred_on.isoformat()}
-        task["lastModified"] = concluded.recorded_at.isoformat()
+        task["lastModified"] = _instant(concluded.recorded_at)
     w.add(task, IDENTIFIER_SYSTEMS["accompaniment-task"], key)
     return request_url
 
@@ -713,9 +713,10 @@ def read_bundle(bundle: Mapping[str, Any], *, systems: FhirSystems | None = None
     element path, reason; never a value) and the rest carry on.
     """
     systems = systems or FhirSystems()
+    entries = bundle.get("entry")
     resources = [
         e["resource"]
-        for e in bundle.get("entry", [])
+        for e in (entries if isinstance(entries, list) else [])
         if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
     ]
     problems: list[InvalidRecord] = []
@@ -1006,3 +1007,9 @@ def _read_accompaniment(
         arranged_on=_date(r.get("authoredOn"), "authoredOn"),
         outcome=outcome,
     )
+
+
+def _instant(when: dt.datetime) -> str:
+    """An aware datetime as a FHIR instant, UTC written ``Z`` as FHIR examples do."""
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
