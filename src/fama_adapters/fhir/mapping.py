@@ -383,7 +383,6 @@ def _write_episode(w: _Writer, ep: EpisodeState) -> None:
                 {"url": EXTENSIONS["commitment"], "extension": commitment_ext},
                 w.meeting(c.commitment.meeting, "commitment.meeting"),
             ],
-            "kind": "ServiceRequest",
             "code": {"coding": [_coding("record", "commitment", "Commitment to attend a meeting")]},
             "status": COMMITMENT_ACTIVITY_STATUS[c.outcome],
             "scheduledPeriod": {

@@ -232,6 +232,12 @@ RESOURCE_CHOICES: Final[tuple[tuple[str, str, str], ...]] = (
         "one per meeting, against fama's hand-out 10 Questionnaire (shipped as package data).",
     ),
     (
+        "commitment to attend a meeting",
+        "CarePlan.activity.detail",
+        "a planned activity of the episode's CarePlan; no kind (attending a mutual aid meeting "
+        "is none of R4's request resources).",
+    ),
+    (
         "peer accompaniment (appendix 1)",
         "ServiceRequest + Task",
         "closed-loop referral after HL7 Gravity: Task intent order, code fulfill, focus the "
@@ -296,7 +302,6 @@ FIELD_TABLES: Final[tuple[tuple[str, tuple[FieldRow, ...]], ...]] = (
             FieldRow(
                 "CarePlan.activity.reference.reference", "accompaniments", "ServiceRequest fullUrl"
             ),
-            FieldRow("CarePlan.activity.detail.kind", "commitment", "ServiceRequest"),
             FieldRow(
                 "CarePlan.activity.detail.code.coding", "commitment", "record code `commitment`"
             ),
