@@ -192,7 +192,8 @@ def carried(state: ClientState) -> tuple[CarriedEpisode, ...]:
     """The part of each of the client's episodes that FHIR carries (what a round trip keeps).
 
     Not carried: obstacles, past experience, literacy support, hand-outs given,
-    goal reviews and notes, the reasons an episode ended, notes on outcomes;
+    goal reviews and notes, the keyworker's team, the organisation a client
+    engaged with, the reasons an episode ended, notes on outcomes;
     empty free text (FHIR has no empty strings) becomes absent.
     """
     return tuple(_carried_episode(ep) for ep in state.episodes)
