@@ -143,3 +143,17 @@ def test_steps_by_stage_cover_every_step_once():
 
     listed = [s for stage in SessionStage for s in STEPS_BY_STAGE[stage]]
     assert sorted(listed) == sorted(Step)
+
+
+def test_unicode_spaces_in_free_text_become_plain_spaces():
+    from fama_core.models import JournalEntry, MeetingRef
+
+    entry = JournalEntry(
+        entry_id="j1",
+        meeting=MeetingRef(name="Monday\u00a0Group", organisation="aa"),
+        date=dt.date(2026, 2, 2),
+        attended=True,
+        reactions="felt\u2003welcome\u2028will go again\x0b",
+    )
+    assert entry.meeting.name == "Monday Group"
+    assert entry.reactions == "felt welcome\nwill go again\x0b"

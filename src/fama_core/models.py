@@ -9,9 +9,17 @@ fama's human-facing outputs redact them by default.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from fama_core.codes import (
     AccompanimentOutcome,
@@ -66,10 +74,31 @@ NHS number): fama stores and prints them, so they must mean nothing outside the 
 OrganisationCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,31}$")]
 """Short lower-case code of a mutual aid organisation (``aa``, ``smart``, or a host's own)."""
 
-Note = Annotated[str, StringConstraints(max_length=2000)]
-"""Free text, at most 2,000 characters. May hold personal data: redacted in outputs for people."""
+_ODD_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_ODD_BREAK = re.compile("[\u0085\u2028\u2029]")
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+def _plain_spaces(text: str) -> str:
+    """Unicode space characters become a plain space, and line separators a line feed.
+
+    Text pasted from word processors carries no-break, em or ideographic spaces
+    and Unicode line separators; HL7 and FHIR strings cannot carry them, so fama
+    stores text in a form every format can. Control characters are left alone
+    for each format to refuse (they are not something a person typed).
+    """
+    text = _ODD_SPACE.sub(" ", text)
+    return _ODD_BREAK.sub("\n", text)
+
+
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_plain_spaces)]
+"""Free text, at most 2,000 characters. May hold personal data: redacted in outputs for people.
+
+Unicode spaces are stored as plain spaces (see ``docs/decisions.md``).
+"""
+
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_plain_spaces)
+]
 
 
 class FamaModel(BaseModel):
