@@ -150,9 +150,7 @@ def store(connect: Callable[[], EventStore]) -> EventStore:
     return connect()
 
 
-@pytest.fixture
-def store_url(store_kind: str, request: pytest.FixtureRequest) -> str:
-    """A URL for each persistent store kind (memory has none worth sharing)."""
-    if store_kind == "memory":
-        pytest.skip("the memory store is not shared between processes")
-    return str(request.getfixturevalue(f"{store_kind}_url"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A URL for each store kind that processes can share (SQLite, PostgreSQL)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))

@@ -86,7 +86,11 @@ class PostgresEventStore:
         self.url = redact_url(conninfo)
         self._lock = threading.Lock()
         self._conn = self._connect()
-        self._prepare(create)
+        try:
+            self._prepare(create)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def _connect(self) -> Any:
         try:

@@ -110,8 +110,12 @@ class SqliteEventStore:
         if not create and not self.path.is_file():
             raise StoreError(f"no fama store at {self.url}; create it with `fama init`")
         self._conn = self._connect()
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
-        self._prepare(create)
+        try:
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._prepare(create)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; each append says BEGIN IMMEDIATE.
@@ -146,7 +150,6 @@ class SqliteEventStore:
                     conn.execute("ROLLBACK")
                     raise
         except sqlite3.DatabaseError as exc:
-            conn.close()
             raise StoreError(f"{self.url}: not a usable SQLite file ({exc})") from None
 
     # ------------------------------------------------------------------ writing

@@ -1,0 +1,180 @@
+"""The embedding façade: the workflow in front of a store, on every store kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fama_adapters.facade import Fama
+from fama_adapters.store.memory import MemoryEventStore
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import GoalKind
+from fama_core.errors import ConcurrencyConflict, IdempotencyConflict, TransitionRefused
+from fama_core.events import event_to_json, events_from_json_lines
+from fama_core.workflow import fold
+
+START = dt.date(2026, 3, 2)
+
+
+def journey(client: str = "c1") -> JourneyBuilder:
+    return JourneyBuilder(client, keyworker_id="kw-1", start=START)
+
+
+@pytest.fixture
+def fama(store):
+    return Fama(store)
+
+
+def test_record_stores_a_valid_batch_and_returns_the_new_state(fama):
+    b = journey().open().session1()
+    done = fama.record(b.events)
+    assert done.version == 2 and done.stored == tuple(e.event_id for e in b.events)
+    assert fama.state("c1").status == "introduced"
+
+
+def test_a_refused_event_writes_nothing_of_its_batch(fama):
+    b = journey().open()
+    b.session1()
+    b.engaged("aa")  # engagement before any session 3: refused
+    with pytest.raises(TransitionRefused) as caught:
+        fama.record(b.events)
+    assert caught.value.condition in {"allowed_in_state", "session_3_held_before"}
+    assert fama.store.version("c1") == 0
+
+
+def test_a_stale_expected_version_is_a_conflict(fama):
+    b = journey().open()
+    fama.record(b.events)
+    b.session1()
+    with pytest.raises(ConcurrencyConflict):
+        fama.record(b.events[-1:], expected_version=0)
+    assert fama.record(b.events[-1:], expected_version=1).version == 2
+
+
+def test_a_writer_in_between_makes_the_facade_validate_again(connect):
+    """Two hosts on one store: the second's cached state is stale, its write still lands right."""
+    one, two = Fama(connect()), Fama(connect())
+    b = journey().open()
+    one.record(b.events)
+    assert two.state("c1").version == 1
+    b.session1()
+    one.record(b.events[-1:])
+    b.goal(GoalKind.READ_HANDOUTS)
+    assert two.record(b.events[-1:]).version == 3
+
+
+def test_the_same_event_again_is_a_duplicate_not_a_second_record(fama):
+    b = journey().open().session1()
+    fama.record(b.events)
+    again = fama.record(b.events)
+    assert again.stored == () and len(again.duplicates) == 2 and again.version == 2
+
+
+def test_a_reused_event_id_is_refused(fama):
+    b = journey().open()
+    fama.record(b.events)
+    changed = b.events[0].model_copy(update={"keyworker_id": "kw-9"})
+    with pytest.raises(IdempotencyConflict):
+        fama.record(changed)
+
+
+def test_an_unknown_client_has_an_empty_state_and_only_opening_is_due(fama):
+    due = fama.due_next("nobody")
+    assert due.status is None and due.next_session is None
+    assert due.allowed_events == ("episode_opened",)
+
+
+def test_due_next_after_session_1_is_session_2_with_its_steps(fama):
+    b = journey().open().session1()
+    fama.record(b.events)
+    due = fama.due_next("c1")
+    assert due.next_session == "2"
+    assert [s.id.value for s in due.steps][0].startswith("s2.")
+    assert "session_2_held" in due.allowed_events
+
+
+def test_due_next_lists_the_commitment_and_agreed_goals_to_review(fama):
+    b = journey().open().session1()
+    meeting = b.meeting("Monday Lunchtime Newcomers", "aa")
+    b.session2(commit_to=meeting).goal(GoalKind.ATTEND_NAMED_MEETING, meeting=meeting)
+    fama.record(b.events)
+    due = fama.due_next("c1")
+    assert due.next_session == "3"
+    assert due.commitment_to_review is not None
+    assert due.commitment_to_review.commitment.meeting.name == "Monday Lunchtime Newcomers"
+    assert [g.goal.kind for g in due.goals_to_review] == [GoalKind.ATTEND_NAMED_MEETING]
+    view = due.to_json()
+    assert view["commitment_to_review"]["meeting"] == "Monday Lunchtime Newcomers"
+    assert view["version"] == due.version == fama.store.version("c1")
+
+
+def test_due_next_redacts_goal_descriptions_unless_revealed(fama):
+    b = journey().open().session1().goal(GoalKind.OTHER, description="private words")
+    fama.record(b.events)
+    due = fama.due_next("c1")
+    assert "private words" not in str(due.to_json())
+    assert "private words" in str(due.to_json(reveal=True))
+
+
+def test_record_lines_reports_each_bad_line_and_carries_on(fama):
+    good = journey("c1").open().session1()
+    bad = journey("c2").open()
+    bad.session1()
+    bad.session1()  # a second session 1 is refused
+    lines = [event_to_json(e) for e in good.events]
+    lines += ["{not json", event_to_json(bad.events[0]), event_to_json(bad.events[1])]
+    lines += [event_to_json(bad.events[2]), event_to_json(good.events[0])]
+    report = fama.record_lines(events_from_json_lines(lines))
+    assert report.recorded == 4 and report.duplicates == 1
+    assert [(p.line, p.error) for p in report.problems] == [
+        (3, "InvalidRecord"),
+        (6, "TransitionRefused"),
+    ]
+    assert report.problems[1].condition == "allowed_in_state"
+    assert fama.store.version("c2") == 2
+
+
+def test_record_lines_flushes_in_chunks_with_the_same_result(fama):
+    events = []
+    for n in range(5):
+        events += journey(f"c{n}").open().session1().events
+    report = fama.record_lines(
+        events_from_json_lines([event_to_json(e) for e in events]), flush_every=3
+    )
+    assert report.recorded == 10 and not report.problems
+    assert all(fama.store.version(f"c{n}") == 2 for n in range(5))
+
+
+def test_replay_counts_clients_by_status_and_lists_streams_that_do_not_fold(fama):
+    fama.record(journey("c1").open().session1().events)
+    fama.record(journey("c2").open().events)
+    broken = journey("c3").open()
+    broken.session1()
+    fama.store.append("c3", broken.events[1:], expected_version=0)  # written around the workflow
+    summary = fama.replay()
+    assert summary.clients == 3 and summary.events == 4
+    assert summary.by_status == {"introduced": 1, "opened": 1, "unreadable": 1}
+    assert [(p.client_id, p.version) for p in summary.problems] == [("c3", 1)]
+
+
+@settings(max_examples=25)
+@given(cut=st.integers(min_value=1, max_value=30), chunk=st.integers(min_value=1, max_value=8))
+def test_recording_a_journey_in_any_chunks_gives_the_state_of_folding_it(cut, chunk):
+    b = journey().open().session1()
+    meeting = b.meeting("Monday Lunchtime Newcomers", "aa")
+    b.session2(commit_to=meeting).goal(GoalKind.ATTEND_NAMED_MEETING, meeting=meeting)
+    b.session3().engaged("aa")
+    events = b.events[: min(cut, len(b.events))]
+    fama = Fama(MemoryEventStore())
+    for start in range(0, len(events), chunk):
+        fama.record(events[start : start + chunk])
+    expected = fold(events)
+    got = fama.state("c1")
+    assert (got.version, got.status, got.current) == (
+        expected.version,
+        expected.status,
+        expected.current,
+    )
