@@ -113,6 +113,9 @@ class SqliteEventStore:
         try:
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._prepare(create)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreError(f"{self.url}: not a usable SQLite file ({exc})") from None
         except BaseException:
             self._conn.close()
             raise
