@@ -27,11 +27,18 @@ FREE_TEXT_KEYS: frozenset[str] = frozenset(
 """Keys whose values are free text in fama's records and state.
 
 ``reason`` is free text on ``client_declined``; where it is a code (an
-``episode_closed`` reason) the code is kept: :func:`redact` only replaces
-strings that are not one of :data:`_CODES`.
+``episode_closed`` reason) the code is kept.
 """
 
 _CODES = frozenset(reason.value for reason in CloseReason)
+
+
+def _hide(key: str, item: Any) -> Any:
+    if isinstance(item, str):
+        return item if key == "reason" and item in _CODES else REDACTED
+    if isinstance(item, list):
+        return [_hide(key, i) for i in item]
+    return redact(item)
 
 
 def redact(value: Any, *, reveal: bool = False) -> Any:
@@ -39,13 +46,10 @@ def redact(value: Any, *, reveal: bool = False) -> Any:
     if reveal:
         return value
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key in FREE_TEXT_KEYS and item is not None and item != [] and item not in _CODES:
-                out[key] = [REDACTED for _ in item] if isinstance(item, list) else REDACTED
-            else:
-                out[key] = redact(item)
-        return out
+        return {
+            key: _hide(key, item) if key in FREE_TEXT_KEYS else redact(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
