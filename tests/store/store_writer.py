@@ -3,9 +3,10 @@
     python store_writer.py URL NAME CLIENTS BATCHES SIZE
 
 Appends BATCHES batches of SIZE events, round-robin over CLIENTS clients
-(shared by every writer), re-reading the version after a conflict. After each
-append returns it prints ``ack CLIENT VERSION BATCH`` and flushes: a line
-printed is a batch acknowledged. ``BATCHES`` 0 means "until killed".
+(shared by every writer), re-reading the version after a conflict. Just before
+each append it prints ``begin BATCH``; after the append returns,
+``ack CLIENT VERSION BATCH`` (a line printed is a batch acknowledged); after a
+conflict, ``conflict BATCH``. ``BATCHES`` 0 means "until killed".
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ def main() -> None:
         events = batch(client, tag, int(size))
         version = store.version(client)
         while True:
+            print(f"begin {tag}", flush=True)
             try:
                 result = store.append(client, events, expected_version=version)
                 break
             except ConcurrencyConflict as conflict:
+                print(f"conflict {tag}", flush=True)
                 version = conflict.actual
         print(f"ack {client} {result.version} {tag}", flush=True)
     store.close()

@@ -54,6 +54,7 @@ __all__ = [
     "open_store",
     "plan_append",
     "redact_url",
+    "utc_now",
 ]
 
 DEFAULT_STORE_URL = "sqlite:///fama.db"
