@@ -21,10 +21,13 @@ WRITER = HERE / "store_writer.py"
 SIZE = 200  # big batches, so the kill most likely lands inside one
 
 
-def _writer(url: str, name: str, clients: int, batches: int, size: int) -> subprocess.Popen[str]:
+def _writer(
+    url: str, name: str, clients: int, batches: int, size: int, slow: bool = False
+) -> subprocess.Popen[str]:
+    extra = ["slow"] if slow else []
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     return subprocess.Popen(
-        [sys.executable, str(WRITER), url, name, str(clients), str(batches), str(size)],
+        [sys.executable, str(WRITER), url, name, str(clients), str(batches), str(size), *extra],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -48,7 +51,7 @@ def _whole_batches(url: str, size: int) -> tuple[Counter[str], dict[str, int]]:
 
 def test_a_writer_killed_mid_run_loses_no_acknowledged_batch_and_leaves_no_half_batch(store_url):
     open_store(store_url, create=True).close()
-    writer = _writer(store_url, "w", clients=3, batches=0, size=SIZE)
+    writer = _writer(store_url, "w", clients=3, batches=0, size=SIZE, slow=True)
     acknowledged: list[tuple[str, int, str]] = []
     assert writer.stdout is not None
     for line in writer.stdout:
@@ -56,11 +59,12 @@ def test_a_writer_killed_mid_run_loses_no_acknowledged_batch_and_leaves_no_half_
         if word == "ack":
             client, version, tag = rest
             acknowledged.append((client, int(version), tag))
-        elif word == "begin" and len(acknowledged) >= 12:
-            # The writer is now inside append (encoding and inserting 200 events
-            # in its transaction): kill it there.
-            writer.send_signal(signal.SIGKILL)
+        elif word == "begin":
             in_flight = rest[0]
+        elif word == "inserting" and len(acknowledged) >= 4:
+            # The writer's transaction is inserting the batch's rows, slowed to
+            # about a millisecond each: kill it there.
+            writer.send_signal(signal.SIGKILL)
             break
     writer.wait()
     writer.stdout.close()

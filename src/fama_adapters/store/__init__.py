@@ -46,6 +46,7 @@ __all__ = [
     "AppendResult",
     "EventStore",
     "PlannedAppend",
+    "PreparedBatch",
     "StoreFactory",
     "StoreStats",
     "StoredEvent",
@@ -53,6 +54,7 @@ __all__ = [
     "iter_streams",
     "open_store",
     "plan_append",
+    "prepare_batch",
     "redact_url",
     "utc_now",
 ]
@@ -203,23 +205,27 @@ class PlannedAppend:
     duplicates: tuple[str, ...]
 
 
-def plan_append(
-    client_id: str,
-    events: Iterable[Event],
-    stored: Callable[[Sequence[str]], Mapping[str, tuple[str, str]]],
-) -> PlannedAppend:
-    """Sort a batch into new events and duplicates; refuse reused ids. Shared by every store.
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch checked and encoded before any lock is taken: its distinct events and repeats."""
 
-    ``stored(ids)`` returns, for those of ``ids`` already in the store, their
-    ``(client_id, payload)``. A repeat of the same event (within the batch or
-    of a stored one) is a duplicate; an id reused for different content is an
-    :class:`~fama_core.errors.IdempotencyConflict`; an event for another
-    client is a :class:`~fama_core.errors.StoreError`. Raises before anything
-    is written.
+    client_id: str
+    unique: tuple[tuple[Event, str], ...]
+    """The first occurrence of each event id, with its JSON, in batch order."""
+    repeats: tuple[str, ...]
+    """Ids repeated within the batch with the same content."""
+
+
+def prepare_batch(client_id: str, events: Iterable[Event]) -> PreparedBatch:
+    """Check a batch on its own and encode it (stores do this before their transaction).
+
+    An event for another client is a :class:`~fama_core.errors.StoreError`; an
+    id repeated within the batch with other content is an
+    :class:`~fama_core.errors.IdempotencyConflict`.
     """
-    batch: list[tuple[Event, str]] = []
+    unique: list[tuple[Event, str]] = []
     seen: dict[str, str] = {}
-    duplicates: list[str] = []
+    repeats: list[str] = []
     for position, event in enumerate(events):
         if event.client_id != client_id:
             raise StoreError(
@@ -230,14 +236,36 @@ def plan_append(
         previous = seen.get(event.event_id)
         if previous is None:
             seen[event.event_id] = payload
-            batch.append((event, payload))
+            unique.append((event, payload))
         elif previous == payload:
-            duplicates.append(event.event_id)
+            repeats.append(event.event_id)
         else:
             raise IdempotencyConflict(event_id=event.event_id, event=event.kind)
-    found = stored([event.event_id for event, _ in batch]) if batch else {}
+    return PreparedBatch(client_id, tuple(unique), tuple(repeats))
+
+
+def plan_append(
+    client_id: str,
+    events: PreparedBatch | Iterable[Event],
+    stored: Callable[[Sequence[str]], Mapping[str, tuple[str, str]]],
+) -> PlannedAppend:
+    """Sort a batch into new events and duplicates; refuse reused ids. Shared by every store.
+
+    ``events`` is a batch, or one already :func:`prepare_batch`-ed.
+    ``stored(ids)`` returns, for those of ``ids`` already in the store, their
+    ``(client_id, payload)``. A repeat of the same event (within the batch or
+    of a stored one) is a duplicate; an id reused for different content is an
+    :class:`~fama_core.errors.IdempotencyConflict`; an event for another
+    client is a :class:`~fama_core.errors.StoreError`. Raises before anything
+    is written.
+    """
+    batch = events if isinstance(events, PreparedBatch) else prepare_batch(client_id, events)
+    if batch.client_id != client_id:
+        raise StoreError(f"the batch was prepared for another stream than {client_id}")
+    duplicates = list(batch.repeats)
+    found = stored([event.event_id for event, _ in batch.unique]) if batch.unique else {}
     new: list[tuple[Event, str]] = []
-    for event, payload in batch:
+    for event, payload in batch.unique:
         existing = found.get(event.event_id)
         if existing is None:
             new.append((event, payload))

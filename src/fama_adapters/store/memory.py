@@ -15,6 +15,7 @@ from fama_adapters.store import (
     StoreStats,
     check_expected_version,
     plan_append,
+    prepare_batch,
     utc_now,
 )
 from fama_core.events import Event
@@ -39,9 +40,10 @@ class MemoryEventStore:
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch atomically (see :class:`~fama_adapters.store.EventStore`)."""
+        prepared = prepare_batch(client_id, events)
         with self._lock:
             stream = self._streams.get(client_id, [])
-            plan = plan_append(client_id, events, self._stored)
+            plan = plan_append(client_id, prepared, self._stored)
             if plan.new:
                 check_expected_version(client_id, expected_version, len(stream))
             now = utc_now()

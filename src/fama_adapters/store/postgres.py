@@ -24,10 +24,12 @@ from typing import Any
 
 from fama_adapters.store import (
     AppendResult,
+    PreparedBatch,
     StoredEvent,
     StoreStats,
     check_expected_version,
     plan_append,
+    prepare_batch,
     redact_url,
 )
 from fama_core.errors import ConcurrencyConflict, StoreError
@@ -130,14 +132,14 @@ class PostgresEventStore:
         return int(version)
 
     def _append_once(
-        self, client_id: str, events: Sequence[Event], expected_version: int | None
+        self, client_id: str, prepared: PreparedBatch, expected_version: int | None
     ) -> AppendResult:
         conn = self._conn
         with conn.transaction():
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (client_id, _LOCK_KEY)
             )
-            plan = plan_append(client_id, events, self._stored)
+            plan = plan_append(client_id, prepared, self._stored)
             version = self._version(client_id)
             if not plan.new:
                 return AppendResult(client_id, version, (), plan.duplicates)
@@ -170,10 +172,11 @@ class PostgresEventStore:
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch in one transaction (see the contract)."""
+        prepared = prepare_batch(client_id, events)  # encoded before any lock is taken
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    return self._append_once(client_id, events, expected_version)
+                    return self._append_once(client_id, prepared, expected_version)
                 except pg_errors.UniqueViolation:
                     # Another writer stored one of these event ids under another
                     # client lock; plan again, which now sees it.

@@ -30,6 +30,7 @@ from fama_adapters.store import (
     StoreStats,
     check_expected_version,
     plan_append,
+    prepare_batch,
     utc_now,
 )
 from fama_core.errors import ConcurrencyConflict, StoreError
@@ -179,6 +180,7 @@ class SqliteEventStore:
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch in one ``BEGIN IMMEDIATE`` transaction (see the contract)."""
+        prepared = prepare_batch(client_id, events)  # encoded before the write lock is taken
         with self._lock:
             conn = self._conn
             try:
@@ -186,7 +188,7 @@ class SqliteEventStore:
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"{self.url}: could not start a write ({exc})") from None
             try:
-                plan = plan_append(client_id, events, self._stored)
+                plan = plan_append(client_id, prepared, self._stored)
                 version = self._version(client_id)
                 if not plan.new:
                     conn.execute("ROLLBACK")
