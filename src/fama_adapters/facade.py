@@ -23,6 +23,7 @@ so a keyworker who decided on stale information gets a
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -201,7 +202,7 @@ class Fama:
 
     Keeps a bounded cache of folded states; each read still asks the store for
     events newer than the cached version, so several processes can share one
-    store.
+    store. Safe to share between threads (a web host's request threads).
     """
 
     def __init__(
@@ -215,6 +216,7 @@ class Fama:
         self.catalogue = catalogue or load_catalogue()
         self._cache: OrderedDict[str, ClientState] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, create: bool = False, host: Any = None) -> Fama:
@@ -234,14 +236,23 @@ class Fama:
     # ------------------------------------------------------------------ state
 
     def _remember(self, state: ClientState) -> None:
-        self._cache[state.client_id] = state
-        self._cache.move_to_end(state.client_id)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            current = self._cache.get(state.client_id)
+            if current is not None and current.version > state.version:
+                return  # another thread already cached a newer state
+            self._cache[state.client_id] = state
+            self._cache.move_to_end(state.client_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _forget(self, client_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(client_id, None)
 
     def state(self, client_id: str) -> ClientState:
         """The client's state folded from the store (an empty state for an unknown client)."""
-        cached = self._cache.get(client_id)
+        with self._cache_lock:
+            cached = self._cache.get(client_id)
         newer = self.store.read(client_id, after=cached.version if cached else 0)
         if not newer:
             return cached if cached is not None else initial(client_id)
@@ -284,14 +295,14 @@ class Fama:
             try:
                 result = self.store.append(client_id, batch, expected_version=state.version)
             except ConcurrencyConflict:
-                self._cache.pop(client_id, None)
+                self._forget(client_id)
                 if expected_version is not None or attempt == 3:
                     raise
                 continue
             if result.version == new.version:
                 self._remember(new)
             else:  # pragma: no cover - a store that miscounts; fall back to reading it
-                self._cache.pop(client_id, None)
+                self._forget(client_id)
                 new = self.state(client_id)
             return Recorded(client_id, result.version, result.stored, result.duplicates, new)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -370,7 +381,7 @@ class Fama:
         except (ConcurrencyConflict, IdempotencyConflict):
             # Someone else wrote to this client meanwhile, or an id is used in
             # another client's stream: record one by one, judging each again.
-            self._cache.pop(client_id, None)
+            self._forget(client_id)
             for line, event in items:
                 try:
                     done = self.record(event)
@@ -385,7 +396,7 @@ class Fama:
         if result.version == working.version:
             self._remember(working)
         else:  # pragma: no cover - a store that miscounts
-            self._cache.pop(client_id, None)
+            self._forget(client_id)
 
     # ------------------------------------------------------------------ reading for people
 

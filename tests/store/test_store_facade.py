@@ -178,3 +178,101 @@ def test_recording_a_journey_in_any_chunks_gives_the_state_of_folding_it(cut, ch
         expected.status,
         expected.current,
     )
+
+
+def test_a_batch_with_another_clients_event_is_refused_and_writes_nothing(fama):
+    mixed = [*journey("c1").open().events, *journey("c2").open().events]
+    with pytest.raises(TransitionRefused) as caught:
+        fama.record(mixed)
+    assert caught.value.condition == "same_client"
+    assert fama.store.version("c1") == 0 and fama.store.version("c2") == 0
+
+
+def test_threads_sharing_one_facade_record_every_client(fama):
+    import threading
+
+    def work(n: int) -> None:
+        for k in range(3):
+            fama.record(journey(f"t{n}-{k}").open().session1().events)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fama.store.stats().events == 4 * 3 * 2
+    assert all(fama.state(f"t{n}-{k}").status == "introduced" for n in range(4) for k in range(3))
+
+
+def test_a_postgres_store_reconnects_after_the_server_drops_it(postgres_url):
+    import psycopg
+
+    from fama_adapters.store.postgres import PostgresEventStore
+
+    with PostgresEventStore(postgres_url) as store:
+        store.append("c1", journey("c1").open().events, expected_version=0)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        assert store.version("c1") == 1  # on a new connection, transparently
+        assert store.append("c1", journey("c1").open().events, expected_version=1).duplicates
+
+
+class Interloper:
+    """A store wrapper that lets another keyworker's events land just before our next append."""
+
+    def __init__(self, store, *sneak) -> None:
+        self.store = store
+        self.sneak = list(sneak)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def append(self, client_id, events, *, expected_version):
+        if self.sneak:
+            other = self.sneak.pop(0)
+            self.store.append(other.client_id, [other], expected_version=None)
+        return self.store.append(client_id, events, expected_version=expected_version)
+
+
+def test_a_write_landing_between_fold_and_append_is_revalidated_and_retried():
+    b = journey().open().session1()
+    store = MemoryEventStore()
+    fama = Fama(store)
+    fama.record(b.events)
+    b.goal(GoalKind.READ_HANDOUTS).goal(GoalKind.CONSIDER_MEETINGS)
+    theirs, ours = b.events[-2:]
+    fama.store = Interloper(store, theirs)  # another keyworker's goal lands first
+    done = fama.record(ours)  # validated at v2, conflicts, re-validated at v3, stored
+    assert done.version == 4 and done.stored == (ours.event_id,)
+    assert [e.event_id for e in store.read("c1")][-2:] == [theirs.event_id, ours.event_id]
+
+
+def test_a_conflict_with_an_explicit_expected_version_is_the_callers_to_resolve():
+    b = journey().open()
+    store = MemoryEventStore()
+    fama = Fama(store)
+    fama.record(b.events)
+    b.session1()
+    b2 = journey().open().session1()
+    sneaky = b2.events[1].model_copy(update={"event_id": "sneaky"})
+    fama.store = Interloper(store, sneaky)
+    with pytest.raises(ConcurrencyConflict):
+        fama.record(b.events[-1], expected_version=1)
+    assert fama.state("c1").version == 2 and store.read("c1")[-1].event_id == "sneaky"
+
+
+def test_record_lines_judges_lines_again_when_another_writer_got_in_between():
+    b = journey().open().session1()
+    store = MemoryEventStore()
+    fama = Fama(store)
+    fama.record(b.events[:1])
+    sneaky = b.events[1].model_copy(update={"event_id": "sneaky"})
+    fama.store = Interloper(store, sneaky)
+    lines = [event_to_json(b.events[1])]
+    report = fama.record_lines(events_from_json_lines(lines))
+    # our session 1 was judged again after theirs and refused: a second session 1
+    assert report.recorded == 0
+    assert [(p.line, p.condition) for p in report.problems] == [(1, "allowed_in_state")]

@@ -19,8 +19,8 @@ server-side cursor: one snapshot, never the whole log in memory.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from fama_adapters.store import (
     AppendResult,
@@ -71,6 +71,7 @@ _INSERT = (
     "INSERT INTO fama_events (client_id, version, event_id, episode_id, kind, occurred_on, "
     "recorded_at, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
+_T = TypeVar("_T")
 _LOCK_KEY = 0x66616D61  # "fama": the seed of the per-client advisory lock's hash
 
 
@@ -84,7 +85,7 @@ class PostgresEventStore:
     def __init__(self, conninfo: str, *, create: bool = True) -> None:
         if psycopg is None:
             raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama[postgres]'")
-        self._conninfo = conninfo.removeprefix("postgres+psycopg://")
+        self._conninfo = conninfo
         self.url = redact_url(conninfo)
         self._lock = threading.Lock()
         self._conn = self._connect()
@@ -99,6 +100,28 @@ class PostgresEventStore:
             return psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"could not connect to {self.url} ({type(exc).__name__})") from None
+
+    def _call(self, what: str, operation: Callable[[Any], _T]) -> _T:
+        """Run ``operation(connection)`` under the lock, once more on a fresh connection if
+        the server dropped the first (a restart, a failover).
+
+        Trying again is safe for writes too: if the lost append had committed,
+        its events come back as duplicates; if not, they are appended.
+        """
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn.closed or self._conn.broken:
+                    self._conn = self._connect()
+                try:
+                    return operation(self._conn)
+                except psycopg.OperationalError as exc:
+                    if attempt == 2 or not self._conn.broken:
+                        raise StoreError(
+                            f"{self.url}: {what} failed ({type(exc).__name__})"
+                        ) from None
+                except psycopg.Error as exc:
+                    raise StoreError(f"{self.url}: {what} failed ({type(exc).__name__})") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _prepare(self, create: bool) -> None:
         with self._lock:
@@ -117,30 +140,35 @@ class PostgresEventStore:
 
     # ------------------------------------------------------------------ writing
 
-    def _stored(self, ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
-        rows = self._conn.execute(
-            "SELECT event_id, client_id, payload::text FROM fama_events WHERE event_id = ANY(%s)",
-            (list(ids),),
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+    @staticmethod
+    def _stored_in(conn: Any) -> Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]:
+        def stored(ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+            rows = conn.execute(
+                "SELECT event_id, client_id, payload::text FROM fama_events "
+                "WHERE event_id = ANY(%s)",
+                (list(ids),),
+            ).fetchall()
+            return {r[0]: (r[1], r[2]) for r in rows}
 
-    def _version(self, client_id: str) -> int:
-        (version,) = self._conn.execute(
+        return stored
+
+    @staticmethod
+    def _version_in(conn: Any, client_id: str) -> int:
+        (version,) = conn.execute(
             "SELECT COALESCE(MAX(version), 0) FROM fama_events WHERE client_id = %s",
             (client_id,),
         ).fetchone()
         return int(version)
 
     def _append_once(
-        self, client_id: str, prepared: PreparedBatch, expected_version: int | None
+        self, conn: Any, client_id: str, prepared: PreparedBatch, expected_version: int | None
     ) -> AppendResult:
-        conn = self._conn
         with conn.transaction():
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (client_id, _LOCK_KEY)
             )
-            plan = plan_append(client_id, prepared, self._stored)
-            version = self._version(client_id)
+            plan = plan_append(client_id, prepared, self._stored_in(conn))
+            version = self._version_in(conn, client_id)
             if not plan.new:
                 return AppendResult(client_id, version, (), plan.duplicates)
             check_expected_version(client_id, expected_version, version)
@@ -173,38 +201,41 @@ class PostgresEventStore:
     ) -> AppendResult:
         """Store a batch in one transaction (see the contract)."""
         prepared = prepare_batch(client_id, events)  # encoded before any lock is taken
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    return self._append_once(client_id, prepared, expected_version)
-                except pg_errors.UniqueViolation:
-                    # Another writer stored one of these event ids under another
-                    # client lock; plan again, which now sees it.
-                    if attempt == 2:
-                        raise ConcurrencyConflict(
-                            stream=client_id,
-                            expected=-1 if expected_version is None else expected_version,
-                            actual=self._version(client_id),
-                        ) from None
-                except psycopg.Error as exc:
-                    raise StoreError(f"{self.url}: append failed ({type(exc).__name__})") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def append(conn: Any) -> AppendResult:
+            try:
+                return self._append_once(conn, client_id, prepared, expected_version)
+            except pg_errors.UniqueViolation:
+                pass
+            # Another writer stored one of these event ids under another client's
+            # lock between our look-up and our insert; plan again, which now sees it.
+            try:
+                return self._append_once(conn, client_id, prepared, expected_version)
+            except pg_errors.UniqueViolation:
+                raise ConcurrencyConflict(
+                    stream=client_id,
+                    expected=-1 if expected_version is None else expected_version,
+                    actual=self._version_in(conn, client_id),
+                ) from None
+
+        return self._call("append", append)
 
     # ------------------------------------------------------------------ reading
 
     def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
         """The stream's events after version ``after``, in order."""
-        with self._lock:
-            rows = self._conn.execute(
+        rows = self._call(
+            "read",
+            lambda conn: conn.execute(
                 f"{_SELECT} WHERE client_id = %s AND version > %s ORDER BY version",
                 (client_id, after),
-            ).fetchall()
+            ).fetchall(),
+        )
         return [_row(r) for r in rows]
 
     def version(self, client_id: str) -> int:
         """How many events the client's stream holds."""
-        with self._lock:
-            return self._version(client_id)
+        return self._call("read", lambda conn: self._version_in(conn, client_id))
 
     def stream_all(self, *, batch_size: int = 1000) -> Iterator[StoredEvent]:
         """Every event ordered by client and version, from one snapshot, via a server cursor."""
@@ -222,10 +253,12 @@ class PostgresEventStore:
 
     def stats(self) -> StoreStats:
         """How many clients and events are held."""
-        with self._lock:
-            clients, events = self._conn.execute(
+        clients, events = self._call(
+            "read",
+            lambda conn: conn.execute(
                 "SELECT COUNT(DISTINCT client_id), COUNT(*) FROM fama_events"
-            ).fetchone()
+            ).fetchone(),
+        )
         return StoreStats(int(clients), int(events))
 
     def close(self) -> None:
