@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fama_adapters.store import EventStore, StoredEvent, iter_streams, open_store
+from fama_adapters.store import AppendResult, EventStore, StoredEvent, iter_streams, open_store
 from fama_core.catalogue import Catalogue, StepEntry, load_catalogue
 from fama_core.codes import EpisodeStatus, GoalStatus, SessionStage
 from fama_core.errors import (
@@ -321,7 +321,8 @@ class Fama:
         checked against its client's state including the lines before it; a
         refused line is reported (line, error, condition) and skipped, so later
         lines of that client are judged without it. Accepted events are stored
-        every ``flush_every`` events, one atomic batch per client.
+        every ``flush_every`` events, one atomic batch per client, all in one
+        transaction when the store has ``append_many``.
         ``progress(n)`` is called with the number of lines read so far.
         """
         report = RecordReport()
@@ -331,8 +332,11 @@ class Fama:
         count = 0
 
         def flush() -> None:
-            for client_id, items in pending.items():
-                self._flush_client(client_id, items, base[client_id], working[client_id], report)
+            if pending and not self._flush_together(pending, base, working, report):
+                for client_id, items in pending.items():
+                    self._flush_client(
+                        client_id, items, base[client_id], working[client_id], report
+                    )
             base.clear()
             working.clear()
             pending.clear()
@@ -365,6 +369,38 @@ class Fama:
         flush()
         report.problems.sort(key=lambda p: p.line)
         return report
+
+    def _flush_together(
+        self,
+        pending: dict[str, list[tuple[int, Event]]],
+        base: dict[str, ClientState],
+        working: dict[str, ClientState],
+        report: RecordReport,
+    ) -> bool:
+        """Store every client's pending events in one transaction, when the store can.
+
+        False when the store has no ``append_many`` or a batch conflicted (then
+        nothing was written and the caller stores client by client).
+        """
+        append_many = getattr(self.store, "append_many", None)
+        if append_many is None or len(pending) == 1:
+            return False
+        batches = [
+            (client_id, [e for _, e in items], base[client_id].version)
+            for client_id, items in pending.items()
+        ]
+        try:
+            results: list[AppendResult] = append_many(batches)
+        except (ConcurrencyConflict, IdempotencyConflict):
+            return False
+        for result in results:
+            report.recorded += len(result.stored)
+            report.duplicates += len(result.duplicates)
+            if result.version == working[result.client_id].version:
+                self._remember(working[result.client_id])
+            else:  # pragma: no cover - a store that miscounts
+                self._forget(result.client_id)
+        return True
 
     def _flush_client(
         self,

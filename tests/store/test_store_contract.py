@@ -241,3 +241,37 @@ def test_concurrent_threads_lose_nothing_and_keep_versions_dense(connect):
     tags = [e.event_id.rsplit("-", 1)[0] for e in stored]
     assert all(tags[i] == tags[i + 1] == tags[i + 2] for i in range(0, len(tags), 3))
     assert len(set(tags)) == writers * batches
+
+
+def test_append_many_stores_several_clients_in_one_transaction(store):
+    store.append("c1", batch("c1", "a", 1), expected_version=0)
+    results = store.append_many(
+        [("c1", batch("c1", "b", 2), 1), ("c2", batch("c2", "a", 1), 0), ("c3", [], None)]
+    )
+    assert [(r.client_id, r.version, len(r.stored)) for r in results] == [
+        ("c1", 3, 2),
+        ("c2", 1, 1),
+        ("c3", 0, 0),
+    ]
+
+
+def test_append_many_writes_nothing_when_one_batch_conflicts(store):
+    store.append("c2", batch("c2", "a", 1), expected_version=0)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        store.append_many([("c1", batch("c1", "a", 2), 0), ("c2", batch("c2", "b", 1), 0)])
+    assert caught.value.stream == "c2"
+    assert store.version("c1") == 0 and store.version("c2") == 1
+
+
+def test_append_many_sees_its_own_earlier_batches(store):
+    """An id used by one client's batch and reused by a later batch of the same call is refused."""
+    clash = event("c1", "x").model_copy(update={"client_id": "c2"})
+    with pytest.raises(IdempotencyConflict):
+        store.append_many([("c1", [event("c1", "x")], 0), ("c2", [clash], 0)])
+    assert store.stats().events == 0
+
+
+def test_append_many_refuses_one_client_named_twice(store):
+    with pytest.raises(StoreError, match="twice"):
+        store.append_many([("c1", batch("c1", "a", 1), 0), ("c1", batch("c1", "b", 1), 1)])
+    assert store.version("c1") == 0

@@ -276,3 +276,22 @@ def test_record_lines_judges_lines_again_when_another_writer_got_in_between():
     # our session 1 was judged again after theirs and refused: a second session 1
     assert report.recorded == 0
     assert [(p.line, p.condition) for p in report.problems] == [(1, "allowed_in_state")]
+
+
+def test_record_lines_stores_many_clients_in_one_transaction_when_the_store_can(fama):
+    calls = []
+    real = fama.store.append_many
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(fama.store_real, name)
+
+        def append_many(self, batches):
+            calls.append(len(batches))
+            return real(batches)
+
+    fama.store_real = fama.store
+    fama.store = Counting()
+    events = [e for n in range(4) for e in journey(f"c{n}").open().session1().events]
+    report = fama.record_lines(events_from_json_lines([event_to_json(e) for e in events]))
+    assert report.recorded == 8 and calls == [4]

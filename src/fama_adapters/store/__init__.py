@@ -15,6 +15,10 @@ in or a vendor's, satisfies :class:`EventStore`:
   and nothing of the batch is written. A batch made only of events already
   stored succeeds whatever its expected version (so a writer that lost the
   acknowledgement can simply send the batch again).
+* ``append_many([(client_id, events, expected_version), …])`` (optional: the
+  built-in stores have it, the façade uses it when present) does the same for
+  several clients in one transaction, all of it or none of it; imports use it
+  so that a file of many clients costs a few commits, not one per client.
 * ``read(client_id)`` gives a stream's events in version order;
   ``stream_all()`` every stream, ordered by client and version, without
   loading the log into memory (for exports and replays).
@@ -55,6 +59,7 @@ __all__ = [
     "open_store",
     "plan_append",
     "prepare_batch",
+    "prepare_batches",
     "redact_url",
     "utc_now",
 ]
@@ -242,6 +247,23 @@ def prepare_batch(client_id: str, events: Iterable[Event]) -> PreparedBatch:
         else:
             raise IdempotencyConflict(event_id=event.event_id, event=event.kind)
     return PreparedBatch(client_id, tuple(unique), tuple(repeats))
+
+
+def prepare_batches(
+    batches: Iterable[tuple[str, Sequence[Event], int | None]],
+) -> list[tuple[PreparedBatch, int | None]]:
+    """:func:`prepare_batch` for each ``(client_id, events, expected_version)`` of an
+    ``append_many``; naming one client twice is a :class:`~fama_core.errors.StoreError`."""
+    prepared: list[tuple[PreparedBatch, int | None]] = []
+    seen: set[str] = set()
+    for client_id, events, expected in batches:
+        if client_id in seen:
+            raise StoreError(
+                f"append_many names the stream {client_id} twice; nothing was appended"
+            )
+        seen.add(client_id)
+        prepared.append((prepare_batch(client_id, events), expected))
+    return prepared
 
 
 def plan_append(

@@ -15,7 +15,7 @@ from fama_adapters.store import (
     StoreStats,
     check_expected_version,
     plan_append,
-    prepare_batch,
+    prepare_batches,
     utc_now,
 )
 from fama_core.events import Event
@@ -32,44 +32,62 @@ class MemoryEventStore:
         self._streams: dict[str, list[StoredEvent]] = {}
         self._by_id: dict[str, StoredEvent] = {}
 
-    def _stored(self, ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
-        found = (self._by_id.get(i) for i in ids)
-        return {e.event_id: (e.client_id, e.payload) for e in found if e is not None}
-
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch atomically (see :class:`~fama_adapters.store.EventStore`)."""
-        prepared = prepare_batch(client_id, events)
+        return self.append_many([(client_id, events, expected_version)])[0]
+
+    def append_many(
+        self, batches: Sequence[tuple[str, Sequence[Event], int | None]]
+    ) -> list[AppendResult]:
+        """Store several clients' batches atomically, all or none."""
+        prepared = prepare_batches(batches)
         with self._lock:
-            stream = self._streams.get(client_id, [])
-            plan = plan_append(client_id, prepared, self._stored)
-            if plan.new:
-                check_expected_version(client_id, expected_version, len(stream))
+            added: dict[str, StoredEvent] = {}
+
+            def stored(ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+                found = (added.get(i) or self._by_id.get(i) for i in ids)
+                return {e.event_id: (e.client_id, e.payload) for e in found if e is not None}
+
             now = utc_now()
-            rows = [
-                StoredEvent(
-                    client_id,
-                    len(stream) + i,
-                    e.event_id,
-                    e.episode_id,
-                    e.kind,
-                    e.occurred_on,
-                    e.recorded_at,
-                    now,
-                    payload,
+            results: list[AppendResult] = []
+            rows_by_client: dict[str, list[StoredEvent]] = {}
+            for batch, expected in prepared:
+                client_id = batch.client_id
+                stream = self._streams.get(client_id, [])
+                plan = plan_append(client_id, batch, stored)
+                if plan.new:
+                    check_expected_version(client_id, expected, len(stream))
+                rows = [
+                    StoredEvent(
+                        client_id,
+                        len(stream) + i,
+                        e.event_id,
+                        e.episode_id,
+                        e.kind,
+                        e.occurred_on,
+                        e.recorded_at,
+                        now,
+                        payload,
+                    )
+                    for i, (e, payload) in enumerate(plan.new, start=1)
+                ]
+                added.update((r.event_id, r) for r in rows)
+                rows_by_client[client_id] = rows
+                results.append(
+                    AppendResult(
+                        client_id,
+                        len(stream) + len(rows),
+                        tuple(r.event_id for r in rows),
+                        plan.duplicates,
+                    )
                 )
-                for i, (e, payload) in enumerate(plan.new, start=1)
-            ]
-            if rows:
-                self._streams[client_id] = [*stream, *rows]
-                self._by_id.update((r.event_id, r) for r in rows)
-            return AppendResult(
-                client_id,
-                len(stream) + len(rows),
-                tuple(r.event_id for r in rows),
-                plan.duplicates,
-            )
+            for client_id, rows in rows_by_client.items():  # every batch passed: commit
+                if rows:
+                    self._streams[client_id] = [*self._streams.get(client_id, []), *rows]
+            self._by_id.update(added)
+            return results
 
     def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
         """The stream's events after version ``after``, in order."""

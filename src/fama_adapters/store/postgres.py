@@ -29,7 +29,7 @@ from fama_adapters.store import (
     StoreStats,
     check_expected_version,
     plan_append,
-    prepare_batch,
+    prepare_batches,
     redact_url,
 )
 from fama_core.errors import ConcurrencyConflict, StoreError
@@ -161,61 +161,74 @@ class PostgresEventStore:
         return int(version)
 
     def _append_once(
-        self, conn: Any, client_id: str, prepared: PreparedBatch, expected_version: int | None
-    ) -> AppendResult:
+        self, conn: Any, prepared: list[tuple[PreparedBatch, int | None]]
+    ) -> list[AppendResult]:
+        results: list[AppendResult] = []
         with conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (client_id, _LOCK_KEY)
-            )
-            plan = plan_append(client_id, prepared, self._stored_in(conn))
-            version = self._version_in(conn, client_id)
-            if not plan.new:
-                return AppendResult(client_id, version, (), plan.duplicates)
-            check_expected_version(client_id, expected_version, version)
-            with conn.cursor() as cur:
-                cur.executemany(
-                    _INSERT,
-                    [
-                        (
-                            client_id,
-                            version + i,
-                            e.event_id,
-                            e.episode_id,
-                            e.kind,
-                            e.occurred_on,
-                            e.recorded_at,
-                            payload,
-                        )
-                        for i, (e, payload) in enumerate(plan.new, start=1)
-                    ],
+            # Locks in a fixed order, so two multi-client writers cannot deadlock.
+            for client_id in sorted(batch.client_id for batch, _ in prepared):
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                    (client_id, _LOCK_KEY),
                 )
-        return AppendResult(
-            client_id,
-            version + len(plan.new),
-            tuple(e.event_id for e, _ in plan.new),
-            plan.duplicates,
-        )
+            for batch, expected in prepared:
+                client_id = batch.client_id
+                plan = plan_append(client_id, batch, self._stored_in(conn))
+                version = self._version_in(conn, client_id)
+                if plan.new:
+                    check_expected_version(client_id, expected, version)
+                    with conn.cursor() as cur:
+                        cur.executemany(
+                            _INSERT,
+                            [
+                                (
+                                    client_id,
+                                    version + i,
+                                    e.event_id,
+                                    e.episode_id,
+                                    e.kind,
+                                    e.occurred_on,
+                                    e.recorded_at,
+                                    payload,
+                                )
+                                for i, (e, payload) in enumerate(plan.new, start=1)
+                            ],
+                        )
+                results.append(
+                    AppendResult(
+                        client_id,
+                        version + len(plan.new),
+                        tuple(e.event_id for e, _ in plan.new),
+                        plan.duplicates,
+                    )
+                )
+        return results
 
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch in one transaction (see the contract)."""
-        prepared = prepare_batch(client_id, events)  # encoded before any lock is taken
+        return self.append_many([(client_id, events, expected_version)])[0]
 
-        def append(conn: Any) -> AppendResult:
+    def append_many(
+        self, batches: Sequence[tuple[str, Sequence[Event], int | None]]
+    ) -> list[AppendResult]:
+        """Store several clients' batches in one transaction, all or none."""
+        prepared = prepare_batches(batches)  # encoded before any lock is taken
+
+        def append(conn: Any) -> list[AppendResult]:
             try:
-                return self._append_once(conn, client_id, prepared, expected_version)
+                return self._append_once(conn, prepared)
             except pg_errors.UniqueViolation:
                 pass
             # Another writer stored one of these event ids under another client's
             # lock between our look-up and our insert; plan again, which now sees it.
             try:
-                return self._append_once(conn, client_id, prepared, expected_version)
+                return self._append_once(conn, prepared)
             except pg_errors.UniqueViolation:
+                first = prepared[0][0].client_id
                 raise ConcurrencyConflict(
-                    stream=client_id,
-                    expected=-1 if expected_version is None else expected_version,
-                    actual=self._version_in(conn, client_id),
+                    stream=first, expected=-1, actual=self._version_in(conn, first)
                 ) from None
 
         return self._call("append", append)

@@ -30,7 +30,7 @@ from fama_adapters.store import (
     StoreStats,
     check_expected_version,
     plan_append,
-    prepare_batch,
+    prepare_batches,
     utc_now,
 )
 from fama_core.errors import ConcurrencyConflict, StoreError
@@ -180,46 +180,65 @@ class SqliteEventStore:
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
     ) -> AppendResult:
         """Store a batch in one ``BEGIN IMMEDIATE`` transaction (see the contract)."""
-        prepared = prepare_batch(client_id, events)  # encoded before the write lock is taken
+        return self.append_many([(client_id, events, expected_version)])[0]
+
+    def append_many(
+        self, batches: Sequence[tuple[str, Sequence[Event], int | None]]
+    ) -> list[AppendResult]:
+        """Store several clients' batches in one ``BEGIN IMMEDIATE`` transaction, all or none.
+
+        Each ``(client_id, events, expected_version)`` is judged as
+        :meth:`append` judges it; the first that fails raises and nothing of
+        any batch is written.
+        """
+        prepared = prepare_batches(batches)  # encoded before the write lock is taken
         with self._lock:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"{self.url}: could not start a write ({exc})") from None
+            current = ""
             try:
-                plan = plan_append(client_id, prepared, self._stored)
-                version = self._version(client_id)
-                if not plan.new:
-                    conn.execute("ROLLBACK")
-                    return AppendResult(client_id, version, (), plan.duplicates)
-                check_expected_version(client_id, expected_version, version)
+                results: list[AppendResult] = []
                 now = utc_now().isoformat()
-                conn.executemany(
-                    _INSERT,
-                    [
-                        (
-                            client_id,
-                            version + i,
-                            e.event_id,
-                            e.episode_id,
-                            e.kind,
-                            e.occurred_on.isoformat(),
-                            e.recorded_at.isoformat(),
-                            now,
-                            payload,
+                for batch, expected in prepared:
+                    current = client_id = batch.client_id
+                    plan = plan_append(client_id, batch, self._stored)
+                    version = self._version(client_id)
+                    if plan.new:
+                        check_expected_version(client_id, expected, version)
+                        conn.executemany(
+                            _INSERT,
+                            [
+                                (
+                                    client_id,
+                                    version + i,
+                                    e.event_id,
+                                    e.episode_id,
+                                    e.kind,
+                                    e.occurred_on.isoformat(),
+                                    e.recorded_at.isoformat(),
+                                    now,
+                                    payload,
+                                )
+                                for i, (e, payload) in enumerate(plan.new, start=1)
+                            ],
                         )
-                        for i, (e, payload) in enumerate(plan.new, start=1)
-                    ],
-                )
-                conn.execute("COMMIT")
+                    results.append(
+                        AppendResult(
+                            client_id,
+                            version + len(plan.new),
+                            tuple(e.event_id for e, _ in plan.new),
+                            plan.duplicates,
+                        )
+                    )
+                conn.execute("COMMIT" if any(r.stored for r in results) else "ROLLBACK")
             except sqlite3.IntegrityError:
                 conn.execute("ROLLBACK")
                 # Only reachable if another writer bypassed BEGIN IMMEDIATE.
                 raise ConcurrencyConflict(
-                    stream=client_id,
-                    expected=-1 if expected_version is None else expected_version,
-                    actual=self._version(client_id),
+                    stream=current, expected=-1, actual=self._version(current)
                 ) from None
             except sqlite3.Error as exc:
                 if conn.in_transaction:
@@ -229,12 +248,7 @@ class SqliteEventStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            return AppendResult(
-                client_id,
-                version + len(plan.new),
-                tuple(e.event_id for e, _ in plan.new),
-                plan.duplicates,
-            )
+            return results
 
     # ------------------------------------------------------------------ reading
 
