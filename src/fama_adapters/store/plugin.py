@@ -128,7 +128,7 @@ def _lines(path: str) -> tuple[BinaryIO, int | None]:
     try:
         with open(path, "rb") as fh:
             total = sum(1 for _ in fh)
-        return open(path, "rb"), total  # noqa: SIM115 - closed by the caller
+        return open(path, "rb"), total  # closed by the caller
     except OSError as exc:
         raise StoreError(f"cannot read {path} ({exc.strerror})") from None
 
@@ -446,9 +446,8 @@ def _store_step(demo: DemoContext) -> None:
     write(f"Sending every event again stores nothing new: {repeats} duplicates recognised.\n\n")
     write(f"$ fama show {client} --store {url}\n")
     write(render_client(view, due))
-    write(f"\nTry: fama replay --store {url}\n\n")
-    if shutil.which("fama") is None:  # pragma: no cover - only outside the venv
-        write("(activate .venv to have the fama command on your PATH)\n")
+    fama_cmd = "fama" if shutil.which("fama") else ".venv/bin/fama"
+    write(f"\nTry: {fama_cmd} replay --store {url}\n\n")
 
 
 @hookimpl
