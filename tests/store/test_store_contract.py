@@ -275,3 +275,33 @@ def test_append_many_refuses_one_client_named_twice(store):
     with pytest.raises(StoreError, match="twice"):
         store.append_many([("c1", batch("c1", "a", 1), 0), ("c1", batch("c1", "b", 1), 1)])
     assert store.version("c1") == 0
+
+
+def test_append_many_in_opposite_client_orders_from_two_threads_never_deadlocks(connect):
+    """Writers taking clients in opposite orders: each call whole, none lost, no deadlock."""
+    a, b = connect(), connect()
+    errors: list[BaseException] = []
+
+    def write(store, order, name) -> None:
+        for n in range(5):
+            while True:
+                batches = [(c, batch(c, f"{name}{n}", 2), store.version(c)) for c in order]
+                try:
+                    store.append_many(batches)
+                    break
+                except ConcurrencyConflict:
+                    continue
+                except BaseException as exc:  # a deadlock would surface here
+                    errors.append(exc)
+                    return
+
+    threads = [
+        threading.Thread(target=write, args=(a, ["c1", "c2", "c3"], "x")),
+        threading.Thread(target=write, args=(b, ["c3", "c2", "c1"], "y")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(a.version(c) == 20 for c in ("c1", "c2", "c3"))
