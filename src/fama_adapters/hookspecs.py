@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from fama_adapters.cli import Command, DemoStep
     from fama_adapters.record_systems import RecordSystem
+    from fama_adapters.store import StoreFactory
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -62,4 +63,17 @@ def fama_register_record_systems(register: Callable[[RecordSystem], None]) -> No
     an object satisfying :class:`fama_adapters.record_systems.RecordSystem`;
     its ``name`` must be unique across plugins (a clash is a
     :class:`~fama_core.errors.PluginError`). Returns nothing.
+    """
+
+
+@hookspec
+def fama_register_event_stores(register: Callable[[StoreFactory], None]) -> None:
+    """Add a kind of event store, opened by URL scheme (``sqlite``, ``postgresql``).
+
+    Called whenever the host opens a store by URL
+    (:func:`fama_adapters.store.open_store`). Call ``register`` with a
+    :class:`fama_adapters.store.StoreFactory` whose ``scheme`` is unique
+    across plugins (a clash is a :class:`~fama_core.errors.PluginError`) and
+    whose ``open(url, create)`` returns an object meeting
+    :class:`fama_adapters.store.EventStore`. Not ``firstresult``; returns nothing.
     """

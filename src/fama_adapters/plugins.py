@@ -27,6 +27,7 @@ __all__ = ["BUILTIN_PLUGINS", "PluginHost", "PluginInfo"]
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.cli.core_commands",
     "fama_adapters.fhir.plugin",
+    "fama_adapters.store.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 
@@ -118,4 +119,10 @@ class PluginHost:
         """Record-system adapters registered by plugins, by name."""
         return self._collect(
             self.pm.hook.fama_register_record_systems, lambda r: r.name, "record system"
+        )
+
+    def event_stores(self) -> dict[str, Any]:
+        """Event-store factories registered by plugins, by URL scheme."""
+        return self._collect(
+            self.pm.hook.fama_register_event_stores, lambda f: f.scheme, "event store scheme"
         )

@@ -1,0 +1,318 @@
+"""The event-store contract: how fama's event log is kept, whoever keeps it.
+
+A store holds one append-only *stream* per client (the stream's name is the
+``client_id``); a stream's *version* is the number of events stored in it, so
+the events of a stream carry the dense versions 1, 2, 3 …. Every store, built
+in or a vendor's, satisfies :class:`EventStore`:
+
+* ``append(client_id, events, expected_version=v)`` stores a batch atomically:
+  all of it or none of it. When ``v`` is not the stream's version another
+  writer got there first: :class:`~fama_core.errors.ConcurrencyConflict`, and
+  nothing of the batch is written. ``None`` skips the check.
+* An event's ``event_id`` is its idempotency key. The same event sent again is
+  stored once and reported in :attr:`AppendResult.duplicates`; a *different*
+  event under a used id is an :class:`~fama_core.errors.IdempotencyConflict`
+  and nothing of the batch is written. A batch made only of events already
+  stored succeeds whatever its expected version (so a writer that lost the
+  acknowledgement can simply send the batch again).
+* ``append_many([(client_id, events, expected_version), …])`` (optional: the
+  built-in stores have it, the façade uses it when present) does the same for
+  several clients in one transaction, all of it or none of it; imports use it
+  so that a file of many clients costs a few commits, not one per client.
+* ``read(client_id)`` gives a stream's events in version order;
+  ``stream_all()`` every stream, ordered by client and version, without
+  loading the log into memory (for exports and replays).
+
+Stores do not judge events against the workflow: the façade
+(:class:`fama_adapters.facade.Fama`) folds the stream, applies the batch with
+:func:`fama_core.workflow.apply` and refuses with
+:class:`~fama_core.errors.TransitionRefused` before anything is written.
+
+Each stored event keeps its JSON (:func:`fama_core.events.event_to_json`) and
+indexed columns (client, version, event id, episode, kind, dates). Stores
+register through the ``fama_register_event_stores`` hook with a
+:class:`StoreFactory` naming a URL scheme; :func:`open_store` opens a URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, Protocol, runtime_checkable
+
+from fama_core.errors import ConcurrencyConflict, IdempotencyConflict, StoreError
+from fama_core.events import Event, event_from_json, event_to_json
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "AppendResult",
+    "EventStore",
+    "PlannedAppend",
+    "PreparedBatch",
+    "StoreFactory",
+    "StoreStats",
+    "StoredEvent",
+    "check_expected_version",
+    "iter_streams",
+    "open_store",
+    "plan_append",
+    "prepare_batch",
+    "prepare_batches",
+    "redact_url",
+    "utc_now",
+]
+
+DEFAULT_STORE_URL = "sqlite:///fama.db"
+"""The store used when neither ``--store`` nor ``FAMA_STORE`` names one."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event as a store keeps it: the event's JSON and its indexed columns."""
+
+    client_id: str
+    version: int
+    """Position in the client's stream, from 1, dense."""
+    event_id: str
+    episode_id: str
+    kind: str
+    occurred_on: dt.date
+    recorded_at: dt.datetime
+    stored_at: dt.datetime
+    """When the store accepted it (UTC)."""
+    payload: str
+    """The event as :func:`fama_core.events.event_to_json` wrote it."""
+
+    def event(self) -> Event:
+        """Decode the stored JSON back into its :data:`~fama_core.events.Event`."""
+        return event_from_json(self.payload, record=f"stored event {self.event_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: the stream's version after it, what was new, what was repeated."""
+
+    client_id: str
+    version: int
+    """The stream's version after the append."""
+    stored: tuple[str, ...] = ()
+    """Ids of the events written by this append, in order."""
+    duplicates: tuple[str, ...] = ()
+    """Ids of events already stored (or repeated within the batch): not written again."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """How much a store holds."""
+
+    clients: int
+    events: int
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """The contract every fama event store meets (see the module docstring)."""
+
+    url: str
+    """Where the store is, without any password (safe to print)."""
+
+    def append(
+        self, client_id: str, events: Sequence[Event], *, expected_version: int | None
+    ) -> AppendResult:
+        """Store ``events`` (all for ``client_id``) atomically after version ``expected_version``.
+
+        Raises :class:`~fama_core.errors.ConcurrencyConflict` when the stream is
+        not at ``expected_version`` (``None``: no check) and the batch holds a
+        new event; :class:`~fama_core.errors.IdempotencyConflict` when an id
+        is reused for a different event; :class:`~fama_core.errors.StoreError`
+        when an event is for another client or the store fails. In every one
+        of these cases nothing of the batch is written. An empty batch writes
+        nothing and returns the current version.
+        """
+        ...
+
+    def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
+        """The stream's events with version greater than ``after``, in version order."""
+        ...
+
+    def version(self, client_id: str) -> int:
+        """The stream's version: how many events it holds (0 for an unknown client)."""
+        ...
+
+    def stream_all(self, *, batch_size: int = 1000) -> Iterator[StoredEvent]:
+        """Every stored event ordered by ``(client_id, version)``, read lazily.
+
+        The iteration sees one consistent snapshot of the store; appends made
+        while it runs are not part of it.
+        """
+        ...
+
+    def stats(self) -> StoreStats:
+        """How many clients and events the store holds."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFactory:
+    """A kind of store a plugin provides, opened by URL scheme."""
+
+    scheme: str
+    """URL scheme (``sqlite``, ``postgresql``); unique across plugins."""
+    description: str
+    open: Callable[[str, bool], EventStore]
+    """``open(url, create)``: open the store at ``url``; with ``create`` make it
+    when absent, without it raise :class:`~fama_core.errors.StoreError`."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe for messages and logs)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def open_store(url: str, *, create: bool = False, host: Any = None) -> EventStore:
+    """Open the store at ``url`` through the plugin whose scheme it names.
+
+    A value with no ``scheme://`` is taken as a SQLite file path. ``host`` is
+    a :class:`~fama_adapters.plugins.PluginHost` (a new one when ``None``).
+    An unknown scheme is a :class:`~fama_core.errors.StoreError` listing the
+    known ones.
+    """
+    from fama_adapters.plugins import PluginHost
+
+    if "://" not in url:
+        url = "sqlite:///" + url
+    scheme = url.partition("://")[0].lower()
+    factories: Mapping[str, StoreFactory] = (host or PluginHost()).event_stores()
+    factory = factories.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(factories)) or "none"
+        raise StoreError(f"no event store for the scheme {scheme!r} (known: {known})")
+    return factory.open(url, create)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAppend:
+    """What an append will write once its expected version is checked."""
+
+    new: tuple[tuple[Event, str], ...]
+    """Events to write, each with its JSON, in batch order."""
+    duplicates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch checked and encoded before any lock is taken: its distinct events and repeats."""
+
+    client_id: str
+    unique: tuple[tuple[Event, str], ...]
+    """The first occurrence of each event id, with its JSON, in batch order."""
+    repeats: tuple[str, ...]
+    """Ids repeated within the batch with the same content."""
+
+
+def prepare_batch(client_id: str, events: Iterable[Event]) -> PreparedBatch:
+    """Check a batch on its own and encode it (stores do this before their transaction).
+
+    An event for another client is a :class:`~fama_core.errors.StoreError`; an
+    id repeated within the batch with other content is an
+    :class:`~fama_core.errors.IdempotencyConflict`.
+    """
+    unique: list[tuple[Event, str]] = []
+    seen: dict[str, str] = {}
+    repeats: list[str] = []
+    for position, event in enumerate(events):
+        if event.client_id != client_id:
+            raise StoreError(
+                f"event {position} of the batch ({event.event_id}) is for another client "
+                f"than the stream {client_id}; nothing was appended"
+            )
+        payload = event_to_json(event)
+        previous = seen.get(event.event_id)
+        if previous is None:
+            seen[event.event_id] = payload
+            unique.append((event, payload))
+        elif previous == payload:
+            repeats.append(event.event_id)
+        else:
+            raise IdempotencyConflict(event_id=event.event_id, event=event.kind)
+    return PreparedBatch(client_id, tuple(unique), tuple(repeats))
+
+
+def prepare_batches(
+    batches: Iterable[tuple[str, Sequence[Event], int | None]],
+) -> list[tuple[PreparedBatch, int | None]]:
+    """:func:`prepare_batch` for each ``(client_id, events, expected_version)`` of an
+    ``append_many``; naming one client twice is a :class:`~fama_core.errors.StoreError`."""
+    prepared: list[tuple[PreparedBatch, int | None]] = []
+    seen: set[str] = set()
+    for client_id, events, expected in batches:
+        if client_id in seen:
+            raise StoreError(
+                f"append_many names the stream {client_id} twice; nothing was appended"
+            )
+        seen.add(client_id)
+        prepared.append((prepare_batch(client_id, events), expected))
+    return prepared
+
+
+def plan_append(
+    client_id: str,
+    events: PreparedBatch | Iterable[Event],
+    stored: Callable[[Sequence[str]], Mapping[str, tuple[str, str]]],
+) -> PlannedAppend:
+    """Sort a batch into new events and duplicates; refuse reused ids. Shared by every store.
+
+    ``events`` is a batch, or one already :func:`prepare_batch`-ed.
+    ``stored(ids)`` returns, for those of ``ids`` already in the store, their
+    ``(client_id, payload)``. A repeat of the same event (within the batch or
+    of a stored one) is a duplicate; an id reused for different content is an
+    :class:`~fama_core.errors.IdempotencyConflict`; an event for another
+    client is a :class:`~fama_core.errors.StoreError`. Raises before anything
+    is written.
+    """
+    batch = events if isinstance(events, PreparedBatch) else prepare_batch(client_id, events)
+    if batch.client_id != client_id:
+        raise StoreError(f"the batch was prepared for another stream than {client_id}")
+    duplicates = list(batch.repeats)
+    found = stored([event.event_id for event, _ in batch.unique]) if batch.unique else {}
+    new: list[tuple[Event, str]] = []
+    for event, payload in batch.unique:
+        existing = found.get(event.event_id)
+        if existing is None:
+            new.append((event, payload))
+        elif existing == (client_id, payload):
+            duplicates.append(event.event_id)
+        else:
+            raise IdempotencyConflict(event_id=event.event_id, event=event.kind)
+    return PlannedAppend(tuple(new), tuple(duplicates))
+
+
+def check_expected_version(client_id: str, expected: int | None, actual: int) -> None:
+    """Raise :class:`~fama_core.errors.ConcurrencyConflict` unless ``expected`` is ``actual``.
+
+    ``expected`` ``None`` means "whatever the version is" and always passes.
+    """
+    if expected is not None and expected != actual:
+        raise ConcurrencyConflict(stream=client_id, expected=expected, actual=actual)
+
+
+def iter_streams(events: Iterable[StoredEvent]) -> Iterator[tuple[str, list[StoredEvent]]]:
+    """Group events ordered by client (as :meth:`EventStore.stream_all` yields them) by client."""
+    for client_id, group in groupby(events, key=lambda e: e.client_id):
+        yield client_id, list(group)
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC (the ``stored_at`` of an append)."""
+    return dt.datetime.now(dt.UTC)

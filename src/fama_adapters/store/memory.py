@@ -1,0 +1,115 @@
+"""An event store in memory: for tests, adapter authors and dry runs (``memory://``).
+
+It meets the whole :class:`~fama_adapters.store.EventStore` contract (the
+contract tests run against it) but keeps nothing after the process ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+
+from fama_adapters.store import (
+    AppendResult,
+    StoredEvent,
+    StoreStats,
+    check_expected_version,
+    plan_append,
+    prepare_batches,
+    utc_now,
+)
+from fama_core.events import Event
+
+__all__ = ["MemoryEventStore"]
+
+
+class MemoryEventStore:
+    """A thread-safe event store held in a dict of lists."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._streams: dict[str, list[StoredEvent]] = {}
+        self._by_id: dict[str, StoredEvent] = {}
+
+    def append(
+        self, client_id: str, events: Sequence[Event], *, expected_version: int | None
+    ) -> AppendResult:
+        """Store a batch atomically (see :class:`~fama_adapters.store.EventStore`)."""
+        return self.append_many([(client_id, events, expected_version)])[0]
+
+    def append_many(
+        self, batches: Sequence[tuple[str, Sequence[Event], int | None]]
+    ) -> list[AppendResult]:
+        """Store several clients' batches atomically, all or none."""
+        prepared = prepare_batches(batches)
+        with self._lock:
+            added: dict[str, StoredEvent] = {}
+
+            def stored(ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+                found = (added.get(i) or self._by_id.get(i) for i in ids)
+                return {e.event_id: (e.client_id, e.payload) for e in found if e is not None}
+
+            now = utc_now()
+            results: list[AppendResult] = []
+            rows_by_client: dict[str, list[StoredEvent]] = {}
+            for batch, expected in prepared:
+                client_id = batch.client_id
+                stream = self._streams.get(client_id, [])
+                plan = plan_append(client_id, batch, stored)
+                if plan.new:
+                    check_expected_version(client_id, expected, len(stream))
+                rows = [
+                    StoredEvent(
+                        client_id,
+                        len(stream) + i,
+                        e.event_id,
+                        e.episode_id,
+                        e.kind,
+                        e.occurred_on,
+                        e.recorded_at,
+                        now,
+                        payload,
+                    )
+                    for i, (e, payload) in enumerate(plan.new, start=1)
+                ]
+                added.update((r.event_id, r) for r in rows)
+                rows_by_client[client_id] = rows
+                results.append(
+                    AppendResult(
+                        client_id,
+                        len(stream) + len(rows),
+                        tuple(r.event_id for r in rows),
+                        plan.duplicates,
+                    )
+                )
+            for client_id, rows in rows_by_client.items():  # every batch passed: commit
+                if rows:
+                    self._streams[client_id] = [*self._streams.get(client_id, []), *rows]
+            self._by_id.update(added)
+            return results
+
+    def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
+        """The stream's events after version ``after``, in order."""
+        with self._lock:
+            return list(self._streams.get(client_id, [])[after:])
+
+    def version(self, client_id: str) -> int:
+        """How many events the client's stream holds."""
+        with self._lock:
+            return len(self._streams.get(client_id, ()))
+
+    def stream_all(self, *, batch_size: int = 1000) -> Iterator[StoredEvent]:
+        """Every event ordered by client and version, from a snapshot taken now."""
+        with self._lock:
+            snapshot = [(c, list(s)) for c, s in sorted(self._streams.items())]
+        for _client, stream in snapshot:
+            yield from stream
+
+    def stats(self) -> StoreStats:
+        """How many clients and events are held."""
+        with self._lock:
+            return StoreStats(len(self._streams), len(self._by_id))
+
+    def close(self) -> None:
+        """Nothing to release."""

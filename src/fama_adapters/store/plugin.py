@@ -1,0 +1,456 @@
+"""Built-in plugin: the event stores (SQLite, PostgreSQL, memory) and the commands that use them.
+
+Registers the store schemes ``sqlite``, ``postgresql`` (and ``postgres``) and
+``memory``; the subcommands ``init``, ``record``, ``show`` and ``replay``; and
+a demo step that records the sample caseload into a SQLite store. Every
+command takes ``--store URL`` (default: the ``FAMA_STORE`` environment
+variable, else ``sqlite:///fama.db``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fama_adapters.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliContext,
+    Command,
+    DemoContext,
+    DemoStep,
+    render_table,
+)
+from fama_adapters.cli.progress import progress_for
+from fama_adapters.facade import DueNext, Fama
+from fama_adapters.hookspecs import hookimpl
+from fama_adapters.store import (
+    DEFAULT_STORE_URL,
+    EventStore,
+    StoreFactory,
+    open_store,
+)
+from fama_adapters.views import REDACTED, client_view
+from fama_core.errors import StoreError
+from fama_core.events import events_from_json_lines
+
+__all__ = [
+    "fama_register_commands",
+    "fama_register_demo_steps",
+    "fama_register_event_stores",
+    "render_client",
+]
+
+
+# ----------------------------------------------------------------------- stores
+
+
+def _open_sqlite(url: str, create: bool) -> EventStore:
+    from fama_adapters.store.sqlite import SqliteEventStore, path_from_url
+
+    path = path_from_url(url)
+    if create:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteEventStore(path, create=create)
+
+
+def _open_postgres(url: str, create: bool) -> EventStore:
+    from fama_adapters.store.postgres import PostgresEventStore
+
+    return PostgresEventStore(url, create=create)
+
+
+def _open_memory(url: str, create: bool) -> EventStore:
+    from fama_adapters.store.memory import MemoryEventStore
+
+    return MemoryEventStore(url)
+
+
+@hookimpl
+def fama_register_event_stores(register: Callable[[StoreFactory], None]) -> None:
+    """The built-in stores."""
+    register(StoreFactory("sqlite", "one SQLite file (the embedded default)", _open_sqlite))
+    register(StoreFactory("postgresql", "a PostgreSQL database (psycopg 3)", _open_postgres))
+    register(StoreFactory("postgres", "a PostgreSQL database (psycopg 3)", _open_postgres))
+    register(StoreFactory("memory", "in memory, gone when the command ends", _open_memory))
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="event store URL, e.g. sqlite:///fama.db or postgresql://host/db "
+        f"(default: $FAMA_STORE, else {DEFAULT_STORE_URL})",
+    )
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return str(args.store or os.environ.get("FAMA_STORE") or DEFAULT_STORE_URL)
+
+
+def _open(args: argparse.Namespace, ctx: CliContext, *, create: bool = False) -> Fama:
+    return Fama(open_store(_store_url(args), create=create, host=ctx.host))
+
+
+def _run_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    url = _store_url(args)
+    try:
+        store = open_store(url, create=False, host=ctx.host)
+        created = False
+    except StoreError:
+        store = open_store(url, create=True, host=ctx.host)
+        created = True
+    try:
+        stats = store.stats()
+    finally:
+        store.close()
+    ctx.emit(
+        {"store": store.url, "created": created, "clients": stats.clients, "events": stats.events},
+        f"{'created' if created else 'already a fama store:'} {store.url} "
+        f"({stats.clients} clients, {stats.events} events)",
+    )
+    return EXIT_OK
+
+
+def _lines(path: str) -> tuple[BinaryIO, int | None]:
+    if path == "-":
+        return sys.stdin.buffer, None
+    try:
+        with open(path, "rb") as fh:
+            total = sum(1 for _ in fh)
+        return open(path, "rb"), total  # closed by the caller
+    except OSError as exc:
+        raise StoreError(f"cannot read {path} ({exc.strerror})") from None
+
+
+def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
+    source, total = _lines(args.file)
+    with _open(args, ctx) as fama, progress_for(ctx, "recording", total) as bar:
+        try:
+            report = fama.record_lines(
+                events_from_json_lines(source), progress=bar.update, flush_every=args.flush_every
+            )
+        finally:
+            if source is not sys.stdin.buffer:
+                source.close()
+    problems = [
+        {
+            "line": p.line,
+            "event_id": p.event_id,
+            "error": p.error,
+            "condition": p.condition,
+            "message": p.message,
+        }
+        for p in report.problems
+    ]
+    text = "".join(
+        f"line {p.line}: refused ({p.error}{', ' + p.condition if p.condition else ''}): "
+        f"{p.message}\n"
+        for p in report.problems
+    )
+    text += (
+        f"recorded {report.recorded} events for {len(report.clients)} clients; "
+        f"{report.duplicates} already recorded; {len(report.problems)} refused"
+    )
+    ctx.emit(
+        {
+            "recorded": report.recorded,
+            "duplicates": report.duplicates,
+            "clients": len(report.clients),
+            "refused": problems,
+        },
+        text,
+    )
+    return EXIT_PARTIAL if report.problems else EXIT_OK
+
+
+def _configure_record(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", nargs="?", default="-", help="JSON-lines file of events (default: -, stdin)"
+    )
+    _store_option(p)
+    p.add_argument(
+        "--flush-every",
+        type=int,
+        default=500,
+        metavar="N",
+        help="store accepted events every N events, one atomic batch per client (default: 500)",
+    )
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _due_text(due: DueNext) -> str:
+    if due.next_session is None:
+        return "next: no open episode (a new one may be opened)\n"
+    parts = [f"next: session {due.next_session}"]
+    c = due.commitment_to_review
+    if c is not None:
+        parts.append(
+            f"review commitment {c.commitment.commitment_id} "
+            f"({c.commitment.meeting.name}, {c.commitment.planned_date})"
+        )
+    if due.goals_to_review:
+        parts.append("review goals " + ", ".join(g.goal.goal_id for g in due.goals_to_review))
+    if due.goals_proposed:
+        parts.append("proposed goals " + ", ".join(g.goal.goal_id for g in due.goals_proposed))
+    return "; ".join(parts) + "\n"
+
+
+def render_client(view: dict[str, Any], due: DueNext | None = None) -> str:
+    """``fama show``'s text: each episode's sessions, goals, journal, obstacles, then history."""
+    out = [f"client {view['client_id']}  version {view['version']}  status {view['status']}\n"]
+    for ep in view["episodes"]:
+        ended = f"  ended {ep['ended_on']}" if ep.get("ended_on") else ""
+        engaged = f"  engaged with {ep['engaged_with']}" if ep.get("engaged_with") else ""
+        out.append(
+            f"\nepisode {ep['episode_id']}  {ep['status']}  opened {ep['opened_on']} "
+            f"by {ep['keyworker_id']}{ended}{engaged}\n"
+        )
+        sessions = [
+            (
+                s["number"],
+                s["stage"],
+                s["held_on"],
+                s["keyworker_id"],
+                f"{sum(1 for st in s['steps'] if st['status'] == 'done')}/{len(s['steps'])}",
+            )
+            for s in ep["sessions"]
+        ]
+        if sessions:
+            out.append("\nsessions\n")
+            headers = ("#", "session", "held on", "keyworker", "steps done")
+            out.append(render_table(headers, sessions))
+        if ep["goals"]:
+            out.append("\ngoals\n")
+            out.append(
+                render_table(
+                    ("goal", "kind", "status", "target", "meeting", "description"),
+                    [
+                        (
+                            g["goal"]["goal_id"],
+                            g["goal"]["kind"],
+                            g["status"],
+                            _cell(g["goal"].get("target_date")),
+                            _cell((g["goal"].get("meeting") or {}).get("name")),
+                            _cell(g["goal"].get("description")),
+                        )
+                        for g in ep["goals"]
+                    ],
+                )
+            )
+        if ep["commitments"]:
+            out.append("\ncommitments\n")
+            out.append(
+                render_table(
+                    ("commitment", "meeting", "planned", "outcome"),
+                    [
+                        (
+                            c["commitment"]["commitment_id"],
+                            c["commitment"]["meeting"]["name"],
+                            c["commitment"]["planned_date"],
+                            _cell(c.get("outcome")) or "to review",
+                        )
+                        for c in ep["commitments"]
+                    ],
+                )
+            )
+        if ep["journal"]:
+            out.append("\njournal\n")
+            out.append(
+                render_table(
+                    ("date", "meeting", "attended", "reactions"),
+                    [
+                        (j["date"], j["meeting"]["name"], j["attended"], _cell(j.get("reactions")))
+                        for j in ep["journal"]
+                    ],
+                )
+            )
+        if ep["obstacles"]:
+            out.append("\nobstacles\n")
+            out.append(
+                render_table(
+                    ("raised", "obstacle", "response"),
+                    [
+                        (
+                            o["raised_on"],
+                            o["record"]["obstacle"],
+                            _cell(o["record"].get("response")),
+                        )
+                        for o in ep["obstacles"]
+                    ],
+                )
+            )
+        if ep["accompaniments"]:
+            out.append("\naccompaniments\n")
+            out.append(
+                render_table(
+                    ("arrangement", "volunteer", "date", "outcome"),
+                    [
+                        (
+                            a["arrangement"]["arrangement_id"],
+                            a["arrangement"]["volunteer_kind"],
+                            a["arrangement"]["date"],
+                            _cell(a.get("outcome")),
+                        )
+                        for a in ep["accompaniments"]
+                    ],
+                )
+            )
+    if due is not None:
+        out.append("\n" + _due_text(due))
+    out.append("\nhistory\n")
+    out.append(
+        render_table(
+            ("version", "occurred on", "kind", "event id"),
+            [(h["version"], h["occurred_on"], h["kind"], h["event_id"]) for h in view["history"]],
+        )
+    )
+    if view["redacted"]:
+        out.append(f"\nfree text shown as {REDACTED}; --reveal shows it\n")
+    return "".join(out)
+
+
+def _run_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    with _open(args, ctx) as fama:
+        state = fama.state(args.client)
+        if state.version == 0:
+            ctx.stderr.write(f"fama show: no events for client {args.client} in {fama.store.url}\n")
+            return EXIT_FAILED
+        view = client_view(state, fama.history(args.client), reveal=args.reveal)
+        due = fama.due_next(args.client)
+    view["due_next"] = due.to_json(reveal=args.reveal)
+    ctx.emit(view, render_client(view, due))
+    return EXIT_OK
+
+
+def _configure_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("client", help="the client's id (the event stream)")
+    _store_option(p)
+    p.add_argument(
+        "--reveal",
+        action="store_true",
+        help="show free text (notes, reactions …); it is redacted by default",
+    )
+
+
+def _run_replay(args: argparse.Namespace, ctx: CliContext) -> int:
+    with _open(args, ctx) as fama:
+        total = fama.store.stats().events if ctx.interactive and not ctx.json else None
+        with progress_for(ctx, "replaying", total) as bar:
+            summary = fama.replay(progress=bar.update)
+    rows = sorted(summary.by_status.items())
+    text = (
+        f"replayed {summary.events} events of {summary.clients} clients\n\n"
+        + render_table(("status", "clients"), rows)
+        + "".join(
+            f"client {p.client_id} version {p.version}: {p.error}: {p.message}\n"
+            for p in summary.problems
+        )
+    )
+    ctx.emit(
+        {
+            "clients": summary.clients,
+            "events": summary.events,
+            "by_status": summary.by_status,
+            "problems": [
+                {
+                    "client_id": p.client_id,
+                    "version": p.version,
+                    "error": p.error,
+                    "message": p.message,
+                }
+                for p in summary.problems
+            ],
+        },
+        text,
+    )
+    return EXIT_PARTIAL if summary.problems else EXIT_OK
+
+
+@hookimpl
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """``init``, ``record``, ``show`` and ``replay``."""
+    register(
+        Command(
+            "init",
+            "create an event store (or check one exists)",
+            _run_init,
+            _store_option,
+            "Create the event store named by --store or $FAMA_STORE; harmless when it exists.",
+        )
+    )
+    register(
+        Command(
+            "record",
+            "append events from a JSON-lines file or stdin, reporting each refused line",
+            _run_record,
+            _configure_record,
+            "Each line is one event (see `fama schema`). Every event is checked against the "
+            "workflow; a refused or invalid line is reported with its number and reason and "
+            "the rest carries on. Exit 1 when any line was refused.",
+        )
+    )
+    register(
+        Command(
+            "show",
+            "a client's state, goals, journal, what is due next and history",
+            _run_show,
+            _configure_show,
+        )
+    )
+    register(
+        Command(
+            "replay",
+            "fold every client's events and summarise by status",
+            _run_replay,
+            _store_option,
+            "Read the whole store, fold each client's stream through the workflow and count "
+            "clients by status; exit 1 when a stream no longer folds.",
+        )
+    )
+
+
+# ----------------------------------------------------------------------- demo
+
+
+def _store_step(demo: DemoContext) -> None:
+    events = demo.data.get("events")
+    if not events:
+        return
+    db = demo.out / "fama.db"
+    for leftover in (db, db.with_name("fama.db-wal"), db.with_name("fama.db-shm")):
+        leftover.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    write = demo.cli.stdout.write
+    with Fama.open(url, create=True) as fama:
+        recorded = sum(len(fama.record(batch).stored) for batch in events.values())
+        repeats = sum(len(fama.record(batch).duplicates) for batch in events.values())
+        client = next(iter(events))
+        state = fama.state(client)
+        view = client_view(state, fama.history(client))
+        due = fama.due_next(client)
+    write(f"Event store: recorded {recorded} events of {len(events)} clients into {url}\n")
+    write(f"Sending every event again stores nothing new: {repeats} duplicates recognised.\n\n")
+    write(f"$ fama show {client} --store {url}\n")
+    write(render_client(view, due))
+    fama_cmd = "fama" if shutil.which("fama") else ".venv/bin/fama"
+    write(f"\nTry: {fama_cmd} replay --store {url}\n\n")
+
+
+@hookimpl
+def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
+    """Record the sample caseload into ``out/demo/fama.db`` and show one client."""
+    register(DemoStep("event store", 50, _store_step))
