@@ -1,0 +1,251 @@
+"""NDTMS dataset versions as packaged, cited data: fields, codes, file layout, consent.
+
+Each adult core dataset version (K, M, N, O, P) is one JSON file in
+``fama_core/ndtms/data/``. Every field and code list names its sources and
+says whether it is ``provisional`` (not confirmed against the published
+business definitions). A correction is an edit of that file alone: the code
+reads field names, flag values, the date format, the null value and the
+consent rule from the table, never from constants of its own.
+
+The validation rule codes live beside them in ``validation_rules.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from fama_core.errors import CatalogueError
+from fama_core.models import FamaModel
+
+__all__ = [
+    "DATASET_VERSIONS",
+    "CodeList",
+    "ConsentRule",
+    "DatasetTable",
+    "FieldSpec",
+    "FileLayout",
+    "FlagValue",
+    "RuleSpec",
+    "Source",
+    "load_dataset",
+    "load_rules",
+]
+
+DATASET_VERSIONS: tuple[str, ...] = ("K", "M", "N", "O", "P")
+"""The dataset versions fama ships a table for, oldest first."""
+
+FieldType = Literal["text", "date", "code", "flag", "id"]
+Required = Literal["always", "consent", "review", "never"]
+
+
+class Source(FamaModel):
+    """A document or implementation a table entry is taken from."""
+
+    title: str
+    where: str
+    kind: str
+
+
+class FieldSpec(FamaModel):
+    """One column of the extract."""
+
+    name: str = Field(pattern=r"^[A-Z0-9_]{2,16}$", description="Column header, e.g. RECMAID.")
+    group: Literal[
+        "client", "episode", "intervention", "review", "psychosocial", "recovery_support"
+    ]
+    meaning: str
+    type: FieldType
+    fama_fills: str | None = Field(
+        default=None, description="The attribute fama derives it from; null: fama writes NA."
+    )
+    required: Required = "never"
+    sources: tuple[str, ...]
+    provisional: bool
+    note: str | None = None
+
+
+class FileLayout(FamaModel):
+    """How the extract file is written."""
+
+    delimiter: str = Field(min_length=1, max_length=1)
+    quote_all: bool
+    header: bool
+    null_value: str
+    withheld_value: str
+    line_terminator: Literal["\n", "\r\n"]
+    encoding: str
+    date_format: str
+    sources: tuple[str, ...]
+    provisional: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class ConsentRule(FamaModel):
+    """What may be submitted without consent."""
+
+    field: str
+    given: str
+    refused: str
+    kept_without_consent: tuple[str, ...]
+    sources: tuple[str, ...]
+    provisional: bool
+
+
+class FlagValue(FamaModel):
+    """A value a sub-intervention flag may take."""
+
+    code: str
+    meaning: str
+
+
+class FlagValues(FamaModel):
+    """The values of sub-intervention flags."""
+
+    values: tuple[FlagValue, ...]
+    sources: tuple[str, ...]
+    provisional: bool
+
+
+class CodeList(FamaModel):
+    """A code list; empty ``values`` means not known (nothing is checked against it)."""
+
+    values: tuple[str, ...] = ()
+    sources: tuple[str, ...]
+    provisional: bool
+    note: str | None = None
+
+
+class DatasetTable(FamaModel):
+    """One NDTMS dataset version, as fama knows it."""
+
+    version: str
+    title: str
+    year: str
+    provisional: bool = Field(description="True when nothing in the version is confirmed.")
+    sources: dict[str, Source]
+    file: FileLayout
+    consent: ConsentRule
+    flag_values: FlagValues
+    codes: dict[str, CodeList]
+    fields: tuple[FieldSpec, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatasetTable:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError("a field is listed twice")
+        cited = {s for f in self.fields for s in f.sources}
+        cited |= set(self.file.sources) | set(self.consent.sources)
+        cited |= set(self.flag_values.sources) | {s for c in self.codes.values() for s in c.sources}
+        unknown = cited - set(self.sources)
+        if unknown:
+            raise ValueError("cites unknown sources: " + ", ".join(sorted(unknown)))
+        for name in (self.consent.field, *self.consent.kept_without_consent):
+            if name not in names:
+                raise ValueError(f"consent rule names {name}, which is not a field")
+        return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column headers in file order."""
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        """The field named ``name`` (``KeyError`` when the version has none)."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def fields_in(self, group: str) -> tuple[str, ...]:
+        """Names of the fields of ``group`` (``recovery_support`` …)."""
+        return tuple(f.name for f in self.fields if f.group == group)
+
+    @property
+    def flag_codes(self) -> frozenset[str]:
+        """The valid flag values (``Y``, ``N`` …)."""
+        return frozenset(v.code for v in self.flag_values.values)
+
+    @property
+    def yes(self) -> str:
+        """The flag value meaning *delivered* (the first listed)."""
+        return self.flag_values.values[0].code
+
+    @property
+    def no(self) -> str:
+        """The flag value meaning *not delivered* (the second listed)."""
+        return self.flag_values.values[1].code
+
+    def format_date(self, day: dt.date) -> str:
+        """``day`` in the dataset's date format."""
+        return day.strftime(self.file.date_format)
+
+    def parse_date(self, text: str) -> dt.date | None:
+        """A date in the dataset's format, or ``None`` when ``text`` is not one."""
+        try:
+            return dt.datetime.strptime(text, self.file.date_format).date()
+        except ValueError:
+            return None
+
+    def provisional_items(self) -> list[str]:
+        """Everything in this version not confirmed, for reports and docs."""
+        out = [f"field {f.name}" for f in self.fields if f.provisional]
+        out += [f"file {item}" for item in self.file.provisional]
+        if self.consent.provisional:
+            out.append("consent rule")
+        if self.flag_values.provisional:
+            out.append("flag values")
+        out += [f"codes {name}" for name, c in self.codes.items() if c.provisional]
+        return out
+
+
+class RuleSpec(FamaModel):
+    """A validation rule: fama's code, severity and the national code once known."""
+
+    code: str = Field(pattern=r"^FAMA-[EW]\d{3}$")
+    severity: Literal["error", "warning"]
+    title: str
+    detail: str
+    source: str
+    national_code: str | None = None
+
+
+def _read(name: str) -> object:
+    text = resources.files("fama_core.ndtms").joinpath("data", name).read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def load_dataset(version: str) -> DatasetTable:
+    """The packaged table of dataset ``version`` (``K`` … ``P``).
+
+    Raises :class:`~fama_core.errors.CatalogueError` for an unknown version or
+    a table that does not check out (unknown source, duplicate field).
+    """
+    key = version.strip().upper()
+    if key not in DATASET_VERSIONS:
+        raise CatalogueError(
+            entry=f"dataset {version!r}", reason="unknown; choose " + ", ".join(DATASET_VERSIONS)
+        )
+    try:
+        table = DatasetTable.model_validate(_read(f"dataset_{key}.json"))
+    except ValidationError as exc:
+        raise CatalogueError(entry=f"dataset_{key}.json", reason=str(exc)) from None
+    if table.version != key:
+        raise CatalogueError(entry=f"dataset_{key}.json", reason="names another version")
+    return table
+
+
+@cache
+def load_rules() -> dict[str, RuleSpec]:
+    """Every validation rule by code."""
+    raw = _read("validation_rules.json")
+    assert isinstance(raw, dict)
+    rules = [RuleSpec.model_validate(r) for r in raw["rules"]]
+    return {r.code: r for r in rules}

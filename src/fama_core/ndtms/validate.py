@@ -1,0 +1,196 @@
+"""Validate the recovery-support part of NDTMS rows, fama's own or a provider's. Pure.
+
+A :class:`Validator` checks one row at a time and keeps just enough across
+rows to find duplicate review ids, so one bad row never stops a batch: each
+problem is a :class:`Finding` naming the record, the item and the rule code,
+never the offending value. Rule codes, severities and their sources are data
+(``data/validation_rules.json``); see docs/ndtms.md for the list.
+
+The core has no clock: "not in the future" is judged against the ``today``
+the caller supplies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from fama_core.ndtms.tables import DatasetTable, load_rules
+
+__all__ = ["Finding", "Validator", "validate_rows"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule a record broke: which record, which item, which rule."""
+
+    code: str
+    severity: str
+    record: str
+    field: str | None
+    message: str
+
+
+def _empty(value: str | None, null: str) -> bool:
+    return value is None or value == "" or value == null
+
+
+class Validator:
+    """Checks rows against one dataset table; remembers review ids to find duplicates."""
+
+    def __init__(
+        self,
+        table: DatasetTable,
+        *,
+        today: dt.date,
+        post_treatment_modalities: Collection[str] = (),
+    ) -> None:
+        self.table = table
+        self.today = today
+        self._rules = load_rules()
+        self._null = table.file.null_value
+        self._post = set(table.codes["post_treatment_modalities"].values) | set(
+            post_treatment_modalities
+        )
+        self._ids: set[tuple[str | None, ...]] = set()
+        self._dates: set[tuple[str | None, ...]] = set()
+        fields = table.fields
+        self._always = [f.name for f in fields if f.required == "always"]
+        self._with_consent = [f.name for f in fields if f.required == "consent"]
+        self._on_review = [f.name for f in fields if f.required == "review"]
+        self._dates_items = [f.name for f in fields if f.type == "date"]
+        self._flags = [f.name for f in fields if f.type == "flag"]
+        self._kept = set(table.consent.kept_without_consent)
+        self._rs = table.fields_in("recovery_support")
+
+    def _f(self, code: str, record: str, item: str | None, message: str) -> Finding:
+        return Finding(code, self._rules[code].severity, record, item, message)
+
+    def header(self, columns: Iterable[str], *, record: str = "header") -> list[Finding]:
+        """Problems with a file's header: columns the rules need but cannot find."""
+        have = set(columns)
+        needed = [
+            "AGNCY",
+            "CLIENTID",
+            self.table.consent.field,
+            "SUBMODDT",
+            "SUBMID",
+            "MODST",
+            "RECMAID",
+            "RECPEER",
+        ]
+        return [
+            self._f("FAMA-E002", record, name, f"no {name} column: rules on it are skipped")
+            for name in needed
+            if name in self.table.columns and name not in have
+        ]
+
+    def row(self, record: str, values: Mapping[str, str | None]) -> list[Finding]:
+        """Every problem of one row; ``values`` maps item names to their text."""
+        out: list[Finding] = []
+        f = self._f
+        null = self._null
+
+        def val(name: str) -> str | None:
+            v = values.get(name)
+            return None if _empty(v, null) else v
+
+        for name in self._always:
+            if name in values and val(name) is None:
+                out.append(f("FAMA-E010", record, name, f"{name} is required"))
+        consent_field = self.table.consent
+        consent = val(consent_field.field)
+        if consent is not None and consent not in (consent_field.given, consent_field.refused):
+            out.append(f("FAMA-E020", record, consent_field.field, "not a valid consent code"))
+            return out
+        if consent == consent_field.refused:
+            for name, v in values.items():
+                if name not in self._kept and not _empty(v, null):
+                    out.append(f("FAMA-E021", record, name, f"{name} is sent without consent"))
+            return out
+        is_review = any(val(n) is not None for n in ("SUBMODDT", "SUBMID", *self._flags))
+        required = list(self._with_consent) if consent is not None else []
+        if is_review:
+            required += self._on_review
+        for name in required:
+            if name in values and val(name) is None:
+                out.append(f("FAMA-E010", record, name, f"{name} is required"))
+        dates: dict[str, dt.date] = {}
+        for name in self._dates_items:
+            text = val(name)
+            if text is None:
+                continue
+            day = self.table.parse_date(text)
+            if day is None:
+                out.append(f("FAMA-E011", record, name, f"{name} is not a valid date"))
+            else:
+                dates[name] = day
+        flag_codes = self.table.flag_codes
+        for name in self._flags:
+            text = val(name)
+            if text is not None and text not in flag_codes:
+                out.append(f("FAMA-E030", record, name, f"{name} is not a valid flag value"))
+        out += self._order(record, dates, val("MODAL"))
+        if is_review:
+            out += self._repeats(record, val)
+            if all(val(n) is None for n in ("RECMAID", "RECPEER") if n in self._rs):
+                out.append(f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
+        return out
+
+    def _order(self, record: str, d: Mapping[str, dt.date], modal: str | None) -> list[Finding]:
+        out: list[Finding] = []
+        f = self._f
+        for a, b in (("TRIAGED", "DISD"), ("REFMODDT", "MODST"), ("MODST", "MODEND")):
+            if a in d and b in d and d[a] > d[b]:
+                out.append(f("FAMA-E045", record, b, f"{b} is before {a}"))
+        review = d.get("SUBMODDT")
+        if review is None:
+            return out
+        if "MODST" in d and review < d["MODST"]:
+            out.append(f("FAMA-E040", record, "SUBMODDT", "review before MODST"))
+        if "MODEND" in d and review > d["MODEND"]:
+            out.append(f("FAMA-E041", record, "SUBMODDT", "review after MODEND"))
+        if "TRIAGED" in d and review < d["TRIAGED"]:
+            out.append(f("FAMA-E042", record, "SUBMODDT", "review before TRIAGED"))
+        if "DISD" in d:
+            post = modal is not None and modal in self._post
+            if not post and review > d["DISD"]:
+                out.append(f("FAMA-E043", record, "SUBMODDT", "review after DISD"))
+            if post and review <= d["DISD"]:
+                out.append(f("FAMA-W063", record, "SUBMODDT", "post-treatment review before DISD"))
+        if review > self.today:
+            out.append(f("FAMA-E044", record, "SUBMODDT", "review dated after the reporting date"))
+        return out
+
+    def _repeats(self, record: str, val: Callable[[str], str | None]) -> list[Finding]:
+        out: list[Finding] = []
+        key = (val("AGNCY"), val("CLIENTID"), val("EPISODID"), val("MODID"))
+        review_id = val("SUBMID")
+        if review_id is not None:
+            ids_key = (*key, review_id)
+            if ids_key in self._ids:
+                out.append(self._f("FAMA-E050", record, "SUBMID", "review id already used"))
+            self._ids.add(ids_key)
+        review_date = val("SUBMODDT")
+        if review_date is not None:
+            date_key = (*key, review_date)
+            if date_key in self._dates:
+                out.append(self._f("FAMA-W061", record, "SUBMODDT", "second review on this date"))
+            self._dates.add(date_key)
+        return out
+
+
+def validate_rows(
+    rows: Iterable[tuple[str, Mapping[str, str | None]]],
+    table: DatasetTable,
+    *,
+    today: dt.date,
+    post_treatment_modalities: Collection[str] = (),
+) -> list[Finding]:
+    """Validate ``(record, values)`` pairs and return every finding, in order."""
+    v = Validator(table, today=today, post_treatment_modalities=post_treatment_modalities)
+    out: list[Finding] = []
+    for record, values in rows:
+        out += v.row(record, values)
+    return out
