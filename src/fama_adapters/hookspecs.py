@@ -21,6 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from fama_adapters.cli import Command, DemoStep
+    from fama_adapters.ndtms.formats import SubmissionFormat
     from fama_adapters.record_systems import RecordSystem
     from fama_adapters.store import StoreFactory
 
@@ -76,4 +77,16 @@ def fama_register_event_stores(register: Callable[[StoreFactory], None]) -> None
     across plugins (a clash is a :class:`~fama_core.errors.PluginError`) and
     whose ``open(url, create)`` returns an object meeting
     :class:`fama_adapters.store.EventStore`. Not ``firstresult``; returns nothing.
+    """
+
+
+@hookspec
+def fama_register_submission_formats(register: Callable[[SubmissionFormat], None]) -> None:
+    """Add a national submission format (an NDTMS dataset version, or another dataset).
+
+    Called when the host first asks for submission formats (``fama ndtms …``,
+    the demo). Call ``register`` with an object satisfying
+    :class:`fama_adapters.ndtms.formats.SubmissionFormat`; its ``name`` (e.g.
+    ``ndtms-P``) must be unique across plugins (a clash is a
+    :class:`~fama_core.errors.PluginError`). Not ``firstresult``. Returns nothing.
     """

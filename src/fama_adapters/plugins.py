@@ -28,6 +28,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.cli.core_commands",
     "fama_adapters.fhir.plugin",
     "fama_adapters.store.plugin",
+    "fama_adapters.ndtms.plugin",
+    "fama_adapters.ndtms.dataset_k",
+    "fama_adapters.ndtms.dataset_m",
+    "fama_adapters.ndtms.dataset_n",
+    "fama_adapters.ndtms.dataset_o",
+    "fama_adapters.ndtms.dataset_p",
 )
 """Import paths of the plugins that ship with fama."""
 
@@ -125,4 +131,10 @@ class PluginHost:
         """Event-store factories registered by plugins, by URL scheme."""
         return self._collect(
             self.pm.hook.fama_register_event_stores, lambda f: f.scheme, "event store scheme"
+        )
+
+    def submission_formats(self) -> dict[str, Any]:
+        """Submission formats (NDTMS dataset versions …) registered by plugins, by name."""
+        return self._collect(
+            self.pm.hook.fama_register_submission_formats, lambda f: f.name, "submission format"
         )

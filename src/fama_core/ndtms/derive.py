@@ -296,7 +296,11 @@ def derive(
         return Derivation(t.client_id, (), "consent not recorded: nothing submitted", (), episodes)
     if t.consent_to_share is False:
         values: dict[str, str | None] = {c: None for c in table.columns}
-        kept: dict[str | None, str | None] = {"agency_code": t.agency_code, "client_id": t.client_id, "consent": consent.refused}
+        kept: dict[str | None, str | None] = {
+            "agency_code": t.agency_code,
+            "client_id": t.client_id,
+            "consent": consent.refused,
+        }
         for spec in table.fields:
             if spec.name in consent.kept_without_consent and spec.fama_fills in kept:
                 values[spec.name] = kept[spec.fama_fills]

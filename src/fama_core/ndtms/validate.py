@@ -64,6 +64,10 @@ class Validator:
         self._kept = set(table.consent.kept_without_consent)
         self._rs = table.fields_in("recovery_support")
 
+    def add_post_treatment(self, modalities: Iterable[str]) -> None:
+        """Treat these intervention codes as post-treatment recovery support (host's codes)."""
+        self._post.update(modalities)
+
     def _f(self, code: str, record: str, item: str | None, message: str) -> Finding:
         return Finding(code, self._rules[code].severity, record, item, message)
 

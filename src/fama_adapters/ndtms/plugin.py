@@ -1,0 +1,474 @@
+"""Built-in plugin: the ``fama ndtms`` commands and the NDTMS demo step.
+
+``fama ndtms export``       events + contexts → review rows (streamed), summary of rejections
+``fama ndtms merge``        fill RECMAID / RECPEER of a provider's extract from the log
+``fama ndtms validate``     any extract → a report per rule code
+``fama ndtms completeness`` per keyworker and overall: facilitation recorded, reviews missing,
+                            invalid flags
+
+Inputs: the event log as JSON lines and the contexts as JSON lines of
+:class:`fama_core.ndtms.NdtmsContext`, both in ascending client-id order
+(docs/ndtms.md, "Contexts file").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from fama_adapters.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliContext,
+    Command,
+    DemoContext,
+    DemoStep,
+    render_table,
+)
+from fama_adapters.hookspecs import hookimpl
+from fama_adapters.ndtms.export import Completeness, export
+from fama_adapters.ndtms.formats import validate_extract
+from fama_adapters.ndtms.logscan import scan_log
+from fama_adapters.ndtms.merge import merge_extract
+from fama_core.context import TreatmentContext
+from fama_core.events import event_to_json
+from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPolicy
+from fama_core.ndtms.derive import Facilitation
+from fama_core.ndtms.tables import DATASET_VERSIONS, DatasetTable, load_dataset, load_rules
+
+__all__ = ["demo_contexts", "fama_register_commands", "fama_register_demo_steps"]
+
+DEFAULT_VERSION = "P"
+
+
+@contextmanager
+def _open_in(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield sys.stdin.buffer
+    else:
+        with open(path, "rb") as fh:
+            yield fh
+
+
+def _table(args: argparse.Namespace) -> DatasetTable:
+    return load_dataset(args.dataset)
+
+
+def _as_of(args: argparse.Namespace) -> dt.date:
+    return dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+
+
+def _progress(ctx: CliContext) -> Callable[[int], None] | None:
+    if not ctx.interactive:
+        return None
+
+    def show(done: int) -> None:
+        ctx.stderr.write(f"\r{done:,} clients")
+        ctx.stderr.flush()
+
+    return show
+
+
+def _summary_text(summary: dict[str, Any], out: str) -> str:
+    lines = [
+        f"{summary['rows_written']:,} rows written to {out} "
+        f"for {summary['clients_with_rows']:,} clients"
+    ]
+    rejected = summary["rejected"]
+    lines.append(f"rejected: {sum(rejected.values()):,}")
+    for reason, n in sorted(rejected.items(), key=lambda kv: -kv[1]):
+        ex = ", ".join(summary["examples"].get(reason, [])[:3])
+        lines.append(f"  {n:>7,}  {reason}  (e.g. {ex})")
+    for reason, n in sorted(summary["withheld"].items()):
+        lines.append(f"withheld: {n:,}  {reason}")
+    return "\n".join(lines)
+
+
+def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    table = _table(args)
+    with (
+        _open_in(args.events) as events,
+        open(args.contexts, "rb") as contexts,
+        open(args.out, "wb") as out,
+    ):
+        summary = export(
+            events,
+            contexts,
+            out,
+            table,
+            as_of=_as_of(args),
+            verify=args.verify,
+            progress=_progress(ctx),
+        )
+    if ctx.interactive:
+        ctx.stderr.write("\n")
+    payload = summary.as_dict()
+    ctx.emit(payload, _summary_text(payload, args.out))
+    return EXIT_PARTIAL if summary.rejected else EXIT_OK
+
+
+def _facilitation(path: str, verify: bool) -> tuple[dict[str, Facilitation], int]:
+    found: dict[str, Facilitation] = {}
+    rejected = 0
+    with _open_in(path) as fh:
+        for log in scan_log(fh, verify=verify):
+            if log.facilitation is not None:
+                found[log.client_id] = log.facilitation
+            else:
+                rejected += 1
+    return found, rejected
+
+
+def _run_merge(args: argparse.Namespace, ctx: CliContext) -> int:
+    table = _table(args)
+    if Path(args.out).resolve() == Path(args.extract).resolve():
+        ctx.stderr.write("fama ndtms merge: --out must not be the extract itself\n")
+        return EXIT_FAILED
+    facilitation, rejected = _facilitation(args.events, args.verify)
+    with open(args.out, "wb") as out:
+        report = merge_extract(
+            lambda: open(args.extract, "rb"),  # noqa: SIM115 - read to the end by the merge
+            facilitation,
+            table,
+            out,
+            post_treatment_modalities=args.post_treatment_modal,
+        )
+    payload = report.as_dict() | {"clients_in_log": len(facilitation), "log_rejected": rejected}
+    reasons = Counter(r for _, r in report.unmatched)
+    text = [
+        f"{report.rows:,} rows; {report.filled:,} review rows filled, {report.changed:,} changed;"
+        f" provider's yes kept {report.kept_yes:,} times; written to {args.out}",
+        f"unmatched: {len(report.unmatched):,}",
+        *(f"  {n:>7,}  {r}" for r, n in reasons.most_common()),
+        *(f"skipped: {n:,}  {r}" for r, n in sorted(report.skipped.items())),
+    ]
+    ctx.emit(payload, "\n".join(text))
+    return EXIT_PARTIAL if report.unmatched else EXIT_OK
+
+
+def _run_validate(args: argparse.Namespace, ctx: CliContext) -> int:
+    table = _table(args)
+    rules = load_rules()
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = defaultdict(list)
+    with _open_in(args.file) as fh:
+        for finding in validate_extract(
+            fh, table, today=_as_of(args), post_treatment_modalities=args.post_treatment_modal
+        ):
+            counts[finding.code] += 1
+            if len(examples[finding.code]) < 5:
+                examples[finding.code].append(
+                    finding.record + (f" {finding.field}" if finding.field else "")
+                )
+    report: list[dict[str, Any]] = [
+        {
+            "code": code,
+            "severity": rules[code].severity,
+            "title": rules[code].title,
+            "national_code": rules[code].national_code,
+            "count": counts[code],
+            "examples": examples[code],
+        }
+        for code in sorted(counts)
+    ]
+    errors = sum(counts[c] for c in counts if rules[c].severity == "error")
+    text = f"{args.file}: dataset {table.version}; {errors:,} errors, "
+    text += f"{sum(counts.values()) - errors:,} warnings\n"
+    if report:
+        text += render_table(
+            ("code", "severity", "count", "rule", "e.g."),
+            [
+                (r["code"], r["severity"], r["count"], r["title"], "; ".join(r["examples"][:2]))
+                for r in report
+            ],
+        )
+    ctx.emit({"dataset": table.version, "errors": errors, "rules": report}, text)
+    return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _flagged_clients(path: str, table: DatasetTable, today: dt.date) -> dict[str, frozenset[str]]:
+    """CLIENTID → flag rule codes its rows broke, from an existing extract."""
+    from fama_adapters.ndtms.csvfile import ReadRow, read_extract
+    from fama_core.ndtms.validate import Validator
+
+    validator = Validator(table, today=today)
+    out: dict[str, set[str]] = defaultdict(set)
+    with open(path, "rb") as fh:
+        for item in read_extract(fh, table):
+            if not isinstance(item, ReadRow):
+                continue
+            client = item.values.get("CLIENTID")
+            for f in validator.row(f"line {item.line}", item.values):
+                if client and f.code in ("FAMA-E030", "FAMA-W060"):
+                    out[client].add(f.code)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def completeness_text(report: Completeness) -> str:
+    """The completeness report as a table for people (keyworker ids and counts only)."""
+    headers = (
+        "keyworker",
+        "clients in treatment",
+        "facilitation recorded",
+        "reviews missing",
+        "reviews pending",
+        "invalid flags",
+        "flags empty",
+        "not submittable",
+    )
+    rows = [
+        (
+            k,
+            c.clients_in_treatment,
+            c.facilitation_recorded,
+            c.reviews_missing,
+            c.reviews_pending,
+            c.invalid_flags,
+            c.flags_empty,
+            c.not_submittable,
+        )
+        for k, c in sorted(report.by_keyworker.items())
+    ]
+    o = report.overall
+    rows.append(
+        (
+            "(overall)",
+            o.clients_in_treatment,
+            o.facilitation_recorded,
+            o.reviews_missing,
+            o.reviews_pending,
+            o.invalid_flags,
+            o.flags_empty,
+            o.not_submittable,
+        )
+    )
+    return render_table(headers, rows)
+
+
+def _run_completeness(args: argparse.Namespace, ctx: CliContext) -> int:
+    table = _table(args)
+    today = _as_of(args)
+    flagged = _flagged_clients(args.extract, table, today) if args.extract else None
+    report = Completeness()
+    with _open_in(args.events) as events, open(args.contexts, "rb") as contexts:
+        summary = export(
+            events,
+            contexts,
+            None,
+            table,
+            as_of=today,
+            verify=args.verify,
+            completeness=report,
+            flagged=flagged,
+        )
+    payload = report.as_dict() | {"rejected": dict(summary.rejected)}
+    ctx.emit(payload, completeness_text(report))
+    return EXIT_OK
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    p.add_argument(
+        "--dataset",
+        default=DEFAULT_VERSION,
+        choices=DATASET_VERSIONS,
+        help=f"NDTMS dataset version (default {DEFAULT_VERSION})",
+    )
+    p.add_argument("--as-of", help="reporting date YYYY-MM-DD (default: today)")
+
+
+def _log_inputs(p: argparse.ArgumentParser, contexts: bool = True) -> None:
+    p.add_argument(
+        "--events",
+        required=True,
+        help="FAMA event log, JSON lines in ascending client order ('-': stdin)",
+    )
+    if contexts:
+        p.add_argument(
+            "--contexts",
+            required=True,
+            help="treatment contexts, JSON lines in the same order (docs/ndtms.md)",
+        )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="decode every event and fold it through the workflow (slower)",
+    )
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="ndtms_command", metavar="ACTION", required=True)
+    e = sub.add_parser(
+        "export",
+        help="derive review rows from the event log",
+        description="Stream events + contexts to an extract of review rows.",
+    )
+    _common(e)
+    _log_inputs(e)
+    e.add_argument("--out", required=True, help="extract file to write")
+    m = sub.add_parser(
+        "merge",
+        help="fill RECMAID/RECPEER of an existing extract",
+        description="Fill the recovery-support flags of a provider's extract "
+        "from fama's event log; every other byte is kept.",
+    )
+    _common(m)
+    m.add_argument("extract", help="the provider's extract")
+    _log_inputs(m, contexts=False)
+    m.add_argument("--out", required=True, help="merged extract to write")
+    m.add_argument(
+        "--post-treatment-modal",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="MODAL code of post-treatment recovery support (repeatable)",
+    )
+    v = sub.add_parser(
+        "validate",
+        help="validate an extract, ours or a provider's",
+        description="Report every recovery-support rule broken, per code.",
+    )
+    _common(v)
+    v.add_argument("file", help="extract to validate ('-': stdin)")
+    v.add_argument(
+        "--post-treatment-modal",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="MODAL code of post-treatment recovery support (repeatable)",
+    )
+    c = sub.add_parser(
+        "completeness",
+        help="per-keyworker completeness of recovery support",
+        description="Clients in treatment with facilitation recorded, reviews "
+        "missing, invalid flags: per keyworker and overall.",
+    )
+    _common(c)
+    _log_inputs(c)
+    c.add_argument("--extract", help="the provider's extract, to count invalid or empty flags")
+
+
+def _run(args: argparse.Namespace, ctx: CliContext) -> int:
+    runner = {
+        "export": _run_export,
+        "merge": _run_merge,
+        "validate": _run_validate,
+        "completeness": _run_completeness,
+    }[args.ndtms_command]
+    if getattr(args, "json", False):
+        ctx.json = True
+    try:
+        return runner(args, ctx)
+    except OSError as exc:
+        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc.strerror}: {exc.filename}\n")
+        return EXIT_FAILED
+    except ValueError as exc:  # a bad --as-of
+        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc}\n")
+        return EXIT_FAILED
+
+
+@hookimpl
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """``fama ndtms``."""
+    register(
+        Command(
+            "ndtms",
+            "NDTMS recovery support: export, merge, validate, completeness",
+            _run,
+            _configure,
+            description=__doc__ or "",
+        )
+    )
+
+
+# ----------------------------------------------------------------------- demo
+
+DEMO_AS_OF = dt.date(2026, 6, 30)
+"""The demo's reporting date (fixed, so the demo's outputs do not change by the day)."""
+
+
+def demo_contexts(caseload: dict[str, Any]) -> list[NdtmsContext]:
+    """Treatment contexts for the demo caseload, as a host would supply them."""
+    out = []
+    for n, (client_id, state) in enumerate(sorted(caseload.items())):
+        first = state.episodes[0]
+        last = state.episodes[-1]
+        start = first.opened_on - dt.timedelta(days=14)
+        transferred = last.close_reason is not None and last.close_reason.value == "transferred"
+        ended = last.ended_on if transferred else None
+        out.append(
+            NdtmsContext(
+                treatment=TreatmentContext(
+                    client_id=client_id,
+                    treatment_episode_id=f"TE{n + 1:04d}",
+                    agency_code="DEMO01",
+                    started_on=start,
+                    ended_on=ended,
+                    end_reason="TRANSFER" if ended else None,
+                    transferred=transferred,
+                    consent_to_share=n != 1,  # one client refused consent, to show the rule
+                ),
+                interventions=(
+                    Intervention(
+                        intervention_id=f"TE{n + 1:04d}-M1",
+                        modality="RECSUP",
+                        started_on=start,
+                        ended_on=ended,
+                    ),
+                ),
+                review_policy=ReviewPolicy(interval_days=28),
+                keyworker_id=first.keyworker_id,
+            )
+        )
+    return out
+
+
+def _demo_step(demo: DemoContext) -> None:
+    folder = demo.out / "ndtms"
+    folder.mkdir(parents=True, exist_ok=True)
+    events_path, contexts_path = folder / "events.jsonl", folder / "contexts.jsonl"
+    with events_path.open("w", encoding="utf-8") as fh:
+        for client_id in sorted(demo.data["events"]):
+            for event in demo.data["events"][client_id]:
+                fh.write(event_to_json(event) + "\n")
+    contexts = demo_contexts(demo.data["caseload"])
+    with contexts_path.open("w", encoding="utf-8") as fh:
+        for c in contexts:
+            fh.write(c.model_dump_json(exclude_none=True) + "\n")
+    table = load_dataset(DEFAULT_VERSION)
+    extract = folder / f"extract-{table.version}.csv"
+    report = Completeness()
+    with (
+        events_path.open("rb") as ev,
+        contexts_path.open("rb") as cx,
+        extract.open("wb") as out,
+    ):
+        summary = export(ev, cx, out, table, as_of=DEMO_AS_OF, completeness=report)
+    text = completeness_text(report)
+    (folder / "completeness.txt").write_text(text, "utf-8")
+    (folder / "completeness.json").write_text(
+        json.dumps(report.as_dict(), indent=2) + "\n", "utf-8"
+    )
+    with extract.open("rb") as fh:
+        findings = list(validate_extract(fh, table, today=DEMO_AS_OF))
+    w = demo.cli.stdout.write
+    w(f"NDTMS recovery support (dataset {table.version}, as of {DEMO_AS_OF})\n\n")
+    w(_summary_text(summary.as_dict(), str(extract)) + "\n")
+    w(f"validation of the extract: {len(findings)} findings\n\n")
+    w(text + "\n")
+
+
+@hookimpl
+def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
+    """Write the demo caseload's NDTMS extract and completeness report."""
+    register(DemoStep("ndtms", 40, _demo_step))
