@@ -67,8 +67,11 @@ class _Order(FamaError):
     pass
 
 
+_CLIENT = re.compile(rb'"client_id"\s*:\s*"' + _ID + rb'"')
+
+
 def _client_of(raw: bytes) -> str | None:
-    m = re.search(rb'"client_id":"' + _ID + rb'"', raw)
+    m = _CLIENT.search(raw)
     return m.group(1).decode() if m else None
 
 

@@ -85,7 +85,7 @@ def _val(
 
 
 def merge_extract(
-    open_extract: Callable[[], Iterable[bytes]],
+    open_extract: Callable[[], BinaryIO],
     facilitation: Mapping[str, Facilitation],
     table: DatasetTable,
     out: BinaryIO,
@@ -94,19 +94,20 @@ def merge_extract(
 ) -> MergeReport:
     """Write ``open_extract()``'s lines to ``out`` with review flags filled from ``facilitation``.
 
-    ``open_extract`` is called twice (the first pass learns each
-    intervention's review dates). ``facilitation`` maps CLIENTID to the
+    ``open_extract`` opens the extract; it is called three times (header,
+    then a pass to learn each intervention's review dates, then the merge) and
+    each stream is closed after use. ``facilitation`` maps CLIENTID to the
     client's FAMA record. Raises :class:`SubmissionError` only when the
     header is unreadable or lacks the flag columns: then nothing is written.
     """
-    cols, _ = _header(open_extract(), table)
+    with open_extract() as fh:
+        cols, _ = _header(fh, table)
     missing = [c for c in (*FILLED_COLUMNS, "CLIENTID", "SUBMODDT") if c not in cols]
     if missing:
         raise SubmissionError("extract header lacks " + ", ".join(missing) + ": nothing merged")
     nulls = {table.file.null_value, table.file.withheld_value}
     delim = ord(table.file.delimiter)
     post = set(post_treatment_modalities) | set(table.codes["post_treatment_modalities"].values)
-    consent = table.consent
 
     def key(cells: list[Cell]) -> tuple[str | None, ...]:
         return tuple(
@@ -115,22 +116,42 @@ def merge_extract(
 
     # Pass 1: review dates per intervention, to find each review's period.
     reviews: dict[tuple[str | None, ...], list[dt.date]] = defaultdict(list)
-    for number, raw in enumerate(open_extract(), start=1):
-        if number == 1:
-            continue
-        cells = split_line(split_terminator(raw)[0], delim)
-        if isinstance(cells, str) or len(cells) != len(cols):
-            continue
-        text = _val(cells, cols, "SUBMODDT", nulls)
-        day = table.parse_date(text) if text else None
-        if day is not None:
-            reviews[key(cells)].append(day)
+    with open_extract() as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1:
+                continue
+            cells = split_line(split_terminator(raw)[0], delim)
+            if isinstance(cells, str) or len(cells) != len(cols):
+                continue
+            text = _val(cells, cols, "SUBMODDT", nulls)
+            day = table.parse_date(text) if text else None
+            if day is not None:
+                reviews[key(cells)].append(day)
     for days in reviews.values():
         days.sort()
 
     report = MergeReport()
+    with open_extract() as fh:
+        _merge_lines(fh, out, report, cols, reviews, key, facilitation, table, post)
+    return report
+
+
+def _merge_lines(
+    lines: Iterable[bytes],
+    out: BinaryIO,
+    report: MergeReport,
+    cols: Mapping[str, int],
+    reviews: Mapping[tuple[str | None, ...], list[dt.date]],
+    key: Callable[[list[Cell]], tuple[str | None, ...]],
+    facilitation: Mapping[str, Facilitation],
+    table: DatasetTable,
+    post: Collection[str],
+) -> None:
+    nulls = {table.file.null_value, table.file.withheld_value}
+    delim = ord(table.file.delimiter)
+    consent = table.consent
     yes, no = table.yes, table.no
-    for number, raw in enumerate(open_extract(), start=1):
+    for number, raw in enumerate(lines, start=1):
         if number == 1:
             out.write(raw)
             continue
@@ -160,7 +181,7 @@ def merge_extract(
             report.unmatched.append((number, "client not in fama's log"))
             out.write(raw)
             continue
-        period = _period(cells, cols, nulls, table, reviews[key(cells)], post)
+        period = _period(cells, cols, nulls, table, reviews.get(key(cells), []), post)
         if isinstance(period, str):
             report.unmatched.append((number, period))
             out.write(raw)
@@ -188,7 +209,6 @@ def merge_extract(
         if new != content:
             report.changed += 1
         out.write(new + end)
-    return report
 
 
 def _period(

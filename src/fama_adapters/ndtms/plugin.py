@@ -135,7 +135,7 @@ def _run_merge(args: argparse.Namespace, ctx: CliContext) -> int:
     facilitation, rejected = _facilitation(args.events, args.verify)
     with open(args.out, "wb") as out:
         report = merge_extract(
-            lambda: open(args.extract, "rb"),  # noqa: SIM115 - read to the end by the merge
+            lambda: open(args.extract, "rb"),  # noqa: SIM115 - merge_extract closes it
             facilitation,
             table,
             out,

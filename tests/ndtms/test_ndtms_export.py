@@ -1,0 +1,254 @@
+"""Export from a log: the fast scan, the join with contexts, rejections, completeness, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from ndtms_factories import AS_OF, TABLE, D, context, intervention, reviews
+
+from fama_adapters.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
+from fama_adapters.ndtms.export import Completeness, export
+from fama_adapters.ndtms.logscan import read_contexts, scan_log
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import AccompanimentOutcome, CloseReason, GoalKind, Obstacle
+from fama_core.events import event_to_json
+from fama_core.ndtms import ReviewPolicy, facilitation_from_state
+from fama_core.workflow import fold
+
+START = D(2026, 1, 5)
+
+
+def journey(client: str, start=START, *, peer=True, end="engaged"):
+    b = JourneyBuilder(client, start=start, keyworker_id="kw-" + client[-1])
+    m = b.meeting()
+    b.open().session1().goal(GoalKind.READ_HANDOUTS).obstacle(Obstacle.GETTING_THERE)
+    b.session2(commit_to=m, accompaniment=True).accompany()
+    arrangement = b.events[-1].arrangement.arrangement_id
+    b.accompaniment_outcome(
+        arrangement, AccompanimentOutcome.ACCOMPANIED if peer else AccompanimentOutcome.CANCELLED
+    )
+    b.journal(m).session3(commit_to=m).journal(m).session3()
+    {
+        "engaged": b.engaged,
+        "declined": b.declined,
+        "closed": lambda: b.closed(CloseReason.TRANSFERRED),
+    }[end]()
+    return b.events
+
+
+def log_bytes(*clients):
+    return b"".join(event_to_json(e).encode() + b"\n" for events in clients for e in events)
+
+
+def ctx_bytes(*ctxs):
+    return b"".join(c.model_dump_json().encode() + b"\n" for c in ctxs)
+
+
+def test_fast_scan_equals_the_fold_for_fama_logs():
+    events = [journey("c1"), journey("c2", peer=False, end="declined")]
+    scanned = {c.client_id: c.facilitation for c in scan_log(log_bytes(*events).splitlines(True))}
+    for evs in events:
+        assert scanned[evs[0].client_id] == facilitation_from_state(fold(evs))
+
+
+def test_verify_mode_gives_the_same_projection():
+    data = log_bytes(journey("c1")).splitlines(True)
+    assert [c.facilitation for c in scan_log(data)] == [
+        c.facilitation for c in scan_log(data, verify=True)
+    ]
+
+
+def test_verify_mode_rejects_a_log_the_workflow_refuses():
+    events = journey("c1")
+    refused = [events[0], events[5]]  # a session 2 straight after opening
+    (log,) = scan_log(log_bytes(refused).splitlines(True), verify=True)
+    assert log.facilitation is None and "workflow refused" in log.problems[0][1]
+
+
+def test_non_canonical_line_falls_back_to_full_decoding():
+    events = journey("c1")
+    lines = [json.dumps(json.loads(event_to_json(e)), sort_keys=True).encode() for e in events]
+    (log,) = scan_log(lines)
+    assert log.facilitation == facilitation_from_state(fold(events))
+
+
+def test_a_bad_line_rejects_its_client_only():
+    data = log_bytes(journey("c1")).splitlines(True)
+    data.insert(2, b'{"client_id":"c1","kind":"session_1_held"}\n')
+    data += log_bytes(journey("c2")).splitlines(True)
+    logs = list(scan_log(data))
+    assert [(log.client_id, log.facilitation is None) for log in logs] == [
+        ("c1", True),
+        ("c2", False),
+    ]
+    assert logs[0].problems[0][0] == 3
+
+
+def test_out_of_order_lines_are_reported():
+    data = log_bytes(journey("c2"), journey("c1")).splitlines(True)
+    (log,) = scan_log(data)
+    assert log.client_id == "c2" and "ascending" in log.problems[0][1]
+
+
+def _ctx(client, **kw):
+    return context(client_id=client, policy=ReviewPolicy(interval_days=14), **kw)
+
+
+def test_export_joins_log_and_contexts_and_counts_rejections():
+    log = log_bytes(journey("c1"), journey("c2"), journey("c4"))
+    ctxs = ctx_bytes(_ctx("c1"), _ctx("c2", consent=False), _ctx("c3"))
+    out = io.BytesIO()
+    summary = export(log.splitlines(True), ctxs.splitlines(True), out, TABLE, as_of=D(2026, 3, 1))
+    assert summary.rejected == {"no treatment context": 1}
+    assert summary.withheld and summary.clients_with_rows == 2
+    assert len(out.getvalue().splitlines()) == 1 + summary.rows_written
+
+
+def test_a_bad_context_line_is_reported_with_its_line():
+    bad = b'{"treatment": {"client_id": "c1"}}\n'
+    (got,) = read_contexts([bad])
+    assert got.client_id == "c1" and got.problems[0][0] == 1
+    summary = export(log_bytes(journey("c1")).splitlines(True), [bad], None, TABLE, as_of=AS_OF)
+    assert summary.examples["invalid context"] == ["contexts line 1"]
+
+
+def test_completeness_per_keyworker():
+    log = log_bytes(journey("c1"), journey("c2"))
+    ended = intervention(ended_on=D(2026, 1, 10), reviews=reviews(D(2026, 1, 6)))
+    ctxs = ctx_bytes(
+        _ctx("c1"),
+        context(client_id="c2", interventions=(ended,)),
+        context(client_id="c3"),
+    )
+    report = Completeness()
+    export(
+        log.splitlines(True),
+        ctxs.splitlines(True),
+        None,
+        TABLE,
+        as_of=D(2026, 6, 1),
+        completeness=report,
+    )
+    assert report.overall.clients_in_treatment == 3
+    assert report.overall.facilitation_recorded == 2
+    assert report.by_keyworker["kw-2"].reviews_missing == 1
+    assert report.by_keyworker["(unassigned)"].facilitation_recorded == 0
+
+
+# -------------------------------------------------------------------------- CLI
+
+
+def _files(tmp_path):
+    (tmp_path / "events.jsonl").write_bytes(log_bytes(journey("c1"), journey("c2")))
+    (tmp_path / "contexts.jsonl").write_bytes(ctx_bytes(_ctx("c1"), _ctx("c2")))
+    return tmp_path
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_export_validate_merge_completeness(tmp_path):
+    d = _files(tmp_path)
+    code, out, _ = run(
+        "ndtms",
+        "export",
+        "--events",
+        str(d / "events.jsonl"),
+        "--contexts",
+        str(d / "contexts.jsonl"),
+        "--out",
+        str(d / "x.csv"),
+        "--as-of",
+        "2026-06-01",
+    )
+    assert code == EXIT_OK and "rows written" in out
+    code, out, _ = run("ndtms", "validate", str(d / "x.csv"), "--as-of", "2026-06-01", "--json")
+    assert code == EXIT_OK and json.loads(out)["errors"] == 0
+    code, out, _ = run(
+        "ndtms",
+        "merge",
+        str(d / "x.csv"),
+        "--events",
+        str(d / "events.jsonl"),
+        "--out",
+        str(d / "m.csv"),
+        "--as-of",
+        "2026-06-01",
+    )
+    assert code == EXIT_OK and (d / "m.csv").read_bytes() == (d / "x.csv").read_bytes()
+    code, out, _ = run(
+        "ndtms",
+        "completeness",
+        "--events",
+        str(d / "events.jsonl"),
+        "--contexts",
+        str(d / "contexts.jsonl"),
+        "--extract",
+        str(d / "x.csv"),
+        "--as-of",
+        "2026-06-01",
+        "--json",
+    )
+    assert code == EXIT_OK and json.loads(out)["overall"]["facilitation_recorded"] == 2
+
+
+def test_cli_validate_reports_per_code_and_exits_partial(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(
+        b'"AGNCY","CLIENTID","CONSENT","RECMAID"\n"A","c1","Y","maybe"\n"A","c2","Q","Y"\n'
+    )
+    code, out, _ = run("ndtms", "validate", str(bad), "--as-of", "2026-06-01")
+    assert code == EXIT_PARTIAL
+    assert "FAMA-E030" in out and "FAMA-E020" in out
+
+
+def test_cli_export_rejections_exit_partial(tmp_path):
+    d = _files(tmp_path)
+    (d / "contexts.jsonl").write_bytes(ctx_bytes(_ctx("c1")))
+    code, out, _ = run(
+        "ndtms",
+        "export",
+        "--events",
+        str(d / "events.jsonl"),
+        "--contexts",
+        str(d / "contexts.jsonl"),
+        "--out",
+        str(d / "x.csv"),
+        "--as-of",
+        "2026-06-01",
+    )
+    assert code == EXIT_PARTIAL and "no treatment context" in out
+
+
+def test_cli_missing_file_and_same_output_fail_cleanly(tmp_path):
+    code, _, err = run("ndtms", "validate", str(tmp_path / "nope.csv"))
+    assert code == EXIT_FAILED and "nope.csv" in err
+    d = _files(tmp_path)
+    (d / "x.csv").write_bytes(b'"RECMAID"\n')
+    code, _, err = run(
+        "ndtms",
+        "merge",
+        str(d / "x.csv"),
+        "--events",
+        str(d / "events.jsonl"),
+        "--out",
+        str(d / "x.csv"),
+    )
+    assert code == EXIT_FAILED and "must not be the extract" in err
+
+
+def test_cli_help_for_each_action(capsys):
+    for action in ("export", "merge", "validate", "completeness"):
+        code, _, _ = run("ndtms", action, "--help")
+        assert code == EXIT_OK and "--dataset" in capsys.readouterr().out
+
+
+def test_submission_formats_are_registered_one_per_version():
+    from fama_adapters.plugins import PluginHost
+
+    formats = PluginHost(entry_points=False).submission_formats()
+    assert sorted(formats) == ["ndtms-K", "ndtms-M", "ndtms-N", "ndtms-O", "ndtms-P"]
