@@ -273,3 +273,30 @@ def test_log_scan_projection_matches_the_fold(cycles, gap, accompanied):
     for e in b.events:
         _apply_event(built, e)
     assert built.build() == facilitation_from_state(fold(b.events))
+
+
+def test_a_correction_is_an_edit_of_the_table_alone():
+    """Change the date format and flag values in the data: derivation, writing and checks follow."""
+    import io
+
+    from fama_adapters.ndtms.csvfile import ExtractWriter
+    from fama_core.ndtms import DatasetTable
+
+    raw = TABLE.model_dump()
+    raw["file"]["date_format"] = "%Y-%m-%d"
+    raw["flag_values"]["values"] = [{"code": "1", "meaning": "yes"}, {"code": "0", "meaning": "no"}]
+    corrected = DatasetTable.model_validate(raw)
+    ctx = context(interventions=(intervention(reviews=reviews(D(2026, 2, 1))),))
+    (r,) = derive(ctx, facilitation((D(2026, 1, 10),)), corrected, as_of=AS_OF).rows
+    assert (r.values["SUBMODDT"], r.values["RECMAID"], r.values["RECPEER"]) == (
+        "2026-02-01",
+        "1",
+        "0",
+    )
+    assert Validator(corrected, today=AS_OF).row("r", r.values) == []
+    assert [f.code for f in Validator(TABLE, today=AS_OF).row("r", r.values)].count(
+        "FAMA-E030"
+    ) == 2
+    buf = io.BytesIO()
+    ExtractWriter(buf, corrected).write(r)
+    assert b'"2026-02-01"' in buf.getvalue()

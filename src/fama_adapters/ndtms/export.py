@@ -175,6 +175,7 @@ def export(
             if log is not None:
                 summary.reject("no treatment context", f"events line {log.first_line}")
             continue
+        validator.forget_reviews()  # review ids are keyed by client: nothing to keep
         for ctx in ctxs.contexts:
             t = ctx.treatment
             derivation = None

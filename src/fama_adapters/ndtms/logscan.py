@@ -89,9 +89,8 @@ def _apply_event(b: FacilitationBuilder, e: Event) -> None:
         b.ended(e.episode_id, {v.decode(): s for v, s in _ENDS.items()}[kind], e.occurred_on)
 
 
-def _fast(b: FacilitationBuilder, raw: bytes, number: int) -> str | None:
-    """Project one line onto ``b``; returns a problem or ``None``."""
-    m = _PREFIX.match(raw)
+def _fast(b: FacilitationBuilder, raw: bytes, number: int, m: re.Match[bytes] | None) -> str | None:
+    """Project one line onto ``b`` (``m``: its canonical-prefix match); a problem or ``None``."""
     if m is None or not raw.rstrip().endswith(b"}"):
         return _slow(b, raw, number)
     _client, episode, keyworker, day_text, kind = m.groups()
@@ -153,7 +152,8 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = False) -> Iterator[Client
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        client = _client_of(raw)
+        prefix = None if verify else _PREFIX.match(raw)
+        client = prefix.group(1).decode() if prefix is not None else _client_of(raw)
         if client is None:
             if current is not None:
                 current.problems.append((number, "no client_id: line cannot be used"))
@@ -181,7 +181,7 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = False) -> Iterator[Client
                     (number, "; ".join(f"{p.location or 'event'}: {p.code}" for p in exc.problems))
                 )
         else:
-            problem = _fast(builder, raw, number)
+            problem = _fast(builder, raw, number, prefix)
             if problem:
                 current.problems.append((number, problem))
     done = finish()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fama_core.codes import AccompanimentOutcome
@@ -246,10 +246,9 @@ class Derivation:
         return sum(1 for u in self.unplaced if u.code in ("no_review", "no_intervention"))
 
 
-def policy_reviews(
+def _policy_days(
     intervention: Intervention, interval_days: int, at_end: bool, as_of: dt.date
-) -> tuple[ReviewPoint, ...]:
-    """Review dates a :class:`~fama_core.ndtms.context.ReviewPolicy` proposes, up to ``as_of``."""
+) -> list[tuple[str, dt.date]]:
     last = min(intervention.ended_on or as_of, as_of)
     days: list[dt.date] = []
     step = dt.timedelta(days=interval_days)
@@ -261,7 +260,21 @@ def policy_reviews(
         if not days or days[-1] != intervention.ended_on:
             days.append(intervention.ended_on)
     mid = intervention.intervention_id
-    return tuple(ReviewPoint(review_id=f"{mid}-{d:%Y%m%d}", reviewed_on=d) for d in days)
+    return [(f"{mid}-{d.year:04d}{d.month:02d}{d.day:02d}", d) for d in days]
+
+
+def policy_reviews(
+    intervention: Intervention, interval_days: int, at_end: bool, as_of: dt.date
+) -> tuple[ReviewPoint, ...]:
+    """Review dates a :class:`~fama_core.ndtms.context.ReviewPolicy` proposes, up to ``as_of``.
+
+    Every ``interval_days`` from the intervention start, plus its end date when
+    ``at_end``; ids are ``<MODID>-<yyyymmdd>``, stable across runs.
+    """
+    return tuple(
+        ReviewPoint.model_construct(review_id=rid, reviewed_on=day)
+        for rid, day in _policy_days(intervention, interval_days, at_end, as_of)
+    )
 
 
 def _in(days: tuple[dt.date, ...], lo: dt.date, hi: dt.date) -> bool:
@@ -269,8 +282,27 @@ def _in(days: tuple[dt.date, ...], lo: dt.date, hi: dt.date) -> bool:
     return bisect_left(days, lo) < bisect_right(days, hi)
 
 
-def _between(days: Iterable[dt.date], lo: dt.date, hi: dt.date) -> list[dt.date]:
-    return [d for d in days if lo <= d <= hi]
+_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, None], dict[str, str]]] = {}
+
+
+def _columns(table: DatasetTable) -> tuple[dict[str, None], dict[str, str]]:
+    """An all-empty row in column order, and fama attribute → column, per table."""
+    cached = _COLUMN_MAPS.get(id(table))
+    if cached is None or cached[0] is not table:
+        empty: dict[str, None] = dict.fromkeys(table.columns)
+        by_attr = {f.fama_fills: f.name for f in table.fields if f.fama_fills}
+        cached = (table, empty, by_attr)
+        if len(_COLUMN_MAPS) > 64:  # tables are few; a host building many is not leaking
+            _COLUMN_MAPS.clear()
+        _COLUMN_MAPS[id(table)] = cached
+    return cached[1], cached[2]
+
+
+def _put(row: dict[str, str | None], by_attr: Mapping[str, str], **items: str | None) -> None:
+    for attr, value in items.items():
+        column = by_attr.get(attr)
+        if column is not None:
+            row[column] = value
 
 
 def derive(
@@ -283,34 +315,32 @@ def derive(
     """The sub-intervention review rows of one client (see the module docstring)."""
     t = context.treatment
     episodes = facilitation.episodes
-    base: dict[str, str | None] = {
-        "agency_code": t.agency_code,
-        "client_id": t.client_id,
-    }
     consent = table.consent
+    empty, by_attr = _columns(table)
     if not t.agency_code:
-        return Derivation(
-            t.client_id, (), "agency code (AGNCY) not supplied: nothing submitted", (), episodes
-        )
+        reason = "agency code (AGNCY) not supplied: nothing submitted"
+        return Derivation(t.client_id, (), reason, (), episodes)
     if t.consent_to_share is None:
         return Derivation(t.client_id, (), "consent not recorded: nothing submitted", (), episodes)
     if t.consent_to_share is False:
-        values: dict[str, str | None] = {c: None for c in table.columns}
-        kept: dict[str | None, str | None] = {
-            "agency_code": t.agency_code,
-            "client_id": t.client_id,
-            "consent": consent.refused,
-        }
-        for spec in table.fields:
-            if spec.name in consent.kept_without_consent and spec.fama_fills in kept:
-                values[spec.name] = kept[spec.fama_fills]
+        values: dict[str, str | None] = dict(empty)
+        _put(values, by_attr, agency_code=t.agency_code, client_id=t.client_id)
+        _put(values, by_attr, consent=consent.refused)
+        for name in list(values):
+            if name not in consent.kept_without_consent:
+                values[name] = None
         reason = (
             "consent refused: only " + ", ".join(consent.kept_without_consent) + " are submitted"
         )
         return Derivation(t.client_id, (SirRow(values, None, None),), reason, (), episodes)
 
     fmt = table.format_date
-    base.update(
+    base: dict[str, str | None] = dict(empty)
+    _put(
+        base,
+        by_attr,
+        agency_code=t.agency_code,
+        client_id=t.client_id,
         consent=consent.given,
         treatment_episode_id=t.treatment_episode_id,
         triaged_on=fmt(t.started_on),
@@ -322,32 +352,22 @@ def derive(
     unplaced: list[Unplaced] = []
     placed: set[dt.date] = set()
     for iv in context.interventions:
-        rows_iv, placed_iv, skipped = _intervention_rows(
-            context, iv, sessions, peer, table, as_of, base
+        rows += _intervention_rows(
+            context, iv, sessions, peer, table, as_of, base, by_attr, placed, unplaced
         )
-        rows += rows_iv
-        placed |= placed_iv
-        unplaced += skipped
     unplaced += _unplaced_sessions(context, sessions, placed, as_of)
-    pairs = [(f.name, f.fama_fills) for f in table.fields]
-    out = tuple(
-        SirRow(
-            {c: r.values.get(attr) if attr else None for c, attr in pairs},
-            r.intervention_id,
-            r.review_date,
-        )
-        for r in rows
-    )
-    return Derivation(t.client_id, out, None, tuple(unplaced), episodes)
+    return Derivation(t.client_id, tuple(rows), None, tuple(unplaced), episodes)
 
 
-def _reviews(context: NdtmsContext, iv: Intervention, as_of: dt.date) -> tuple[ReviewPoint, ...]:
+def _reviews(context: NdtmsContext, iv: Intervention, as_of: dt.date) -> list[tuple[str, dt.date]]:
     if iv.reviews:
-        return tuple(sorted(iv.reviews, key=lambda r: (r.reviewed_on, r.review_id)))
+        return sorted(
+            ((r.review_id, r.reviewed_on) for r in iv.reviews), key=lambda r: (r[1], r[0])
+        )
     policy = context.review_policy
     if policy is None:
-        return ()
-    return policy_reviews(iv, policy.interval_days, policy.at_end, as_of)
+        return []
+    return _policy_days(iv, policy.interval_days, policy.at_end, as_of)
 
 
 def _intervention_rows(
@@ -358,11 +378,16 @@ def _intervention_rows(
     table: DatasetTable,
     as_of: dt.date,
     base: Mapping[str, str | None],
-) -> tuple[list[SirRow], set[dt.date], list[Unplaced]]:
+    by_attr: Mapping[str, str],
+    placed: set[dt.date],
+    skipped: list[Unplaced],
+) -> list[SirRow]:
     t = context.treatment
     fmt = table.format_date
     common = dict(base)
-    common.update(
+    _put(
+        common,
+        by_attr,
         modality=iv.modality,
         setting=iv.setting,
         intervention_id=iv.intervention_id,
@@ -372,30 +397,34 @@ def _intervention_rows(
         ended_on=fmt(iv.ended_on) if iv.ended_on else None,
         exit_status=iv.exit_status,
     )
+    yes, no = table.yes, table.no
     rows: list[SirRow] = []
-    skipped: list[Unplaced] = []
-    placed: set[dt.date] = set()
     previous: dt.date | None = None
-    for review in _reviews(context, iv, as_of):
-        day = review.reviewed_on
+    for review_id, day in _reviews(context, iv, as_of):
         problem = _review_problem(t.started_on, t.ended_on, iv, day, as_of)
         if problem:
-            skipped.append(Unplaced("review_skipped", day, f"review {review.review_id}: {problem}"))
+            skipped.append(Unplaced("review_skipped", day, f"review {review_id}: {problem}"))
             continue
-        lo = iv.started_on if previous is None else previous + dt.timedelta(days=1)
+        lo = iv.started_on if previous is None else previous + _DAY
         previous = day
         lo, hi = _clip(t.started_on, t.ended_on, iv, lo, day)
         values = dict(common)
-        values.update(
+        held = lo <= hi and _in(sessions, lo, hi)
+        _put(
+            values,
+            by_attr,
             review_date=fmt(day),
-            review_id=review.review_id,
-            mutual_aid=table.yes if lo <= hi and _in(sessions, lo, hi) else table.no,
-            peer_support=table.yes if lo <= hi and _in(peer, lo, hi) else table.no,
+            review_id=review_id,
+            mutual_aid=yes if held else no,
+            peer_support=yes if lo <= hi and _in(peer, lo, hi) else no,
         )
-        if lo <= hi:
-            placed.update(_between(sessions, lo, hi))
+        if held:
+            placed.update(d for d in sessions if lo <= d <= hi)
         rows.append(SirRow(values, iv.intervention_id, day))
-    return rows, placed, skipped
+    return rows
+
+
+_DAY = dt.timedelta(days=1)
 
 
 def _clip(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -183,15 +183,12 @@ class DatasetTable(FamaModel):
         return self.flag_values.values[1].code
 
     def format_date(self, day: dt.date) -> str:
-        """``day`` in the dataset's date format."""
-        return day.strftime(self.file.date_format)
+        """``day`` in the dataset's date format (years always four digits)."""
+        return _format_date(self.file.date_format, day)
 
     def parse_date(self, text: str) -> dt.date | None:
         """A date in the dataset's format, or ``None`` when ``text`` is not one."""
-        try:
-            return dt.datetime.strptime(text, self.file.date_format).date()
-        except ValueError:
-            return None
+        return _parse_date(self.file.date_format, text)
 
     def provisional_items(self) -> list[str]:
         """Everything in this version not confirmed, for reports and docs."""
@@ -214,6 +211,21 @@ class RuleSpec(FamaModel):
     detail: str
     source: str
     national_code: str | None = None
+
+
+@lru_cache(maxsize=8192)  # bounded: an export's dates repeat, its memory must not grow
+def _format_date(fmt: str, day: dt.date) -> str:
+    return day.strftime(fmt.replace("%Y", f"{day.year:04d}"))
+
+
+@lru_cache(maxsize=8192)
+def _parse_date(fmt: str, text: str) -> dt.date | None:
+    if len(text) > 32:
+        return None
+    try:
+        return dt.datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
 
 
 def _read(name: str) -> object:

@@ -90,55 +90,58 @@ class Validator:
             if name in self.table.columns and name not in have
         ]
 
+    def forget_reviews(self) -> None:
+        """Forget the review ids seen so far (an export does so per client: memory stays flat)."""
+        self._ids.clear()
+        self._dates.clear()
+
     def row(self, record: str, values: Mapping[str, str | None]) -> list[Finding]:
         """Every problem of one row; ``values`` maps item names to their text."""
         out: list[Finding] = []
         f = self._f
         null = self._null
-
-        def val(name: str) -> str | None:
-            v = values.get(name)
-            return None if _empty(v, null) else v
-
+        # Items with a value; empty, NA and the withheld value all count as empty.
+        have = {k: v for k, v in values.items() if v is not None and v != "" and v != null}
         for name in self._always:
-            if name in values and val(name) is None:
+            if name in values and name not in have:
                 out.append(f("FAMA-E010", record, name, f"{name} is required"))
-        consent_field = self.table.consent
-        consent = val(consent_field.field)
-        if consent is not None and consent not in (consent_field.given, consent_field.refused):
-            out.append(f("FAMA-E020", record, consent_field.field, "not a valid consent code"))
+        rule = self.table.consent
+        consent = have.get(rule.field)
+        if consent is not None and consent not in (rule.given, rule.refused):
+            out.append(f("FAMA-E020", record, rule.field, "not a valid consent code"))
             return out
-        if consent == consent_field.refused:
-            for name, v in values.items():
-                if name not in self._kept and not _empty(v, null):
+        if consent == rule.refused:
+            for name in have:
+                if name not in self._kept:
                     out.append(f("FAMA-E021", record, name, f"{name} is sent without consent"))
             return out
-        is_review = any(val(n) is not None for n in ("SUBMODDT", "SUBMID", *self._flags))
+        is_review = "SUBMODDT" in have or "SUBMID" in have or any(n in have for n in self._flags)
         required = list(self._with_consent) if consent is not None else []
         if is_review:
             required += self._on_review
         for name in required:
-            if name in values and val(name) is None:
+            if name in values and name not in have:
                 out.append(f("FAMA-E010", record, name, f"{name} is required"))
         dates: dict[str, dt.date] = {}
+        parse = self.table.parse_date
         for name in self._dates_items:
-            text = val(name)
+            text = have.get(name)
             if text is None:
                 continue
-            day = self.table.parse_date(text)
+            day = parse(text)
             if day is None:
                 out.append(f("FAMA-E011", record, name, f"{name} is not a valid date"))
             else:
                 dates[name] = day
         flag_codes = self.table.flag_codes
         for name in self._flags:
-            text = val(name)
+            text = have.get(name)
             if text is not None and text not in flag_codes:
                 out.append(f("FAMA-E030", record, name, f"{name} is not a valid flag value"))
-        out += self._order(record, dates, val("MODAL"))
+        out += self._order(record, dates, have.get("MODAL"))
         if is_review:
-            out += self._repeats(record, val)
-            if all(val(n) is None for n in ("RECMAID", "RECPEER") if n in self._rs):
+            out += self._repeats(record, have.get)
+            if all(n not in have for n in ("RECMAID", "RECPEER") if n in self._rs):
                 out.append(f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
         return out
 

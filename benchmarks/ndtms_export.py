@@ -1,0 +1,221 @@
+"""NDTMS export benchmark: a year's caseload (300,000 clients) from an event log to an extract.
+
+Builds a JSON-lines event log and a contexts file for N clients from a few
+``JourneyBuilder`` journey shapes (ids varied per client, dates per shape),
+then times ``fama_adapters.ndtms.export`` streaming them to an extract file.
+The baseline, in the same run, writes exactly the same rows with the standard
+``csv`` module (``QUOTE_ALL``) and nothing else: the floor for writing the file.
+
+Peak memory is measured with ``tracemalloc`` on separate, smaller runs of
+growing size, to show it does not grow with the caseload (the timed run is
+not traced, since tracing slows Python allocation several-fold).
+
+Usage: python benchmarks/ndtms_export.py [--clients 300000] [--memory-sizes 1000,4000,16000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gc
+import io
+import os
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from fama_adapters.ndtms.csvfile import read_extract
+from fama_adapters.ndtms.export import export
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import AccompanimentOutcome, CommitmentOutcome, GoalKind, Obstacle
+from fama_core.context import TreatmentContext
+from fama_core.events import Event, event_to_json
+from fama_core.ndtms import Intervention, NdtmsContext, ReviewPolicy, load_dataset
+
+AS_OF = dt.date(2026, 12, 31)
+TABLE = load_dataset("P")
+PLACEHOLDER = "CLIENTXXXXXXX"  # same length as the real ids, so nothing else shifts
+
+
+def _journeys(start: dt.date) -> list[list[Event]]:
+    out = []
+    b = JourneyBuilder(PLACEHOLDER, start=start, keyworker_id="kw-1")
+    m = b.meeting()
+    b.open().session1().goal(GoalKind.READ_HANDOUTS).session2(commit_to=m)
+    b.goal(GoalKind.ATTEND_NAMED_MEETING, meeting=m).journal(m)
+    b.session3(commit_to=m).journal(m).session3().engaged()
+    out.append(b.events)
+    b = JourneyBuilder(PLACEHOLDER, start=start, keyworker_id="kw-2")
+    b.open().session1().obstacle(Obstacle.GETTING_THERE).session2(reason="not ready")
+    b.session2(commit_to=m).session3(review=CommitmentOutcome.NOT_ATTENDED, reason="thinking")
+    b.declined()
+    out.append(b.events)
+    b = JourneyBuilder(PLACEHOLDER, start=start, keyworker_id="kw-3")
+    b.open().session1().session2(commit_to=m, accompaniment=True).accompany()
+    arrangement = b.events[-1].arrangement.arrangement_id  # type: ignore[union-attr]
+    b.accompaniment_outcome(arrangement, AccompanimentOutcome.ACCOMPANIED).journal(m)
+    b.session3(commit_to=m).journal(m).session3().engaged()
+    out.append(b.events)
+    b = JourneyBuilder(PLACEHOLDER, start=start, keyworker_id="kw-4")
+    b.open().session1(commit_to=m).session2(commit_to=m).session3(commit_to=m)
+    out.append(b.events)
+    return out
+
+
+def _context(start: dt.date, ended: bool) -> NdtmsContext:
+    end = start + dt.timedelta(days=70) if ended else None
+    return NdtmsContext(
+        treatment=TreatmentContext(
+            client_id=PLACEHOLDER,
+            treatment_episode_id=PLACEHOLDER,
+            agency_code="AG001",
+            started_on=start - dt.timedelta(days=7),
+            ended_on=end,
+            end_reason="80" if end else None,
+            consent_to_share=True,
+        ),
+        interventions=(
+            Intervention(
+                intervention_id=PLACEHOLDER + "-1",
+                modality="RECSUP",
+                started_on=start - dt.timedelta(days=7),
+                ended_on=end,
+            ),
+        ),
+        review_policy=ReviewPolicy(interval_days=91),
+        keyworker_id="kw-1",
+    )
+
+
+def _templates() -> list[tuple[bytes, bytes]]:
+    """(log lines, context line) per shape, with the placeholder id inside."""
+    out = []
+    for month in range(1, 13):
+        start = dt.date(2026, month, 5) - dt.timedelta(days=200)
+        for k, events in enumerate(_journeys(start)):
+            log = "".join(event_to_json(e) + "\n" for e in events).encode()
+            ctx = (
+                _context(start, ended=k % 2 == 0).model_dump_json(exclude_none=True) + "\n"
+            ).encode()
+            out.append((log, ctx))
+    return out
+
+
+def generate(n: int, folder: Path) -> tuple[Path, Path]:
+    """Write an event log and contexts for ``n`` clients, ascending ids."""
+    templates = _templates()
+    events, contexts = folder / "events.jsonl", folder / "contexts.jsonl"
+    ph = PLACEHOLDER.encode()
+    with events.open("wb") as ev, contexts.open("wb") as cx:
+        buf_e, buf_c = [], []
+        for i in range(n):
+            log, ctx = templates[i % len(templates)]
+            cid = f"C{i:012d}".encode()
+            buf_e.append(log.replace(ph, cid))
+            buf_c.append(ctx.replace(ph, cid))
+            if len(buf_e) >= 5000:
+                ev.write(b"".join(buf_e))
+                cx.write(b"".join(buf_c))
+                buf_e, buf_c = [], []
+        ev.write(b"".join(buf_e))
+        cx.write(b"".join(buf_c))
+    return events, contexts
+
+
+def run_export(events: Path, contexts: Path, out: Path) -> tuple[float, int, int]:
+    gc.collect()
+    t0 = time.perf_counter()
+    with events.open("rb") as ev, contexts.open("rb") as cx, out.open("wb") as fh:
+        summary = export(ev, cx, fh, TABLE, as_of=AS_OF)
+    took = time.perf_counter() - t0
+    return took, summary.rows_written, sum(summary.rejected.values())
+
+
+def baseline(n: int, out: Path, rows_by_template: list[list[list[str]]]) -> float:
+    """Write the same rows with csv.writer: the floor."""
+    ph = PLACEHOLDER
+    gc.collect()
+    t0 = time.perf_counter()
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        w.writerow(TABLE.columns)
+        k = len(rows_by_template)
+        for i in range(n):
+            cid = f"C{i:012d}"
+            for row in rows_by_template[i % k]:
+                w.writerow([cid if v == ph else v.replace(ph, cid) for v in row])
+    return time.perf_counter() - t0
+
+
+def template_rows(folder: Path) -> list[list[list[str]]]:
+    """The rows each template produces, read back from a small export (NA for empty)."""
+    n = len(_templates())
+    events, contexts = generate(n, folder)
+    out = folder / "t.csv"
+    run_export(events, contexts, out)
+    by_client: dict[str, list[list[str]]] = {}
+    with out.open("rb") as fh:
+        for item in read_extract(fh, TABLE):
+            if isinstance(item, tuple) or not hasattr(item, "values"):
+                continue
+            cid = item.values["CLIENTID"] or ""
+            by_client.setdefault(cid, []).append(
+                [
+                    (v if v is not None else "NA").replace(cid, PLACEHOLDER)
+                    for v in item.values.values()
+                ]
+            )
+    return [by_client.get(f"C{i:012d}", []) for i in range(n)]
+
+
+def peak_memory(n: int, folder: Path) -> float:
+    events, contexts = generate(n, folder)
+    gc.collect()
+    tracemalloc.start()
+    with events.open("rb") as ev, contexts.open("rb") as cx, open(os.devnull, "wb") as fh:
+        export(ev, cx, fh, TABLE, as_of=AS_OF)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clients", type=int, default=300_000)
+    p.add_argument("--memory-sizes", default="1000,4000,16000")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        events, contexts = generate(args.clients, folder)
+        gen = time.perf_counter() - t0
+        lines = sum(1 for _ in events.open("rb"))
+        print(
+            f"generated {args.clients:,} clients, {lines:,} event lines "
+            f"({events.stat().st_size / 1e6:.0f} MB) in {gen:.1f} s"
+        )
+        took, rows, rejected = run_export(events, contexts, folder / "extract.csv")
+        print(
+            f"fama export:   {took:6.2f} s  {rows:,} rows, {rejected} rejected "
+            f"({args.clients / took:,.0f} clients/s, {lines / took:,.0f} events/s)"
+        )
+        sub = folder / "tpl"
+        sub.mkdir()
+        rows_by_template = template_rows(sub)
+        floor = baseline(args.clients, folder / "baseline.csv", rows_by_template)
+        same = (folder / "baseline.csv").read_bytes() == (folder / "extract.csv").read_bytes()
+        print(f"csv baseline:  {floor:6.2f} s  same bytes as fama's extract: {same}")
+        print(f"ratio fama / csv floor: {took / floor:.1f}x")
+        for size in (int(s) for s in args.memory_sizes.split(",")):
+            mem = folder / f"mem{size}"
+            mem.mkdir()
+            print(f"peak traced memory, {size:>7,} clients: {peak_memory(size, mem):6.1f} MB")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"max RSS of the whole benchmark process: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
