@@ -19,7 +19,6 @@ import argparse
 import csv
 import datetime as dt
 import gc
-import io
 import os
 import resource
 import tempfile
