@@ -89,29 +89,40 @@ def _apply_event(b: FacilitationBuilder, e: Event) -> None:
         b.ended(e.episode_id, {v.decode(): s for v, s in _ENDS.items()}[kind], e.occurred_on)
 
 
+_BLANK = frozenset(b" \t\r\n")
+_DAYS: dict[bytes, dt.date] = {}
+
+
+def _day(text: bytes) -> dt.date:
+    day = _DAYS.get(text)
+    if day is None:
+        if len(_DAYS) > 20_000:  # a bounded cache: a log's dates repeat, memory must not grow
+            _DAYS.clear()
+        day = _DAYS[text] = dt.date.fromisoformat(text.decode())
+    return day
+
+
 def _fast(b: FacilitationBuilder, raw: bytes, number: int, m: re.Match[bytes] | None) -> str | None:
     """Project one line onto ``b`` (``m``: its canonical-prefix match); a problem or ``None``."""
-    if m is None or not raw.rstrip().endswith(b"}"):
+    if m is None or not raw.endswith((b"}\n", b"}", b"}\r\n")):
         return _slow(b, raw, number)
-    _client, episode, keyworker, day_text, kind = m.groups()
+    kind = m.group(5)
+    if kind in _IGNORED:
+        return None
     try:
-        day = dt.date.fromisoformat(day_text.decode())
+        day = _day(m.group(4))
     except ValueError:
         return "occurred_on is not a valid date"
     if kind is None:
         if _SESSION.search(raw, m.end()):
-            b.session(episode.decode(), day)
+            b.session(m.group(2).decode(), day)
             return None
         return _slow(b, raw, number)
-    if kind in _IGNORED:
-        return None
     if kind == b"episode_opened":
-        b.opened(episode.decode(), keyworker.decode(), day)
+        b.opened(m.group(2).decode(), m.group(3).decode(), day)
     elif kind in _ENDS:
-        b.ended(episode.decode(), _ENDS[kind], day)
-    elif kind in (b"accompaniment_arranged", b"accompaniment_concluded"):
-        return _slow(b, raw, number)
-    else:
+        b.ended(m.group(2).decode(), _ENDS[kind], day)
+    else:  # accompaniment events carry what the prefix does not: decode them in full
         return _slow(b, raw, number)
     return None
 
@@ -149,11 +160,18 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = False) -> Iterator[Client
             current.facilitation = builder.build()
         return current
 
+    last_raw, last_decoded = b"", ""
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if (not raw or raw[0] in _BLANK) and not raw.strip():
             continue
         prefix = None if verify else _PREFIX.match(raw)
-        client = prefix.group(1).decode() if prefix is not None else _client_of(raw)
+        if prefix is not None:
+            raw_id = prefix.group(1)  # decode each client's id once, not once per line
+            if raw_id != last_raw:
+                last_raw, last_decoded = raw_id, raw_id.decode()
+            client: str | None = last_decoded
+        else:
+            client = _client_of(raw)
         if client is None:
             if current is not None:
                 current.problems.append((number, "no client_id: line cannot be used"))
