@@ -40,7 +40,7 @@ from fama_adapters.ndtms.logscan import scan_log
 from fama_adapters.ndtms.merge import merge_extract
 from fama_core.context import TreatmentContext
 from fama_core.events import event_to_json
-from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPolicy
+from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint, ReviewPolicy
 from fama_core.ndtms.derive import Facilitation
 from fama_core.ndtms.tables import DATASET_VERSIONS, DatasetTable, load_dataset, load_rules
 
@@ -418,19 +418,28 @@ def demo_contexts(caseload: dict[str, Any]) -> list[NdtmsContext]:
                     transferred=transferred,
                     consent_to_share=n != 1,  # one client refused consent, to show the rule
                 ),
-                interventions=(
-                    Intervention(
-                        intervention_id=f"TE{n + 1:04d}-M1",
-                        modality="RECSUP",
-                        started_on=start,
-                        ended_on=ended,
-                    ),
-                ),
+                interventions=(_demo_intervention(n, start, ended, last),),
                 review_policy=ReviewPolicy(interval_days=28),
                 keyworker_id=first.keyworker_id,
             )
         )
     return out
+
+
+def _demo_intervention(n: int, start: dt.date, ended: dt.date | None, last: Any) -> Intervention:
+    """The demo's interventions: review policy for most; one host whose reviews stopped early."""
+    mid = f"TE{n + 1:04d}-M1"
+    if n == 3:  # reviewed once, then ended with no review after its later sessions: "missing"
+        return Intervention(
+            intervention_id=mid,
+            modality="RECSUP",
+            started_on=start,
+            ended_on=last.sessions[-1].held_on + dt.timedelta(days=7),
+            reviews=(
+                ReviewPoint(review_id=f"{mid}-R1", reviewed_on=start + dt.timedelta(days=14)),
+            ),
+        )
+    return Intervention(intervention_id=mid, modality="RECSUP", started_on=start, ended_on=ended)
 
 
 def _demo_step(demo: DemoContext) -> None:
