@@ -80,7 +80,7 @@ def _context(start: dt.date, ended: bool) -> NdtmsContext:
         interventions=(
             Intervention(
                 intervention_id=PLACEHOLDER + "-1",
-                modality="RECSUP",
+                modality="96",
                 started_on=start - dt.timedelta(days=7),
                 ended_on=end,
             ),

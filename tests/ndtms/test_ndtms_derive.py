@@ -167,8 +167,8 @@ def test_policy_used_only_without_host_reviews():
 def test_dates_use_the_tables_format():
     ctx = context(interventions=(intervention(reviews=reviews(D(2026, 2, 1))),))
     (r,) = derive(ctx, facilitation(), TABLE, as_of=AS_OF).rows
-    assert r.values["SUBMODDT"] == "01/02/2026"
-    assert r.values["MODST"] == "01/01/2026"
+    assert r.values["SUBMODDT"] == "2026-02-01"
+    assert r.values["MODST"] == "2026-01-01"
 
 
 def test_episode_summary_has_first_and_last_facilitation_and_outcome():

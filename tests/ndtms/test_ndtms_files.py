@@ -70,7 +70,13 @@ def test_consent_refused_row_writes_withheld_items_empty():
     buf = io.BytesIO()
     NdtmsFormat("P").write(result.rows, buf)
     line = buf.getvalue().decode().splitlines()[1]
-    assert '"NA"' not in line and '"AG001","c1"' in line
+    cells = dict(zip(TABLE.columns, (c.value for c in split_line(line.encode())), strict=True))
+    assert {k: v for k, v in cells.items() if v} == {
+        "AGNCY": "AG001",
+        "CLIENTID": "c1",
+        "CONSENT": "N",
+    }
+    assert '"NA"' not in line
 
 
 values = st.text(
@@ -140,22 +146,22 @@ COLUMNS = [
 ]
 
 
-def _review(client="c1", date="01/02/2026", sid="R1", **kw):
+def _review(client="c1", date="2026-02-01", sid="R1", **kw):
     base = {
         "AGNCY": "AG",
         "CLIENTID": client,
         "EPISODID": "E1",
         "CONSENT": "Y",
-        "TRIAGED": "01/01/2026",
+        "TRIAGED": "2026-01-01",
         "MODAL": "RECSUP",
         "MODID": "M1",
-        "MODST": "01/01/2026",
+        "MODST": "2026-01-01",
         "SUBMODDT": date,
         "SUBMID": sid,
         "RECPEER": "NA",
         "RECMAID": "NA",
         "RECHSE": "Y",
-        "DOB": "01/01/1980",
+        "DOB": "1980-01-01",
     }
     return base | kw
 
@@ -168,18 +174,18 @@ def _merge(data: bytes, fac=None, **kw):
 
 
 def test_merge_fills_flags_per_review_period():
-    data = _extract([_review(), _review(date="01/03/2026", sid="R2")], COLUMNS)
+    data = _extract([_review(), _review(date="2026-03-01", sid="R2")], COLUMNS)
     merged, report = _merge(data)
     lines = merged.decode().splitlines()
-    assert lines[1].endswith('"Y","N","Y","01/01/1980"')  # peer in Jan, no session before 1 Feb
-    assert lines[2].endswith('"N","Y","Y","01/01/1980"')
+    assert lines[1].endswith('"Y","N","Y","1980-01-01"')  # peer in Jan, no session before 1 Feb
+    assert lines[2].endswith('"N","Y","Y","1980-01-01"')
     assert report.filled == 2 and report.unmatched == []
 
 
 def test_merge_never_turns_a_providers_yes_into_no():
-    data = _extract([_review(RECMAID="Y", date="01/01/2026")], COLUMNS)
+    data = _extract([_review(RECMAID="Y", date="2026-01-01")], COLUMNS)
     merged, report = _merge(data)
-    assert merged.decode().splitlines()[1].endswith('"N","Y","Y","01/01/1980"')
+    assert merged.decode().splitlines()[1].endswith('"N","Y","Y","1980-01-01"')
     assert report.kept_yes == 1
 
 
@@ -208,7 +214,7 @@ def test_merge_refuses_an_extract_without_flag_columns():
 def test_merge_keeps_unquoted_style_crlf_and_bom():
     data = _extract([_review()], COLUMNS, crlf=True, bom=True, quote=False)
     merged, _ = _merge(data)
-    assert merged.startswith(b"\xef\xbb\xbf") and merged.endswith(b"Y,N,Y,01/01/1980\r\n")
+    assert merged.startswith(b"\xef\xbb\xbf") and merged.endswith(b"Y,N,Y,1980-01-01\r\n")
 
 
 def _cells_outside_flags(data: bytes) -> list[tuple[bytes, ...]]:
@@ -238,14 +244,14 @@ other = st.text(
         st.fixed_dictionaries(
             {
                 "CLIENTID": st.sampled_from(["c1", "c2", "zz"]),
-                "SUBMODDT": st.sampled_from(["01/02/2026", "15/02/2026", "NA", "bad"]),
+                "SUBMODDT": st.sampled_from(["2026-02-01", "2026-02-15", "NA", "bad"]),
                 "SUBMID": st.sampled_from(["R1", "R2"]),
                 "CONSENT": st.sampled_from(["Y", "N"]),
                 "RECMAID": st.sampled_from(["Y", "N", "NA", "?"]),
                 "RECPEER": st.sampled_from(["Y", "N", "NA", ""]),
                 "RECHSE": other,
                 "DOB": other,
-                "MODST": st.sampled_from(["01/01/2026", "NA"]),
+                "MODST": st.sampled_from(["2026-01-01", "NA"]),
             }
         ),
         max_size=8,

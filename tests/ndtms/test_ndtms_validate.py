@@ -34,18 +34,18 @@ FAILING = [
     ("FAMA-E010", row(EPISODID=None)),
     ("FAMA-E010", row(SUBMID=None)),
     ("FAMA-E010", row(MODST=None)),
-    ("FAMA-E011", row(SUBMODDT="2026-03-01")),
-    ("FAMA-E011", row(TRIAGED="31/02/2026")),
+    ("FAMA-E011", row(SUBMODDT="01/03/2026")),
+    ("FAMA-E011", row(TRIAGED="2026-02-31")),
     ("FAMA-E020", row(CONSENT="maybe")),
     ("FAMA-E030", row(RECMAID="yes")),
     ("FAMA-E030", row(RECPEER="1")),
-    ("FAMA-E040", row(SUBMODDT="31/12/2025", TRIAGED="01/12/2025")),
-    ("FAMA-E041", row(MODEND="01/02/2026")),
-    ("FAMA-E042", row(TRIAGED="02/03/2026", MODST="01/03/2026", SUBMODDT="01/03/2026")),
-    ("FAMA-E043", row(DISD="01/02/2026", MODEND="01/04/2026")),
-    ("FAMA-E044", row(SUBMODDT="01/01/2027", MODST="01/01/2026")),
-    ("FAMA-E045", row(MODEND="01/01/2025", SUBMODDT="01/01/2025", MODST="01/01/2026")),
-    ("FAMA-E045", row(REFMODDT="02/01/2026")),
+    ("FAMA-E040", row(SUBMODDT="2025-12-31", TRIAGED="2025-12-01")),
+    ("FAMA-E041", row(MODEND="2026-02-01")),
+    ("FAMA-E042", row(TRIAGED="2026-03-02", MODST="2026-03-01", SUBMODDT="2026-03-01")),
+    ("FAMA-E043", row(DISD="2026-02-01", MODEND="2026-04-01")),
+    ("FAMA-E044", row(SUBMODDT="2027-01-01", MODST="2026-01-01")),
+    ("FAMA-E045", row(MODEND="2025-01-01", SUBMODDT="2025-01-01", MODST="2026-01-01")),
+    ("FAMA-E045", row(REFMODDT="2026-01-02")),
     ("FAMA-W060", row(RECMAID=None, RECPEER=None, PSYSTP="Y")),
 ]
 
@@ -72,7 +72,7 @@ def test_consent_is_required():
 
 
 def test_duplicate_review_id_in_one_intervention_is_an_error():
-    assert codes(row(), row(SUBMODDT="01/04/2026")) == ["FAMA-E050"]
+    assert codes(row(), row(SUBMODDT="2026-04-01")) == ["FAMA-E050"]
 
 
 def test_same_review_id_in_another_intervention_is_fine():
@@ -84,18 +84,18 @@ def test_two_reviews_on_one_date_warn():
 
 
 def test_post_treatment_review_after_discharge_is_allowed_for_the_hosts_code():
-    late = row(DISD="01/02/2026", MODAL="POST")
+    late = row(DISD="2026-02-01", MODAL="POST")
     assert "FAMA-E043" in codes(late)
     assert codes(late, post=("POST",)) == []
 
 
 def test_post_treatment_review_before_discharge_warns():
-    early = row(DISD="01/06/2026", MODAL="POST")
+    early = row(DISD="2026-06-01", MODAL="POST")
     assert codes(early, post=("POST",)) == ["FAMA-W063"]
 
 
 def test_review_on_the_reporting_date_is_not_in_the_future():
-    assert codes(row(SUBMODDT="31/12/2026")) == []
+    assert codes(row(SUBMODDT="2026-12-31")) == []
 
 
 def test_a_row_without_review_items_needs_no_review_items():

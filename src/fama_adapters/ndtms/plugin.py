@@ -432,14 +432,14 @@ def _demo_intervention(n: int, start: dt.date, ended: dt.date | None, last: Any)
     if n == 3:  # reviewed once, then ended with no review after its later sessions: "missing"
         return Intervention(
             intervention_id=mid,
-            modality="RECSUP",
+            modality="96",
             started_on=start,
             ended_on=last.sessions[-1].held_on + dt.timedelta(days=7),
             reviews=(
                 ReviewPoint(review_id=f"{mid}-R1", reviewed_on=start + dt.timedelta(days=14)),
             ),
         )
-    return Intervention(intervention_id=mid, modality="RECSUP", started_on=start, ended_on=ended)
+    return Intervention(intervention_id=mid, modality="96", started_on=start, ended_on=ended)
 
 
 def _demo_step(demo: DemoContext) -> None:

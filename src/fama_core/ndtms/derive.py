@@ -282,15 +282,18 @@ def _in(days: tuple[dt.date, ...], lo: dt.date, hi: dt.date) -> bool:
     return bisect_left(days, lo) < bisect_right(days, hi)
 
 
-_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, None], dict[str, str]]] = {}
+_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, None], dict[str, tuple[str, ...]]]] = {}
 
 
-def _columns(table: DatasetTable) -> tuple[dict[str, None], dict[str, str]]:
-    """An all-empty row in column order, and fama attribute → column, per table."""
+def _columns(table: DatasetTable) -> tuple[dict[str, None], dict[str, tuple[str, ...]]]:
+    """An all-empty row in column order, and fama attribute → its columns, per table."""
     cached = _COLUMN_MAPS.get(id(table))
     if cached is None or cached[0] is not table:
         empty: dict[str, None] = dict.fromkeys(table.columns)
-        by_attr = {f.fama_fills: f.name for f in table.fields if f.fama_fills}
+        by_attr: dict[str, tuple[str, ...]] = {}
+        for f in table.fields:
+            if f.fama_fills:
+                by_attr[f.fama_fills] = (*by_attr.get(f.fama_fills, ()), f.name)
         cached = (table, empty, by_attr)
         if len(_COLUMN_MAPS) > 64:  # tables are few; a host building many is not leaking
             _COLUMN_MAPS.clear()
@@ -298,10 +301,11 @@ def _columns(table: DatasetTable) -> tuple[dict[str, None], dict[str, str]]:
     return cached[1], cached[2]
 
 
-def _put(row: dict[str, str | None], by_attr: Mapping[str, str], **items: str | None) -> None:
+def _put(
+    row: dict[str, str | None], by_attr: Mapping[str, tuple[str, ...]], **items: str | None
+) -> None:
     for attr, value in items.items():
-        column = by_attr.get(attr)
-        if column is not None:
+        for column in by_attr.get(attr, ()):
             row[column] = value
 
 
@@ -378,7 +382,7 @@ def _intervention_rows(
     table: DatasetTable,
     as_of: dt.date,
     base: Mapping[str, str | None],
-    by_attr: Mapping[str, str],
+    by_attr: Mapping[str, tuple[str, ...]],
     placed: set[dt.date],
     skipped: list[Unplaced],
 ) -> list[SirRow]:

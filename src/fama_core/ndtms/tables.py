@@ -57,7 +57,14 @@ class FieldSpec(FamaModel):
 
     name: str = Field(pattern=r"^[A-Z0-9_]{2,16}$", description="Column header, e.g. RECMAID.")
     group: Literal[
-        "client", "episode", "intervention", "review", "psychosocial", "recovery_support"
+        "client",
+        "episode",
+        "intervention",
+        "review",
+        "pharmacological",
+        "psychosocial",
+        "recovery_support",
+        "other",
     ]
     meaning: str
     type: FieldType
@@ -81,6 +88,10 @@ class FileLayout(FamaModel):
     line_terminator: Literal["\n", "\r\n"]
     encoding: str
     date_format: str
+    name_pattern: str | None = Field(
+        default=None,
+        description="File name, e.g. {AGNCY}-{FROM:%Y%m%d}-{TO:%Y%m%d}-TREAT-IN-{VERSION}.csv",
+    )
     sources: tuple[str, ...]
     provisional: tuple[str, ...] = ()
     note: str | None = None
@@ -116,6 +127,7 @@ class CodeList(FamaModel):
     """A code list; empty ``values`` means not known (nothing is checked against it)."""
 
     values: tuple[str, ...] = ()
+    meanings: dict[str, str] = Field(default_factory=dict)
     sources: tuple[str, ...]
     provisional: bool
     note: str | None = None
@@ -127,7 +139,12 @@ class DatasetTable(FamaModel):
     version: str
     title: str
     year: str
-    provisional: bool = Field(description="True when nothing in the version is confirmed.")
+    effective_from: str | None = Field(default=None, description="Date the version took effect.")
+    version_sources: tuple[str, ...] = Field(
+        default=(), description="Where the version and its date are attested."
+    )
+    note: str | None = None
+    provisional: bool = Field(description="True when no field table of the version was confirmed.")
     sources: dict[str, Source]
     file: FileLayout
     consent: ConsentRule
@@ -143,6 +160,7 @@ class DatasetTable(FamaModel):
         cited = {s for f in self.fields for s in f.sources}
         cited |= set(self.file.sources) | set(self.consent.sources)
         cited |= set(self.flag_values.sources) | {s for c in self.codes.values() for s in c.sources}
+        cited |= set(self.version_sources)
         unknown = cited - set(self.sources)
         if unknown:
             raise ValueError("cites unknown sources: " + ", ".join(sorted(unknown)))
@@ -181,6 +199,11 @@ class DatasetTable(FamaModel):
     def no(self) -> str:
         """The flag value meaning *not delivered* (the second listed)."""
         return self.flag_values.values[1].code
+
+    def file_name(self, agency: str, start: dt.date, end: dt.date) -> str:
+        """The extract's file name for ``agency`` and the period (provisional pattern)."""
+        pattern = self.file.name_pattern or "{AGNCY}-{FROM:%Y%m%d}-{TO:%Y%m%d}-{VERSION}.csv"
+        return pattern.format(AGNCY=agency, FROM=start, TO=end, VERSION=self.version)
 
     def format_date(self, day: dt.date) -> str:
         """``day`` in the dataset's date format (years always four digits)."""

@@ -59,7 +59,12 @@ class Validator:
         self._always = [f.name for f in fields if f.required == "always"]
         self._with_consent = [f.name for f in fields if f.required == "consent"]
         self._on_review = [f.name for f in fields if f.required == "review"]
-        self._dates_items = [f.name for f in fields if f.type == "date"]
+        # Dates of the recovery-support rules only: a provider's DOB is not this module's business.
+        self._dates_items = [
+            f.name
+            for f in fields
+            if f.type == "date" and f.group in ("episode", "intervention", "review")
+        ]
         self._flags = [f.name for f in fields if f.type == "flag"]
         self._kept = set(table.consent.kept_without_consent)
         self._rs = table.fields_in("recovery_support")
