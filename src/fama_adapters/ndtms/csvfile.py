@@ -192,15 +192,17 @@ class ExtractWriter:
             values = dict(values.values)
         refused = values.get(self._consent.field) == self._consent.refused
         null = self._null
-        cells = []
-        for c in self.columns:
-            v = values.get(c)
-            if refused and c not in self._kept:
-                cells.append(self._withheld)
-            elif v is None:
-                cells.append(null)
-            else:
-                cells.append('"' + v.replace('"', '""') + '"' if '"' in v else '"' + v + '"')
+        if refused:
+            kept = self._kept
+            cells = [
+                self._withheld if c not in kept else null if v is None else _quote(v)
+                for c, v in zip(self.columns, map(values.get, self.columns), strict=True)
+            ]
+        else:
+            cells = [
+                null if v is None else '"' + v + '"' if '"' not in v else _quote(v)
+                for v in map(values.get, self.columns)
+            ]
         return self._sep.join(cells)
 
     def write(self, row: dict[str, str | None] | SirRow) -> None:
