@@ -28,6 +28,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.cli.core_commands",
     "fama_adapters.fhir.plugin",
     "fama_adapters.store.plugin",
+    "fama_adapters.meetings.plugin",
+    "fama_adapters.pack.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 
@@ -125,4 +127,10 @@ class PluginHost:
         """Event-store factories registered by plugins, by URL scheme."""
         return self._collect(
             self.pm.hook.fama_register_event_stores, lambda f: f.scheme, "event store scheme"
+        )
+
+    def meeting_sources(self) -> dict[str, Any]:
+        """Meeting-list formats registered by plugins, by name (``meeting-guide``, ``csv`` …)."""
+        return self._collect(
+            self.pm.hook.fama_register_meeting_sources, lambda s: s.name, "meeting source"
         )
