@@ -40,6 +40,7 @@ __all__ = [
     "Availability",
     "BusyPeriod",
     "ExcludedMeeting",
+    "MatchRequest",
     "MatchResult",
     "MatchedMeeting",
     "Occurrence",
@@ -166,6 +167,13 @@ class Preferences(FamaModel):
         if not value or not value <= {AttendanceMode.IN_PERSON, AttendanceMode.ONLINE}:
             raise ValueError("modes must be in_person and/or online")
         return value
+
+
+class MatchRequest(FamaModel):
+    """Preferences and availability together, as ``fama meetings match`` reads them."""
+
+    preferences: Preferences = Field(default_factory=Preferences)
+    availability: Availability
 
 
 class ReasonCode(StrEnum):
