@@ -24,7 +24,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from fama_core.catalogue import load_catalogue
-from fama_core.codes import AttendanceMode, OrganisationApproach
+from fama_core.codes import AttendanceMode, OrganisationApproach, OrganisationAudience
 from fama_core.directory import (
     DEFAULT_MAX_AGE_DAYS,
     Meeting,
@@ -33,7 +33,7 @@ from fama_core.directory import (
     Weekday,
     zone,
 )
-from fama_core.models import FamaModel, OrganisationCode
+from fama_core.models import FamaModel, Organisation, OrganisationCode
 
 __all__ = [
     "PHYSICAL_ACCESS",
@@ -140,6 +140,10 @@ class Preferences(FamaModel):
     approach: OrganisationApproach | None = Field(
         default=None, description="Only 12-step or only secular organisations."
     )
+    audience: OrganisationAudience = Field(
+        default=OrganisationAudience.PEOPLE_WHO_USE,
+        description="Groups for people who use (annex 1) or for families (annex 2).",
+    )
     first_meeting: bool = Field(default=True, description="Prefer open, newcomer meetings.")
     women_only: bool = Field(default=False, description="Only women's meetings.")
     avoid: frozenset[MeetingFeature] = Field(
@@ -182,6 +186,7 @@ class ReasonCode(StrEnum):
     INACTIVE = "inactive"
     BY_APPOINTMENT = "by_appointment"
     ORGANISATION = "organisation"
+    AUDIENCE = "audience"
     APPROACH = "approach"
     NOT_WOMEN_ONLY = "not_women_only"
     AVOIDED_FEATURE = "avoided_feature"
@@ -276,7 +281,7 @@ def _modes_for(meeting: Meeting, wanted: frozenset[AttendanceMode]) -> list[Atte
 def _requirements(
     meeting: Meeting,
     prefs: Preferences,
-    approaches: Mapping[str, OrganisationApproach],
+    organisations: Mapping[str, Organisation],
     modes: list[AttendanceMode],
 ) -> list[Reason]:
     """Reasons the meeting fails the client's hard requirements (empty: it passes)."""
@@ -290,8 +295,17 @@ def _requirements(
         out.append(
             Reason(code=ReasonCode.ORGANISATION, text=f"{meeting.organisation}, not {wanted}")
         )
+    known = organisations.get(meeting.organisation)
+    audience = known.audience if known else OrganisationAudience.PEOPLE_WHO_USE
+    if audience is not prefs.audience:
+        who = (
+            "families and friends"
+            if known and audience is not OrganisationAudience.PEOPLE_WHO_USE
+            else "people who use"
+        )
+        out.append(Reason(code=ReasonCode.AUDIENCE, text=f"{meeting.organisation} is for {who}"))
     if prefs.approach is not None:
-        approach = approaches.get(meeting.organisation, OrganisationApproach.OTHER)
+        approach = known.approach if known else OrganisationApproach.OTHER
         if approach is not prefs.approach:
             out.append(
                 Reason(
@@ -442,19 +456,21 @@ def match_meetings(
     preferences: Preferences,
     availability: Availability,
     *,
-    approaches: Mapping[str, OrganisationApproach] | None = None,
+    organisations: Mapping[str, Organisation] | None = None,
     today: dt.date | None = None,
 ) -> MatchResult:
     """Rank the meetings the client can attend in the coming week; explain the rest.
 
-    ``approaches`` maps organisation codes to 12-step / secular (the
-    catalogue's organisations by default); ``today`` dates the staleness
+    ``organisations`` maps organisation codes to their catalogue entries
+    (12-step or secular; for people who use or for families), by default the
+    packaged catalogue's; an organisation not in it counts as "other", for
+    people who use. ``today`` dates the staleness
     check (default: the first day of the week). Every meeting appears once,
     chosen or excluded. Chosen meetings are ordered by score (best first),
     then by their first fitting occurrence, then by name and id.
     """
-    if approaches is None:
-        approaches = {c: o.approach for c, o in load_catalogue().organisations.items()}
+    if organisations is None:
+        organisations = load_catalogue().organisations
     today = today or availability.week_starts
     window_instants = [
         w.on(availability.week_starts + dt.timedelta(days=offset), availability.timezone)
@@ -466,7 +482,7 @@ def match_meetings(
     excluded: list[ExcludedMeeting] = []
     for meeting in meetings:
         modes = _modes_for(meeting, preferences.modes)
-        reasons = _requirements(meeting, preferences, approaches, modes)
+        reasons = _requirements(meeting, preferences, organisations, modes)
         if not reasons:
             fitting, reasons = _occurrences(meeting, availability, modes, window_instants)
             if fitting:

@@ -168,13 +168,14 @@ def _e(text: object) -> str:
 def _summary(meeting: Meeting, pack: ClientPack) -> str:
     catalogue = load_catalogue()
     org = catalogue.organisations.get(meeting.organisation)
-    parts = [org.name if org else meeting.organisation.upper()]
+    name = org.name if org else meeting.organisation.upper()
+    parts = [f"<strong>{_e(name)}</strong>"]
     words = [w for f, w in _FEATURE_WORDS.items() if meeting.has(f)]
     if words:
-        parts.append(", ".join(words))
+        parts.append(_e(", ".join(words).capitalize()))
     if meeting.summary:
-        parts.append(meeting.summary)
-    html = "<br>".join(_e(p) for p in parts)
+        parts.append(_e(meeting.summary))
+    html = "<br>".join(parts)
     if meeting.is_stale(pack.prepared_on, pack.stale_after_days):
         html += '<br><span class="notice">Listing not checked recently: ring first.</span>'
     return html
@@ -183,7 +184,10 @@ def _summary(meeting: Meeting, pack: ClientPack) -> str:
 def _when_where(item: MatchedMeeting) -> str:
     meeting = item.meeting
     lines = [f"<strong>Next: {_e(item.next.label())}</strong>"]
-    lines.append("Every " + _e("; ".join(s.label() for s in meeting.slots)))
+    every = "Every " + "; ".join(s.label() for s in meeting.slots)
+    if str(item.next.start.tzinfo) != meeting.timezone:  # the client lives elsewhere
+        every += f" ({meeting.timezone.split('/')[-1].replace('_', ' ')} time)"
+    lines.append(_e(every))
     if item.next.mode is AttendanceMode.ONLINE:
         lines.append(
             "Online" + (f": {_e(meeting.conference_url)}" if meeting.conference_url else "")
