@@ -334,10 +334,12 @@ def _requirements(
                 text="in " + ", ".join(sorted(meeting_languages)),
             )
         )
-    only_online = modes == [AttendanceMode.ONLINE]
-    for need in sorted(prefs.needs):
-        if need in meeting.features or (only_online and need in PHYSICAL_ACCESS):
-            continue
+    unmet = sorted(n for n in prefs.needs if n not in meeting.features)
+    if unmet and AttendanceMode.ONLINE in modes and all(n in PHYSICAL_ACCESS for n in unmet):
+        # The venue does not list the access needed, but the client can join online.
+        modes[:] = [AttendanceMode.ONLINE]
+        unmet = []
+    for need in unmet:
         out.append(Reason(code=ReasonCode.ACCESS_NEED, text=f"not listed: {need.value}"))
     return out
 

@@ -65,3 +65,15 @@ def availability(
         week_starts=week_starts,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def slot_strategy():  # type: ignore[no-untyped-def]
+    """Hypothesis strategy of valid weekly slots (minutes precision, end != start)."""
+    from hypothesis import strategies as st
+
+    minutes = st.times().map(lambda v: v.replace(second=0, microsecond=0))
+    return (
+        st.tuples(st.sampled_from(list(Weekday)), minutes, st.none() | minutes)
+        .filter(lambda x: x[2] != x[1])
+        .map(lambda x: WeeklySlot(day=x[0], start=x[1], end=x[2]))
+    )

@@ -105,9 +105,13 @@ def test_type_normalisation_ignores_order_and_repeats(raw, rnd):
         ([], True, False, AttendanceMode.HYBRID),
     ],
 )
-def test_attendance_is_derived_as_twelve_step_meeting_list_does(types, conference, approximate, mode):
+def test_attendance_is_derived_as_twelve_step_meeting_list_does(
+    types, conference, approximate, mode
+):
     features = normalise_types(types)[0]
-    assert attendance_from_types(features, has_conference=conference, approximate=approximate) is mode
+    assert (
+        attendance_from_types(features, has_conference=conference, approximate=approximate) is mode
+    )
 
 
 def test_a_meeting_not_verified_within_the_age_is_stale():
@@ -129,15 +133,23 @@ def test_the_directory_refuses_a_repeated_id():
 
 def test_a_meeting_names_itself_in_an_event_as_a_meeting_ref():
     ref = meeting("tue-newcomers", name="Tuesday Newcomers").ref()
-    assert (ref.meeting_id, ref.name, ref.organisation) == ("tue-newcomers", "Tuesday Newcomers", "aa")
+    assert (ref.meeting_id, ref.name, ref.organisation) == (
+        "tue-newcomers",
+        "Tuesday Newcomers",
+        "aa",
+    )
 
 
 def test_a_repeated_slot_is_refused():
     s = slot(Weekday.MONDAY, "19:00")
     with pytest.raises(ValidationError, match="listed twice"):
         Meeting(
-            meeting_id="x", name="x", organisation="aa", slots=(s, s),
-            timezone="Europe/London", attendance=AttendanceMode.IN_PERSON,
+            meeting_id="x",
+            name="x",
+            organisation="aa",
+            slots=(s, s),
+            timezone="Europe/London",
+            attendance=AttendanceMode.IN_PERSON,
         )
 
 
