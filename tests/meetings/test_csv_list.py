@@ -19,7 +19,7 @@ from fama_adapters.meetings import (
 )
 from fama_adapters.meetings.csv_list import _Bad
 from fama_core.codes import AttendanceMode
-from fama_core.directory import Weekday, WeeklySlot
+from fama_core.directory import Weekday
 
 from .factories import meeting, slot
 from .factories import slot_strategy as slot_strategy_factory

@@ -14,7 +14,7 @@ from fama_core.matching import BusyPeriod, Preferences, ReasonCode, match_meetin
 
 from .factories import availability, meeting, window
 
-LONDON = dt.timezone.utc  # GMT until 29 March 2026; London times below are UTC in March
+LONDON = dt.UTC  # GMT until 29 March 2026; London times below are UTC in March
 
 
 def codes(result, meeting_id):
