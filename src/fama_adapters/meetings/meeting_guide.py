@@ -52,6 +52,7 @@ __all__ = [
     "read_meeting_guide_json",
 ]
 
+_ATTENDANCE_OPTIONS = frozenset(m.value for m in AttendanceMode)
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)(?::00)?$")
 
 
@@ -119,6 +120,11 @@ def _updated(raw: Mapping[str, Any], warn: list[str]) -> dt.date | None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+            try:  # the spec's form: the fast path, strptime is slow at feed scale
+                return dt.date.fromisoformat(text[:10])
+            except ValueError:
+                pass
         for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S"):
             try:
                 return dt.datetime.strptime(text, pattern).date()
@@ -184,7 +190,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
     conference_url = _text(raw, "conference_url", 2000)
     conference_phone = _text(raw, "conference_phone", 100)
     option = raw.get("attendance_option")
-    if isinstance(option, str) and option in AttendanceMode.__members__.values():
+    if isinstance(option, str) and option in _ATTENDANCE_OPTIONS:
         attendance = AttendanceMode(option)
     else:
         if option is not None:
