@@ -134,7 +134,7 @@ tbody th { font-weight: bold; }
 .notice { color: %(notice_fg)s; background: %(notice_bg)s; padding: .1em .3em; }
 .blank input, input.line { width: 100%%; border: 0; border-bottom: 1px solid #555555;
        font: inherit; background: transparent; min-height: 1.6em; }
-ol.lines li, ul.lines li { min-height: 1.8em; border-bottom: 1px solid #999999; }
+ol.lines li, ul.lines li { min-height: 1.8em; }
 label { font-weight: bold; }
 .field { margin: .4em 0; }
 a { color: %(heading_fg)s; }
