@@ -168,7 +168,11 @@ def _demo_step(demo: DemoContext) -> None:
                 "large" if pack.large_type else "normal",
             )
         )
-    w(render_table(("client", "preferences", "can attend", "excluded", "top match", "type"), rows))
+    table = render_table(
+        ("client", "preferences", "can attend", "excluded", "top match", "type"), rows
+    )
+    # Indented, so steps whose tests find their own rows by a leading client id still can.
+    w("".join("  " + line + "\n" for line in table.splitlines()))
     w(f"  packs written to {packs}\n\n")
     _demo_pairing(demo, directory, events_by_client)
 
