@@ -310,3 +310,36 @@ def test_the_sample_feeds_in_examples_import():
     assert by_id["saturday-night-owls"].slots[0].crosses_midnight
     assert by_id["transatlantic-newcomers"].timezone == "America/New_York"
     assert by_id["mill-lane-steps"].attendance is AttendanceMode.INACTIVE
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.integers(0, 6), min_size=1, max_size=7),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(["int", "str", "list"]),
+    st.booleans(),
+)
+def test_every_spelling_of_day_and_time_gives_the_same_slots(days, hour, minute, form, short):
+    time = f"{hour}:{minute:02d}" if short else f"{hour:02d}:{minute:02d}"
+    day = {"int": days[0], "str": str(days[0]), "list": days}[form]
+    report = read_meeting_guide([{"name": "n", "slug": "s", "day": day, "time": time}])
+    (m,) = report.meetings
+    expected_days = days if form == "list" else days[:1]
+    assert [s.day for s in m.slots] == list(dict.fromkeys(expected_days))
+    assert all(s.start == dt.time(hour, minute) for s in m.slots)
+
+
+def test_the_meeting_guide_source_fetches_a_url_with_the_given_client():
+    from fama_adapters.meetings.sources import MeetingGuideSource
+
+    body = json.dumps([SPEC_EXAMPLE]).encode()
+    with httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    ) as c:
+        report = MeetingGuideSource().load(
+            "https://intergroup.example.org/feed",
+            options=ImportOptions(organisation="na"),
+            client=c,
+        )
+    assert [m.organisation for m in report.meetings] == ["na"]
