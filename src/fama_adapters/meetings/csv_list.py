@@ -150,7 +150,8 @@ def parse_when(text: str) -> tuple[tuple[WeeklySlot, ...], str | None]:
     """
     stripped = text.strip()
     if stripped.lower().startswith("by appointment"):
-        rest = stripped[len("by appointment") :].lstrip(" ,")
+        rest = stripped[len("by appointment") :].strip()
+        rest = rest[1:].strip() if rest.startswith(",") else rest  # the one separating comma
         return (), rest or None
     parts = stripped.split(";")
     slots: list[WeeklySlot] = []
