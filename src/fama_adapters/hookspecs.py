@@ -21,6 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from fama_adapters.cli import Command, DemoStep
+    from fama_adapters.meetings.sources import MeetingSource
     from fama_adapters.ndtms.formats import SubmissionFormat
     from fama_adapters.record_systems import RecordSystem
     from fama_adapters.store import StoreFactory
@@ -89,4 +90,19 @@ def fama_register_submission_formats(register: Callable[[SubmissionFormat], None
     :class:`fama_adapters.ndtms.formats.SubmissionFormat`; its ``name`` (e.g.
     ``ndtms-P``) must be unique across plugins (a clash is a
     :class:`~fama_core.errors.PluginError`). Not ``firstresult``. Returns nothing.
+    """
+
+
+@hookspec
+def fama_register_meeting_sources(register: Callable[[MeetingSource], None]) -> None:
+    """Add a meeting-list format that ``fama meetings import`` can read.
+
+    Called when the host first asks for meeting sources (not firstresult:
+    every plugin's sources are collected). Call ``register`` with an object
+    satisfying :class:`fama_adapters.meetings.sources.MeetingSource`: a
+    ``name`` unique across plugins (chosen with ``--format``; a clash is a
+    :class:`~fama_core.errors.PluginError`), a one-line ``description``, and
+    ``load(location, *, options, client)`` returning an ``ImportReport`` in
+    which each bad entry is an ``InvalidRecord`` naming its position.
+    Returns nothing.
     """

@@ -34,6 +34,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.ndtms.dataset_n",
     "fama_adapters.ndtms.dataset_o",
     "fama_adapters.ndtms.dataset_p",
+    "fama_adapters.meetings.plugin",
+    "fama_adapters.pack.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 
@@ -137,4 +139,10 @@ class PluginHost:
         """Submission formats (NDTMS dataset versions …) registered by plugins, by name."""
         return self._collect(
             self.pm.hook.fama_register_submission_formats, lambda f: f.name, "submission format"
+        )
+
+    def meeting_sources(self) -> dict[str, Any]:
+        """Meeting-list formats registered by plugins, by name (``meeting-guide``, ``csv`` …)."""
+        return self._collect(
+            self.pm.hook.fama_register_meeting_sources, lambda s: s.name, "meeting source"
         )

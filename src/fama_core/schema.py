@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from fama_core import events, models
+from fama_core import directory, events, matching, models
 from fama_core.state import STATE_ADAPTER
 
 __all__ = ["SCHEMA_MODELS", "all_schemas"]
@@ -31,6 +31,8 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     models.ObstacleRecord,
     models.AccompanimentArrangement,
     models.AccompanimentResult,
+    directory.Meeting,
+    matching.MatchRequest,
 )
 """Models with a schema of their own (events and state have theirs too)."""
 

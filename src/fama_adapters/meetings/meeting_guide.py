@@ -1,0 +1,376 @@
+"""Import meeting lists in the Meeting Guide API JSON format, from a file or a URL.
+
+Format: code4recovery/spec README (@ 404117ad) and ``schema/meeting.schema.json``
+(@ e4dab6e4): a JSON array of meetings, ``name`` and ``slug`` required; ``day``
+an integer 0-6 (Sunday ``0``) or an array of them; ``time`` and ``end_time``
+``HH:MM``; optional ``timezone``; ``types`` an array of codes. Beyond the spec,
+as real feeds carry it (12 Step Meeting List, TSML UI): ``day`` as a string,
+the ``ONL`` type, ``attendance_option``, ``updated`` as ``M/D/YYYY``.
+
+Mapping (field → fama): ``slug`` → ``meeting_id`` (integers as text);
+``day``/``time``/``end_time`` → ``slots`` (one per day); ``timezone`` (else
+the import's default) → ``timezone``; ``types`` → ``features``, ``languages``
+and ``unrecognised_types``; ``attendance_option`` (else derived from ``TC``,
+``ONL``, a conference link and ``approximate``) → ``attendance``; ``notes`` →
+``summary``; ``formatted_address`` (else ``address``, ``city``, ``state``,
+``postal_code``, ``country``) → ``address``; ``entity_phone`` /
+``entity_email`` → ``contact``; ``updated`` → ``last_verified``. Not kept:
+``contact_N_*`` (individuals), payment handles, coordinates, ``edit_url``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
+from fama_core.codes import AttendanceMode
+from fama_core.directory import (
+    Meeting,
+    Weekday,
+    WeeklySlot,
+    attendance_from_types,
+    normalise_types,
+    zone,
+)
+from fama_core.errors import FieldProblem, InvalidRecord, TransportError
+
+__all__ = [
+    "fetch_meeting_guide",
+    "meeting_to_meeting_guide",
+    "parse_day",
+    "parse_time",
+    "read_meeting_guide",
+    "read_meeting_guide_file",
+    "read_meeting_guide_json",
+]
+
+_ATTENDANCE_OPTIONS = frozenset(m.value for m in AttendanceMode)
+_TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)(?::00)?$")
+
+
+class _Bad(Exception):
+    """One field of one entry is wrong (internal: becomes a FieldProblem)."""
+
+    def __init__(self, field: str, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.problem = FieldProblem(field, code, reason)
+
+
+def parse_time(value: Any, field: str = "time") -> dt.time:
+    """``HH:MM`` (or ``H:MM``, ``HH:MM:00``) as a time; ``24:00`` means midnight."""
+    if not isinstance(value, str):
+        raise _Bad(field, "type", "must be a string HH:MM")
+    found = _TIME.match(value.strip())
+    if not found:
+        raise _Bad(field, "format", "must be HH:MM in 24-hour time")
+    hour, minute = int(found.group(1)), int(found.group(2))
+    if hour == 24:
+        if minute:
+            raise _Bad(field, "format", "must be HH:MM in 24-hour time")
+        hour = 0
+    return dt.time(hour, minute)
+
+
+def _one_day(value: Any) -> Weekday:
+    if isinstance(value, bool):
+        raise _Bad("day", "type", "must be a number 0-6 (Sunday 0)")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise _Bad("day", "type", "must be a number 0-6 (Sunday 0)")
+    if not 0 <= value <= 6:
+        raise _Bad("day", "range", "must be 0-6 (Sunday 0 to Saturday 6)")
+    return Weekday(value)
+
+
+def parse_day(value: Any) -> tuple[Weekday, ...]:
+    """``day`` as the spec and real feeds give it: 1, "1" or [1, 3, 5] (Sunday 0)."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise _Bad("day", "empty", "an empty list of days")
+    days = [_one_day(v) for v in items]
+    return tuple(dict.fromkeys(days))  # a repeated day is one slot, not two
+
+
+def _text(raw: Mapping[str, Any], key: str, limit: int | None = None) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _Bad(key, "type", "must be a string")
+    value = value.strip()
+    if limit is not None and len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value or None
+
+
+def _updated(raw: Mapping[str, Any], warn: list[str]) -> dt.date | None:
+    value = raw.get("updated")
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+            try:  # the spec's form: the fast path, strptime is slow at feed scale
+                return dt.date.fromisoformat(text[:10])
+            except ValueError:
+                pass
+        for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S"):
+            try:
+                return dt.datetime.strptime(text, pattern).date()
+            except ValueError:
+                continue
+    warn.append("updated: not a date fama understands; treated as never verified")
+    return None
+
+
+def _address(raw: Mapping[str, Any]) -> str | None:
+    formatted = _text(raw, "formatted_address", 2000)
+    if formatted:
+        return formatted
+    parts = [_text(raw, k) for k in ("address", "city", "state", "postal_code", "country")]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _approximate(raw: Mapping[str, Any]) -> bool:
+    value = raw.get("approximate")
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in ("yes", "true", "1")
+
+
+def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> dict[str, Any]:
+    """Map one feed entry to :class:`Meeting` fields (raises ``_Bad``)."""
+    if not isinstance(raw, Mapping):
+        raise _Bad("", "type", "an entry must be a JSON object")
+    name = _text(raw, "name")
+    if not name:
+        raise _Bad("name", "missing", "name is required")
+    slug = raw.get("slug")
+    if isinstance(slug, bool) or not isinstance(slug, str | int) or str(slug).strip() == "":
+        raise _Bad("slug", "missing", "slug is required (a string or an integer)")
+    has_day, has_time = raw.get("day") is not None, raw.get("time") not in (None, "")
+    slots: tuple[WeeklySlot, ...] = ()
+    if has_day != has_time:
+        missing = "time" if has_day else "day"
+        raise _Bad(missing, "missing", "a weekly meeting needs both day and time")
+    if has_day:
+        start = parse_time(raw["time"])
+        end_raw = raw.get("end_time")
+        end = parse_time(end_raw, "end_time") if end_raw not in (None, "") else None
+        if end == start:
+            warn.append("end_time: equals the start time; taken as one hour")
+            end = None
+        slots = tuple(WeeklySlot(day=d, start=start, end=end) for d in parse_day(raw["day"]))
+    tz_name = _text(raw, "timezone") or options.timezone
+    try:
+        zone(tz_name)
+    except ValueError:
+        raise _Bad("timezone", "unknown", "not a tz database time zone name") from None
+    types = raw.get("types", [])
+    if types is None:
+        types = []
+    if isinstance(types, str):
+        types = [t for t in re.split(r"[,\s]+", types) if t]
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise _Bad("types", "type", "must be a list of type codes")
+    features, languages, unknown = normalise_types(types)
+    if unknown:
+        warn.append("types: codes fama does not know kept as given: " + ", ".join(unknown))
+    conference_url = _text(raw, "conference_url", 2000)
+    conference_phone = _text(raw, "conference_phone", 100)
+    option = raw.get("attendance_option")
+    if isinstance(option, str) and option in _ATTENDANCE_OPTIONS:
+        attendance = AttendanceMode(option)
+    else:
+        if option is not None:
+            warn.append("attendance_option: not a known value; derived from types instead")
+        attendance = attendance_from_types(
+            features,
+            has_conference=bool(conference_url or conference_phone),
+            approximate=_approximate(raw),
+        )
+    contact = "; ".join(p for p in (_text(raw, "entity_phone"), _text(raw, "entity_email")) if p)
+    regions = raw.get("regions")
+    region = _text(raw, "region", 255)
+    if region is None and isinstance(regions, list) and regions and isinstance(regions[-1], str):
+        region = regions[-1][:255] or None
+    return {
+        "meeting_id": str(slug).strip(),
+        "name": name[:255],
+        "organisation": options.organisation,
+        "slots": slots,
+        "timezone": tz_name,
+        "attendance": attendance,
+        "features": features,
+        "languages": languages,
+        "unrecognised_types": unknown,
+        "summary": _text(raw, "notes", 2000),
+        "group": _text(raw, "group", 255),
+        "location": _text(raw, "location", 255),
+        "address": _address(raw),
+        "region": region,
+        "location_notes": _text(raw, "location_notes", 2000),
+        "conference_url": conference_url,
+        "conference_phone": conference_phone,
+        "contact": contact or _text(raw, "website", 2000),
+        "url": _text(raw, "url", 2000),
+        "last_verified": _updated(raw, warn),
+        "source": source[:200],
+    }
+
+
+def read_meeting_guide(
+    entries: Iterable[Any], *, options: ImportOptions | None = None, source: str = "feed"
+) -> ImportReport:
+    """Map decoded feed entries to meetings; a bad entry is reported by position.
+
+    ``source`` labels the meetings and the report. A repeated slug is refused
+    for the later entry (the spec makes the slug unique in a feed).
+    """
+    options = options or ImportOptions()
+    label = options.source or source
+    report = ImportReport(source=label)
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(entries):
+        report.entries += 1
+        record = f"meetings[{position}]"
+        warn: list[str] = []
+        try:
+            fields = _entry(raw, options, label, warn)
+            meeting = Meeting.model_validate(fields)
+        except _Bad as bad:
+            report.problems.append(
+                InvalidRecord(record=record, kind="meeting", problems=[bad.problem])
+            )
+            continue
+        except ValidationError as exc:
+            problems = [
+                FieldProblem(
+                    ".".join(str(p) for p in err["loc"]), str(err["type"]), str(err["msg"])
+                )
+                for err in exc.errors(include_input=False, include_url=False, include_context=False)
+            ]
+            report.problems.append(InvalidRecord(record=record, kind="meeting", problems=problems))
+            continue
+        if meeting.meeting_id in seen:
+            earlier = seen[meeting.meeting_id]
+            report.problems.append(
+                InvalidRecord(
+                    record=record,
+                    kind="meeting",
+                    problems=[
+                        FieldProblem(
+                            "slug", "duplicate", f"slug already used by meetings[{earlier}]"
+                        )
+                    ],
+                )
+            )
+            continue
+        seen[meeting.meeting_id] = position
+        report.meetings.append(meeting)
+        report.warnings.extend(f"{record}: {w}" for w in warn)
+    return report
+
+
+def read_meeting_guide_json(
+    text: str | bytes, *, options: ImportOptions | None = None, source: str = "feed"
+) -> ImportReport:
+    """Decode a Meeting Guide feed and import it (see :func:`read_meeting_guide`)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MeetingFeedError(
+            source=source, reason=f"not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except UnicodeDecodeError:
+        raise MeetingFeedError(source=source, reason="not UTF-8 text") from None
+    if isinstance(data, Mapping) and isinstance(data.get("meetings"), list):
+        data = data["meetings"]  # some servers wrap the array; accept it
+    if not isinstance(data, list):
+        raise MeetingFeedError(source=source, reason="a feed must be a JSON array of meetings")
+    return read_meeting_guide(data, options=options, source=source)
+
+
+def read_meeting_guide_file(
+    path: str | Path, *, options: ImportOptions | None = None
+) -> ImportReport:
+    """Import a Meeting Guide feed from a file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from None
+    return read_meeting_guide_json(data, options=options, source=p.name)
+
+
+def fetch_meeting_guide(
+    url: str, client: httpx.Client, *, options: ImportOptions | None = None
+) -> ImportReport:
+    """Fetch a feed over HTTP(S) with the caller's ``client`` and import it.
+
+    The caller owns the client (time-outs, proxies, a ``MockTransport`` in
+    tests). A network failure or a non-2xx answer is a
+    :class:`~fama_core.errors.TransportError`.
+    """
+    if not url.startswith(("http://", "https://")):
+        raise MeetingFeedError(source=url, reason="only http and https URLs are fetched")
+    try:
+        response = client.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise TransportError(f"meeting feed {url}: {type(exc).__name__}") from None
+    if response.status_code >= 400:
+        raise TransportError(f"meeting feed {url}: HTTP {response.status_code}")
+    return read_meeting_guide_json(response.content, options=options, source=url)
+
+
+def meeting_to_meeting_guide(meeting: Meeting) -> list[dict[str, Any]]:
+    """A fama meeting as Meeting Guide entries (one per distinct time; days grouped).
+
+    Used to export a directory and in the round-trip tests. A meeting whose
+    slots have different times becomes several entries with slugs
+    ``<id>``, ``<id>-2`` …; a meeting by appointment one entry without a day.
+    """
+    by_time: dict[tuple[dt.time, dt.time | None], list[int]] = {}
+    for slot in meeting.slots:
+        by_time.setdefault((slot.start, slot.end), []).append(int(slot.day))
+    base: dict[str, Any] = {
+        "name": meeting.name,
+        "timezone": meeting.timezone,
+        "types": list(meeting.type_codes()),
+        "attendance_option": meeting.attendance.value,
+    }
+    for key in ("summary", "group", "location", "address", "region", "location_notes", "url"):
+        value = getattr(meeting, key)
+        if value is not None:
+            base[{"summary": "notes", "address": "formatted_address"}.get(key, key)] = value
+    if meeting.conference_url:
+        base["conference_url"] = meeting.conference_url
+    if meeting.conference_phone:
+        base["conference_phone"] = meeting.conference_phone
+    if meeting.last_verified:
+        base["updated"] = f"{meeting.last_verified:%Y-%m-%d} 00:00:00"
+    if not by_time:
+        return [{**base, "slug": meeting.meeting_id}]
+    out = []
+    for n, ((start, end), days) in enumerate(sorted(by_time.items(), key=str), start=1):
+        entry = {
+            **base,
+            "slug": meeting.meeting_id if n == 1 else f"{meeting.meeting_id}-{n}",
+            "day": days if len(days) > 1 else days[0],
+            "time": f"{start:%H:%M}",
+        }
+        if end is not None:
+            entry["end_time"] = f"{end:%H:%M}"
+        out.append(entry)
+    return out

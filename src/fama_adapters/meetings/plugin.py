@@ -1,0 +1,303 @@
+"""Built-in plugin: meeting sources, ``fama meetings import|match|sources`` and a demo step.
+
+``fama meetings import LOCATION`` reads a feed or list (``--format``
+``meeting-guide`` or ``csv``, or any a plugin registers), reports each bad
+entry by position, flags stale listings and, with ``--out``, saves the
+normalised directory. ``fama meetings match DIRECTORY --request FILE`` ranks
+the meetings for one client's preferences and availability, with reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from fama_adapters.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CliContext,
+    Command,
+    DemoContext,
+    DemoStep,
+    render_table,
+)
+from fama_adapters.hookspecs import hookimpl
+from fama_adapters.meetings.report import ImportOptions, ImportReport
+from fama_adapters.meetings.sources import BUILTIN_SOURCES, MeetingSource
+from fama_adapters.meetings.store import dump_directory, load_directory
+from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting, MeetingDirectory
+from fama_core.errors import FamaError, invalid_record_from_pydantic
+from fama_core.matching import MatchRequest, MatchResult, match_meetings
+
+__all__ = [
+    "fama_register_commands",
+    "fama_register_demo_steps",
+    "fama_register_meeting_sources",
+    "import_sources",
+    "load_request",
+    "match_rows",
+]
+
+
+def load_request(path: str | Path) -> MatchRequest:
+    """Read a match request (``{"preferences": …, "availability": …}``) from JSON."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FamaError(f"{p.name}: cannot read ({type(exc).__name__})") from None
+    try:
+        return MatchRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_record_from_pydantic(exc, record=p.name, kind="match request") from None
+
+
+def _report_json(report: ImportReport, today: dt.date, max_age: int) -> dict[str, Any]:
+    return {
+        "source": report.source,
+        **report.summary(today, max_age),
+        "problems": [
+            {
+                "record": p.record,
+                "fields": [
+                    {"field": f.location, "code": f.code, "reason": f.reason} for f in p.problems
+                ],
+            }
+            for p in report.problems
+        ],
+        "warnings": report.warnings,
+        "stale_meetings": [m.meeting_id for m in report.stale(today, max_age)],
+    }
+
+
+def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
+    sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
+    fmt = args.format or ("csv" if args.location.lower().endswith(".csv") else "meeting-guide")
+    if fmt not in sources:
+        ctx.stderr.write(
+            f"fama meetings import: no format {fmt}; choose from {', '.join(sources)}\n"
+        )
+        return EXIT_USAGE
+    options = ImportOptions(organisation=args.organisation, timezone=args.timezone)
+    report = sources[fmt].load(args.location, options=options, client=None)
+    today = args.today or dt.date.today()
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(dump_directory(report.meetings), "utf-8")
+    counts = report.summary(today, args.max_age_days)
+    lines = [
+        f"{report.source}: {counts['imported']} of {counts['entries']} meetings imported, "
+        f"{counts['refused']} refused, {counts['stale']} not verified in {args.max_age_days} days"
+    ]
+    lines += [f"  refused {p}" for p in report.problems]
+    lines += [f"  warning {w}" for w in report.warnings[: args.max_warnings]]
+    if len(report.warnings) > args.max_warnings:
+        lines.append(f"  … and {len(report.warnings) - args.max_warnings} more warnings (--json)")
+    if args.out:
+        lines.append(f"wrote {args.out}")
+    ctx.emit(_report_json(report, today, args.max_age_days), "\n".join(lines))
+    return EXIT_PARTIAL if report.problems else EXIT_OK
+
+
+def match_rows(result: MatchResult, limit: int) -> list[tuple[object, ...]]:
+    """Table rows for the chosen meetings: rank, meeting, organisation, when, score, why."""
+    rows: list[tuple[object, ...]] = []
+    for rank, item in enumerate(result.chosen[:limit], start=1):
+        why = "; ".join(r.text for r in item.reasons[1:]) or "-"
+        rows.append(
+            (rank, item.meeting.name, item.meeting.organisation, item.next.label(), item.score, why)
+        )
+    return rows
+
+
+def _load_any(location: str, ctx: CliContext, args: argparse.Namespace) -> MeetingDirectory:
+    if location.endswith(".json"):
+        try:
+            head = json.loads(Path(location).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            head = None
+        if isinstance(head, dict) and "format" in head:
+            return load_directory(location)
+    sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
+    fmt = "csv" if location.lower().endswith(".csv") else "meeting-guide"
+    report = sources[fmt].load(
+        location, options=ImportOptions(organisation=args.organisation), client=None
+    )
+    for problem in report.problems:
+        ctx.stderr.write(f"refused {problem}\n")
+    return MeetingDirectory(report.meetings)
+
+
+def _run_match(args: argparse.Namespace, ctx: CliContext) -> int:
+    directory = _load_any(args.directory, ctx, args)
+    request = load_request(args.request)
+    result = match_meetings(directory, request.preferences, request.availability, today=args.today)
+    payload = {
+        "chosen": [
+            {
+                "meeting_id": m.meeting.meeting_id,
+                "name": m.meeting.name,
+                "organisation": m.meeting.organisation,
+                "score": m.score,
+                "occurrences": [
+                    {"start": o.start.isoformat(), "end": o.end.isoformat(), "mode": o.mode.value}
+                    for o in m.occurrences
+                ],
+                "reasons": [{"code": r.code.value, "text": r.text} for r in m.reasons],
+            }
+            for m in result.chosen[: args.limit]
+        ],
+        "excluded": [
+            {
+                "meeting_id": x.meeting.meeting_id,
+                "name": x.meeting.name,
+                "reasons": [{"code": r.code.value, "text": r.text} for r in x.reasons],
+            }
+            for x in result.excluded
+        ],
+    }
+    text = render_table(
+        ("#", "meeting", "org", "next (client's time)", "score", "why"),
+        match_rows(result, args.limit),
+    )
+    text += f"{len(result.chosen)} can be attended, {len(result.excluded)} excluded"
+    if args.show_excluded:
+        text += ":\n" + render_table(
+            ("meeting", "why not"),
+            [(x.meeting.name, "; ".join(r.text for r in x.reasons)) for x in result.excluded],
+        )
+    ctx.emit(payload, text)
+    return EXIT_OK
+
+
+def _run_sources(args: argparse.Namespace, ctx: CliContext) -> int:
+    sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
+    ctx.emit(
+        [{"name": s.name, "description": s.description} for s in sources.values()],
+        render_table(("format", "what"), [(s.name, s.description) for s in sources.values()]),
+    )
+    return EXIT_OK
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from None
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = sub.add_parser("import", help="import a meeting feed or hand-kept list")
+    imp.add_argument("location", help="file path, or http(s) URL of a Meeting Guide feed")
+    imp.add_argument("--format", help="meeting-guide or csv (default: by file extension)")
+    imp.add_argument("--organisation", default="aa", help="organisation of the feed (default aa)")
+    imp.add_argument("--timezone", default="Europe/London", help="zone of meetings naming none")
+    imp.add_argument("--out", help="save the normalised directory here (JSON)")
+    imp.add_argument("--today", type=_date, help="date for the staleness check (YYYY-MM-DD)")
+    imp.add_argument(
+        "--max-age-days",
+        type=int,
+        default=DEFAULT_MAX_AGE_DAYS,
+        help=f"flag listings older than this (default {DEFAULT_MAX_AGE_DAYS})",
+    )
+    imp.add_argument("--max-warnings", type=int, default=20, help="warnings printed (default 20)")
+    imp.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    imp.set_defaults(run=_run_import)
+    mat = sub.add_parser("match", help="rank the meetings a client can attend, with reasons")
+    mat.add_argument("directory", help="saved directory (from import --out) or a feed / CSV")
+    mat.add_argument("--request", required=True, help="JSON with preferences and availability")
+    mat.add_argument("--organisation", default="aa", help="organisation when reading a raw feed")
+    mat.add_argument("--today", type=_date, help="date for the staleness check")
+    mat.add_argument("--limit", type=int, default=10, help="how many to list (default 10)")
+    mat.add_argument("--show-excluded", action="store_true", help="list excluded meetings too")
+    mat.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    mat.set_defaults(run=_run_match)
+    src = sub.add_parser("sources", help="list the meeting-list formats available")
+    src.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    src.set_defaults(run=_run_sources)
+
+
+def _run(args: argparse.Namespace, ctx: CliContext) -> int:
+    ctx.json = bool(getattr(args, "json", False))
+    run: Callable[[argparse.Namespace, CliContext], int] = args.run
+    return run(args, ctx)
+
+
+def import_sources(folder: Path, host: Any) -> tuple[list[Meeting], list[ImportReport]]:
+    """Import every source listed in ``folder/sources.json`` (the demo's sample feeds)."""
+    index = json.loads((folder / "sources.json").read_text("utf-8"))
+    sources: dict[str, MeetingSource] = host.meeting_sources()
+    meetings: list[Meeting] = []
+    reports = []
+    for item in index:
+        options = ImportOptions(organisation=item["organisation"])
+        report = sources[item["format"]].load(str(folder / item["file"]), options=options)
+        reports.append(report)
+        meetings.extend(report.meetings)
+    return meetings, reports
+
+
+def _demo_step(demo: DemoContext) -> None:
+    folder = demo.examples / "meetings"
+    meetings, reports = import_sources(folder, demo.cli.host)
+    directory = MeetingDirectory(meetings)
+    demo.data["meetings"] = directory
+    out = demo.out / "meetings"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "directory.json").write_text(dump_directory(directory), "utf-8")
+    today = dt.date(2026, 3, 2)  # the demo caseload's first session
+    w = demo.cli.stdout.write
+    w("Meeting directory (examples/meetings)\n\n")
+    rows = [
+        (r.source, r.entries, len(r.meetings), len(r.problems), len(r.stale(today)))
+        for r in reports
+    ]
+    w(render_table(("source", "entries", "imported", "refused", "stale"), rows))
+    for r in reports:
+        for p in r.problems:
+            w(f"  refused {p}\n")
+    orgs = ", ".join(directory.organisations())
+    w(f"  {len(directory)} meetings of {orgs}; saved {out / 'directory.json'}\n\n")
+
+
+@hookimpl
+def fama_register_meeting_sources(register: Callable[[MeetingSource], None]) -> None:
+    """The Meeting Guide JSON and hand-kept CSV sources."""
+    for source in BUILTIN_SOURCES:
+        register(source)
+
+
+@hookimpl
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """``fama meetings``."""
+    register(
+        Command(
+            "meetings",
+            "import meeting lists and match meetings to a client",
+            _run,
+            _configure,
+            description="Import meeting feeds (Meeting Guide JSON, hand-kept CSV), "
+            "flag stale listings, and rank meetings a client can attend, with reasons.",
+        )
+    )
+
+
+@hookimpl
+def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
+    """Import the sample feeds (order 30)."""
+    register(DemoStep("meetings", 30, _demo_step))

@@ -1,0 +1,65 @@
+"""What an import returns: the meetings read, each refused entry, and warnings.
+
+A bad entry never stops an import: it becomes an
+:class:`~fama_core.errors.InvalidRecord` naming its position
+(``meetings[40]``, ``row 12``) and the failing field, and the rest imports.
+Only a feed that cannot be read at all (not JSON, not a list, an HTTP error)
+raises :class:`MeetingFeedError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting
+from fama_core.errors import InvalidRecord, MappingError
+
+__all__ = ["ImportOptions", "ImportReport", "MeetingFeedError"]
+
+
+class MeetingFeedError(MappingError):
+    """A whole feed could not be read (``source`` names it, ``reason`` says why)."""
+
+    def __init__(self, *, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"meeting feed {source}: {reason}")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a feed: what the feed itself does not say."""
+
+    organisation: str = "aa"
+    """Organisation of the feed's meetings (Meeting Guide feeds are one organisation's)."""
+    timezone: str = "Europe/London"
+    """Zone of meetings that name none."""
+    source: str | None = None
+    """Label kept on each meeting (default: the file name or URL)."""
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import."""
+
+    source: str
+    meetings: list[Meeting] = field(default_factory=list)
+    problems: list[InvalidRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    entries: int = 0
+    """How many entries the feed held (meetings + problems)."""
+
+    def stale(self, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[Meeting]:
+        """Imported meetings whose listing is older than ``max_age_days``."""
+        return [m for m in self.meetings if m.is_stale(today, max_age_days)]
+
+    def summary(self, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> dict[str, int]:
+        """Counts for a report line or ``--json``."""
+        return {
+            "entries": self.entries,
+            "imported": len(self.meetings),
+            "refused": len(self.problems),
+            "warnings": len(self.warnings),
+            "stale": len(self.stale(today, max_age_days)),
+        }

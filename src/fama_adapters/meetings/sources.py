@@ -1,0 +1,83 @@
+"""Meeting sources: the formats ``fama meetings import`` reads, as plugins register them.
+
+A source is any object with a ``name``, a one-line ``description`` and a
+``load(location, *, options, client)`` method returning an
+:class:`~fama_adapters.meetings.report.ImportReport`. Built-in sources are
+``meeting-guide`` (Meeting Guide JSON from a file or an http(s) URL) and
+``csv`` (a hand-kept list with hand-out 6a's columns); a third party adds, say,
+a BMLT server or a vendor's directory through the
+``fama_register_meeting_sources`` hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import httpx
+
+from fama_adapters.meetings.csv_list import read_csv_file
+from fama_adapters.meetings.meeting_guide import fetch_meeting_guide, read_meeting_guide_file
+from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
+
+__all__ = ["BUILTIN_SOURCES", "CsvListSource", "MeetingGuideSource", "MeetingSource"]
+
+
+@runtime_checkable
+class MeetingSource(Protocol):
+    """What a plugin registers to add a meeting-list format."""
+
+    @property
+    def name(self) -> str:
+        """Unique name, chosen with ``--format``."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for ``fama meetings sources``."""
+        ...
+
+    def load(
+        self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
+    ) -> ImportReport:
+        """Read every meeting at ``location`` (a path or URL); report bad entries by position."""
+        ...
+
+
+@dataclass(frozen=True)
+class MeetingGuideSource:
+    """Meeting Guide API JSON from a file or an http(s) URL."""
+
+    name: str = "meeting-guide"
+    description: str = "Meeting Guide JSON feed (code4recovery/spec), file or URL"
+
+    def load(
+        self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
+    ) -> ImportReport:
+        """Read a feed; URLs are fetched with ``client`` (one is made when none is given)."""
+        if location.startswith(("http://", "https://")):
+            if client is not None:
+                return fetch_meeting_guide(location, client, options=options)
+            with httpx.Client(timeout=30.0, follow_redirects=True) as own:
+                return fetch_meeting_guide(location, own, options=options)
+        return read_meeting_guide_file(location, options=options)
+
+
+@dataclass(frozen=True)
+class CsvListSource:
+    """A hand-kept local list: CSV with hand-out 6a's columns."""
+
+    name: str = "csv"
+    description: str = "hand-kept CSV list with hand-out 6a's columns"
+
+    def load(
+        self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
+    ) -> ImportReport:
+        """Read a CSV file (URLs are not fetched for hand-kept lists)."""
+        if location.startswith(("http://", "https://")):
+            raise MeetingFeedError(source=location, reason="CSV lists are read from files")
+        return read_csv_file(location, options=options)
+
+
+BUILTIN_SOURCES: tuple[MeetingSource, ...] = (MeetingGuideSource(), CsvListSource())
+"""The sources fama ships."""

@@ -1,0 +1,56 @@
+"""Save and load a normalised meeting directory as one JSON file.
+
+The file is fama's own: ``{"format": "fama-meetings/1", "meetings": [...]}``,
+each meeting as :class:`fama_core.directory.Meeting` dumps it (its JSON Schema
+is ``schemas/meeting.schema.json``). ``fama meetings import --out`` writes it;
+``fama meetings match`` and ``fama pack`` read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from fama_adapters.meetings.report import MeetingFeedError
+from fama_core.directory import Meeting, MeetingDirectory
+from fama_core.errors import CatalogueError
+
+__all__ = ["FORMAT", "dump_directory", "load_directory"]
+
+FORMAT = "fama-meetings/1"
+"""The format tag of a saved directory."""
+
+
+def dump_directory(meetings: Iterable[Meeting]) -> str:
+    """The directory as JSON text."""
+    items = [json.loads(m.model_dump_json(exclude_none=True)) for m in meetings]
+    return json.dumps({"format": FORMAT, "meetings": items}, indent=1, ensure_ascii=False) + "\n"
+
+
+def load_directory(path: str | Path) -> MeetingDirectory:
+    """Read a saved directory; any invalid meeting is a :class:`MeetingFeedError`.
+
+    A saved directory was validated when imported, so an error here means the
+    file was edited or damaged: it is refused whole, naming the position.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MeetingFeedError(
+            source=p.name, reason=f"cannot read ({type(exc).__name__})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise MeetingFeedError(source=p.name, reason=f"not a {FORMAT} directory file")
+    directory = MeetingDirectory()
+    for position, raw in enumerate(data.get("meetings", [])):
+        try:
+            directory.add(Meeting.model_validate(raw))
+        except (ValidationError, CatalogueError):
+            raise MeetingFeedError(
+                source=p.name, reason=f"meetings[{position}] is not a valid meeting"
+            ) from None
+    return directory
