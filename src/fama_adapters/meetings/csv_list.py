@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
-from fama_core.errors import FieldProblem, InvalidRecord
+from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
 
 __all__ = [
     "HANDOUT_6A_COLUMNS",
@@ -270,11 +270,7 @@ def read_csv_text(
             )
             continue
         except ValidationError as exc:
-            problems = [
-                FieldProblem(".".join(str(p) for p in e["loc"]), str(e["type"]), str(e["msg"]))
-                for e in exc.errors(include_input=False, include_url=False, include_context=False)
-            ]
-            report.problems.append(InvalidRecord(record=record, kind="meeting", problems=problems))
+            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
             continue
         if meeting.meeting_id in seen:
             report.problems.append(

@@ -40,7 +40,12 @@ from fama_core.directory import (
     normalise_types,
     zone,
 )
-from fama_core.errors import FieldProblem, InvalidRecord, TransportError
+from fama_core.errors import (
+    FieldProblem,
+    InvalidRecord,
+    TransportError,
+    invalid_record_from_pydantic,
+)
 
 __all__ = [
     "fetch_meeting_guide",
@@ -255,13 +260,7 @@ def read_meeting_guide(
             )
             continue
         except ValidationError as exc:
-            problems = [
-                FieldProblem(
-                    ".".join(str(p) for p in err["loc"]), str(err["type"]), str(err["msg"])
-                )
-                for err in exc.errors(include_input=False, include_url=False, include_context=False)
-            ]
-            report.problems.append(InvalidRecord(record=record, kind="meeting", problems=problems))
+            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
             continue
         if meeting.meeting_id in seen:
             earlier = seen[meeting.meeting_id]
