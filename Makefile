@@ -31,9 +31,10 @@ unit: install
 
 test: lint typecheck unit
 
+# Every benchmark in turn; each runs in about a minute and prints its ratio to a same-run baseline.
 bench: install
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/replay.py
+	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 schemas: install
 	$(BIN)/fama schema --write --dir schemas
