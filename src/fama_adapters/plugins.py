@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.ndtms.dataset_p",
     "fama_adapters.meetings.plugin",
     "fama_adapters.pack.plugin",
+    "fama_adapters.hl7v2.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 

@@ -8,6 +8,7 @@ them without knowing the format.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -17,7 +18,7 @@ from fama_core.errors import InvalidRecord
 from fama_core.events import Event
 from fama_core.state import ClientState
 
-__all__ = ["InboundResult", "OutboundDocument", "RecordSystem"]
+__all__ = ["ClientMerge", "InboundResult", "OutboundDocument", "RecordSystem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,23 @@ class OutboundDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientMerge:
+    """The record system merged two client records: ``merged`` now lives on as ``survivor``."""
+
+    merged: str
+    survivor: str
+    on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class InboundResult:
     """What an adapter read from a record system; bad parts are listed, not raised."""
 
     events: tuple[Event, ...] = ()
     contexts: tuple[TreatmentContext, ...] = ()
     problems: tuple[InvalidRecord, ...] = field(default=())
+    merges: tuple[ClientMerge, ...] = ()
+    """Client records merged by the record system (HL7 ADT A40, FHIR Patient.link …)."""
 
 
 @runtime_checkable

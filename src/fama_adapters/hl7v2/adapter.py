@@ -1,0 +1,224 @@
+"""The ``hl7v2`` record system: a client's FAMA record out as HL7 v2.5, ADT in.
+
+Outbound, each event that a clinical record should hear about becomes one
+message (goal set → PGL^PC6, goal agreed / withdrawn / reviewed → PGL^PC7,
+accompaniment arranged → REF^I12, session held → ORU^R01), with a control id
+derived from the event id so a resend is recognisable. Inbound, ADT messages
+set the treatment context. Notes travel inside the messages (a clinical
+transmission) but this module logs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from fama_adapters.hl7v2 import er7
+from fama_adapters.hl7v2 import tables as t
+from fama_adapters.hl7v2.messages import (
+    GoalAction,
+    GoalEntry,
+    GoalMessage,
+    Header,
+    ReferralMessage,
+    SessionMessage,
+    build_goal_message,
+    build_referral,
+    build_session,
+    control_id_for,
+    read_adt,
+)
+from fama_adapters.record_systems import ClientMerge, InboundResult, OutboundDocument
+from fama_core.codes import GoalReviewOutcome, GoalStatus, SessionStage
+from fama_core.context import TreatmentContext
+from fama_core.errors import FieldProblem, InvalidRecord, MappingError
+from fama_core.events import (
+    AccompanimentArranged,
+    Event,
+    GoalSet,
+    GoalUpdated,
+    Session1Held,
+    Session2Held,
+    Session3Held,
+)
+from fama_core.state import ClientState
+
+__all__ = ["MEDIA_TYPE", "Hl7v2RecordSystem", "OutboundMessage", "split_batch"]
+
+MEDIA_TYPE = "application/hl7-v2"
+
+_REVIEW_STATUS = {
+    GoalReviewOutcome.ACHIEVED: GoalStatus.ACHIEVED,
+    GoalReviewOutcome.NOT_ACHIEVED: GoalStatus.NOT_ACHIEVED,
+    GoalReviewOutcome.WITHDRAWN: GoalStatus.WITHDRAWN,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One outbound message before encoding: which event it comes from and its record."""
+
+    event_id: str
+    kind: str
+    """``goals``, ``referral`` or ``session``."""
+    record: GoalMessage | ReferralMessage | SessionMessage
+
+
+def split_batch(payload: bytes | str) -> list[str]:
+    """Split a payload into messages: MLLP frames, or messages each starting with ``MSH``."""
+    text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    text = text.replace("\x0b", "\r").replace("\x1c", "\r")
+    parts = re.split(r"(?:^|\r\n|\r|\n)(?=MSH)", text)
+    return [p.strip("\r\n") for p in parts if p.strip()]
+
+
+@dataclass
+class Hl7v2RecordSystem:
+    """HL7 v2.5 over the :class:`~fama_adapters.record_systems.RecordSystem` contract."""
+
+    header: Header = field(default_factory=Header)
+    authority: str | None = None
+    """Read the client id from the PID-3 repetition of this assigning authority (None: first)."""
+    transfer_codes: frozenset[str] = t.TRANSFER_DISPOSITIONS
+    name: str = "hl7v2"
+    description: str = "HL7 v2.5: goals PGL, referral REF^I12, sessions ORU^R01; ADT in"
+
+    # ------------------------------------------------------------ outbound
+
+    def messages(self, state: ClientState, events: Sequence[Event]) -> Iterator[OutboundMessage]:
+        """The outbound records for ``events`` of one client, in event order."""
+        goals: dict[str, GoalEntry] = {}
+        for ev in events:
+            if ev.client_id != state.client_id:
+                raise MappingError("events of another client were passed with this state")
+            if isinstance(ev, GoalSet):
+                entry = GoalEntry(
+                    goal=ev.goal,
+                    episode_id=ev.episode_id,
+                    status=ev.goal.status,
+                    set_on=ev.occurred_on,
+                    status_on=ev.occurred_on,
+                )
+                goals[ev.goal.goal_id] = entry
+                yield self._goal_message(ev, GoalAction.ADD, (entry,), ev.event_id)
+            elif isinstance(ev, GoalUpdated) and ev.goal_id in goals:
+                entry = replace(goals[ev.goal_id], status=ev.status, status_on=ev.occurred_on)
+                goals[ev.goal_id] = entry
+                yield self._goal_message(ev, GoalAction.UPDATE, (entry,), ev.event_id)
+            elif isinstance(ev, Session1Held | Session2Held | Session3Held):
+                yield OutboundMessage(ev.event_id, "session", self._session(ev, state))
+                reviewed = []
+                for review in getattr(ev, "goal_reviews", ()):
+                    if review.goal_id not in goals:
+                        continue
+                    old = goals[review.goal_id]
+                    entry = replace(
+                        old,
+                        status=_REVIEW_STATUS.get(review.outcome, old.status),
+                        status_on=ev.occurred_on,
+                        last_review=review.outcome,
+                    )
+                    goals[review.goal_id] = entry
+                    reviewed.append(entry)
+                if reviewed:
+                    yield self._goal_message(
+                        ev, GoalAction.UPDATE, tuple(reviewed), ev.event_id + ".goals"
+                    )
+            elif isinstance(ev, AccompanimentArranged):
+                record = ReferralMessage(
+                    client_id=ev.client_id,
+                    control_id=control_id_for(ev.event_id),
+                    recorded_at=ev.recorded_at,
+                    keyworker_id=ev.keyworker_id,
+                    arrangement=ev.arrangement,
+                )
+                yield OutboundMessage(ev.event_id, "referral", record)
+
+    def _goal_message(
+        self, ev: Event, action: GoalAction, entries: tuple[GoalEntry, ...], key: str
+    ) -> OutboundMessage:
+        record = GoalMessage(
+            action=action,
+            client_id=ev.client_id,
+            control_id=control_id_for(key),
+            recorded_at=ev.recorded_at,
+            goals=entries,
+        )
+        return OutboundMessage(ev.event_id, "goals", record)
+
+    def _session(
+        self, ev: Session1Held | Session2Held | Session3Held, state: ClientState
+    ) -> SessionMessage:
+        number = 0
+        for episode in state.episodes:
+            for s in episode.sessions:
+                if s.event_id == ev.event_id:
+                    number = s.number
+        stage = {"session_1_held": "1", "session_2_held": "2", "session_3_held": "3"}[ev.kind]
+        return SessionMessage(
+            client_id=ev.client_id,
+            control_id=control_id_for(ev.event_id),
+            recorded_at=ev.recorded_at,
+            episode_id=ev.episode_id,
+            event_id=ev.event_id,
+            stage=SessionStage(stage),
+            number=number,
+            held_on=ev.occurred_on,
+            keyworker_id=ev.keyworker_id,
+            steps=ev.steps,
+        )
+
+    def encode(self, message: OutboundMessage) -> str:
+        """The ER7 text of one outbound message (segments separated by CR)."""
+        record = message.record
+        if isinstance(record, GoalMessage):
+            return er7.encode(build_goal_message(record, self.header))
+        if isinstance(record, ReferralMessage):
+            return er7.encode(build_referral(record, self.header))
+        return er7.encode(build_session(record, self.header))
+
+    def outbound(self, state: ClientState, events: Sequence[Event]) -> list[OutboundDocument]:
+        """One document per message, named ``<client>-<nnn>-<kind>.hl7``."""
+        return [
+            OutboundDocument(
+                name=f"{state.client_id}-{n:03d}-{m.kind}.hl7",
+                media_type=MEDIA_TYPE,
+                content=self.encode(m).encode("utf-8"),
+            )
+            for n, m in enumerate(self.messages(state, events), 1)
+        ]
+
+    # ------------------------------------------------------------ inbound
+
+    def inbound(self, payload: bytes) -> InboundResult:
+        """Read ADT messages (one, a batch, or MLLP frames); a bad message is listed, not raised."""
+        contexts: list[TreatmentContext] = []
+        merges: list[ClientMerge] = []
+        problems: list[InvalidRecord] = []
+        for n, text in enumerate(split_batch(payload), 1):
+            record = f"message {n}"
+            try:
+                msg = er7.parse(text)
+                if msg.control_id:
+                    record = f"message {n} ({msg.control_id})"
+                adt = read_adt(msg, authority=self.authority, transfer_codes=self.transfer_codes)
+            except MappingError as exc:
+                location, _, reason = str(exc).partition(": ")
+                if not reason:
+                    location, reason = "", location
+                problems.append(
+                    InvalidRecord(
+                        record=record,
+                        kind="HL7 v2 ADT",
+                        problems=[FieldProblem(location, "hl7v2", reason)],
+                    )
+                )
+                continue
+            if adt.context is not None:
+                contexts.append(adt.context)
+            if adt.merge is not None:
+                merges.append(adt.merge)
+        return InboundResult(
+            contexts=tuple(contexts), problems=tuple(problems), merges=tuple(merges)
+        )

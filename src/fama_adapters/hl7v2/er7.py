@@ -1,0 +1,289 @@
+"""HL7 v2 ER7 ("pipe and hat") encoding: escaping, a message model to build, and a reader.
+
+HL7 v2.5, chapter 2, section 2.7 (message construction rules). A message is
+built as :class:`Segment` tuples of raw (unescaped) values and encoded in one
+pass; reading splits on the delimiters that the message's own MSH declares and
+unescapes every leaf. Escape sequences: ``\\F\\`` field, ``\\S\\`` component,
+``\\T\\`` subcomponent, ``\\R\\`` repetition, ``\\E\\`` escape, and hex data
+``\\X0D\\`` / ``\\X0A\\`` for carriage return and line feed, which would
+otherwise end a segment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fama_core.errors import MappingError
+
+__all__ = [
+    "Component",
+    "Field",
+    "ParsedMessage",
+    "ParsedSegment",
+    "Segment",
+    "encode",
+    "escape",
+    "format_date",
+    "format_timestamp",
+    "parse",
+    "parse_date",
+    "unescape",
+]
+
+Component = str | tuple[str, ...]
+"""A component: one value, or a tuple of subcomponents."""
+
+Field = str | tuple[Component, ...] | list[str | tuple[Component, ...]]
+"""A field: one value, a tuple of components, or a list of repetitions."""
+
+Segment = tuple[str, tuple[Field, ...]]
+"""``(segment id, fields from field 1)``; MSH's fields start at MSH-3 (1 and 2 are fixed)."""
+
+SEGMENT_END = "\r"
+ENCODING_CHARACTERS = "^~\\&"
+
+_NEEDS_ESCAPE = re.compile(r"[|^~\\&\r\n]")
+_ESCAPES = {
+    "\\": "\\E\\",
+    "|": "\\F\\",
+    "^": "\\S\\",
+    "&": "\\T\\",
+    "~": "\\R\\",
+    "\r": "\\X0D\\",
+    "\n": "\\X0A\\",
+}
+
+
+def escape(text: str) -> str:
+    """Escape a raw value for ER7 with the default delimiters.
+
+    >>> escape("a|b^c")
+    'a\\\\F\\\\b\\\\S\\\\c'
+    """
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[m.group()], text)
+
+
+def _encode_component(value: Component) -> str:
+    if isinstance(value, str):
+        return escape(value)
+    return "&".join([escape(v) for v in value]).rstrip("&")
+
+
+def _encode_repetition(value: str | tuple[Component, ...]) -> str:
+    if isinstance(value, str):
+        return escape(value)
+    return "^".join([_encode_component(c) for c in value]).rstrip("^")
+
+
+def _encode_field(value: Field) -> str:
+    if isinstance(value, str):
+        return escape(value) if value else ""
+    if isinstance(value, list):
+        return "~".join([_encode_repetition(r) for r in value])
+    return _encode_repetition(value)
+
+
+def encode(segments: Sequence[Segment]) -> str:
+    """Encode segments as one ER7 message: CR between segments, trailing empties dropped.
+
+    The first segment must be ``MSH``; its tuple starts at MSH-3.
+    """
+    out: list[str] = []
+    for seg_id, fields in segments:
+        encoded = [_encode_field(f) for f in fields]
+        while encoded and not encoded[-1]:
+            encoded.pop()
+        if seg_id == "MSH":
+            out.append("MSH|" + ENCODING_CHARACTERS + ("|" + "|".join(encoded) if encoded else ""))
+        else:
+            out.append(seg_id + ("|" + "|".join(encoded) if encoded else ""))
+    return SEGMENT_END.join(out)
+
+
+# ---------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class _Delimiters:
+    field: str
+    component: str
+    repetition: str
+    escape: str
+    subcomponent: str
+
+
+def unescape(text: str, delims: _Delimiters | None = None) -> str:
+    """Undo ER7 escaping (the inverse of :func:`escape`, for any delimiters).
+
+    Unknown escape sequences (formatting such as ``\\.br\\``, highlighting
+    ``\\H\\``) are kept as written: fama does not interpret formatting.
+    """
+    d = delims or _DEFAULT
+    if d.escape not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch != d.escape:
+            out.append(ch)
+            i += 1
+            continue
+        end = text.find(d.escape, i + 1)
+        if end < 0:
+            out.append(text[i:])
+            break
+        code = text[i + 1 : end]
+        simple = {
+            "F": d.field,
+            "S": d.component,
+            "T": d.subcomponent,
+            "R": d.repetition,
+            "E": d.escape,
+        }
+        if code in simple:
+            out.append(simple[code])
+        elif code.startswith("X") and len(code) > 1 and len(code) % 2 == 1:
+            try:
+                out.append(bytes.fromhex(code[1:]).decode("latin-1"))
+            except ValueError:
+                out.append(text[i : end + 1])
+        else:
+            out.append(text[i : end + 1])
+        i = end + 1
+    return "".join(out)
+
+
+_DEFAULT = _Delimiters("|", "^", "~", "\\", "&")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSegment:
+    """A segment as read: raw (still escaped) fields, read through :meth:`get`."""
+
+    id: str
+    fields: tuple[str, ...]
+    """Field 0 is the segment id; for MSH, field 1 is the field separator, 2 the encoding chars."""
+    delimiters: _Delimiters
+
+    def raw(self, number: int) -> str:
+        """Field ``number`` as written (escaped), or ``""``."""
+        return self.fields[number] if number < len(self.fields) else ""
+
+    def repetitions(self, number: int) -> list[str]:
+        """The repetitions of field ``number`` (raw), none when empty."""
+        raw = self.raw(number)
+        return raw.split(self.delimiters.repetition) if raw else []
+
+    def get(self, number: int, component: int = 1, subcomponent: int = 1, rep: int = 0) -> str:
+        """One value, unescaped: field ``number``, its ``component`` and ``subcomponent``.
+
+        Positions are 1-based as in the standard; a missing value is ``""``.
+        """
+        reps = self.repetitions(number)
+        if rep >= len(reps):
+            return ""
+        return self.component_of(reps[rep], component, subcomponent)
+
+    def component_of(self, repetition: str, component: int = 1, subcomponent: int = 1) -> str:
+        """Unescaped ``component.subcomponent`` of one raw repetition."""
+        d = self.delimiters
+        comps = repetition.split(d.component)
+        if component > len(comps):
+            return ""
+        subs = comps[component - 1].split(d.subcomponent)
+        if subcomponent > len(subs):
+            return ""
+        return unescape(subs[subcomponent - 1], d)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """A message as read: its segments in order."""
+
+    segments: tuple[ParsedSegment, ...]
+
+    @property
+    def msh(self) -> ParsedSegment:
+        """The message header."""
+        return self.segments[0]
+
+    @property
+    def message_type(self) -> tuple[str, str, str]:
+        """MSH-9: message code, trigger event and structure (``ADT``, ``A01``, ``ADT_A01``)."""
+        return (self.msh.get(9, 1), self.msh.get(9, 2), self.msh.get(9, 3))
+
+    @property
+    def control_id(self) -> str:
+        """MSH-10, the message control id."""
+        return self.msh.get(10)
+
+    def all(self, seg_id: str) -> list[ParsedSegment]:
+        """Every segment with this id, in order."""
+        return [s for s in self.segments if s.id == seg_id]
+
+    def first(self, seg_id: str) -> ParsedSegment | None:
+        """The first segment with this id, or ``None``."""
+        for s in self.segments:
+            if s.id == seg_id:
+                return s
+        return None
+
+
+def parse(message: str | bytes) -> ParsedMessage:
+    """Read an ER7 message; segment ends may be CR, LF or CRLF.
+
+    Raises :class:`~fama_core.errors.MappingError` when it does not start with
+    an MSH segment declaring its delimiters.
+    """
+    text = message.decode("utf-8") if isinstance(message, bytes) else message
+    text = text.strip("\x0b\x1c\r\n ")
+    if not text.startswith("MSH") or len(text) < 8:
+        raise MappingError("not an HL7 v2 message: it does not start with an MSH segment")
+    fs = text[3]
+    enc = text[4:8]
+    if len(set(fs + enc)) != 5:
+        raise MappingError("not an HL7 v2 message: MSH-1/MSH-2 delimiters are not distinct")
+    d = _Delimiters(fs, enc[0], enc[1], enc[2], enc[3])
+    lines = [ln for ln in re.split(r"\r\n|\r|\n", text) if ln]
+    segments = []
+    for ln in lines:
+        parts = ln.split(fs)
+        if parts[0] == "MSH":
+            parts = ["MSH", fs, *parts[1:]]
+        segments.append(ParsedSegment(parts[0], tuple(parts), d))
+    return ParsedMessage(tuple(segments))
+
+
+# ------------------------------------------------------------------ dates, times
+
+
+def format_date(value: dt.date | None) -> str:
+    """``YYYYMMDD`` (HL7 DT / TS to day precision), or ``""``."""
+    return value.strftime("%Y%m%d") if value is not None else ""
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """``YYYYMMDDHHMMSS+ZZZZ`` (HL7 TS with its offset); naive times are refused."""
+    if value.tzinfo is None:
+        raise MappingError("a timestamp for HL7 needs a time zone")
+    return value.strftime("%Y%m%d%H%M%S%z")
+
+
+def parse_date(value: str, *, what: str) -> dt.date | None:
+    """The date part of an HL7 DT/TS value, ``None`` when empty.
+
+    ``what`` names the field in the :class:`MappingError` raised for a bad value.
+    """
+    if not value:
+        return None
+    digits = value[:8]
+    try:
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise MappingError(f"{what}: not an HL7 date (YYYYMMDD…)") from None
