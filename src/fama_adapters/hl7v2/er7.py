@@ -242,7 +242,7 @@ def parse(message: str | bytes) -> ParsedMessage:
     an MSH segment declaring its delimiters.
     """
     text = message.decode("utf-8") if isinstance(message, bytes) else message
-    text = text.strip("\x0b\x1c\r\n ")
+    text = text.strip("\x0b\x1c\r\n")
     if not text.startswith("MSH") or len(text) < 8:
         raise MappingError("not an HL7 v2 message: it does not start with an MSH segment")
     fs = text[3]

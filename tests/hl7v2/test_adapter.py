@@ -1,0 +1,164 @@
+"""The hl7v2 record system: outbound over the demo caseload, ADT inbound, identity with hl7apy."""
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from fama_adapters.cli.core_commands import load_journeys
+from fama_adapters.hl7v2 import Hl7v2RecordSystem, er7
+from fama_adapters.hl7v2.messages import (
+    build_adt,
+    build_goal_message,
+    build_referral,
+    build_session,
+)
+from fama_adapters.hl7v2.reference import build_with_hl7apy
+from fama_adapters.plugins import PluginHost
+from fama_adapters.record_systems import RecordSystem
+from fama_core.context import TreatmentContext
+from fama_core.workflow import apply
+
+from .strategies import goal_messages, referrals, sessions
+from .test_roundtrip import assert_valid
+
+ROOT = Path(__file__).resolve().parents[2]
+WHEN = dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.UTC)
+
+
+def demo_caseload():
+    for _name, _title, events in load_journeys(ROOT / "examples" / "journeys"):
+        state = None
+        for event in events:
+            state = apply(state, event)
+        yield state, events
+
+
+def test_registers_as_record_system_named_hl7v2():
+    systems = PluginHost(entry_points=False).record_systems()
+    assert isinstance(systems["hl7v2"], RecordSystem)
+
+
+def test_demo_caseload_messages_are_valid_and_match_hl7apy_byte_for_byte():
+    system = Hl7v2RecordSystem()
+    kinds = set()
+    for state, events in demo_caseload():
+        for message in system.messages(state, events):
+            text = system.encode(message)
+            assert_valid(text)
+            segments = {
+                "goals": build_goal_message,
+                "referral": build_referral,
+                "session": build_session,
+            }[message.kind](message.record)
+            assert build_with_hl7apy(segments) == text
+            kinds.add(text.split("|")[8])
+    assert kinds == {"PGL^PC6^PGL_PC6", "PGL^PC7^PGL_PC6", "REF^I12^REF_I12", "ORU^R01^ORU_R01"}
+
+
+def _plain(record):
+    """hl7apy does not escape backslashes or line breaks: compare on text without them."""
+    text = repr(record)
+    return "\\\\" not in text and "\\r" not in text and "\\n" not in text
+
+
+@settings(max_examples=15)
+@given(goal_messages.filter(_plain) | referrals.filter(_plain) | sessions().filter(_plain))
+def test_fast_path_is_byte_identical_to_hl7apy_object_api(record):
+    build = {"GoalMessage": build_goal_message, "ReferralMessage": build_referral}
+    segments = build.get(type(record).__name__, build_session)(record)
+    assert er7.encode(segments) == build_with_hl7apy(segments)
+
+
+def test_outbound_documents_are_named_per_client_and_sequence():
+    state, events = next(demo_caseload())
+    docs = Hl7v2RecordSystem().outbound(state, events)
+    assert docs[0].name == f"{state.client_id}-001-session.hl7"
+    assert all(d.media_type == "application/hl7-v2" for d in docs)
+    assert all(d.content.startswith(b"MSH|") for d in docs)
+
+
+def test_resending_the_same_events_gives_the_same_control_ids():
+    state, events = next(demo_caseload())
+    first = [er7.parse(d.content).control_id for d in Hl7v2RecordSystem().outbound(state, events)]
+    again = [er7.parse(d.content).control_id for d in Hl7v2RecordSystem().outbound(state, events)]
+    assert first == again and len(set(first)) == len(first)
+
+
+def adt(trigger, **overrides):
+    context = TreatmentContext(
+        **{
+            "client_id": "c-1",
+            "treatment_episode_id": "tx-9",
+            "started_on": dt.date(2026, 1, 5),
+            **overrides,
+        }
+    )
+    return er7.encode(build_adt(trigger, context, control_id=f"m-{trigger}", recorded_at=WHEN))
+
+
+@pytest.mark.parametrize("trigger", ["A01", "A04", "A08", "A02"])
+def test_admit_register_update_and_transfer_within_set_an_open_context(trigger):
+    result = Hl7v2RecordSystem().inbound(adt(trigger).encode())
+    assert result.problems == ()
+    (context,) = result.contexts
+    assert (context.client_id, context.treatment_episode_id) == ("c-1", "tx-9")
+    assert context.ended_on is None
+
+
+def test_discharge_ends_the_context_and_a_transfer_code_marks_it_transferred():
+    payload = adt("A03", ended_on=dt.date(2026, 3, 1), end_reason="02", transferred=True)
+    (context,) = Hl7v2RecordSystem().inbound(payload.encode()).contexts
+    assert context.ended_on == dt.date(2026, 3, 1)
+    assert context.transferred and context.end_reason == "02"
+
+
+def test_discharge_home_is_not_a_transfer():
+    payload = adt("A03", ended_on=dt.date(2026, 3, 1), end_reason="01")
+    (context,) = Hl7v2RecordSystem().inbound(payload.encode()).contexts
+    assert not context.transferred
+
+
+def test_merge_a40_reports_which_record_lives_on():
+    text = (
+        "MSH|^~\\&|PAS|PROV|||20260309170000+0000||ADT^A40^ADT_A39|m-40|P|2.5\r"
+        "EVN|A40|20260309170000+0000\r"
+        "PID|||c-1^^^FAMA^PI||^^^^^^S\r"
+        "MRG|c-0^^^FAMA^PI"
+    )
+    assert_valid(text)
+    (merge,) = Hl7v2RecordSystem().inbound(text.encode()).merges
+    assert (merge.merged, merge.survivor, merge.on) == ("c-0", "c-1", dt.date(2026, 3, 9))
+
+
+def test_a_bad_message_in_a_batch_is_reported_and_the_rest_carry_on(caplog):
+    bad = adt("A01").replace("|tx-9", "|")  # no visit number
+    payload = "\r".join([adt("A01"), bad, adt("A08")]).encode()
+    with caplog.at_level(logging.DEBUG):
+        result = Hl7v2RecordSystem().inbound(payload)
+    assert len(result.contexts) == 2
+    (problem,) = result.problems
+    assert problem.record == "message 2 (m-A01)"
+    assert problem.problems[0].location == "PV1-19"
+    assert caplog.records == []  # nothing logged
+
+
+def test_mllp_framed_payloads_are_read():
+    framed = b"".join(b"\x0b" + adt(t).encode() + b"\x1c\r" for t in ("A01", "A08"))
+    assert len(Hl7v2RecordSystem().inbound(framed).contexts) == 2
+
+
+def test_messages_fama_writes_are_not_read_as_treatment_context():
+    state, events = next(demo_caseload())
+    doc = Hl7v2RecordSystem().outbound(state, events)[0]
+    result = Hl7v2RecordSystem().inbound(doc.content)
+    assert result.contexts == () and result.problems[0].problems[0].location == "MSH-9"
+
+
+def test_errors_never_carry_the_free_text():
+    secret = "my sponsor Jo 07700 900123"
+    bad = adt("A01").replace("PV1|1|O", f"NTE|1||{secret}\rPV1|1|O").replace("|tx-9", "|")
+    result = Hl7v2RecordSystem().inbound(bad.encode())
+    assert secret not in str(result.problems[0])

@@ -1,0 +1,154 @@
+"""The MLLP client against a real MLLP listener on 127.0.0.1 started by the test."""
+
+import socket
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from fama_adapters.hl7v2 import er7
+from fama_adapters.hl7v2.mllp import AckRejected, MllpClient, frame
+from fama_core.errors import TransportError
+
+MESSAGE = (
+    "MSH|^~\\&|FAMA||||20260309170000+0000||ADT^A01^ADT_A01|ctl-1|P|2.5\r"
+    "EVN||20260309170000+0000\rPID|||c-1^^^FAMA^PI||^^^^^^S\rPV1|1|O"
+)
+
+
+def ack(code: str, control_id: str) -> bytes:
+    return frame(
+        "MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\r"
+        f"MSA|{code}|{control_id}"
+    )
+
+
+class Listener:
+    """An MLLP listener answering each received frame with the next scripted reply.
+
+    A reply is a function of the received control id returning bytes to send,
+    or ``None`` to stay silent (the client then times out).
+    """
+
+    def __init__(self, replies: list[Callable[[str], bytes | None]]) -> None:
+        self.replies = list(replies)
+        self.received: list[str] = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.replies:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                buffer = b""
+                while self.replies:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    buffer += chunk
+                    while b"\x1c\r" in buffer and self.replies:
+                        data, _, buffer = buffer.partition(b"\x1c\r")
+                        text = data.lstrip(b"\x0b").decode()
+                        self.received.append(text)
+                        reply = self.replies.pop(0)(er7.parse(text).control_id)
+                        if reply is None:
+                            break  # silent, then drop the connection
+                        conn.sendall(reply)
+                    else:
+                        continue
+                    if self.received and reply is None:
+                        break
+
+    def close(self) -> None:
+        self.replies.clear()
+        # Wake a thread blocked in accept(): closing the socket alone does not on Linux.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            pass
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def listener(request):
+    made: list[Listener] = []
+
+    def start(*replies):
+        made.append(Listener(list(replies)))
+        return made[-1]
+
+    yield start
+    for item in made:
+        item.close()
+
+
+def client(port: int, **kw) -> MllpClient:
+    return MllpClient("127.0.0.1", port, timeout=kw.pop("timeout", 2.0), backoff=0, **kw)
+
+
+def test_accepted_message_returns_its_ack(listener):
+    server = listener(lambda cid: ack("AA", cid))
+    with client(server.port) as c:
+        result = c.send(MESSAGE)
+    assert result.accepted and result.control_id == "ctl-1"
+    assert server.received == [MESSAGE]
+
+
+def test_several_messages_share_one_connection(listener):
+    server = listener(lambda cid: ack("AA", cid), lambda cid: ack("AA", cid))
+    with client(server.port) as c:
+        c.send(MESSAGE)
+        c.send(MESSAGE.replace("ctl-1", "ctl-2"))
+    assert [er7.parse(m).control_id for m in server.received] == ["ctl-1", "ctl-2"]
+
+
+def test_application_error_is_raised_at_once_without_resending(listener):
+    server = listener(lambda cid: ack("AE", cid), lambda cid: ack("AA", cid))
+    with client(server.port) as c, pytest.raises(AckRejected) as caught:
+        c.send(MESSAGE)
+    assert caught.value.code == "AE" and caught.value.attempts == 1
+    assert len(server.received) == 1
+
+
+def test_reject_is_resent_with_the_same_control_id(listener):
+    server = listener(lambda cid: ack("AR", cid), lambda cid: ack("AA", cid))
+    with client(server.port) as c:
+        assert c.send(MESSAGE).accepted
+    assert server.received == [MESSAGE, MESSAGE]
+
+
+def test_reject_every_time_gives_up_after_the_retries(listener):
+    server = listener(*[lambda cid: ack("AR", cid)] * 3)
+    with client(server.port, retries=2) as c, pytest.raises(AckRejected) as caught:
+        c.send(MESSAGE)
+    assert caught.value.code == "AR" and caught.value.attempts == 3
+
+
+def test_no_answer_times_out_and_resends_the_same_message(listener):
+    server = listener(lambda cid: None, lambda cid: ack("AA", cid))
+    with client(server.port, timeout=0.3) as c:
+        assert c.send(MESSAGE).accepted
+    assert server.received == [MESSAGE, MESSAGE]
+
+
+def test_ack_for_another_message_is_not_taken_as_acceptance(listener):
+    server = listener(lambda cid: ack("AA", "someone-else"), lambda cid: ack("AA", cid))
+    with client(server.port) as c:
+        assert c.send(MESSAGE).control_id == "ctl-1"
+    assert len(server.received) == 2
+
+
+def test_nobody_listening_is_a_transport_error_without_message_content():
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(TransportError) as caught, client(port, retries=1) as c:
+        c.send(MESSAGE)
+    assert "cannot connect" in str(caught.value) and "c-1" not in str(caught.value)
