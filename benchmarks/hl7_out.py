@@ -75,7 +75,9 @@ def main():
     for text in ours:
         kind = text.split("|", 9)[8]
         kinds[kind] = kinds.get(kind, 0) + 1
-    print(f"message mix: {len(records)} messages " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+    print(
+        f"message mix: {len(records)} messages " + ", ".join(f"{k} {v}" for k, v in kinds.items())
+    )
     print("output: byte-identical, hl7apy STRICT-valid, parsed by hl7")
     base = _rate(baseline, records, 5.0)
     ours_rate = _rate(fast, records, 5.0)

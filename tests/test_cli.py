@@ -43,7 +43,8 @@ def test_bad_arguments_exit_2():
 def test_plugins_lists_the_builtins_as_json():
     code, out, _ = run("plugins", "--json")
     assert code == 0
-    assert {"name": "fama_adapters.cli.core_commands", "source": "builtin"} in json.loads(out)
+    rows = [{"name": r["name"], "source": r["source"]} for r in json.loads(out)]
+    assert {"name": "fama_adapters.cli.core_commands", "source": "builtin"} in rows
 
 
 class _Clash:

@@ -42,6 +42,13 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 
 _T = TypeVar("_T")
 
+_REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
+    ("fama_register_commands", "command"),
+    ("fama_register_demo_steps", "demo step"),
+    ("fama_register_record_systems", "record system"),
+)
+"""Registration hooks whose items have a ``name``, for :meth:`PluginHost.registrations`."""
+
 
 @dataclass(frozen=True, slots=True)
 class PluginInfo:
@@ -65,7 +72,6 @@ class PluginHost:
             self.register(importlib.import_module(path), name=path, source="builtin")
         if entry_points:
             self._load_entry_points()
-        self.pm.check_pending()
 
     def _load_entry_points(self) -> None:
         blocked = {b.strip() for b in os.environ.get("FAMA_BLOCK_PLUGINS", "").split(",")}
@@ -76,7 +82,7 @@ class PluginHost:
                 continue  # blocked, or a built-in already registered by import path
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not hide the others
+            except Exception as exc:  # any import-time failure: name the plugin, fail loudly
                 raise PluginError(f"plugin {ep.name} failed to load: {type(exc).__name__}") from exc
             dist = ep.dist
             where = f"entry point {dist.name} {dist.version}" if dist else "entry point"
@@ -86,8 +92,19 @@ class PluginHost:
         """Register a plugin object or module under ``name``."""
         if name in self._info:
             raise PluginError(f"two plugins are named {name}")
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name}: {exc}") from None
         self._info[name] = PluginInfo(name, source)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError:
+            self.unregister(name)
+            raise PluginError(
+                f"plugin {name} implements a hook fama does not define "
+                "(a misspelt hook name, or a plugin for a newer fama)"
+            ) from None
 
     def unregister(self, name: str) -> None:
         """Remove the plugin registered under ``name``."""
@@ -98,29 +115,52 @@ class PluginHost:
         """Every loaded plugin, in load order."""
         return list(self._info.values())
 
-    def _collect(
-        self, hook: Callable[..., Any], key: Callable[[_T], str], what: str
-    ) -> dict[str, _T]:
-        """Call a registration hook and index what plugins register, refusing clashes."""
+    def _collect(self, hook: str | Any, key: Callable[[_T], str], what: str) -> dict[str, _T]:
+        """Call a registration hook plugin by plugin, refusing two registrations of one name.
+
+        ``hook`` is the hook's name (or its ``pm.hook`` caller). Each implementation
+        gets its own ``register`` so a clash names both plugins.
+        """
         found: dict[str, _T] = {}
+        owner: dict[str, str] = {}
+        caller = getattr(self.pm.hook, hook) if isinstance(hook, str) else hook
+        for impl in reversed(caller.get_hookimpls()):  # load order
+            plugin_name = impl.plugin_name
 
-        def register(item: _T) -> None:
-            k = key(item)
-            if k in found:
-                raise PluginError(f"two plugins register the {what} {k!r}")
-            found[k] = item
+            def register(item: _T, _plugin: str = plugin_name) -> None:
+                k = key(item)
+                if k in found:
+                    raise PluginError(
+                        f"two plugins register the {what} {k!r}: {owner[k]} and {_plugin}; "
+                        "block one with FAMA_BLOCK_PLUGINS"
+                    )
+                found[k] = item
+                owner[k] = _plugin
 
-        hook(register=register)
+            impl.function(register=register)
         return found
+
+    def registrations(self) -> dict[str, list[str]]:
+        """What each plugin registers, by plugin name (``record system hl7v2`` …)."""
+        out: dict[str, list[str]] = {name: [] for name in self._info}
+        for hook_name, what in _REGISTRATION_HOOKS:
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in reversed(caller.get_hookimpls()):
+
+                def register(item: Any, _p: str = impl.plugin_name, _w: str = what) -> None:
+                    out.setdefault(_p, []).append(f"{_w} {item.name}")
+
+                impl.function(register=register)
+        return out
 
     def commands(self) -> dict[str, Any]:
         """Subcommands registered by plugins, by name."""
-        return self._collect(self.pm.hook.fama_register_commands, lambda c: c.name, "command")
+        return self._collect("fama_register_commands", lambda c: c.name, "command")
 
     def demo_steps(self) -> list[Any]:
         """Demo steps registered by plugins, in order."""
         steps: dict[str, Any] = self._collect(
-            self.pm.hook.fama_register_demo_steps, lambda s: s.name, "demo step"
+            "fama_register_demo_steps", lambda s: s.name, "demo step"
         )
         return sorted(steps.values(), key=lambda s: (s.order, s.name))
 

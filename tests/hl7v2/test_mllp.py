@@ -18,8 +18,7 @@ MESSAGE = (
 
 def ack(code: str, control_id: str) -> bytes:
     return frame(
-        "MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\r"
-        f"MSA|{code}|{control_id}"
+        f"MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\rMSA|{code}|{control_id}"
     )
 
 

@@ -106,9 +106,16 @@ def _configure_docs(p: argparse.ArgumentParser) -> None:
 
 def _run_plugins(args: argparse.Namespace, ctx: CliContext) -> int:
     infos = ctx.host.plugins()
+    registers = ctx.host.registrations()
     ctx.emit(
-        [{"name": i.name, "source": i.source} for i in infos],
-        render_table(("plugin", "from"), [(i.name, i.source) for i in infos]),
+        [
+            {"name": i.name, "source": i.source, "registers": registers.get(i.name, [])}
+            for i in infos
+        ],
+        render_table(
+            ("plugin", "from", "registers"),
+            [(i.name, i.source, ", ".join(registers.get(i.name, [])) or "-") for i in infos],
+        ),
     )
     return EXIT_OK
 
