@@ -34,6 +34,7 @@ __all__ = [
     "FieldRow",
     "MappingTable",
     "mapping_markdown",
+    "render_into",
 ]
 
 CODING_SYSTEM = "L"
@@ -174,8 +175,8 @@ GOAL_MAP = MappingTable(
 MEETING_MAP = MappingTable(
     "A meeting (goal, accompaniment): OBX rows, OBX-3 names the item",
     (
-        FieldRow("meeting.meeting_id", "OBX", 5, 1, "CWE", "OBX-3 = meeting; CWE-1."),
-        FieldRow("meeting.name", "OBX", 5, 2, "CWE", "OBX-3 = meeting; CWE-2."),
+        FieldRow("meeting.meeting_id", "OBX", 5, 1, "CWE", "OBX-3 = meeting; empty if none."),
+        FieldRow("meeting.name", "NTE", 3, 1, "FT", "NTE after the meeting OBX (up to 200)."),
         FieldRow("meeting.organisation", "OBX", 5, 1, "CWE", "OBX-3 = organisation."),
         FieldRow("meeting.attendance_mode", "OBX", 5, 1, "CWE", "OBX-3 = attendance_mode."),
     ),
@@ -194,7 +195,7 @@ REFERRAL_MAP = MappingTable(
         FieldRow("arrangement.volunteer_id", "PRD", 7, 1, "PLN", "PRD-1 RT (referred to)."),
         FieldRow("arrangement.volunteer_kind", "PRD", 1, 4, "CE", "RT row, CE-4 (local)."),
         FieldRow("arrangement.meeting", "OBX", 5, 1, "CWE", "Meeting rows under one OBR."),
-        FieldRow("note", "NTE", 3, 1, "FT", "Referral note (final NTE), escaped."),
+        FieldRow("note", "NTE", 3, 1, "FT", "Referral note: the NTE after PV1, escaped."),
     ),
 )
 
@@ -318,3 +319,14 @@ def mapping_markdown() -> str:
         + ".\n"
     )
     return "".join(parts)
+
+
+BEGIN_MARK = "<!-- BEGIN GENERATED: fama_adapters.hl7v2.tables.mapping_markdown -->\n"
+END_MARK = "<!-- END GENERATED -->\n"
+
+
+def render_into(document: str) -> str:
+    """``document`` with the text between the generated-block marks replaced by the tables."""
+    head, _, rest = document.partition(BEGIN_MARK)
+    _, _, tail = rest.partition(END_MARK)
+    return head + BEGIN_MARK + mapping_markdown() + END_MARK + tail
