@@ -50,19 +50,29 @@ _PLACEMENT: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
+def _leaf(datatype: str, raw: str) -> Any:
+    """A base datatype value holding ``raw`` text: hl7apy escapes it when serialising.
+
+    Assigning a plain string instead would make hl7apy parse it as ER7 (splitting on ``^``).
+    """
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.factories import datatype_factory
+
+    return datatype_factory(datatype, raw, version="2.5", validation_level=VALIDATION_LEVEL.STRICT)
+
+
 def _set_component(parent: Any, name: str, value: Component) -> None:
     if value == "" or value == ():
         return
     child = getattr(parent, name)
     if isinstance(value, str):
-        if child.datatype in _LEAF_TYPES or child.datatype is None:
-            setattr(parent, name, value)
+        if child.datatype in _LEAF_TYPES:
+            child.value = _leaf(child.datatype, value)
         else:  # a composite component holding only its first part (CX-4 = HD-1)
-            setattr(child, f"{child.datatype.lower()}_1", value)
+            _set_component(child, f"{child.datatype.lower()}_1", value)
         return
     for k, sub in enumerate(value, 1):
-        if sub:
-            setattr(child, f"{child.datatype.lower()}_{k}", sub)
+        _set_component(child, f"{child.datatype.lower()}_{k}", sub)
 
 
 def _set_field(segment: Any, number: int, value: Field) -> None:
@@ -76,9 +86,9 @@ def _set_field(segment: Any, number: int, value: Field) -> None:
         dtype = (field.datatype or "ST").upper()
         if dtype in _LEAF_TYPES:
             if k == 0:
-                setattr(segment, name, parts[0])
+                setattr(segment, name, _leaf(dtype, str(parts[0])))
             else:
-                field.value = parts[0]
+                field.value = _leaf(dtype, str(parts[0]))
             continue
         if dtype == "VARIES":
             # hl7apy cannot hold components under a field of type varies (OBX-5) through
