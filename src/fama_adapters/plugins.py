@@ -124,7 +124,7 @@ class PluginHost:
         found: dict[str, _T] = {}
         owner: dict[str, str] = {}
         caller = getattr(self.pm.hook, hook) if isinstance(hook, str) else hook
-        for impl in reversed(caller.get_hookimpls()):  # load order
+        for impl in caller.get_hookimpls():  # registration (load) order
             plugin_name = impl.plugin_name
 
             def register(item: _T, _plugin: str = plugin_name) -> None:
@@ -145,7 +145,7 @@ class PluginHost:
         out: dict[str, list[str]] = {name: [] for name in self._info}
         for hook_name, what in _REGISTRATION_HOOKS:
             caller = getattr(self.pm.hook, hook_name)
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in caller.get_hookimpls():
 
                 def register(item: Any, _p: str = impl.plugin_name, _w: str = what) -> None:
                     out.setdefault(_p, []).append(f"{_w} {item.name}")

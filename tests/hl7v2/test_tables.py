@@ -56,9 +56,8 @@ def full_messages():
         meeting=MEETING, date=DAY, commitment_id="cm-1",
     )  # fmt: skip
     yield "referral", build_referral(ReferralMessage("c-1", "x", WHEN, "kw-1", arrangement, "n"))
-    steps = tuple(
-        StepRecord(step=s, status=StepStatus.DONE, note="n") for s in STEPS_BY_STAGE[SessionStage.REVIEW]
-    )  # fmt: skip
+    review = STEPS_BY_STAGE[SessionStage.REVIEW]
+    steps = tuple(StepRecord(step=s, status=StepStatus.DONE, note="n") for s in review)
     yield (
         "session",
         build_session(

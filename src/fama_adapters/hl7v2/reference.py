@@ -50,15 +50,14 @@ _PLACEMENT: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
-def _leaf(datatype: str, raw: str) -> Any:
+def _leaf(datatype: str, raw: str, level: int) -> Any:
     """A base datatype value holding ``raw`` text: hl7apy escapes it when serialising.
 
     Assigning a plain string instead would make hl7apy parse it as ER7 (splitting on ``^``).
     """
-    from hl7apy.consts import VALIDATION_LEVEL
     from hl7apy.factories import datatype_factory
 
-    return datatype_factory(datatype, raw, version="2.5", validation_level=VALIDATION_LEVEL.STRICT)
+    return datatype_factory(datatype, raw, version="2.5", validation_level=level)
 
 
 def _set_component(parent: Any, name: str, value: Component) -> None:
@@ -67,7 +66,7 @@ def _set_component(parent: Any, name: str, value: Component) -> None:
     child = getattr(parent, name)
     if isinstance(value, str):
         if child.datatype in _LEAF_TYPES:
-            child.value = _leaf(child.datatype, value)
+            child.value = _leaf(child.datatype, value, child.validation_level)
         else:  # a composite component holding only its first part (CX-4 = HD-1)
             _set_component(child, f"{child.datatype.lower()}_1", value)
         return
@@ -86,9 +85,9 @@ def _set_field(segment: Any, number: int, value: Field) -> None:
         dtype = (field.datatype or "ST").upper()
         if dtype in _LEAF_TYPES:
             if k == 0:
-                setattr(segment, name, _leaf(dtype, str(parts[0])))
+                setattr(segment, name, _leaf(dtype, str(parts[0]), segment.validation_level))
             else:
-                field.value = _leaf(dtype, str(parts[0]))
+                field.value = _leaf(dtype, str(parts[0]), segment.validation_level)
             continue
         if dtype == "VARIES":
             # hl7apy cannot hold components under a field of type varies (OBX-5) through
@@ -100,16 +99,20 @@ def _set_field(segment: Any, number: int, value: Field) -> None:
             _set_component(field, f"{dtype.lower()}_{j}", comp)
 
 
-def build_with_hl7apy(segments: Sequence[Segment]) -> str:
-    """Build ``segments`` through hl7apy's object API (STRICT) and return its ER7 text."""
+def build_with_hl7apy(segments: Sequence[Segment], *, strict: bool = True) -> str:
+    """Build ``segments`` through hl7apy's object API and return its ER7 text.
+
+    ``strict`` selects hl7apy's STRICT validation level (the default) or TOLERANT.
+    """
     from hl7apy.consts import VALIDATION_LEVEL
     from hl7apy.core import Message
 
+    level = VALIDATION_LEVEL.STRICT if strict else VALIDATION_LEVEL.TOLERANT
     msh_fields = segments[0][1]
     mtype = msh_fields[6]
     assert isinstance(mtype, tuple)
     structure = str(mtype[2])
-    msg = Message(structure, version="2.5", validation_level=VALIDATION_LEVEL.STRICT)
+    msg = Message(structure, version="2.5", validation_level=level)
     for i, value in enumerate(msh_fields, 3):
         _set_field(msg.msh, i, value)
     placement = _PLACEMENT.get(structure, {})
