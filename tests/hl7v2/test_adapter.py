@@ -162,3 +162,10 @@ def test_errors_never_carry_the_free_text():
     bad = adt("A01").replace("PV1|1|O", f"NTE|1||{secret}\rPV1|1|O").replace("|tx-9", "|")
     result = Hl7v2RecordSystem().inbound(bad.encode())
     assert secret not in str(result.problems[0])
+
+
+def test_outbound_logs_nothing_and_carries_notes_only_inside_messages(caplog):
+    with caplog.at_level(logging.DEBUG):
+        for state, events in demo_caseload():
+            Hl7v2RecordSystem().outbound(state, events)
+    assert caplog.records == []

@@ -151,3 +151,12 @@ def test_nobody_listening_is_a_transport_error_without_message_content():
     with pytest.raises(TransportError) as caught, client(port, retries=1) as c:
         c.send(MESSAGE)
     assert "cannot connect" in str(caught.value) and "c-1" not in str(caught.value)
+
+
+def test_sending_logs_nothing(listener, caplog):
+    import logging
+
+    server = listener(lambda cid: ack("AE", cid))
+    with caplog.at_level(logging.DEBUG), client(server.port) as c, pytest.raises(AckRejected):
+        c.send(MESSAGE)
+    assert caplog.records == []
