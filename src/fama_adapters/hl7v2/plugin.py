@@ -51,4 +51,4 @@ def _demo(demo: DemoContext) -> None:
 @hookimpl
 def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
     """Write the demo caseload as HL7 v2.5 messages under ``out/demo/hl7/``."""
-    register(DemoStep("hl7v2", 40, _demo))
+    register(DemoStep("hl7v2", 30, _demo))
