@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fama_adapters.cli.core_commands import load_journeys
 from fama_adapters.hl7v2 import Hl7v2RecordSystem, er7
@@ -169,3 +170,24 @@ def test_outbound_logs_nothing_and_carries_notes_only_inside_messages(caplog):
         for state, events in demo_caseload():
             Hl7v2RecordSystem().outbound(state, events)
     assert caplog.records == []
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_result_never_an_exception(payload):
+    result = Hl7v2RecordSystem().inbound(payload)
+    assert len(result.contexts) + len(result.merges) <= payload.count(b"MSH")
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(["A01", "A08", "A03"]),
+    st.lists(st.tuples(st.integers(0, 400), st.sampled_from(list("|^~\\&\r\nX0 MSH"))),
+             max_size=6),
+)  # fmt: skip
+def test_damaged_adt_is_read_or_reported_never_raised(trigger, damage):
+    text = adt(trigger, ended_on=dt.date(2026, 3, 1)) if trigger == "A03" else adt(trigger)
+    for at, char in damage:
+        text = text[:at] + char + text[at:]
+    result = Hl7v2RecordSystem().inbound(text.encode())
+    assert len(result.contexts) + len(result.problems) + len(result.merges) >= 1

@@ -48,6 +48,8 @@ __all__ = ["MEDIA_TYPE", "Hl7v2RecordSystem", "OutboundMessage", "split_batch"]
 
 MEDIA_TYPE = "application/hl7-v2"
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+
 _REVIEW_STATUS = {
     GoalReviewOutcome.ACHIEVED: GoalStatus.ACHIEVED,
     GoalReviewOutcome.NOT_ACHIEVED: GoalStatus.NOT_ACHIEVED,
@@ -196,11 +198,19 @@ class Hl7v2RecordSystem:
         contexts: list[TreatmentContext] = []
         merges: list[ClientMerge] = []
         problems: list[InvalidRecord] = []
-        for n, text in enumerate(split_batch(payload), 1):
+        try:
+            texts = split_batch(payload)
+        except UnicodeDecodeError:
+            reason = "not UTF-8 (fama reads HL7 v2 in UTF-8 or ASCII, MSH-18 UNICODE UTF-8)"
+            problem = FieldProblem("", "hl7v2", reason)
+            return InboundResult(
+                problems=(InvalidRecord(record="payload", kind="HL7 v2", problems=[problem]),)
+            )
+        for n, text in enumerate(texts, 1):
             record = f"message {n}"
             try:
                 msg = er7.parse(text)
-                if msg.control_id:
+                if _SAFE_ID.fullmatch(msg.control_id):  # an id only: never echo free text
                     record = f"message {n} ({msg.control_id})"
                 adt = read_adt(msg, authority=self.authority, transfer_codes=self.transfer_codes)
             except MappingError as exc:
