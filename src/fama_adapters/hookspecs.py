@@ -61,10 +61,14 @@ def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
 def fama_register_record_systems(register: Callable[[RecordSystem], None]) -> None:
     """Add a clinical record system adapter (HL7 v2, FHIR R4, a vendor's API).
 
-    Called when the host first asks for record systems. Call ``register`` with
-    an object satisfying :class:`fama_adapters.record_systems.RecordSystem`;
-    its ``name`` must be unique across plugins (a clash is a
-    :class:`~fama_core.errors.PluginError`). Returns nothing.
+    Called each time the host lists record systems (``PluginHost.record_systems``,
+    ``fama plugins``), so it must be cheap and free of side effects. Call
+    ``register`` with an object satisfying
+    :class:`fama_adapters.record_systems.RecordSystem`; its ``name`` must be
+    unique across plugins (a clash is a :class:`~fama_core.errors.PluginError`
+    naming both plugins). ``outbound`` returns documents and logs nothing;
+    ``inbound`` lists bad input in ``InboundResult.problems`` rather than
+    raising. Returns nothing.
     """
 
 
