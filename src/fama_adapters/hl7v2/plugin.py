@@ -6,15 +6,29 @@ Registered like any third-party plugin (``[project.entry-points.fama]`` in
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
-from fama_adapters.cli import DemoContext, DemoStep, render_table
-from fama_adapters.hl7v2.adapter import Hl7v2RecordSystem
+from fama_adapters.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliContext,
+    Command,
+    DemoContext,
+    DemoStep,
+    render_table,
+)
+from fama_adapters.hl7v2 import er7
+from fama_adapters.hl7v2.adapter import Hl7v2RecordSystem, split_batch
+from fama_adapters.hl7v2.mllp import AckRejected, MllpClient
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.record_systems import RecordSystem
+from fama_core.errors import MappingError, TransportError
 
-__all__ = ["fama_register_demo_steps", "fama_register_record_systems"]
+__all__ = ["fama_register_commands", "fama_register_demo_steps", "fama_register_record_systems"]
 
 
 @hookimpl
@@ -52,3 +66,77 @@ def _demo(demo: DemoContext) -> None:
 def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
     """Write the demo caseload as HL7 v2.5 messages under ``out/demo/hl7/``."""
     register(DemoStep("hl7v2", 30, _demo))
+
+
+def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.action == "read":
+        payload = b"".join(Path(f).read_bytes() + b"\r" for f in args.files)
+        result = Hl7v2RecordSystem(authority=args.authority).inbound(payload)
+        rows = [
+            (c.client_id, c.treatment_episode_id, c.started_on, c.ended_on or "", c.transferred)
+            for c in result.contexts
+        ]
+        ctx.emit(
+            {
+                "contexts": [c.model_dump(mode="json") for c in result.contexts],
+                "merges": [
+                    {"merged": m.merged, "survivor": m.survivor, "on": str(m.on)}
+                    for m in result.merges
+                ],
+                "problems": [str(p) for p in result.problems],
+            },
+            render_table(("client", "treatment episode", "started", "ended", "transferred"), rows)
+            + "".join(f"merged {m.merged} into {m.survivor} on {m.on}\n" for m in result.merges)
+            + "".join(f"problem: {p}\n" for p in result.problems),
+        )
+        return EXIT_PARTIAL if result.problems else EXIT_OK
+    # send: content never printed; only file, control id and the receiver's answer
+    outcomes: list[dict[str, str]] = []
+    failed = False
+    with MllpClient(args.host, args.port, timeout=args.timeout, retries=args.retries) as client:
+        for name in args.files:
+            for text in split_batch(Path(name).read_bytes()):
+                try:
+                    control_id = er7.parse(text).control_id
+                    ack = client.send(text)
+                    outcomes.append({"file": name, "control_id": control_id, "ack": ack.code})
+                except AckRejected as exc:
+                    failed = True
+                    outcomes.append({"file": name, "control_id": exc.control_id, "ack": exc.code})
+                except MappingError as exc:
+                    failed = True
+                    outcomes.append({"file": name, "control_id": "", "ack": f"not sent: {exc}"})
+                except TransportError as exc:
+                    ctx.emit({"sent": outcomes, "error": str(exc)}, f"fama hl7 send: {exc}")
+                    return EXIT_FAILED
+    ctx.emit(
+        {"sent": outcomes},
+        render_table(
+            ("file", "control id", "answer"),
+            [(o["file"], o["control_id"], o["ack"]) for o in outcomes],
+        ),
+    )
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _configure_hl7(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("send", "read"), help="send over MLLP, or read ADT files")
+    p.add_argument("files", nargs="+", help="files of HL7 v2 messages (one or several each)")
+    p.add_argument("--host", default="127.0.0.1", help="MLLP receiver (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=2575, help="MLLP port (default: 2575)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each ACK")
+    p.add_argument("--retries", type=int, default=2, help="resends after a reject or timeout")
+    p.add_argument("--authority", help="read: PID-3 assigning authority of the client key")
+
+
+@hookimpl
+def fama_register_commands(register: Callable[[Command], None]) -> None:
+    """``fama hl7 send|read``: push messages over MLLP, or read treatment context from ADT."""
+    register(
+        Command(
+            "hl7",
+            "send HL7 v2 messages over MLLP, or read treatment context from ADT files",
+            _run_hl7,
+            _configure_hl7,
+        )
+    )
