@@ -18,6 +18,7 @@ Message content is never logged or put in an error.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from dataclasses import dataclass
@@ -112,7 +113,20 @@ class MllpClient:
                 self._sock = None
                 self._buffer = b""
 
+    def _peer_closed(self) -> bool:
+        """Whether the receiver closed the kept connection (many close after each ACK)."""
+        assert self._sock is not None
+        readable, _, _ = select.select([self._sock], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self._sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _connect(self) -> socket.socket:
+        if self._sock is not None and not self._buffer and self._peer_closed():
+            self.close()
         if self._sock is None:
             try:
                 self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
