@@ -49,3 +49,4 @@ def test_demo_writes_the_caseload_as_hl7_files(tmp_path):
     files = sorted(p.name for p in (tmp_path / "hl7").iterdir())
     assert len(files) == 41 and files[0] == "demo-c001-001-session.hl7"
     assert "HL7 v2.5 messages" in out
+    assert "loopback receiver (hl7apy, STRICT validation): 41 AA" in out

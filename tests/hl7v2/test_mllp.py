@@ -165,52 +165,29 @@ def test_sending_logs_nothing(listener, caplog):
 def test_every_demo_message_is_accepted_by_hl7apys_mllp_server_at_strict_validation():
     """An independent receiver: hl7apy's MLLP server parses each message STRICT and answers.
 
-    It closes the connection after each answer, so this also covers reconnecting.
+    It closes the connection after each answer, so this also covers reconnecting, and it
+    receives each message once: a closed connection is noticed before sending.
     """
-    from hl7apy.consts import VALIDATION_LEVEL
-    from hl7apy.mllp import AbstractErrorHandler, AbstractHandler, MLLPServer
-    from hl7apy.parser import parse_message
+    from fama_adapters.hl7v2 import Hl7v2RecordSystem
+    from fama_adapters.hl7v2.testing import loopback_receiver
 
     from .test_adapter import demo_caseload
 
-    def answer(code, incoming):
-        control_id = incoming.split("\r")[0].split("|")[9]
-        return (
-            "\x0bMSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^R01^ACK|a|P|2.5\r"
-            f"MSA|{code}|{control_id}\x1c\r"
-        )
-
-    received = []
-
-    class Validate(AbstractHandler):
-        def reply(self):
-            received.append(self.incoming_message)
-            parsed = parse_message(
-                self.incoming_message, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
-            )
-            parsed.validate()
-            return answer("AA", self.incoming_message)
-
-    class Refuse(AbstractErrorHandler):
-        def reply(self):
-            return answer("AE", self.incoming_message)
-
-    kinds = ("PGL^PC6^PGL_PC6", "PGL^PC7^PGL_PC6", "REF^I12^REF_I12", "ORU^R01^ORU_R01")
-    handlers = {kind: (Validate,) for kind in kinds} | {"ERR": (Refuse,)}
-    server = MLLPServer("127.0.0.1", 0, handlers, timeout=2)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        from fama_adapters.hl7v2 import Hl7v2RecordSystem
-
-        system = Hl7v2RecordSystem()
-        codes = []
-        with MllpClient("127.0.0.1", server.server_address[1], timeout=5, backoff=0) as c:
+    system = Hl7v2RecordSystem()
+    sent = []
+    with loopback_receiver() as receiver:
+        with MllpClient(receiver.host, receiver.port, timeout=5, backoff=0) as c:
             for state, events in demo_caseload():
                 for message in system.messages(state, events):
-                    codes.append(c.send(system.encode(message)).code)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert codes == ["AA"] * 41
-    assert len(received) == 41  # a closed connection is noticed before sending: no resends
+                    sent.append(c.send(system.encode(message)).control_id)
+    assert receiver.answers == [(cid, "AA") for cid in sent] and len(sent) == 41
+
+
+def test_loopback_receiver_answers_ae_to_what_hl7apy_refuses():
+    from fama_adapters.hl7v2.testing import loopback_receiver
+
+    broken = MESSAGE.replace("ADT^A01^ADT_A01", "ORU^R01^ORU_R01")  # no OBR: not a valid ORU
+    with loopback_receiver() as receiver, MllpClient(receiver.host, receiver.port) as c:
+        with pytest.raises(AckRejected):
+            c.send(broken)
+    assert receiver.answers == [("ctl-1", "AE")]

@@ -24,6 +24,7 @@ from fama_adapters.cli import (
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.adapter import Hl7v2RecordSystem, split_batch
 from fama_adapters.hl7v2.mllp import AckRejected, MllpClient
+from fama_adapters.hl7v2.testing import loopback_receiver
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.record_systems import RecordSystem
 from fama_core.errors import MappingError, TransportError
@@ -44,22 +45,30 @@ def _demo(demo: DemoContext) -> None:
     for old in folder.glob("*.hl7"):
         old.unlink()
     rows = []
-    total = 0
+    texts: list[str] = []
     for client_id, state in sorted(demo.data.get("caseload", {}).items()):
         events = demo.data["events"][client_id]
         kinds: Counter[str] = Counter()
         for n, message in enumerate(system.messages(state, events), 1):
-            name = f"{client_id}-{n:03d}-{message.kind}.hl7"
-            # CR between segments as HL7 requires; a trailing newline keeps editors happy.
-            (folder / name).write_bytes(system.encode(message).encode("utf-8") + b"\r")
+            text = system.encode(message)
+            # CR between segments as HL7 requires, and one after the last.
+            (folder / f"{client_id}-{n:03d}-{message.kind}.hl7").write_bytes(text.encode() + b"\r")
+            texts.append(text)
             kinds[message.kind] += 1
-        total += sum(kinds.values())
         rows.append((client_id, kinds["goals"], kinds["referral"], kinds["session"]))
-    demo.cli.stdout.write(f"HL7 v2.5 messages ({folder}): {total}\n\n")
+    demo.cli.stdout.write(f"HL7 v2.5 messages ({folder}): {len(texts)}\n\n")
     demo.cli.stdout.write(
         render_table(("client", "PGL goals", "REF^I12 referral", "ORU^R01 sessions"), rows)
     )
-    demo.cli.stdout.write("\n")
+    # Send them all over MLLP to hl7apy's own MLLP server on loopback, validating STRICT.
+    with loopback_receiver() as receiver, MllpClient(receiver.host, receiver.port) as client:
+        for text in texts:
+            client.send(text)
+    codes = Counter(code for _cid, code in receiver.answers)
+    summary = ", ".join(f"{n} {code}" for code, n in sorted(codes.items()))
+    demo.cli.stdout.write(
+        f"\nsent over MLLP to a loopback receiver (hl7apy, STRICT validation): {summary}\n\n"
+    )
 
 
 @hookimpl
