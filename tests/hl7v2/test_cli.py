@@ -11,9 +11,13 @@ from .test_adapter import adt
 from .test_mllp import Listener, ack
 
 
+HL7_ONLY = ("fama_adapters.cli.core_commands", "fama_adapters.hl7v2.plugin")
+
+
 def run(*argv):
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err, host=PluginHost(entry_points=False))
+    host = PluginHost(builtins=HL7_ONLY, entry_points=False)  # the demo without other adapters
+    code = main(list(argv), stdout=out, stderr=err, host=host)
     return code, out.getvalue(), err.getvalue()
 
 

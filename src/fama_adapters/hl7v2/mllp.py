@@ -13,6 +13,10 @@ MLLP (HL7 v2.5, appendix C, minimal lower layer protocol) frames a message as
 No answer within ``timeout`` seconds, a dropped connection, or an ACK for
 another control id: the connection is closed and the same message resent;
 after ``retries`` the last failure is a :class:`~fama_core.errors.TransportError`.
+The connection is kept between messages; many receivers close it after each
+ACK, so a kept connection found closed is reopened before sending, and a
+message lost to a connection that closed just then is resent at once (once per
+message, not counted as a retry).
 Message content is never logged or put in an error.
 """
 
@@ -69,8 +73,10 @@ class AckRejected(TransportError):
 class _Retry(Exception):
     """Internal: this attempt failed in a way a resend may cure."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, stale: bool = False) -> None:
         self.reason = reason
+        self.stale = stale
+        """The kept connection had been closed by the receiver before anything came back."""
 
 
 class MllpClient:
@@ -156,12 +162,19 @@ class MllpClient:
         return data[start + 1 :] if start >= 0 else data
 
     def _attempt(self, payload: bytes, control_id: str) -> Ack:
+        reused = self._sock is not None
         sock = self._connect()
         try:
             sock.sendall(payload)
         except OSError as exc:
-            raise _Retry(f"send failed ({type(exc).__name__})") from None
-        raw = self._read_frame(sock)
+            raise _Retry(f"send failed ({type(exc).__name__})", stale=reused) from None
+        try:
+            raw = self._read_frame(sock)
+        except _Retry as retry:
+            # A receiver that closes after each ACK can race our check in _connect: the
+            # message went to a closed connection and was never read. Not a real attempt.
+            closed = retry.reason.startswith(("connection closed", "connection failed"))
+            raise _Retry(retry.reason, stale=reused and closed and not self._buffer) from None
         try:
             msg = parse(raw)
         except (MappingError, UnicodeDecodeError):
@@ -182,6 +195,7 @@ class MllpClient:
         payload = frame(message)
         attempts = 0
         last = ""
+        stale_retried = False
         while attempts <= self.retries:
             if attempts and self.backoff:
                 time.sleep(self.backoff * attempts)
@@ -191,6 +205,9 @@ class MllpClient:
             except _Retry as retry:
                 self.close()
                 last = retry.reason
+                if retry.stale and not stale_retried:
+                    stale_retried = True  # reconnect and resend at once, once per message
+                    attempts -= 1
                 continue
             if ack.accepted:
                 return ack
