@@ -10,7 +10,6 @@ from fama_adapters.plugins import PluginHost
 from .test_adapter import adt
 from .test_mllp import Listener, ack
 
-
 HL7_ONLY = ("fama_adapters.cli.core_commands", "fama_adapters.hl7v2.plugin")
 
 
