@@ -42,12 +42,15 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 
 _T = TypeVar("_T")
 
-_REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
-    ("fama_register_commands", "command"),
-    ("fama_register_demo_steps", "demo step"),
-    ("fama_register_record_systems", "record system"),
+_REGISTRATION_HOOKS: tuple[tuple[str, str, str], ...] = (
+    ("fama_register_commands", "command", "name"),
+    ("fama_register_demo_steps", "demo step", "name"),
+    ("fama_register_record_systems", "record system", "name"),
+    ("fama_register_event_stores", "event store", "scheme"),
+    ("fama_register_submission_formats", "submission format", "name"),
+    ("fama_register_meeting_sources", "meeting source", "name"),
 )
-"""Registration hooks whose items have a ``name``, for :meth:`PluginHost.registrations`."""
+"""Registration hooks, what they register and the attribute naming it (for ``fama plugins``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +146,14 @@ class PluginHost:
     def registrations(self) -> dict[str, list[str]]:
         """What each plugin registers, by plugin name (``record system hl7v2`` …)."""
         out: dict[str, list[str]] = {name: [] for name in self._info}
-        for hook_name, what in _REGISTRATION_HOOKS:
+        for hook_name, what, attribute in _REGISTRATION_HOOKS:
             caller = getattr(self.pm.hook, hook_name)
             for impl in caller.get_hookimpls():
 
-                def register(item: Any, _p: str = impl.plugin_name, _w: str = what) -> None:
-                    out.setdefault(_p, []).append(f"{_w} {item.name}")
+                def register(
+                    item: Any, _p: str = impl.plugin_name, _w: str = what, _a: str = attribute
+                ) -> None:
+                    out.setdefault(_p, []).append(f"{_w} {getattr(item, _a)}")
 
                 impl.function(register=register)
         return out
