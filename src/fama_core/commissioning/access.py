@@ -1,0 +1,390 @@
+"""Access to mutual aid: the FAMA funnel from the event log, aggregated, small counts withheld.
+
+The commissioners' guide asks partnerships to find "barriers that may need to
+be overcome within the existing treatment system". This module reads folded
+client states (never events' free text) and counts, for a reporting period:
+
+* the funnel: clients *introduced* (session 1 held), *committed* to a meeting,
+  who *attended a first meeting* (journal entry marked attended, or a
+  commitment reviewed as attended), *engaged*, *declined*, *closed*, and still
+  *in progress*;
+* how often peer accompaniment was arranged and used;
+* the median days between stages;
+* the obstacles raised;
+
+for the whole area and by organisation chosen, keyworker, team and month of
+introduction. The unit is the client: each client counts once, through the
+latest episode whose session 1 falls in the period. Counts of 1 to
+``threshold - 1`` clients, and any count that would let one be worked back,
+are withheld (:mod:`fama_core.commissioning.suppression`). Only
+:class:`AccessReport` — the published figures — leaves this module's
+:func:`analyse_access`; no client id or date reaches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import Field
+
+from fama_core.codes import AccompanimentOutcome, CommitmentOutcome, EpisodeStatus, Obstacle
+from fama_core.commissioning.suppression import (
+    DEFAULT_THRESHOLD,
+    Relation,
+    check_relations,
+    suppress,
+)
+from fama_core.models import FamaModel
+from fama_core.state import ClientState, EpisodeState
+
+__all__ = [
+    "AREA",
+    "COUNT_MEASURES",
+    "FUNNEL_STAGES",
+    "MEDIAN_MEASURES",
+    "NO_ORGANISATION",
+    "NO_TEAM",
+    "AccessReport",
+    "ClientJourney",
+    "Dimension",
+    "GroupFigures",
+    "ObstacleFigure",
+    "analyse_access",
+    "journey_of",
+    "journeys_from_caseload",
+]
+
+AREA = "all"
+"""The label of the whole-area group."""
+NO_ORGANISATION = "none chosen"
+"""Organisation group of clients who never committed to a meeting."""
+NO_TEAM = "no team"
+"""Team group of episodes opened without a team."""
+
+COUNT_MEASURES: tuple[str, ...] = (
+    "introduced",
+    "committed",
+    "first_meeting",
+    "engaged",
+    "declined",
+    "closed",
+    "in_progress",
+    "accompaniment_arranged",
+    "accompaniment_used",
+)
+"""The counts of clients published per group, in reading order."""
+
+FUNNEL_STAGES: tuple[str, ...] = ("introduced", "committed", "first_meeting", "engaged")
+"""The stages drawn as a funnel; declined, closed and in progress are the other ends."""
+
+MEDIAN_MEASURES: tuple[str, ...] = (
+    "days_introduced_to_committed",
+    "days_committed_to_first_meeting",
+    "days_first_meeting_to_engaged",
+)
+"""Median days between consecutive stages, published per group."""
+
+# Counts never shown but worked out from two shown ones: (name, whole, part).
+_DIFFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("never_committed", "introduced", "committed"),
+    ("no_first_meeting", "introduced", "first_meeting"),
+    ("committed_not_engaged", "committed", "engaged"),
+    ("met_not_engaged", "first_meeting", "engaged"),
+    ("never_arranged", "introduced", "accompaniment_arranged"),
+    ("arranged_not_used", "accompaniment_arranged", "accompaniment_used"),
+)
+_ENDS = ("engaged", "declined", "closed", "in_progress")
+
+
+class Dimension(StrEnum):
+    """How the clients of the area are split into groups (each split covers every client)."""
+
+    AREA = "area"
+    ORGANISATION = "organisation"
+    """The organisation of the client's first meeting commitment (their first choice)."""
+    KEYWORKER = "keyworker"
+    """The keyworker who opened the episode."""
+    TEAM = "team"
+    """The keyworker's team recorded when the episode opened."""
+    MONTH = "month"
+    """Calendar month of session 1 (trends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientJourney:
+    """What the report needs from one client's episode: no client id, no free text."""
+
+    keyworker_id: str
+    team_id: str | None
+    introduced_on: dt.date
+    status: EpisodeStatus
+    organisation: str | None = None
+    committed_on: dt.date | None = None
+    first_meeting_on: dt.date | None = None
+    ended_on: dt.date | None = None
+    obstacles: frozenset[Obstacle] = frozenset()
+    accompaniment_arranged: bool = False
+    accompaniment_used: bool = False
+
+    def measures(self) -> set[str]:
+        """The count measures this client adds one to."""
+        out = {"introduced"}
+        if self.committed_on is not None:
+            out.add("committed")
+        if self.first_meeting_on is not None:
+            out.add("first_meeting")
+        out.add(
+            {
+                EpisodeStatus.ENGAGED: "engaged",
+                EpisodeStatus.DECLINED: "declined",
+                EpisodeStatus.CLOSED: "closed",
+            }.get(self.status, "in_progress")
+        )
+        if self.accompaniment_arranged:
+            out.add("accompaniment_arranged")
+        if self.accompaniment_used:
+            out.add("accompaniment_used")
+        return out
+
+    def intervals(self) -> dict[str, int]:
+        """Days between consecutive stages this client reached, in order.
+
+        A first meeting before the first commitment (a journal entry of a
+        meeting the client chose alone) has no commitment-to-meeting interval.
+        """
+        out: dict[str, int] = {}
+        if self.committed_on is not None:
+            out["days_introduced_to_committed"] = (self.committed_on - self.introduced_on).days
+            if self.first_meeting_on is not None and self.first_meeting_on >= self.committed_on:
+                out["days_committed_to_first_meeting"] = (
+                    self.first_meeting_on - self.committed_on
+                ).days
+        if (
+            self.status is EpisodeStatus.ENGAGED
+            and self.first_meeting_on is not None
+            and self.ended_on is not None
+        ):
+            out["days_first_meeting_to_engaged"] = (self.ended_on - self.first_meeting_on).days
+        return out
+
+
+def journey_of(episode: EpisodeState) -> ClientJourney | None:
+    """The report's view of an episode; ``None`` when session 1 was never held."""
+    if not episode.sessions:
+        return None
+    first = episode.commitments[0] if episode.commitments else None
+    met = [e.date for e in episode.journal if e.attended]
+    met += [
+        c.commitment.planned_date
+        for c in episode.commitments
+        if c.outcome is CommitmentOutcome.ATTENDED
+    ]
+    return ClientJourney(
+        keyworker_id=episode.keyworker_id,
+        team_id=episode.team_id,
+        introduced_on=episode.sessions[0].held_on,
+        status=episode.status,
+        organisation=first.commitment.meeting.organisation if first else None,
+        committed_on=first.made_on if first else None,
+        first_meeting_on=min(met) if met else None,
+        ended_on=episode.ended_on,
+        obstacles=frozenset(o.record.obstacle for o in episode.obstacles),
+        accompaniment_arranged=bool(episode.accompaniments),
+        accompaniment_used=any(
+            a.outcome is AccompanimentOutcome.ACCOMPANIED for a in episode.accompaniments
+        ),
+    )
+
+
+def journeys_from_caseload(
+    caseload: Iterable[ClientState], *, start: dt.date | None = None, end: dt.date | None = None
+) -> list[ClientJourney]:
+    """One journey per client: their latest episode with session 1 held within [start, end]."""
+    out = []
+    for client in caseload:
+        for episode in reversed(client.episodes):
+            journey = journey_of(episode)
+            if journey is None:
+                continue
+            if (start is None or journey.introduced_on >= start) and (
+                end is None or journey.introduced_on <= end
+            ):
+                out.append(journey)
+                break
+    return out
+
+
+class GroupFigures(FamaModel):
+    """The published figures of one group; ``None`` means withheld."""
+
+    dimension: Dimension
+    group: str
+    counts: dict[str, int | None] = Field(description="Clients per measure (COUNT_MEASURES).")
+    medians: dict[str, float | None] = Field(
+        description="Median days between stages; None when fewer clients than the threshold."
+    )
+
+
+class ObstacleFigure(FamaModel):
+    """How many clients raised one obstacle (hand-outs 3 and 5); ``None`` means withheld."""
+
+    obstacle: Obstacle
+    clients: int | None
+
+
+class AccessReport(FamaModel):
+    """The published access figures: safe to print, file and share."""
+
+    threshold: int = Field(description="Counts of 1 to threshold-1 clients are withheld.")
+    period_start: dt.date | None
+    period_end: dt.date | None
+    groups: tuple[GroupFigures, ...]
+    obstacles: tuple[ObstacleFigure, ...] = Field(
+        description="Obstacles by clients raising them, most raised first."
+    )
+    withheld: int = Field(description="How many counts are withheld (primary and secondary).")
+
+    def group(self, dimension: Dimension, label: str) -> GroupFigures:
+        """The figures of one group; ``KeyError`` when there is no such group."""
+        for g in self.groups:
+            if g.dimension is dimension and g.group == label:
+                return g
+        raise KeyError(f"no group {label!r} in dimension {dimension.value}")
+
+    def groups_of(self, dimension: Dimension) -> tuple[GroupFigures, ...]:
+        """Every group of one dimension, in report order."""
+        return tuple(g for g in self.groups if g.dimension is dimension)
+
+    @property
+    def area(self) -> GroupFigures:
+        """The whole-area figures."""
+        return self.group(Dimension.AREA, AREA)
+
+
+def _label(journey: ClientJourney, dimension: Dimension) -> str:
+    if dimension is Dimension.AREA:
+        return AREA
+    if dimension is Dimension.ORGANISATION:
+        return journey.organisation or NO_ORGANISATION
+    if dimension is Dimension.KEYWORKER:
+        return journey.keyworker_id
+    if dimension is Dimension.TEAM:
+        return journey.team_id or NO_TEAM
+    return f"{journey.introduced_on.year:04d}-{journey.introduced_on.month:02d}"
+
+
+def _median(values: list[int]) -> float:
+    return float(statistics.median(values))
+
+
+Key = tuple[str, str, str]
+
+
+def analyse_access(
+    journeys: Iterable[ClientJourney],
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    organisation_order: Iterable[str] = (),
+) -> AccessReport:
+    """Count the funnel per group, withhold small counts, and return what may be published.
+
+    ``organisation_order`` lists organisation codes in the order to report
+    them (the catalogue's); others follow alphabetically, "none chosen" last.
+    """
+    rows = list(journeys)
+    published: dict[Key, int] = {}
+    members: dict[tuple[Dimension, str], list[ClientJourney]] = {}
+    for journey in rows:
+        for dim in Dimension:
+            members.setdefault((dim, _label(journey, dim)), []).append(journey)
+    if not rows:
+        members[(Dimension.AREA, AREA)] = []
+    for (dim, label), group in members.items():
+        for m in COUNT_MEASURES:
+            published[(dim.value, label, m)] = 0
+        for journey in group:
+            for m in journey.measures():
+                published[(dim.value, label, m)] += 1
+    hidden: dict[Key, int] = {}
+    relations: list[Relation[Key]] = []
+    for dim, label in members:
+        d = dim.value
+        for name, whole, part in _DIFFERENCES:
+            hidden[(d, label, name)] = published[(d, label, whole)] - published[(d, label, part)]
+            relations.append(Relation((d, label, whole), ((d, label, part), (d, label, name))))
+        relations.append(Relation((d, label, "introduced"), tuple((d, label, e) for e in _ENDS)))
+    every = [*COUNT_MEASURES, *(n for n, _w, _p in _DIFFERENCES)]
+    for dim in Dimension:
+        if dim is Dimension.AREA:
+            continue
+        labels = [label for d, label in members if d is dim]
+        for m in every:
+            relations.append(
+                Relation(
+                    (Dimension.AREA.value, AREA, m), tuple((dim.value, lb, m) for lb in labels)
+                )
+            )
+    values = {**published, **hidden}
+    broken = check_relations(values, relations)
+    if broken:  # a bug here, not bad input: refuse to publish figures that do not add up
+        raise AssertionError(f"{len(broken)} access relations do not add up")
+    withheld = suppress(published, hidden, relations, threshold)
+
+    order = {code: i for i, code in enumerate(organisation_order)}
+
+    def sort_key(item: tuple[Dimension, str]) -> tuple[int, int, str]:
+        dim, label = item
+        dim_rank = list(Dimension).index(dim)
+        if dim is Dimension.ORGANISATION:
+            rank = len(order) + 1 if label == NO_ORGANISATION else order.get(label, len(order))
+            return (dim_rank, rank, label)
+        return (dim_rank, 1 if label == NO_TEAM else 0, label)
+
+    groups = []
+    for dim, label in sorted(members, key=sort_key):
+        key_counts = {
+            m: (None if (dim.value, label, m) in withheld else published[(dim.value, label, m)])
+            for m in COUNT_MEASURES
+        }
+        samples: dict[str, list[int]] = {m: [] for m in MEDIAN_MEASURES}
+        for journey in members[(dim, label)]:
+            for m, days in journey.intervals().items():
+                samples[m].append(days)
+        medians = {
+            m: (_median(v) if len(v) >= threshold and v else None) for m, v in samples.items()
+        }
+        groups.append(GroupFigures(dimension=dim, group=label, counts=key_counts, medians=medians))
+
+    raised: dict[Obstacle, int] = {}
+    for journey in rows:
+        for o in journey.obstacles:
+            raised[o] = raised.get(o, 0) + 1
+    # Shown obstacles most raised first; withheld ones after, in the hand-outs' order,
+    # so their position says nothing about their size.
+    catalogue_rank = {o: i for i, o in enumerate(Obstacle)}
+    shown = sorted(
+        (o for o, n in raised.items() if not 0 < n < threshold),
+        key=lambda o: (-raised[o], catalogue_rank[o]),
+    )
+    hidden_obstacles = sorted(
+        (o for o, n in raised.items() if 0 < n < threshold), key=catalogue_rank.__getitem__
+    )
+    obstacles = (
+        *(ObstacleFigure(obstacle=o, clients=raised[o]) for o in shown),
+        *(ObstacleFigure(obstacle=o, clients=None) for o in hidden_obstacles),
+    )
+    small_obstacles = sum(1 for n in raised.values() if 0 < n < threshold)
+    return AccessReport(
+        threshold=threshold,
+        period_start=period_start,
+        period_end=period_end,
+        groups=tuple(groups),
+        obstacles=obstacles,
+        withheld=len(withheld) + small_obstacles,
+    )

@@ -1,0 +1,121 @@
+"""Small-count suppression: which published counts must be withheld so no client can be identified.
+
+Counts of people between 1 and ``threshold - 1`` are withheld (*primary*
+suppression). A withheld count must not be recoverable from the counts that
+are shown: wherever counts add up (a total and its parts, a stage and the
+clients who did not reach it), a relation with exactly one unknown term would
+give that term away, so another term of the relation is withheld too
+(*secondary* suppression), repeated until no relation has a single protected
+unknown. Zero is shown: it says nothing about any one person, and "nobody was
+accompanied" is what a commissioner needs to see (``docs/decisions.md``).
+
+Some terms of a relation are never published but follow from published ones
+(``introduced - committed`` is "introduced, never committed"); they are
+*hidden* cells here, protected when they are small, so a difference of two
+published counts cannot reveal a small number either.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["DEFAULT_THRESHOLD", "Relation", "check_relations", "is_small", "suppress"]
+
+DEFAULT_THRESHOLD = 5
+"""Counts of 1-4 people are withheld unless the caller chooses otherwise."""
+
+K = TypeVar("K", bound=Hashable)
+"""A cell's key: any hashable naming one count."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation(Generic[K]):
+    """``total`` equals the sum of ``parts``: a way a reader could add counts up."""
+
+    total: K
+    parts: tuple[K, ...]
+
+    @property
+    def terms(self) -> tuple[K, ...]:
+        """The total followed by its parts."""
+        return (self.total, *self.parts)
+
+
+def is_small(value: int, threshold: int) -> bool:
+    """Whether ``value`` people is a count to withhold (1 to ``threshold - 1``)."""
+    return 0 < value < threshold
+
+
+def check_relations(values: Mapping[K, int], relations: Iterable[Relation[K]]) -> list[Relation[K]]:
+    """The relations that do not add up in ``values`` (a bug in whoever built them)."""
+    return [r for r in relations if values[r.total] != sum(values[p] for p in r.parts)]
+
+
+def suppress(
+    published: Mapping[K, int],
+    hidden: Mapping[K, int],
+    relations: Iterable[Relation[K]],
+    threshold: int,
+) -> frozenset[K]:
+    """The keys of ``published`` to withhold.
+
+    ``published`` are the counts a report would show, ``hidden`` the counts it
+    never shows but a reader can derive, ``relations`` every way they add up.
+    ``threshold`` must be at least 1 (1 withholds nothing).
+    """
+    if threshold < 1:
+        raise ValueError("the suppression threshold must be at least 1")
+    rels = tuple(relations)
+    by_cell: dict[K, list[int]] = defaultdict(list)
+    for index, rel in enumerate(rels):
+        for term in rel.terms:
+            if term not in published and term not in hidden:
+                raise KeyError(f"relation term {term!r} is neither published nor hidden")
+            by_cell[term].append(index)
+    withheld = {k for k, v in published.items() if is_small(v, threshold)}
+
+    def unknown(k: K) -> bool:
+        return k in withheld or k in hidden
+
+    def protected(k: K) -> bool:
+        return k in withheld or (k in hidden and is_small(hidden[k], threshold))
+
+    queue = list(range(len(rels)))
+    queued = set(queue)
+    while queue:
+        index = queue.pop()
+        queued.discard(index)
+        rel = rels[index]
+        unknowns = [t for t in rel.terms if unknown(t)]
+        if len(unknowns) != 1 or not protected(unknowns[0]):
+            continue
+        extra = _complement(rel, published, withheld)
+        withheld.add(extra)
+        for other in by_cell[extra]:
+            if other not in queued:
+                queued.add(other)
+                queue.append(other)
+        if index not in queued:  # re-check this relation too, for completeness
+            queued.add(index)
+            queue.append(index)
+    return frozenset(withheld)
+
+
+def _complement(rel: Relation[K], published: Mapping[K, int], withheld: set[K]) -> K:
+    """The shown term to withhold beside a lone protected unknown: the smallest positive part.
+
+    Parts before the total (a total is the most useful figure); the total when
+    every shown part is zero; ties broken by position so results are stable.
+    The caller guarantees one term is unknown, so at least one other is shown.
+    """
+    shown = [
+        (0 if i else 1, published[t], i, t)
+        for i, t in enumerate(rel.terms)
+        if t in published and t not in withheld
+    ]
+    positive = [c for c in shown if c[1] > 0]
+    pool = positive or shown
+    return min(pool, key=lambda c: (c[0], c[1], c[2]))[3]
