@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.meetings.plugin",
     "fama_adapters.pack.plugin",
     "fama_adapters.hl7v2.plugin",
+    "fama_adapters.report.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 

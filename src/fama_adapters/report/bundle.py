@@ -1,0 +1,100 @@
+"""The commissioners' report as one object: availability, access, self-assessment, provenance.
+
+Everything rendered (HTML, CSV, JSON) is built from a :class:`CommissioningReport`
+only, and that holds published figures only: a withheld count is ``None`` here,
+so no renderer can print it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from pydantic import Field
+
+from fama_core.catalogue import load_catalogue
+from fama_core.commissioning import (
+    DEFAULT_STALE_AFTER_DAYS,
+    DEFAULT_THRESHOLD,
+    AccessReport,
+    AvailabilityReport,
+    MeetingLike,
+    PartnershipInput,
+    SelfAssessment,
+    analyse_access,
+    analyse_availability,
+    assess,
+    journeys_from_caseload,
+)
+from fama_core.models import FamaModel, Organisation
+from fama_core.state import ClientState
+
+__all__ = ["CommissioningReport", "build_report"]
+
+
+class CommissioningReport(FamaModel):
+    """Every figure of the commissioners' report, ready to render."""
+
+    area: str
+    generated_on: dt.date
+    availability: AvailabilityReport | None = Field(
+        description="None when no meeting directory was given."
+    )
+    access: AccessReport
+    assessment: SelfAssessment
+    organisation_names: dict[str, str] = Field(description="Organisation code to name.")
+    obstacle_titles: dict[str, str] = Field(description="Obstacle code to its hand-out title.")
+    sources: tuple[str, ...] = Field(description="What the figures were computed from.")
+
+
+def build_report(
+    *,
+    area: str,
+    as_of: dt.date,
+    caseload: Iterable[ClientState],
+    meetings: Iterable[MeetingLike] | None,
+    partnership: PartnershipInput | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
+    ndtms_completeness: float | None = None,
+    local_organisations: Mapping[str, Organisation] | None = None,
+    sources: Iterable[str] = (),
+) -> CommissioningReport:
+    """Analyse a caseload and a meeting directory and answer the self-assessment."""
+    catalogue = load_catalogue()
+    organisations: dict[str, Organisation] = dict(catalogue.organisations)
+    organisations.update(local_organisations or {})
+    availability = (
+        analyse_availability(
+            meetings, organisations, as_of=as_of, stale_after_days=stale_after_days
+        )
+        if meetings is not None
+        else None
+    )
+    access = analyse_access(
+        journeys_from_caseload(caseload, start=period_start, end=period_end),
+        threshold=threshold,
+        period_start=period_start,
+        period_end=period_end,
+        organisation_order=organisations,
+    )
+    given = partnership or PartnershipInput(partnership=area)
+    assessment = assess(
+        given,
+        availability=availability,
+        access=access,
+        as_of=as_of,
+        ndtms_completeness=ndtms_completeness,
+    )
+    return CommissioningReport(
+        area=area,
+        generated_on=as_of,
+        availability=availability,
+        access=access,
+        assessment=assessment,
+        organisation_names={code: org.name for code, org in organisations.items()},
+        obstacle_titles={code: o.title for code, o in catalogue.obstacles.items()},
+        sources=tuple(sources),
+    )

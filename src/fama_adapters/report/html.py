@@ -1,0 +1,541 @@
+"""The commissioners' report as one self-contained HTML page (inline CSS and SVG, no script).
+
+Built from a :class:`~fama_adapters.report.bundle.CommissioningReport` only,
+so it can print no figure the analysis withheld. Every chart has a text
+alternative (its ``<desc>``) and the same figures in a table with header cells.
+Cells that count people carry ``class="people"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from fama_adapters.report.bundle import CommissioningReport
+from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
+from fama_core.commissioning import (
+    COUNT_MEASURES,
+    FUNNEL_STAGES,
+    MEDIAN_MEASURES,
+    WEEKDAYS,
+    AccessReport,
+    Answer,
+    Dimension,
+    GapKind,
+    GroupFigures,
+    MeetingKind,
+    TimeBand,
+)
+
+__all__ = ["MEASURE_LABELS", "render_html"]
+
+MEASURE_LABELS: dict[str, str] = {
+    "introduced": "Introduced (session 1)",
+    "committed": "Committed to a meeting",
+    "first_meeting": "Attended a first meeting",
+    "engaged": "Engaged with a group",
+    "declined": "Declined for now",
+    "closed": "Closed (ended, transferred)",
+    "in_progress": "Still in progress",
+    "accompaniment_arranged": "Peer accompaniment arranged",
+    "accompaniment_used": "Peer accompaniment used",
+    "days_introduced_to_committed": "Introduced → committed",
+    "days_committed_to_first_meeting": "Committed → first meeting",
+    "days_first_meeting_to_engaged": "First meeting → engaged",
+}
+"""Plain-English names of the published measures."""
+
+KIND_LABELS: dict[MeetingKind, str] = {
+    MeetingKind.ANY_IN_PERSON: "Any meeting in person",
+    MeetingKind.TWELVE_STEP: "12-step, in person",
+    MeetingKind.SECULAR: "Secular (SMART), in person",
+    MeetingKind.WOMEN_ONLY: "Women-only, in person",
+    MeetingKind.FAMILY: "Families and friends, in person",
+    MeetingKind.ONLINE: "Online",
+}
+
+ANSWER_LABELS = {
+    Answer.MET: "Met",
+    Answer.PARTLY: "Partly met",
+    Answer.NOT_MET: "Not met",
+    Answer.UNKNOWN: "Unknown",
+}
+
+_CSS = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; color: #1b1b1b;
+  background: #ffffff; margin: 0; line-height: 1.45; }
+header, nav, main, footer { max-width: 1040px; margin: 0 auto; padding: 0 24px; }
+header { border-bottom: 4px solid #08306b; padding-top: 16px; padding-bottom: 12px; }
+h1 { font-size: 1.9rem; margin: 0.2em 0; }
+h2 { font-size: 1.5rem; margin-top: 2em; border-bottom: 1px solid #c8c8c8; }
+h3 { font-size: 1.15rem; margin-top: 1.6em; }
+.meta { color: #3d3d3d; margin: 0; }
+nav ul { display: flex; flex-wrap: wrap; gap: 16px; padding: 0; list-style: none; }
+a { color: #0b4f9c; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px;
+  padding: 0; list-style: none; }
+.card { border: 1px solid #c8c8c8; border-left: 6px solid #2171b5; padding: 10px 14px; }
+.card .big { font-size: 1.8rem; font-weight: 700; display: block; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.95rem; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { border: 1px solid #c8c8c8; padding: 4px 8px; vertical-align: top; }
+thead th { background: #eef3fb; }
+th[scope=row] { text-align: left; font-weight: 600; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.withheld { color: #3d3d3d; }
+.answer-met { background: #e5f5e0; }
+.answer-partly { background: #fff4d6; }
+.answer-not_met { background: #fde0dd; }
+.answer-unknown { background: #eeeeee; }
+.overdue { color: #b10e1e; font-weight: 700; }
+figure { margin: 12px 0; }
+figcaption { font-size: 0.9rem; color: #3d3d3d; }
+.chart { max-width: 100%; height: auto; }
+.note { background: #f3f2f1; padding: 8px 12px; border-left: 4px solid #767676; }
+@media print { nav { display: none; } h2 { page-break-before: auto; } }
+"""
+
+
+def _e(text: object) -> str:
+    return escape(str(text))
+
+
+def _people(value: int | None, measure: str = "") -> str:
+    attr = f' data-measure="{_e(measure)}"' if measure else ""
+    if value is None:
+        return (
+            f'<td class="n people withheld"{attr}>'
+            '<abbr title="withheld to protect clients">*</abbr></td>'
+        )
+    return f'<td class="n people"{attr}>{value}</td>'
+
+
+def _days(value: float | None) -> str:
+    if value is None:
+        return '<td class="n withheld"><abbr title="fewer clients than the threshold">–</abbr></td>'
+    return f'<td class="n">{value:g}</td>'
+
+
+def _pct(num: int | None, den: int | None) -> str:
+    if num is None or not den:
+        return "–"
+    return f"{100 * num / den:.0f}%"
+
+
+def _table(
+    caption: str,
+    headers: Sequence[str],
+    rows: Iterable[str],
+    *,
+    table_id: str = "",
+) -> str:
+    ident = f' id="{table_id}"' if table_id else ""
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    body = "".join(rows)
+    return (
+        f"<table{ident}><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _group_label(report: CommissioningReport, group: GroupFigures) -> str:
+    if group.dimension is Dimension.ORGANISATION:
+        return report.organisation_names.get(group.group, group.group)
+    if group.dimension is Dimension.AREA:
+        return "Whole area"
+    return group.group
+
+
+# ------------------------------------------------------------------ sections
+def _summary(report: CommissioningReport) -> str:
+    area = report.access.area.counts
+    cards = [
+        ("Clients introduced", area["introduced"], "people"),
+        ("Attended a first meeting", area["first_meeting"], "people"),
+        ("Engaged with a group", area["engaged"], "people"),
+    ]
+    items = []
+    for label, value, _kind in cards:
+        shown = "*" if value is None else str(value)
+        items.append(
+            f'<li class="card"><span class="big people">{_e(shown)}</span>{_e(label)}</li>'
+        )
+    av = report.availability
+    if av is not None:
+        items.append(
+            f'<li class="card"><span class="big">{len(av.no_local_meeting)}</span>'
+            "annex 1 and 2 organisations with no local meeting</li>"
+        )
+    gaps = len(report.assessment.gaps)
+    overdue = sum(1 for a in report.assessment.plan if a.overdue)
+    items.append(
+        f'<li class="card"><span class="big">{gaps}</span>self-assessment gaps'
+        f" ({overdue} overdue actions)</li>"
+    )
+    share = _pct(area["first_meeting"], area["introduced"])
+    return (
+        '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>'
+        f'<ul class="cards">{"".join(items)}</ul>'
+        f"<p>Of the clients introduced to mutual aid in the period, {_e(share)} attended a first "
+        "meeting.</p></section>"
+    )
+
+
+def _availability(report: CommissioningReport) -> str:
+    av = report.availability
+    head = (
+        '<section id="availability" aria-labelledby="availability-h">'
+        '<h2 id="availability-h">Availability of mutual aid</h2>'
+    )
+    if av is None:
+        return head + '<p class="note">No meeting directory was given.</p></section>'
+    bands = [b.value for b in TimeBand]
+    counts = {
+        (c.weekday, c.band.value): c.meetings
+        for c in av.grid
+        if c.kind is MeetingKind.ANY_IN_PERSON
+    }
+    empty = [f"{WEEKDAYS[d - 1]} {b}" for (d, b), n in sorted(counts.items()) if n == 0]
+    desc = (
+        f"Weekly in-person meeting slots by weekday and time of day; {av.slots} active slots in "
+        f"all. Times with no in-person meeting: {', '.join(empty) if empty else 'none'}."
+    )
+    grid = grid_svg(
+        "grid",
+        counts,
+        days=WEEKDAYS,
+        bands=bands,
+        title="Weekly availability of in-person meetings",
+        desc=desc,
+    )
+    kind_rows = []
+    for kind in MeetingKind:
+        cells = "".join(f'<td class="n">{av.count(kind, d)}</td>' for d in range(1, 8))
+        kind_rows.append(f'<tr><th scope="row">{_e(KIND_LABELS[kind])}</th>{cells}</tr>')
+    org_rows = []
+    for o in av.organisations:
+        annex = f"Annex {o.annex}" if o.annex else "Local"
+        org_rows.append(
+            f'<tr><th scope="row">{_e(o.name)}</th><td>{_e(annex)}</td>'
+            f'<td class="n">{o.in_person}</td><td class="n">{o.online}</td>'
+            f'<td class="n">{o.women_only}</td><td class="n">{o.weekdays_covered}</td></tr>'
+        )
+    names = report.organisation_names
+    no_local = [names.get(c, c) for c in av.no_local_meeting]
+    online_only = [names.get(c, c) for c in av.online_only]
+    gap_rows = []
+    for kind in MeetingKind:
+        whole = [
+            WEEKDAYS[g.weekday - 1]
+            for g in av.time_gaps
+            if g.kind is kind and g.gap is GapKind.WHOLE_DAY
+        ]
+        evening = [
+            WEEKDAYS[g.weekday - 1]
+            for g in av.time_gaps
+            if g.kind is kind and g.gap is GapKind.EVENING
+        ]
+        gap_rows.append(
+            f'<tr><th scope="row">{_e(KIND_LABELS[kind])}</th>'
+            f"<td>{_e(', '.join(whole) or 'none')}</td>"
+            f"<td>{_e(', '.join(evening) or 'none')}</td></tr>"
+        )
+    stale_rows = [
+        f'<tr><th scope="row">{_e(s.meeting_id)}</th>'
+        f"<td>{_e(names.get(s.organisation, s.organisation))}</td>"
+        f"<td>{_e(s.last_verified.isoformat() if s.last_verified else 'never')}</td>"
+        f'<td class="n">{_e(s.days_since if s.days_since is not None else "–")}</td></tr>'
+        for s in av.stale
+    ]
+    return (
+        head + f"<p>{av.meetings} directory entries: {av.slots} weekly meeting slots active, "
+        f"{av.inactive} inactive, {av.by_appointment} by appointment. Counts are meetings, "
+        "not people; a meeting held on two weekdays counts twice.</p>"
+        + '<h3 id="grid-h">Weekly grid</h3><figure>'
+        + grid
+        + "<figcaption>In-person and hybrid meetings by start time: morning 05:00–11:59, "
+        "afternoon 12:00–16:59, evening 17:00–04:59. A dashed red cell has none.</figcaption>"
+        "</figure>"
+        + _table(
+            "Meeting slots by kind and weekday",
+            ["Kind", *WEEKDAYS],
+            kind_rows,
+            table_id="kinds-by-day",
+        )
+        + '<h3 id="orgs-h">Organisations (annexes 1 and 2)</h3>'
+        + _table(
+            "Weekly meeting slots by organisation",
+            ["Organisation", "Annex", "In person", "Online", "Women-only", "Weekdays covered"],
+            org_rows,
+            table_id="organisations",
+        )
+        + '<h3 id="gaps-h">Gaps in availability</h3>'
+        + "<p><strong>No local (in-person) meeting:</strong> "
+        + f"{_e(', '.join(no_local) or 'none')}.</p>"
+        + f"<p><strong>Online only:</strong> {_e(', '.join(online_only) or 'none')}.</p>"
+        + _table(
+            "Days and evenings with no meeting of a kind",
+            ["Kind", "No meeting all day", "No evening meeting"],
+            gap_rows,
+            table_id="time-gaps",
+        )
+        + f"<p>{len(av.stale)} entries not verified in the last {av.stale_after_days} days.</p>"
+        + (
+            _table(
+                "Directory entries not verified recently",
+                ["Meeting", "Organisation", "Last verified", "Days since"],
+                stale_rows,
+                table_id="stale",
+            )
+            if stale_rows
+            else ""
+        )
+        + "</section>"
+    )
+
+
+def _count_table(
+    report: CommissioningReport,
+    caption: str,
+    dimension: Dimension,
+    measures: Sequence[str],
+    tid: str,
+) -> str:
+    rows = []
+    for g in report.access.groups_of(dimension):
+        cells = "".join(_people(g.counts[m], m) for m in measures)
+        rows.append(f'<tr><th scope="row">{_e(_group_label(report, g))}</th>{cells}</tr>')
+    return _table(
+        caption,
+        [dimension.value.capitalize(), *(MEASURE_LABELS[m] for m in measures)],
+        rows,
+        table_id=tid,
+    )
+
+
+def _access(report: CommissioningReport) -> str:
+    ac: AccessReport = report.access
+    area = ac.area
+    stages = [
+        (MEASURE_LABELS[m], area.counts[m])
+        for m in (*FUNNEL_STAGES, "declined", "closed", "in_progress")
+    ]
+    spoken = "; ".join(f"{label}: {'withheld' if v is None else v}" for label, v in stages)
+    funnel = funnel_svg(
+        "funnel",
+        stages,
+        title="The FAMA funnel for the whole area",
+        desc=f"Clients at each stage of FAMA in the period. {spoken}.",
+    )
+    months = ac.groups_of(Dimension.MONTH)
+    trend_series = [
+        (MEASURE_LABELS[m], [g.counts[m] for g in months])
+        for m in ("introduced", "first_meeting", "engaged")
+    ]
+    trend_desc = "; ".join(
+        f"{g.group}: "
+        + ", ".join(
+            f"{MEASURE_LABELS[m].lower()} {'withheld' if g.counts[m] is None else g.counts[m]}"
+            for m in ("introduced", "first_meeting", "engaged")
+        )
+        for g in months
+    )
+    trend = (
+        trend_svg(
+            "trend",
+            [g.group for g in months],
+            trend_series,
+            title="Clients by month of introduction",
+            desc=f"By month of session 1: {trend_desc}." if months else "No clients.",
+        )
+        if months
+        else '<p class="note">No clients in the period.</p>'
+    )
+    median_rows = []
+    for g in (area, *ac.groups_of(Dimension.ORGANISATION)):
+        median_rows.append(
+            f'<tr><th scope="row">{_e(_group_label(report, g))}</th>'
+            + "".join(_days(g.medians[m]) for m in MEDIAN_MEASURES)
+            + "</tr>"
+        )
+    obstacle_rows = [
+        f'<tr><th scope="row">{_e(report.obstacle_titles.get(o.obstacle.value, o.obstacle))}</th>'
+        f"{_people(o.clients, 'obstacle')}</tr>"
+        for o in ac.obstacles
+    ]
+    period = (
+        f"{ac.period_start.isoformat() if ac.period_start else 'the first record'} to "
+        f"{ac.period_end.isoformat() if ac.period_end else 'the last record'}"
+    )
+    stage_measures = (
+        "introduced",
+        "committed",
+        "first_meeting",
+        "engaged",
+        "declined",
+        "closed",
+        "in_progress",
+    )
+    acc_measures = ("introduced", "accompaniment_arranged", "accompaniment_used")
+    return (
+        '<section id="access" aria-labelledby="access-h">'
+        '<h2 id="access-h">Access to mutual aid</h2>'
+        f"<p>Clients whose FAMA session 1 was held from {_e(period)}, each counted once (their "
+        f"latest such episode). Counts of 1 to {ac.threshold - 1} clients, and counts that would "
+        "let one be worked out from the others, are withheld and shown as *.</p>"
+        '<h3 id="funnel-h">The FAMA funnel</h3><figure>'
+        + funnel
+        + "<figcaption>Stages reached by clients introduced in the period; the last three rows "
+        "are how episodes ended or stand.</figcaption></figure>"
+        + _count_table(
+            report, "Funnel for the whole area", Dimension.AREA, COUNT_MEASURES, "funnel-table"
+        )
+        + '<h3 id="time-h">Time between stages (median days)</h3>'
+        + _table(
+            "Median days between stages, whole area and by organisation chosen",
+            ["Group", *(MEASURE_LABELS[m] for m in MEDIAN_MEASURES)],
+            median_rows,
+            table_id="medians",
+        )
+        + '<h3 id="obstacles-h">Obstacles most often raised</h3>'
+        + (
+            _table(
+                "Clients raising each obstacle (hand-outs 3 and 5)",
+                ["Obstacle", "Clients"],
+                obstacle_rows,
+                table_id="obstacles",
+            )
+            if obstacle_rows
+            else "<p>No obstacles were recorded.</p>"
+        )
+        + '<h3 id="accompaniment-h">Peer accompaniment</h3>'
+        + _count_table(
+            report,
+            "Accompaniment by organisation chosen",
+            Dimension.ORGANISATION,
+            acc_measures,
+            "accompaniment",
+        )
+        + '<h3 id="by-organisation-h">By organisation chosen</h3>'
+        + _count_table(
+            report,
+            "Funnel by the organisation of the first commitment",
+            Dimension.ORGANISATION,
+            stage_measures,
+            "by-organisation",
+        )
+        + '<h3 id="by-keyworker-h">By keyworker</h3>'
+        + _count_table(
+            report, "Funnel by keyworker", Dimension.KEYWORKER, stage_measures, "by-keyworker"
+        )
+        + '<h3 id="by-team-h">By team</h3>'
+        + _count_table(report, "Funnel by team", Dimension.TEAM, stage_measures, "by-team")
+        + '<h3 id="trend-h">Trends by month</h3><figure>'
+        + trend
+        + "<figcaption>By month of session 1. A gap in a line is a withheld month.</figcaption>"
+        "</figure>"
+        + _count_table(
+            report, "Funnel by month of introduction", Dimension.MONTH, stage_measures, "by-month"
+        )
+        + "</section>"
+    )
+
+
+def _assessment(report: CommissioningReport) -> str:
+    sa = report.assessment
+    rows = []
+    for item in sa.items:
+        q = item.question
+        rows.append(
+            f'<tr><th scope="row">{_e(q.text)}<br><small>{_e(q.theme)} · guide: '
+            f"{_e(q.guide_section)}</small></th>"
+            f'<td class="answer-{item.answer.value}">{_e(ANSWER_LABELS[item.answer])}</td>'
+            f"<td>{_e(item.source.value)}</td><td>{_e(item.evidence)}</td></tr>"
+        )
+    gap_items = "".join(
+        f"<li><strong>{_e(ANSWER_LABELS[g.answer])}:</strong> {_e(g.text)} "
+        f"<small>(actions: {_e(', '.join(g.actions))})</small></li>"
+        for g in sa.gaps
+    )
+    plan_rows = []
+    for a in sa.plan:
+        due = a.due.isoformat() if a.due else "to agree"
+        overdue = ' <span class="overdue">overdue</span>' if a.overdue else ""
+        plan_rows.append(
+            f'<tr><th scope="row">{_e(a.id)}</th><td>{_e(a.action)}</td>'
+            f"<td>{_e(a.lead or 'to agree')}</td><td>{_e(due)}{overdue}</td>"
+            f"<td>{_e(a.status.value.replace('_', ' '))}</td><td>{_e(a.gap or '')}</td></tr>"
+        )
+    notes = "".join(f"<li>{_e(n)}</li>" for n in sa.notes)
+    return (
+        '<section id="assessment" aria-labelledby="assessment-h">'
+        '<h2 id="assessment-h">Self-assessment</h2>'
+        "<p>Questions built from the commissioners' guide. The <em>source</em> column says which "
+        "answers come from the data above and which the partnership gave.</p>"
+        + _table(
+            f"Self-assessment of {sa.partnership}",
+            ["Question", "Answer", "Source", "Evidence"],
+            rows,
+            table_id="self-assessment",
+        )
+        + '<h3 id="gap-list-h">Gaps</h3>'
+        + (f"<ol>{gap_items}</ol>" if gap_items else "<p>No gaps.</p>")
+        + '<h3 id="plan-h">Local action plan</h3>'
+        + _table(
+            "Local action plan",
+            ["Action", "What", "Lead", "Due", "Status", "Gap"],
+            plan_rows,
+            table_id="action-plan",
+        )
+        + (f'<h3 id="notes-h">Notes on the answers</h3><ul>{notes}</ul>' if notes else "")
+        + "</section>"
+    )
+
+
+def _about(report: CommissioningReport) -> str:
+    sources = "".join(f"<li>{_e(s)}</li>" for s in report.sources)
+    return (
+        '<section id="about" aria-labelledby="about-h"><h2 id="about-h">About these figures</h2>'
+        f"<p>Counts of clients from 1 to {report.access.threshold - 1} are withheld (*), and so "
+        "is any count from which a withheld one, or a small difference between two shown counts, "
+        "could be worked out. Zero is shown. Medians are shown only for groups of at least "
+        f"{report.access.threshold} clients. {report.access.withheld} counts are withheld.</p>"
+        "<p>No client identifier, date of birth or free text from a record is used. Keyworker "
+        "and team labels are the service's own staff keys.</p>"
+        + (f'<h3 id="sources-h">Sources</h3><ul>{sources}</ul>' if sources else "")
+        + "<p>Built on <cite>Improving access to mutual aid: a brief guide for commissioners"
+        "</cite> "
+        "and <cite>Facilitating access to mutual aid: three essential stages</cite> (Public "
+        "Health England, Open Government Licence v2.0).</p></section>"
+    )
+
+
+def render_html(report: CommissioningReport) -> str:
+    """The whole report as one HTML document (UTF-8 text)."""
+    title = f"Improving access to mutual aid: {report.area}"
+    nav = "".join(
+        f'<li><a href="#{i}">{_e(t)}</a></li>'
+        for i, t in (
+            ("summary", "Summary"),
+            ("availability", "Availability"),
+            ("access", "Access"),
+            ("assessment", "Self-assessment"),
+            ("about", "About these figures"),
+        )
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_e(title)}</h1>"
+        f'<p class="meta">Report of {_e(report.generated_on.isoformat())} · '
+        f"small counts withheld below {report.access.threshold}</p></header>"
+        f'<nav aria-label="Contents"><ul>{nav}</ul></nav><main>'
+        + _summary(report)
+        + _availability(report)
+        + _access(report)
+        + _assessment(report)
+        + _about(report)
+        + '</main><footer><p class="meta">Generated by fama.</p></footer></body></html>\n'
+    )
