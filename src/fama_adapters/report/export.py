@@ -68,10 +68,10 @@ def _figures(report: CommissioningReport) -> list[tuple[object, ...]]:
                 ("access_median", g.dimension.value, g.group, m, d, "days")
                 + ("withheld" if d is None else "shown",)
             )
-    for o in report.access.obstacles:
+    for ob in report.access.obstacles:
         rows.append(
-            ("obstacles", "area", "all", o.obstacle.value, o.clients, "clients")
-            + ("withheld" if o.clients is None else "shown",)
+            ("obstacles", "area", "all", ob.obstacle.value, ob.clients, "clients")
+            + ("withheld" if ob.clients is None else "shown",)
         )
     return rows
 

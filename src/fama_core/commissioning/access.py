@@ -48,11 +48,13 @@ __all__ = [
     "MEDIAN_MEASURES",
     "NO_ORGANISATION",
     "NO_TEAM",
+    "AccessCells",
     "AccessReport",
     "ClientJourney",
     "Dimension",
     "GroupFigures",
     "ObstacleFigure",
+    "access_cells",
     "analyse_access",
     "journey_of",
     "journeys_from_caseload",
@@ -98,6 +100,9 @@ _DIFFERENCES: tuple[tuple[str, str, str], ...] = (
     ("arranged_not_used", "accompaniment_arranged", "accompaniment_used"),
 )
 _ENDS = ("engaged", "declined", "closed", "in_progress")
+
+Key = tuple[str, str, str]
+"""A count's key: (dimension, group, measure)."""
 
 
 class Dimension(StrEnum):
@@ -281,22 +286,26 @@ def _median(values: list[int]) -> float:
     return float(statistics.median(values))
 
 
-Key = tuple[str, str, str]
+@dataclass(frozen=True, slots=True)
+class AccessCells:
+    """Every count before suppression, and how they add up: for the analysis and for audits.
 
-
-def analyse_access(
-    journeys: Iterable[ClientJourney],
-    *,
-    threshold: int = DEFAULT_THRESHOLD,
-    period_start: dt.date | None = None,
-    period_end: dt.date | None = None,
-    organisation_order: Iterable[str] = (),
-) -> AccessReport:
-    """Count the funnel per group, withhold small counts, and return what may be published.
-
-    ``organisation_order`` lists organisation codes in the order to report
-    them (the catalogue's); others follow alphabetically, "none chosen" last.
+    Keys are ``(dimension, group, measure)``. Never print these: they are the
+    raw counts; :func:`analyse_access` publishes them after suppression.
     """
+
+    published: dict[Key, int]
+    """The counts a report shows (COUNT_MEASURES per group)."""
+    hidden: dict[Key, int]
+    """Differences of two shown counts (never shown, but derivable)."""
+    relations: tuple[Relation[Key], ...]
+    """Every way the counts add up."""
+    members: dict[tuple[Dimension, str], list[ClientJourney]]
+    """The journeys in each group."""
+
+
+def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
+    """Count every group's measures and list the relations between the counts."""
     rows = list(journeys)
     published: dict[Key, int] = {}
     members: dict[tuple[Dimension, str], list[ClientJourney]] = {}
@@ -321,20 +330,46 @@ def analyse_access(
         relations.append(Relation((d, label, "introduced"), tuple((d, label, e) for e in _ENDS)))
     every = [*COUNT_MEASURES, *(n for n, _w, _p in _DIFFERENCES)]
     for dim in Dimension:
-        if dim is Dimension.AREA:
-            continue
         labels = [label for d, label in members if d is dim]
+        if dim is Dimension.AREA or not labels:
+            continue
         for m in every:
             relations.append(
                 Relation(
                     (Dimension.AREA.value, AREA, m), tuple((dim.value, lb, m) for lb in labels)
                 )
             )
-    values = {**published, **hidden}
-    broken = check_relations(values, relations)
+    broken = check_relations({**published, **hidden}, relations)
     if broken:  # a bug here, not bad input: refuse to publish figures that do not add up
         raise AssertionError(f"{len(broken)} access relations do not add up")
-    withheld = suppress(published, hidden, relations, threshold)
+    return AccessCells(published, hidden, tuple(relations), members)
+
+
+def analyse_access(
+    journeys: Iterable[ClientJourney],
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    organisation_order: Iterable[str] = (),
+) -> AccessReport:
+    """Count the funnel per group, withhold small counts, and return what may be published.
+
+    ``organisation_order`` lists organisation codes in the order to report
+    them (the catalogue's); others follow alphabetically, "none chosen" last.
+    """
+    rows = list(journeys)
+    cells = access_cells(rows)
+    published, members = cells.published, cells.members
+    # In a group of 1 to threshold-1 clients even a zero describes each member
+    # ("none of them engaged"), so every count of such a group is withheld.
+    tiny = [
+        (dim.value, label, m)
+        for dim, label in members
+        if 0 < published[(dim.value, label, "introduced")] < threshold
+        for m in COUNT_MEASURES
+    ]
+    withheld = suppress(published, cells.hidden, cells.relations, threshold, also=tiny)
 
     order = {code: i for i, code in enumerate(organisation_order)}
 

@@ -4,10 +4,13 @@ Counts of people between 1 and ``threshold - 1`` are withheld (*primary*
 suppression). A withheld count must not be recoverable from the counts that
 are shown: wherever counts add up (a total and its parts, a stage and the
 clients who did not reach it), a relation with exactly one unknown term would
-give that term away, so another term of the relation is withheld too
-(*secondary* suppression), repeated until no relation has a single protected
-unknown. Zero is shown: it says nothing about any one person, and "nobody was
-accompanied" is what a commissioner needs to see (``docs/decisions.md``).
+give that term away, and unknown parts beside a shown total give their sum
+away; so another term of the relation is withheld too (*secondary*
+suppression), repeated until no relation has a single protected unknown nor
+unknown parts adding up to a small count. Zero is shown: it says nothing
+about any one person, and "nobody was accompanied" is what a commissioner
+needs to see; callers withhold the zeros of tiny groups through ``also``
+(``docs/decisions.md``).
 
 Some terms of a relation are never published but follow from published ones
 (``introduced - committed`` is "introduced, never committed"); they are
@@ -18,7 +21,7 @@ published counts cannot reveal a small number either.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -59,12 +62,16 @@ def suppress(
     hidden: Mapping[K, int],
     relations: Iterable[Relation[K]],
     threshold: int,
+    *,
+    also: Iterable[K] = (),
 ) -> frozenset[K]:
     """The keys of ``published`` to withhold.
 
     ``published`` are the counts a report would show, ``hidden`` the counts it
     never shows but a reader can derive, ``relations`` every way they add up.
-    ``threshold`` must be at least 1 (1 withholds nothing).
+    ``also`` are counts to withhold whatever their value (a zero in a tiny
+    group says something about each member), protected like small ones.
+    ``threshold`` must be at least 1 (1 withholds nothing but ``also``).
     """
     if threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
@@ -76,6 +83,7 @@ def suppress(
                 raise KeyError(f"relation term {term!r} is neither published nor hidden")
             by_cell[term].append(index)
     withheld = {k for k, v in published.items() if is_small(v, threshold)}
+    withheld.update(k for k in also if k in published)
 
     def unknown(k: K) -> bool:
         return k in withheld or k in hidden
@@ -90,7 +98,7 @@ def suppress(
         queued.discard(index)
         rel = rels[index]
         unknowns = [t for t in rel.terms if unknown(t)]
-        if len(unknowns) != 1 or not protected(unknowns[0]):
+        if not _exposed(rel, unknowns, protected, published, hidden, threshold):
             continue
         extra = _complement(rel, published, withheld)
         withheld.add(extra)
@@ -102,6 +110,27 @@ def suppress(
             queued.add(index)
             queue.append(index)
     return frozenset(withheld)
+
+
+def _exposed(
+    rel: Relation[K],
+    unknowns: list[K],
+    protected: Callable[[K], bool],
+    published: Mapping[K, int],
+    hidden: Mapping[K, int],
+    threshold: int,
+) -> bool:
+    """Whether the shown terms of ``rel`` give away a protected count.
+
+    Either one unknown is left and it is protected, or every unknown is a
+    part and, the total being shown, their sum (a count of people) is small.
+    """
+    if len(unknowns) == 1:
+        return protected(unknowns[0])
+    if not unknowns or rel.total in unknowns:
+        return False
+    together = sum(published[k] if k in published else hidden[k] for k in unknowns)
+    return is_small(together, threshold)
 
 
 def _complement(rel: Relation[K], published: Mapping[K, int], withheld: set[K]) -> K:
