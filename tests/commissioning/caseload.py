@@ -53,15 +53,27 @@ def _spec(shape, kw, team, start, org="aa", gap=7, obstacles=(), acc=None) -> Jo
 
 
 SPECS = {
-    "c01": _spec(S.ENGAGED, "kw-a", "north", D(2026, 1, 5), "aa", 7, [O.GETTING_THERE], A.ACCOMPANIED),
+    "c01": _spec(
+        S.ENGAGED, "kw-a", "north", D(2026, 1, 5), "aa", 7, [O.GETTING_THERE], A.ACCOMPANIED
+    ),
     "c02": _spec(
-        S.ENGAGED, "kw-a", "north", D(2026, 1, 12), "na", 14, [O.GETTING_THERE, O.TOO_MUCH_TALK_OF_GOD]
+        S.ENGAGED,
+        "kw-a",
+        "north",
+        D(2026, 1, 12),
+        "na",
+        14,
+        [O.GETTING_THERE, O.TOO_MUCH_TALK_OF_GOD],
     ),
     "c03": _spec(
         S.COMMITTED, "kw-b", "north", D(2026, 1, 20), "aa", 7, acc=A.CLIENT_DID_NOT_ATTEND
     ),
     "c04": _spec(
-        S.DECLINED_AFTER_SESSION_1, "kw-b", "north", D(2026, 2, 2), obstacles=[O.NOT_LIKE_THESE_PEOPLE]
+        S.DECLINED_AFTER_SESSION_1,
+        "kw-b",
+        "north",
+        D(2026, 2, 2),
+        obstacles=[O.NOT_LIKE_THESE_PEOPLE],
     ),
     "c05": _spec(S.INTRODUCED, "kw-c", "south", D(2026, 2, 10), obstacles=[O.GETTING_THERE]),
     "c06": _spec(S.MISSED_THEN_DECLINED, "kw-c", "south", D(2026, 2, 16), "smart", 7),

@@ -23,9 +23,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Generic, TypeVar
 
-__all__ = ["DEFAULT_THRESHOLD", "Relation", "check_relations", "is_small", "suppress"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Relation",
+    "check_relations",
+    "determined",
+    "is_small",
+    "suppress",
+]
 
 DEFAULT_THRESHOLD = 5
 """Counts of 1-4 people are withheld unless the caller chooses otherwise."""
@@ -72,10 +80,83 @@ def suppress(
     ``also`` are counts to withhold whatever their value (a zero in a tiny
     group says something about each member), protected like small ones.
     ``threshold`` must be at least 1 (1 withholds nothing but ``also``).
+
+    The quick rules relation by relation come first; then an exact check
+    (linear algebra over all relations at once) finds any protected count that
+    several relations together still pin down, and withholds more until none.
     """
+    rels = tuple(relations)
+    withheld = set(_local(published, hidden, rels, threshold, also))
+    while True:
+        protected = withheld | {k for k, v in hidden.items() if is_small(v, threshold)}
+        exposed = determined(rels, withheld | set(hidden)) & protected
+        if not exposed:
+            return frozenset(withheld)
+        before = len(withheld)
+        for key in sorted(exposed, key=repr):
+            for rel in rels:
+                if key in rel.terms and any(
+                    t in published and t not in withheld for t in rel.terms
+                ):
+                    withheld.add(_complement(rel, published, withheld))
+                    break
+        if len(withheld) == before:  # nothing shown is left to withhold
+            return frozenset(withheld)
+        withheld = set(_local(published, hidden, rels, threshold, withheld))
+
+
+def determined(relations: Iterable[Relation[K]], unknown: Iterable[K]) -> set[K]:
+    """The ``unknown`` keys that ``relations`` fix exactly once every other key is known.
+
+    Gauss-Jordan elimination with exact fractions over the unknown columns: an
+    unknown is fixed when a reduced row holds it alone.
+    """
+    unknowns = set(unknown)
+    pivots: dict[K, dict[K, Fraction]] = {}
+    for rel in relations:
+        row: dict[K, Fraction] = {}
+        for key, coef in ((rel.total, 1), *((p, -1) for p in rel.parts)):
+            if key in unknowns:
+                row[key] = row.get(key, Fraction(0)) + coef
+        row = {k: v for k, v in row.items() if v}
+        for col, prow in pivots.items():
+            factor = row.get(col)
+            if factor:
+                for k, v in prow.items():
+                    nv = row.get(k, Fraction(0)) - factor * v
+                    if nv:
+                        row[k] = nv
+                    else:
+                        row.pop(k, None)
+        if not row:
+            continue
+        col = min(row, key=repr)
+        lead = row[col]
+        row = {k: v / lead for k, v in row.items()}
+        for prow in pivots.values():
+            factor = prow.get(col)
+            if factor:
+                for k, v in row.items():
+                    nv = prow.get(k, Fraction(0)) - factor * v
+                    if nv:
+                        prow[k] = nv
+                    else:
+                        prow.pop(k, None)
+        pivots[col] = row
+    return {col for col, row in pivots.items() if len(row) == 1}
+
+
+def _local(
+    published: Mapping[K, int],
+    hidden: Mapping[K, int],
+    relations: tuple[Relation[K], ...],
+    threshold: int,
+    also: Iterable[K],
+) -> frozenset[K]:
+    """Primary suppression, then the relation-by-relation rules until none applies."""
     if threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
-    rels = tuple(relations)
+    rels = relations
     by_cell: dict[K, list[int]] = defaultdict(list)
     for index, rel in enumerate(rels):
         for term in rel.terms:

@@ -1,0 +1,240 @@
+"""Small-count suppression: the engine on hand-built tables, and a property over random caseloads.
+
+The property builds a random caseload, renders the whole report (HTML, CSV,
+JSON) and checks that no count of 1 to threshold-1 clients appears anywhere,
+that every shown count is the true one, and — with exact linear algebra
+(audit.py) — that no withheld count can be worked back from those shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fama_adapters.report.bundle import build_report
+from fama_adapters.report.export import render_csv, render_json
+from fama_adapters.report.html import render_html
+from fama_adapters.report.sample import JourneyShape, JourneySpec, journey_events
+from fama_core.codes import AccompanimentOutcome, Obstacle
+from fama_core.commissioning import (
+    COUNT_MEASURES,
+    Relation,
+    access_cells,
+    analyse_access,
+    is_small,
+    journeys_from_caseload,
+    suppress,
+)
+from fama_core.commissioning.availability import DirectoryMeeting
+from fama_core.workflow import fold
+
+from .audit import determined
+
+
+# ------------------------------------------------------------------ the engine
+def test_counts_below_the_threshold_are_withheld_and_zero_is_shown():
+    published = {"a": 0, "b": 4, "c": 5}
+    assert suppress(published, {}, [], 5) == {"b"}
+
+
+def test_a_lone_withheld_part_beside_its_total_takes_the_smallest_other_part_with_it():
+    published = {"total": 20, "x": 3, "y": 9, "z": 8}
+    rel = Relation("total", ("x", "y", "z"))
+    assert suppress(published, {}, [rel], 5) == {"x", "z"}
+
+
+def test_a_small_hidden_difference_withholds_one_of_its_two_counts():
+    published = {"introduced": 20, "committed": 17}
+    hidden = {"never_committed": 3}
+    rel = Relation("introduced", ("committed", "never_committed"))
+    assert suppress(published, hidden, [rel], 5) == {"committed"}
+
+
+def test_withheld_parts_adding_up_to_a_small_count_withhold_another():
+    published = {"total": 12, "x": 2, "y": 1, "z": 9}
+    rel = Relation("total", ("x", "y", "z"))
+    # x + y = 3 would be given away by 12 - 9, so z goes too
+    assert suppress(published, {}, [rel], 5) == {"x", "y", "z"}
+
+
+def test_the_total_is_withheld_when_every_other_part_is_zero():
+    published = {"total": 3, "x": 3, "y": 0}
+    assert suppress(published, {}, [Relation("total", ("x", "y"))], 5) == {"total", "x"}
+
+
+def test_secondary_suppression_carries_across_relations():
+    # rows r1 = a + b, r2 = c + d; columns k1 = a + c, k2 = b + d; grand = r1 + r2
+    published = {"a": 2, "b": 10, "c": 7, "d": 8, "r1": 12, "r2": 15, "k1": 9, "k2": 18, "g": 27}
+    rels = [
+        Relation("r1", ("a", "b")),
+        Relation("r2", ("c", "d")),
+        Relation("k1", ("a", "c")),
+        Relation("k2", ("b", "d")),
+        Relation("g", ("r1", "r2")),
+    ]
+    out = suppress(published, {}, rels, 5)
+    assert {"a", "b", "c", "d"} <= out
+    assert not determined(rels, out) & out
+
+
+def test_also_withholds_counts_whatever_their_value():
+    assert suppress({"a": 0, "b": 7}, {}, [], 5, also=["a"]) == {"a"}
+
+
+def test_threshold_one_withholds_nothing_and_zero_is_refused():
+    assert suppress({"a": 1}, {}, [], 1) == frozenset()
+    with pytest.raises(ValueError, match="at least 1"):
+        suppress({"a": 1}, {}, [], 0)
+
+
+# ------------------------------------------------------------------ the property
+_ORGS = ("aa", "na", "smart")
+_KWS = {"kw-1": "t1", "kw-2": "t1", "kw-3": None}
+
+specs = st.builds(
+    JourneySpec,
+    shape=st.sampled_from(list(JourneyShape)),
+    gap_days=st.sampled_from((7, 14)),
+    keyworker=st.sampled_from(list(_KWS)),
+    team=st.none(),
+    start=st.dates(dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+    organisation=st.sampled_from(_ORGS),
+    obstacles=st.lists(
+        st.sampled_from([Obstacle.GETTING_THERE, Obstacle.MAKING_TIME]), max_size=2, unique=True
+    ).map(tuple),
+    accompaniment=st.none() | st.sampled_from(list(AccompanimentOutcome)),
+)
+
+
+def _caseload(drawn):
+    states = []
+    for n, spec in enumerate(drawn):
+        spec = JourneySpec(**{**_asdict(spec), "team": _KWS[spec.keyworker]})
+        states.append(fold(journey_events(f"p{n}", spec)))
+    return states
+
+
+def _asdict(spec):
+    return {f: getattr(spec, f) for f in spec.__slots__}
+
+
+class _PeopleText(HTMLParser):
+    """Collects the text of every element with class ``people``."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.texts: list[str] = []
+        self._stack: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        self._stack.append("people" in classes)
+        if "people" in classes:
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        if self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if any(self._stack):
+            self.texts[-1] += data
+
+
+def _allowed(value: int, threshold: int) -> bool:
+    return not is_small(value, threshold)
+
+
+MEETINGS = [DirectoryMeeting("m1", "aa", (1,), dt.time(19, 0))]
+
+
+@settings(max_examples=40)
+@given(drawn=st.lists(specs, min_size=0, max_size=24), threshold=st.integers(2, 6))
+def test_no_count_below_the_threshold_appears_anywhere_and_none_can_be_worked_back(
+    drawn, threshold
+):
+    caseload = _caseload(drawn)
+    report = build_report(
+        area="Property area",
+        as_of=dt.date(2026, 6, 1),
+        caseload=caseload,
+        meetings=MEETINGS,
+        threshold=threshold,
+    )
+    access = report.access
+    cells = access_cells(journeys_from_caseload(caseload))
+    raw = cells.published
+    # Every shown count is the true count and is 0 or at least the threshold.
+    withheld = set()
+    for g in access.groups:
+        for m in COUNT_MEASURES:
+            key = (g.dimension.value, g.group, m)
+            if g.counts[m] is None:
+                withheld.add(key)
+            else:
+                assert g.counts[m] == raw[key]
+                assert _allowed(g.counts[m], threshold), key
+    for o in access.obstacles:
+        assert o.clients is None or o.clients >= threshold
+    # No withheld count, and no small hidden difference, is determined by those shown.
+    protected = withheld | {k for k, v in cells.hidden.items() if is_small(v, threshold)}
+    unknown = withheld | set(cells.hidden)
+    assert not determined(cells.relations, unknown) & protected
+    # Nor do withheld parts beside a shown total add up to a small count.
+    for rel in cells.relations:
+        parts = [p for p in rel.parts if p in unknown]
+        if rel.total not in unknown and len(parts) > 1:
+            together = sum(raw.get(p, cells.hidden.get(p, 0)) for p in parts)
+            assert not is_small(together, threshold), rel
+    # HTML: every people cell or label is '*', 'withheld' or an allowed number.
+    parser = _PeopleText()
+    parser.feed(render_html(report))
+    for text in parser.texts:
+        text = text.strip()
+        assert text in ("*", "withheld") or _allowed(int(text), threshold), text
+    # CSV: every count of clients is empty (withheld) or allowed.
+    figures = render_csv(report)["figures.csv"]
+    for row in csv.DictReader(io.StringIO(figures)):
+        if row["unit"] == "clients":
+            assert row["value"] == "" or _allowed(int(row["value"]), threshold), row
+    # JSON: the same.
+    data = json.loads(render_json(report))
+    for g in data["access"]["groups"]:
+        for v in g["counts"].values():
+            assert v is None or _allowed(v, threshold)
+    for o in data["access"]["obstacles"]:
+        assert o["clients"] is None or o["clients"] >= threshold
+
+
+def test_the_html_states_the_threshold_in_words_only():
+    caseload = _caseload([JourneySpec(shape=JourneyShape.INTRODUCED)])
+    report = build_report(area="x", as_of=dt.date(2026, 6, 1), caseload=caseload, meetings=None)
+    html = render_html(report)
+    assert report.access.area.counts["introduced"] is None
+    assert not re.search(r'class="n people"[^>]*>1<', html)
+
+
+def test_analysis_and_audit_agree_on_the_demo_area():
+    from fama_adapters.report.sample import area_caseload
+
+    caseload = [fold(e) for e in area_caseload(120, seed=7).values()]
+    journeys = journeys_from_caseload(caseload)
+    access = analyse_access(journeys, threshold=5)
+    cells = access_cells(journeys)
+    withheld = {
+        (g.dimension.value, g.group, m)
+        for g in access.groups
+        for m in COUNT_MEASURES
+        if g.counts[m] is None
+    }
+    protected = withheld | {k for k, v in cells.hidden.items() if is_small(v, 5)}
+    assert not determined(cells.relations, withheld | set(cells.hidden)) & protected
