@@ -1,0 +1,213 @@
+"""The report files: the hand-checked figures in CSV, JSON and HTML; the command; the demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from fama_adapters.cli import main
+from fama_adapters.report.bundle import build_report
+from fama_adapters.report.export import REPORT_FILES, render_csv, render_json, write_report
+from fama_adapters.report.html import render_html
+from fama_core.commissioning import PartnershipInput
+from fama_core.events import event_to_json
+
+from .caseload import hand_checked_caseload, hand_checked_events
+from .test_availability import AS_OF, DIRECTORY
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def report():
+    return build_report(
+        area="Hand-checked area",
+        as_of=AS_OF,
+        caseload=hand_checked_caseload(),
+        meetings=DIRECTORY,
+        partnership=PartnershipInput(partnership="Hand-checked area", keyworkers_total=4),
+        threshold=1,
+    )
+
+
+def rows(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_carries_the_hand_checked_area_funnel(report):
+    figures = rows(render_csv(report)["figures.csv"])
+    area = {
+        r["measure"]: r["value"]
+        for r in figures
+        if r["section"] == "access" and r["dimension"] == "area"
+    }
+    assert area == {
+        "introduced": "9",
+        "committed": "5",
+        "first_meeting": "3",
+        "engaged": "2",
+        "declined": "2",
+        "closed": "2",
+        "in_progress": "3",
+        "accompaniment_arranged": "2",
+        "accompaniment_used": "1",
+    }
+
+
+def test_csv_carries_medians_grid_and_obstacles(report):
+    figures = rows(render_csv(report)["figures.csv"])
+    median = next(
+        r
+        for r in figures
+        if r["section"] == "access_median"
+        and r["group"] == "kw-a"
+        and r["measure"] == "days_introduced_to_committed"
+    )
+    assert (median["value"], median["unit"]) == ("10.5", "days")
+    cell = next(
+        r
+        for r in figures
+        if r["section"] == "availability_grid"
+        and r["dimension"] == "any_in_person"
+        and r["group"] == "Tuesday"
+        and r["measure"] == "morning"
+    )
+    assert cell["value"] == "1"  # aa2, hybrid, 07:00
+    obstacle = next(r for r in figures if r["section"] == "obstacles")
+    assert (obstacle["measure"], obstacle["value"]) == ("getting_there", "3")
+
+
+def test_gaps_and_plan_csv(report):
+    csvs = render_csv(report)
+    gaps = rows(csvs["gaps.csv"])
+    assert {"gap": "online_only", "subject": "ma", "weekday": "", "detail": ""} in gaps
+    assert any(g["gap"] == "no_meeting_whole_day" and g["weekday"] == "Thursday" for g in gaps)
+    plan = rows(csvs["action_plan.csv"])
+    assert all(p["status"] == "proposed" for p in plan)
+    sa = rows(csvs["self_assessment.csv"])
+    assert {r["question"]: r["source"] for r in sa}["clients_reach_meetings"] == "data"
+
+
+def test_json_is_the_report_model(report):
+    data = json.loads(render_json(report))
+    assert data["access"]["groups"][0]["counts"]["introduced"] == 9
+    assert data["availability"]["no_local_meeting"] == ["alateen", "ca", "daa", "fa", "ma"]
+    assert "client_id" not in json.dumps(data)
+
+
+def test_html_shows_the_hand_checked_figures(report):
+    html = render_html(report)
+    assert '<td class="n people" data-measure="introduced">9</td>' in html
+    assert '<td class="n people" data-measure="first_meeting">3</td>' in html
+    assert "Of the clients introduced to mutual aid in the period, 33% attended" in html
+
+
+def test_html_is_self_contained(report):
+    html = render_html(report)
+    assert "<script" not in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert "<link" not in html and "<img" not in html
+
+
+def test_html_never_carries_client_ids(report):
+    html = render_html(report)
+    assert not any(f"c{n:02d}" in html for n in range(1, 11))
+
+
+def test_write_report_writes_every_file(report, tmp_path):
+    paths = write_report(report, tmp_path / "r")
+    assert [p.name for p in paths] == list(REPORT_FILES)
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+# ------------------------------------------------------------------ the command
+def _inputs(tmp_path):
+    log = tmp_path / "events.jsonl"
+    log.write_text(
+        "".join(event_to_json(e) + "\n" for evs in hand_checked_events().values() for e in evs)
+    )
+    return log
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_report_command_writes_the_report(tmp_path):
+    log = _inputs(tmp_path)
+    code, out, err = run(
+        "report",
+        "--events",
+        str(log),
+        "--meetings",
+        str(ROOT / "examples/commissioning/meetings.json"),
+        "--assessment",
+        str(ROOT / "examples/commissioning/assessment.json"),
+        "--out",
+        str(tmp_path / "out"),
+        "--as-of",
+        "2026-07-31",
+        "--threshold",
+        "1",
+    )
+    assert code == 0, err
+    assert "introduced" in out and "9" in out
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_report_command_reports_bad_lines_and_carries_on(tmp_path):
+    log = _inputs(tmp_path)
+    log.write_text(log.read_text() + "{not json}\n")
+    code, out, err = run(
+        "report", "--events", str(log), "--out", str(tmp_path / "o"), "--json", "--threshold", "1"
+    )
+    assert code == 1
+    assert "events.jsonl: line" in err
+    assert json.loads(out)["problems"]
+
+
+def test_report_command_needs_events(tmp_path):
+    code, _, err = run("report", "--out", str(tmp_path))
+    assert code == 2 and "--events" in err
+
+
+def test_report_command_refuses_a_zero_threshold(tmp_path):
+    code, _, _ = run("report", "--events", "x", "--threshold", "0")
+    assert code == 2
+
+
+def test_report_period_filters(tmp_path):
+    log = _inputs(tmp_path)
+    code, out, _ = run(
+        "report",
+        "--events",
+        str(log),
+        "--out",
+        str(tmp_path / "o"),
+        "--threshold",
+        "1",
+        "--from",
+        "2026-02-01",
+        "--as-of",
+        "2026-07-01",
+    )
+    assert code == 0
+    data = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert data["access"]["groups"][0]["counts"]["introduced"] == 6
+
+
+def test_demo_writes_the_demo_area_report(tmp_path):
+    code, out, err = run("demo", "--examples", str(ROOT / "examples"), "--out", str(tmp_path))
+    assert code == 0, err
+    assert "Commissioners' report for the demo area" in out
+    assert (tmp_path / "report" / "report.html").is_file()
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert data["generated_on"] == "2026-07-31"
+    assert data["access"]["threshold"] == 5
