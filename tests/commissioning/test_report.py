@@ -211,3 +211,47 @@ def test_demo_writes_the_demo_area_report(tmp_path):
     data = json.loads((tmp_path / "report" / "report.json").read_text())
     assert data["generated_on"] == "2026-07-31"
     assert data["access"]["threshold"] == 5
+
+
+# ------------------------------------------------------------------ NDTMS completeness
+def _completeness(**overall):
+    counts = {
+        "clients_in_treatment": 20,
+        "facilitation_recorded": 10,
+        "reviews_missing": 1,
+        "reviews_pending": 0,
+        "invalid_flags": 0,
+        "flags_empty": 1,
+        "not_submittable": 0,
+    }
+    counts.update(overall)
+    return {"overall": counts, "by_keyworker": {}, "rejected": {}}
+
+
+def test_completeness_share_from_the_ndtms_completeness_output():
+    from fama_adapters.report.io import completeness_share
+
+    assert completeness_share(_completeness()) == 0.8  # 10 recorded, 1 missing, 1 empty
+    assert completeness_share(_completeness(facilitation_recorded=0)) is None
+    with pytest.raises(Exception, match="whole-number counts"):
+        completeness_share({"overall": {"facilitation_recorded": "ten"}})
+
+
+def test_report_command_answers_the_ndtms_question_from_the_completeness_file(tmp_path):
+    log = _inputs(tmp_path)
+    path = tmp_path / "completeness.json"
+    path.write_text(json.dumps(_completeness()))
+    code, _, err = run(
+        "report",
+        "--events",
+        str(log),
+        "--ndtms-completeness",
+        str(path),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 0, err
+    items = json.loads((tmp_path / "o" / "report.json").read_text())["assessment"]["items"]
+    ndtms = next(i for i in items if i["question"]["id"] == "ndtms_recording")
+    assert (ndtms["answer"], ndtms["source"]) == ("partly", "data")
+    assert ndtms["evidence"].startswith("80%")

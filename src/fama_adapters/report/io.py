@@ -23,7 +23,9 @@ from fama_core.workflow import apply
 
 __all__ = [
     "DirectoryEntry",
+    "completeness_share",
     "load_caseload",
+    "load_completeness",
     "load_directory",
     "load_partnership",
     "parse_directory",
@@ -128,3 +130,42 @@ def load_caseload(
                 except FamaError as refused:
                     problems.append(FamaError(f"{path.name}: line {number}: {refused}"))
     return states, problems
+
+
+def completeness_share(data: object, *, record: str = "completeness") -> float | None:
+    """The share of clients with FAMA recorded whose NDTMS recovery-support review is complete.
+
+    ``data`` is the JSON that ``fama ndtms completeness --json`` prints (its
+    ``overall`` counts). Incomplete: reviews missing, flags invalid or empty.
+    ``None`` when no client had facilitation recorded (nothing to measure).
+    """
+    overall = data.get("overall") if isinstance(data, dict) else None
+    keys = ("facilitation_recorded", "reviews_missing", "invalid_flags", "flags_empty")
+    if not isinstance(overall, dict) or not all(
+        isinstance(overall.get(k), int) and overall[k] >= 0 for k in keys
+    ):
+        raise InvalidRecord(
+            record=record,
+            kind="NDTMS completeness",
+            problems=[
+                FieldProblem("overall", "missing", "needs whole-number counts: " + ", ".join(keys))
+            ],
+        )
+    recorded = int(overall["facilitation_recorded"])
+    if recorded == 0:
+        return None
+    incomplete = sum(int(overall[k]) for k in keys[1:])
+    return max(0, recorded - incomplete) / recorded
+
+
+def load_completeness(path: Path) -> float | None:
+    """Read a ``fama ndtms completeness --json`` file (see :func:`completeness_share`)."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except ValueError:
+        raise InvalidRecord(
+            record=path.name,
+            kind="NDTMS completeness",
+            problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
+        ) from None
+    return completeness_share(data, record=path.name)

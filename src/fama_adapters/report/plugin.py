@@ -20,7 +20,12 @@ from fama_adapters.cli import (
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.report.bundle import CommissioningReport, build_report
 from fama_adapters.report.export import write_report
-from fama_adapters.report.io import load_caseload, load_directory, load_partnership
+from fama_adapters.report.io import (
+    load_caseload,
+    load_completeness,
+    load_directory,
+    load_partnership,
+)
 from fama_adapters.report.sample import area_caseload
 from fama_core.commissioning import DEFAULT_STALE_AFTER_DAYS, DEFAULT_THRESHOLD, DirectoryMeeting
 from fama_core.errors import FamaError
@@ -61,6 +66,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--meetings", type=Path, help="meeting directory snapshot (JSON array)")
     p.add_argument("--assessment", type=Path, help="the partnership's answers and actions (JSON)")
+    p.add_argument(
+        "--ndtms-completeness",
+        type=Path,
+        metavar="FILE",
+        help="output of `fama ndtms completeness --json`, to answer the NDTMS question from data",
+    )
     p.add_argument("--out", type=Path, default=Path("out/report"), help="output folder")
     p.add_argument("--area", default="Local area", help="name of the area or partnership")
     p.add_argument("--as-of", type=_date, help="report date (default: today)")
@@ -131,9 +142,13 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
         period_start=args.period_start,
         period_end=args.period_end,
         stale_after_days=args.stale_days,
+        ndtms_completeness=(
+            load_completeness(args.ndtms_completeness) if args.ndtms_completeness else None
+        ),
         sources=[p.name for p in args.events]
         + ([args.meetings.name] if args.meetings else [])
-        + ([args.assessment.name] if args.assessment else []),
+        + ([args.assessment.name] if args.assessment else [])
+        + ([args.ndtms_completeness.name] if args.ndtms_completeness else []),
     )
     paths = write_report(report, args.out)
     for problem in problems:
