@@ -136,8 +136,21 @@ def test_every_unmet_question_is_a_gap_with_an_action(availability, access):
     assert {g.question_id for g in sa.gaps} == unmet
     plan = {a.id: a for a in sa.plan}
     for gap in sa.gaps:
-        assert gap.actions
+        assert any(plan[a].status not in ("done", "dropped") for a in gap.actions)
         assert all(plan[a].gap == gap.question_id for a in gap.actions)
+
+
+def test_a_done_action_on_a_question_still_not_met_gets_a_new_proposal(access):
+    given_ = PartnershipInput.model_validate(
+        {
+            "partnership": "T",
+            "answers": {"premises_offered": {"answer": "partly"}},
+            "actions": [{"id": "a1", "gap": "premises_offered", "action": "x", "status": "done"}],
+        }
+    )
+    sa = assess(given_, availability=None, access=access, as_of=AS_OF)
+    gap = next(g for g in sa.gaps if g.question_id == "premises_offered")
+    assert gap.actions == ("a1", "proposed-premises_offered")
 
 
 def test_proposed_actions_fill_gaps_the_partnership_has_not_planned(access):
@@ -164,8 +177,8 @@ def test_proposed_actions_fill_gaps_the_partnership_has_not_planned(access):
     assert not plan["a2"].overdue
     gaps = {g.question_id: g for g in sa.gaps}
     assert gaps["premises_offered"].actions == ("a1",)
-    # a dropped action does not cover its gap
-    assert gaps["rco_links"].actions == ("proposed-rco_links",)
+    # a dropped action does not cover its gap: fama proposes another beside it
+    assert gaps["rco_links"].actions == ("a2", "proposed-rco_links")
     assert plan["proposed-rco_links"].status is ActionStatus.PROPOSED
 
 

@@ -14,7 +14,6 @@ from html import escape
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
 from fama_core.commissioning import (
-    COUNT_MEASURES,
     FUNNEL_STAGES,
     MEDIAN_MEASURES,
     WEEKDAYS,
@@ -84,6 +83,9 @@ thead th { background: #eef3fb; }
 th[scope=row] { text-align: left; font-weight: 600; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .withheld { color: #3d3d3d; }
+abbr[title] { text-decoration: none; cursor: help; }
+.date { white-space: nowrap; }
+.scroll { overflow-x: auto; }
 .answer-met { background: #e5f5e0; }
 .answer-partly { background: #fff4d6; }
 .answer-not_met { background: #fde0dd; }
@@ -134,8 +136,8 @@ def _table(
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
     body = "".join(rows)
     return (
-        f"<table{ident}><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
+        f'<div class="scroll"><table{ident}><caption>{_e(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -170,8 +172,8 @@ def _summary(report: CommissioningReport) -> str:
     gaps = len(report.assessment.gaps)
     overdue = sum(1 for a in report.assessment.plan if a.overdue)
     items.append(
-        f'<li class="card"><span class="big">{gaps}</span>self-assessment gaps'
-        f" ({overdue} overdue actions)</li>"
+        f'<li class="card"><span class="big">{gaps}</span>self-assessment gaps; '
+        f"overdue actions: {overdue}</li>"
     )
     share = _pct(area["first_meeting"], area["introduced"])
     return (
@@ -298,17 +300,18 @@ def _availability(report: CommissioningReport) -> str:
 def _count_table(
     report: CommissioningReport,
     caption: str,
-    dimension: Dimension,
+    dimension: Dimension | tuple[Dimension, ...],
     measures: Sequence[str],
     tid: str,
 ) -> str:
+    dims = dimension if isinstance(dimension, tuple) else (dimension,)
     rows = []
-    for g in report.access.groups_of(dimension):
+    for g in (g for d in dims for g in report.access.groups_of(d)):
         cells = "".join(_people(g.counts[m], m) for m in measures)
         rows.append(f'<tr><th scope="row">{_e(_group_label(report, g))}</th>{cells}</tr>')
     return _table(
         caption,
-        [dimension.value.capitalize(), *(MEASURE_LABELS[m] for m in measures)],
+        [dims[-1].value.capitalize(), *(MEASURE_LABELS[m] for m in measures)],
         rows,
         table_id=tid,
     )
@@ -389,7 +392,7 @@ def _access(report: CommissioningReport) -> str:
         + "<figcaption>Stages reached by clients introduced in the period; the last three rows "
         "are how episodes ended or stand.</figcaption></figure>"
         + _count_table(
-            report, "Funnel for the whole area", Dimension.AREA, COUNT_MEASURES, "funnel-table"
+            report, "Funnel for the whole area", Dimension.AREA, stage_measures, "funnel-table"
         )
         + '<h3 id="time-h">Time between stages (median days)</h3>'
         + _table(
@@ -412,8 +415,8 @@ def _access(report: CommissioningReport) -> str:
         + '<h3 id="accompaniment-h">Peer accompaniment</h3>'
         + _count_table(
             report,
-            "Accompaniment by organisation chosen",
-            Dimension.ORGANISATION,
+            "Accompaniment, whole area and by organisation chosen",
+            (Dimension.AREA, Dimension.ORGANISATION),
             acc_measures,
             "accompaniment",
         )
@@ -464,7 +467,7 @@ def _assessment(report: CommissioningReport) -> str:
         overdue = ' <span class="overdue">overdue</span>' if a.overdue else ""
         plan_rows.append(
             f'<tr><th scope="row">{_e(a.id)}</th><td>{_e(a.action)}</td>'
-            f"<td>{_e(a.lead or 'to agree')}</td><td>{_e(due)}{overdue}</td>"
+            f'<td>{_e(a.lead or "to agree")}</td><td class="date">{_e(due)}{overdue}</td>'
             f"<td>{_e(a.status.value.replace('_', ' '))}</td><td>{_e(a.gap or '')}</td></tr>"
         )
     notes = "".join(f"<li>{_e(n)}</li>" for n in sa.notes)

@@ -234,6 +234,7 @@ QUESTIONS: tuple[Question, ...] = (
 """The self-assessment questions, in the order a partnership works through them."""
 
 _BY_ID = {q.id: q for q in QUESTIONS}
+_CLOSED_ACTIONS = frozenset({"done", "dropped"})
 
 
 class SteeringMember(StrEnum):
@@ -621,8 +622,10 @@ def assess(
         if item.answer is Answer.MET:
             continue
         q = item.question
-        ids = [a.id for a in plan if a.gap == q.id and a.status is not ActionStatus.DROPPED]
-        if not ids:
+        ids = [a.id for a in plan if a.gap == q.id]
+        # Only an open action covers a gap: one done or dropped while the
+        # question is still not met leaves the gap needing another.
+        if not any(a.gap == q.id and a.status not in _CLOSED_ACTIONS for a in plan):
             proposed = ActionItem(
                 id=f"proposed-{q.id}",
                 gap=q.id,
@@ -633,7 +636,7 @@ def assess(
                 overdue=False,
             )
             plan.append(proposed)
-            ids = [proposed.id]
+            ids.append(proposed.id)
         gaps.append(Gap(question_id=q.id, text=q.text, answer=item.answer, actions=tuple(ids)))
     return SelfAssessment(
         partnership=given.partnership,
