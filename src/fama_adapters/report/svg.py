@@ -137,7 +137,7 @@ def trend_svg(
 ) -> str:
     """Lines by month (up to three series); a withheld month breaks the line."""
     left, right, top, bottom = 50, 50, 40, 40
-    plot_w, plot_h = max(120 * max(len(months) - 1, 1), 600), 200
+    plot_w, plot_h = max(120 * max(len(months) - 1, 1), 720), 200
     width, height = left + plot_w + right, top + plot_h + bottom
     values = [v for _, vs in series for v in vs if v is not None]
     top_value = max(values or [1]) or 1
@@ -165,7 +165,7 @@ def trend_svg(
         )
     for s, (label, vs) in enumerate(series):
         colour, dash, shape = _SERIES_STYLE[s % len(_SERIES_STYLE)]
-        legend_x = left + s * 250
+        legend_x = left + s * 240
         parts.append(
             f'<line x1="{legend_x}" y1="16" x2="{legend_x + 28}" y2="16" stroke="{colour}" '
             f'stroke-width="3" stroke-dasharray="{dash}"/>'
