@@ -41,7 +41,9 @@ def main() -> None:
     events = sum(len(log) for log in logs)
     fold_s, caseload = _best(lambda: [fold(log) for log in logs])
     analyse_s, _ = _best(lambda: analyse_access(journeys_from_caseload(caseload)))
-    meetings = [DirectoryMeeting(f"m{i}", "aa", (i % 7 + 1,), dt.time(19, 0)) for i in range(50)]
+    meetings = [
+        DirectoryMeeting.weekly(f"m{i}", "aa", (i % 7 + 1,), dt.time(19, 0)) for i in range(50)
+    ]
 
     def render() -> int:
         report = build_report(

@@ -26,11 +26,11 @@ FRESH = dt.date(2026, 6, 1)
 
 
 def meeting(mid, org, days, start, mode=Mode.IN_PERSON, types=(), verified=FRESH):
-    return DirectoryMeeting(
-        meeting_id=mid,
-        organisation=org,
-        weekdays=tuple(days),
-        start_time=start,
+    return DirectoryMeeting.weekly(
+        mid,
+        org,
+        tuple(days),
+        start,
         attendance_mode=mode,
         types=frozenset(types),
         last_verified=verified,
@@ -168,11 +168,7 @@ def test_grid_totals_match_slots_and_gaps_match_empty_cells(meetings):
     per_slot = sum(c.meetings for c in report.grid if c.kind is MeetingKind.ANY_IN_PERSON) + sum(
         c.meetings for c in report.grid if c.kind is MeetingKind.ONLINE
     )
-    hybrid_slots = sum(
-        len(set(m.weekdays))
-        for m in meetings
-        if m.attendance_mode is Mode.HYBRID and m.weekdays and m.start_time is not None
-    )
+    hybrid_slots = sum(len(set(m.slots)) for m in meetings if m.attendance_mode is Mode.HYBRID)
     assert per_slot - hybrid_slots == report.slots
     for kind in MeetingKind:
         for day in range(1, 8):

@@ -154,7 +154,7 @@ def _allowed(value: int, threshold: int) -> bool:
     return not is_small(value, threshold)
 
 
-MEETINGS = [DirectoryMeeting("m1", "aa", (1,), dt.time(19, 0))]
+MEETINGS = [DirectoryMeeting.weekly("m1", "aa", (1,), dt.time(19, 0))]
 
 
 @settings(max_examples=40)

@@ -57,11 +57,11 @@ class DirectoryEntry(FamaModel):
 
     def to_meeting(self) -> DirectoryMeeting:
         """As the analysis reads it."""
-        return DirectoryMeeting(
-            meeting_id=self.id,
-            organisation=self.organisation,
-            weekdays=self.weekdays,
-            start_time=self.start_time,
+        return DirectoryMeeting.weekly(
+            self.id,
+            self.organisation,
+            self.weekdays,
+            self.start_time,
             attendance_mode=self.attendance_mode,
             types=frozenset(t.upper() for t in self.types),
             last_verified=self.last_verified,

@@ -60,9 +60,10 @@ WEEKDAYS: tuple[str, ...] = (
 class MeetingLike(Protocol):
     """What availability needs from a meeting in a directory.
 
-    ``weekdays`` are ISO days (1 Monday … 7 Sunday) in local time; ``start_time``
-    is local, ``None`` for meetings by appointment. ``types`` are Meeting Guide
-    type codes (``W`` women, ``M`` men, ``ONL`` online …) in upper case.
+    ``slots`` are the weekly occurrences as ``(ISO weekday, local start time)``
+    pairs (1 Monday … 7 Sunday), empty for a meeting by appointment. ``types``
+    are Meeting Guide type codes (``W`` women, ``M`` men, ``ONL`` online …) in
+    upper case.
     """
 
     @property
@@ -74,12 +75,8 @@ class MeetingLike(Protocol):
         """Code of the organisation holding it (``aa``, ``smart`` …)."""
 
     @property
-    def weekdays(self) -> tuple[int, ...]:
-        """ISO weekdays it meets on."""
-
-    @property
-    def start_time(self) -> dt.time | None:
-        """Local start time."""
+    def slots(self) -> tuple[tuple[int, dt.time], ...]:
+        """Weekly occurrences: (ISO weekday, local start time)."""
 
     @property
     def attendance_mode(self) -> AttendanceMode:
@@ -100,17 +97,32 @@ class DirectoryMeeting:
 
     meeting_id: str
     organisation: str
-    weekdays: tuple[int, ...]
-    start_time: dt.time | None
+    slots: tuple[tuple[int, dt.time], ...] = ()
     attendance_mode: AttendanceMode = AttendanceMode.IN_PERSON
     types: frozenset[str] = field(default_factory=frozenset)
     last_verified: dt.date | None = None
     name: str = ""
 
     def __post_init__(self) -> None:
-        bad = [d for d in self.weekdays if not 1 <= d <= 7]
-        if bad:
+        if any(not 1 <= day <= 7 for day, _start in self.slots):
             raise ValueError("weekdays are ISO days 1 (Monday) to 7 (Sunday)")
+
+    @classmethod
+    def weekly(
+        cls,
+        meeting_id: str,
+        organisation: str,
+        weekdays: tuple[int, ...] | list[int],
+        start_time: dt.time | None,
+        *,
+        attendance_mode: AttendanceMode = AttendanceMode.IN_PERSON,
+        types: frozenset[str] = frozenset(),
+        last_verified: dt.date | None = None,
+        name: str = "",
+    ) -> DirectoryMeeting:
+        """A meeting held at one start time on each of ``weekdays`` (none: by appointment)."""
+        slots = tuple((day, start_time) for day in weekdays) if start_time is not None else ()
+        return cls(meeting_id, organisation, slots, attendance_mode, types, last_verified, name)
 
 
 class TimeBand(StrEnum):
@@ -280,7 +292,7 @@ def analyse_availability(
     per_org_days: dict[str, set[int]] = {}
     stale: list[StaleEntry] = []
     unknown: set[str] = set()
-    total = inactive = by_appointment = slots = 0
+    total = inactive = by_appointment = slot_count = 0
     for meeting in meetings:
         total += 1
         verified = meeting.last_verified
@@ -299,16 +311,17 @@ def analyse_availability(
         if meeting.attendance_mode is AttendanceMode.INACTIVE:
             inactive += 1
             continue
-        if not meeting.weekdays or meeting.start_time is None:
+        slots = sorted(set(meeting.slots))
+        if not slots:
             by_appointment += 1
             continue
         kinds = kinds_of(meeting, organisations)
-        band = time_band(meeting.start_time)
         counts = per_org.setdefault(
             meeting.organisation, {"in_person": 0, "online": 0, "women_only": 0}
         )
-        for day in sorted(set(meeting.weekdays)):
-            slots += 1
+        for day, start in slots:
+            band = time_band(start)
+            slot_count += 1
             for kind in kinds:
                 cells[(kind, day, band)] = cells.get((kind, day, band), 0) + 1
             if MeetingKind.ANY_IN_PERSON in kinds:
@@ -354,7 +367,7 @@ def analyse_availability(
         meetings=total,
         inactive=inactive,
         by_appointment=by_appointment,
-        slots=slots,
+        slots=slot_count,
         organisations=tuple(org_rows),
         grid=grid,
         no_local_meeting=tuple(r.code for r in annexed if r.in_person == 0),
