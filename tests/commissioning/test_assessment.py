@@ -209,6 +209,14 @@ def test_bad_answers_and_actions_are_reported_and_the_rest_kept():
     assert all("maybe" not in str(p) and "soon" not in str(p) for p in problems)
 
 
+def test_answers_or_actions_of_the_wrong_shape_are_reported_and_the_rest_kept():
+    given_, problems = parse_partnership_input(
+        {"partnership": "T", "answers": ["met"], "actions": {"id": "x"}, "keyworkers_total": 3}
+    )
+    assert given_.keyworkers_total == 3 and not given_.answers and not given_.actions
+    assert [p.problems[0].location for p in problems] == ["answers", "actions"]
+
+
 def test_a_document_that_is_not_an_object_or_not_json_is_refused():
     with pytest.raises(InvalidRecord, match="must be a JSON object"):
         parse_partnership_input([])

@@ -276,6 +276,12 @@ def _availability(report: CommissioningReport) -> str:
         + "<p><strong>No local (in-person) meeting:</strong> "
         + f"{_e(', '.join(no_local) or 'none')}.</p>"
         + f"<p><strong>Online only:</strong> {_e(', '.join(online_only) or 'none')}.</p>"
+        + (
+            "<p><strong>Organisations the catalogue does not know</strong> (add them as local "
+            f"organisations): {_e(', '.join(av.unknown_organisations))}.</p>"
+            if av.unknown_organisations
+            else ""
+        )
         + _table(
             "Days and evenings with no meeting of a kind",
             ["Kind", "No meeting all day", "No evening meeting"],

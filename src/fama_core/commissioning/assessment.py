@@ -335,6 +335,12 @@ class SelfAssessment(FamaModel):
     notes: tuple[str, ...] = Field(description="Input problems and overridden answers.")
 
 
+def _shape_problem(record: str, field: str, reason: str) -> InvalidRecord:
+    return InvalidRecord(
+        record=record, kind="partnership input", problems=[FieldProblem(field, "type", reason)]
+    )
+
+
 def parse_partnership_input(
     data: Any, *, record: str = "assessment"
 ) -> tuple[PartnershipInput, list[InvalidRecord]]:
@@ -352,8 +358,16 @@ def parse_partnership_input(
         )
     problems: list[InvalidRecord] = []
     raw = dict(data)
+    raw_answers = raw.pop("answers", None) or {}
+    raw_actions = raw.pop("actions", None) or []
+    if not isinstance(raw_answers, Mapping):
+        problems.append(_shape_problem(record, "answers", "must be an object of question ids"))
+        raw_answers = {}
+    if not isinstance(raw_actions, list):
+        problems.append(_shape_problem(record, "actions", "must be an array of actions"))
+        raw_actions = []
     answers: dict[str, Any] = {}
-    for qid, ans in dict(raw.pop("answers", {}) or {}).items():
+    for qid, ans in raw_answers.items():
         if qid not in _BY_ID:
             problems.append(
                 InvalidRecord(
@@ -370,7 +384,7 @@ def parse_partnership_input(
                 invalid_record_from_pydantic(exc, record=f"{record}: answers.{qid}", kind="answer")
             )
     actions = []
-    for i, act in enumerate(raw.pop("actions", ()) or ()):
+    for i, act in enumerate(raw_actions):
         try:
             parsed = PartnershipAction.model_validate(act)
         except ValidationError as exc:
