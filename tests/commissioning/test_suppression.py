@@ -238,3 +238,29 @@ def test_analysis_and_audit_agree_on_the_demo_area():
     }
     protected = withheld | {k for k, v in cells.hidden.items() if is_small(v, 5)}
     assert not determined(cells.relations, withheld | set(cells.hidden)) & protected
+
+
+@settings(max_examples=80)
+@given(
+    st.lists(st.lists(st.integers(0, 12), min_size=2, max_size=4), min_size=2, max_size=4).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    ),
+    st.integers(2, 6),
+)
+def test_a_table_with_margins_never_gives_a_withheld_cell_away(rows, threshold):
+    published = {}
+    rels = []
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            published[(i, j)] = v
+        published[("row", i)] = sum(row)
+        rels.append(Relation(("row", i), tuple((i, j) for j in range(len(row)))))
+    for j in range(len(rows[0])):
+        published[("col", j)] = sum(r[j] for r in rows)
+        rels.append(Relation(("col", j), tuple((i, j) for i in range(len(rows)))))
+    published["all"] = sum(map(sum, rows))
+    rels.append(Relation("all", tuple(("row", i) for i in range(len(rows)))))
+    rels.append(Relation("all", tuple(("col", j) for j in range(len(rows[0])))))
+    out = suppress(published, {}, rels, threshold)
+    assert all(k in out for k, v in published.items() if is_small(v, threshold))
+    assert not determined(rels, out) & out
