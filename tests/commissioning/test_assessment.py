@@ -54,7 +54,7 @@ def test_data_answers_from_the_directory_and_the_caseload(availability, access):
     assert got["meetings_every_day"] == (Answer.PARTLY, D)
     # one women-only slot, one Al-Anon slot
     assert got["women_and_family_groups"] == (Answer.MET, D)
-    # 2 of 9 entries stale: fewer than half
+    # 1 of 9 entries stale (never verified): fewer than half
     assert got["directory_current"] == (Answer.PARTLY, D)
     # kw-a, kw-b, kw-c delivered session 1; 4 keyworkers in all
     assert got["keyworkers_deliver_fama"] == (Answer.PARTLY, D)
@@ -77,7 +77,7 @@ def test_evidence_states_the_figures(availability, access):
         evidence["keyworkers_deliver_fama"]
         == "3 of 4 keyworkers held a FAMA session 1 in the period."
     )
-    assert "2 of 9 entries not verified" in evidence["directory_current"]
+    assert evidence["directory_current"] == "1 of 9 entries not verified in the last 365 days."
 
 
 def test_without_a_keyworker_count_the_partnership_answers(access):

@@ -41,8 +41,12 @@ __all__ = [
     "time_band",
 ]
 
-DEFAULT_STALE_AFTER_DAYS = 180
-"""A directory entry not verified in this many days is listed as not verified recently."""
+DEFAULT_STALE_AFTER_DAYS = 365
+"""A directory entry not verified in this many days is listed as not verified recently.
+
+The same age the meeting directory uses to flag a listing stale, so a
+hand-out and the commissioners' report agree on which entries need checking.
+"""
 
 WEEKDAYS: tuple[str, ...] = (
     "Monday",
