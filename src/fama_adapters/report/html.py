@@ -85,6 +85,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .withheld { color: #3d3d3d; }
 abbr[title] { text-decoration: none; cursor: help; }
 .date { white-space: nowrap; }
+#action-plan td:nth-child(2) { min-width: 22em; }
 .scroll { overflow-x: auto; }
 .answer-met { background: #e5f5e0; }
 .answer-partly { background: #fff4d6; }
@@ -508,7 +509,8 @@ def _about(report: CommissioningReport) -> str:
         '<section id="about" aria-labelledby="about-h"><h2 id="about-h">About these figures</h2>'
         f"<p>Counts of clients from 1 to {report.access.threshold - 1} are withheld (*), and so "
         "is any count from which a withheld one, or a small difference between two shown counts, "
-        "could be worked out. Zero is shown. Medians are shown only for groups of at least "
+        "could be worked out. Zero is shown, except in a group of fewer than "
+        f"{report.access.threshold} clients. Medians are shown only for groups of at least "
         f"{report.access.threshold} clients. {report.access.withheld} counts are withheld.</p>"
         "<p>No client identifier, date of birth or free text from a record is used. Keyworker "
         "and team labels are the service's own staff keys.</p>"
