@@ -3,71 +3,58 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fama_adapters.report.io import load_caseload, load_directory, parse_directory
-from fama_core.errors import InvalidRecord
+from fama_adapters.meetings.plugin import import_sources
+from fama_adapters.meetings.report import MeetingFeedError
+from fama_adapters.meetings.store import dump_directory
+from fama_adapters.plugins import PluginHost
+from fama_adapters.report.io import load_caseload, load_meetings
+from fama_core.commissioning import from_directory
 from fama_core.events import event_to_json
 
 from .caseload import hand_checked_events
 
-good_entry = st.fixed_dictionaries(
-    {
-        "id": st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True),
-        "organisation": st.sampled_from(["aa", "na", "smart"]),
-        "weekdays": st.lists(st.integers(1, 7), max_size=3),
-        "start_time": st.times().map(lambda t: t.strftime("%H:%M")),
-        "attendance_mode": st.sampled_from(["in_person", "online", "hybrid", "inactive"]),
-    }
-)
-bad_entry = st.one_of(
-    good_entry.map(lambda e: {**e, "weekdays": [0]}),
-    good_entry.map(lambda e: {**e, "organisation": "Not A Code"}),
-    good_entry.map(lambda e: {**e, "start_time": "25:00"}),
-    good_entry.map(lambda e: {**e, "colour": "blue"}),
-    st.just("not an object"),
-)
+ROOT = Path(__file__).parents[2]
 
 
-@settings(max_examples=80)
-@given(st.lists(st.tuples(st.booleans(), good_entry, bad_entry), max_size=8))
-def test_directory_keeps_every_good_entry_and_names_every_bad_one(choices):
-    entries = [good if ok else bad for ok, good, bad in choices]
-    meetings, problems = parse_directory(entries, source="m.json")
-    assert len(meetings) == sum(ok for ok, _g, _b in choices)
-    assert [p.record for p in problems] == [
-        f"m.json[{i}]" for i, (ok, _g, _b) in enumerate(choices) if not ok
-    ]
+def _saved_directory(tmp_path):
+    meetings, _reports = import_sources(ROOT / "examples" / "meetings", PluginHost())
+    path = tmp_path / "directory.json"
+    path.write_text(dump_directory(meetings))
+    return path, meetings
 
 
-def test_directory_entry_times_and_days_become_slots():
-    meetings, problems = parse_directory(
-        [
-            {
-                "id": "a",
-                "organisation": "aa",
-                "weekdays": [1, 3],
-                "start_time": "19:30",
-                "types": ["w"],
-            }
-        ]
-    )
-    assert problems == []
-    (m,) = meetings
-    assert m.slots == ((1, dt.time(19, 30)), (3, dt.time(19, 30)))
-    assert m.types == frozenset({"W"})
+def test_saved_directory_is_read_in_the_areas_time(tmp_path):
+    path, meetings = _saved_directory(tmp_path)
+    read = load_meetings([path, path], week_of=dt.date(2026, 7, 27))
+    assert len(read) == len(meetings)  # a meeting in two files counts once
+    by_id = {m.meeting_id: m for m in read}
+    # Tuesday 14:00 in New York is Tuesday 19:00 in London in July
+    assert by_id["transatlantic-newcomers"].slots == ((2, dt.time(19, 0)),)
+    # Sunday is ISO day 7; the women's group carries the W code
+    assert by_id["sunday-morning-reflections"].slots == ((7, dt.time(10, 30)),)
+    assert "W" in by_id["wednesday-womens-group"].types
 
 
-def test_directory_that_is_not_an_array_or_not_json_is_refused(tmp_path):
-    with pytest.raises(InvalidRecord, match="JSON array"):
-        parse_directory({"id": "a"})
+@settings(max_examples=40)
+@given(st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata"]), st.dates())
+def test_converting_to_the_areas_zone_keeps_every_slot(area, week_of):
+    meetings, _reports = import_sources(ROOT / "examples" / "meetings", PluginHost())
+    read = from_directory(meetings, week_of=week_of, area_timezone=area)
+    assert [len(m.slots) for m in read] == [len(m.slots) for m in meetings]
+    assert all(1 <= day <= 7 for m in read for day, _t in m.slots)
+
+
+def test_a_file_that_is_not_a_saved_directory_is_refused(tmp_path):
     path = tmp_path / "m.json"
-    path.write_text("[")
-    with pytest.raises(InvalidRecord, match="not a valid JSON document"):
-        load_directory(path)
+    path.write_text("[]")
+    with pytest.raises(MeetingFeedError, match="not a fama-meetings/1 directory file"):
+        load_meetings([path], week_of=dt.date(2026, 7, 27))
 
 
 def test_caseload_skips_refused_events_and_keeps_the_rest(tmp_path):

@@ -141,13 +141,21 @@ def run(*argv):
 
 
 def test_report_command_writes_the_report(tmp_path):
+    from fama_adapters.meetings.plugin import import_sources
+    from fama_adapters.meetings.store import dump_directory
+    from fama_adapters.plugins import PluginHost
+
     log = _inputs(tmp_path)
+    directory = tmp_path / "directory.json"
+    directory.write_text(
+        dump_directory(import_sources(ROOT / "examples/meetings", PluginHost())[0])
+    )
     code, out, err = run(
         "report",
         "--events",
         str(log),
         "--meetings",
-        str(ROOT / "examples/commissioning/meetings.json"),
+        str(directory),
         "--assessment",
         str(ROOT / "examples/commissioning/assessment.json"),
         "--out",
@@ -159,7 +167,9 @@ def test_report_command_writes_the_report(tmp_path):
     )
     assert code == 0, err
     assert "introduced" in out and "9" in out
-    assert (tmp_path / "out" / "report.html").is_file()
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    # the Northbridge directory: no Alateen, DAA, Families Anonymous or MA meeting in person
+    assert data["availability"]["no_local_meeting"] == ["alateen", "daa", "fa", "ma"]
 
 
 def test_report_command_reports_bad_lines_and_carries_on(tmp_path):

@@ -1,4 +1,4 @@
-"""Reading the report's inputs: event logs, a meeting directory snapshot, the partnership's answers.
+"""Reading the report's inputs: event logs, saved meeting directories, the partnership's answers.
 
 Each reader keeps going past a bad record and returns what went wrong beside
 what it read, naming the file, line or entry and the field, never the value.
@@ -11,96 +11,45 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
-
-from fama_core.codes import AttendanceMode
-from fama_core.commissioning import DirectoryMeeting, PartnershipInput, parse_partnership_json
-from fama_core.errors import FamaError, FieldProblem, InvalidRecord, invalid_record_from_pydantic
+from fama_adapters.meetings.store import load_directory as load_saved_directory
+from fama_core.commissioning import (
+    DirectoryMeeting,
+    PartnershipInput,
+    from_directory,
+    parse_partnership_json,
+)
+from fama_core.directory import Meeting
+from fama_core.errors import FamaError, FieldProblem, InvalidRecord
 from fama_core.events import Event, events_from_json_lines
-from fama_core.models import FamaModel, Identifier, OrganisationCode
 from fama_core.state import ClientState
 from fama_core.workflow import apply
 
 __all__ = [
-    "DirectoryEntry",
     "completeness_share",
     "load_caseload",
     "load_completeness",
-    "load_directory",
+    "load_meetings",
     "load_partnership",
-    "parse_directory",
 ]
 
 
-class DirectoryEntry(FamaModel):
-    """One meeting in a directory snapshot file (fama's minimal interchange form).
+def load_meetings(
+    paths: Iterable[Path], *, week_of: dt.date, area_timezone: str = "Europe/London"
+) -> list[DirectoryMeeting]:
+    """Read saved meeting directories (``fama meetings import --out``) for availability.
 
-    ``weekdays`` are ISO days (1 Monday … 7 Sunday); ``start_time`` is local
-    ``HH:MM``; ``types`` are Meeting Guide type codes (``W`` women-only …).
+    Several files (one per feed) are read together; a meeting id listed in two
+    is counted once, from the first file. A file that is not a saved directory
+    is a :class:`~fama_adapters.meetings.report.MeetingFeedError` naming it.
     """
-
-    id: Identifier
-    name: str = Field(default="", max_length=255)
-    organisation: OrganisationCode
-    weekdays: tuple[int, ...] = ()
-    start_time: dt.time | None = None
-    attendance_mode: AttendanceMode = AttendanceMode.IN_PERSON
-    types: tuple[str, ...] = ()
-    last_verified: dt.date | None = None
-
-    @field_validator("weekdays")
-    @classmethod
-    def _iso_days(cls, days: tuple[int, ...]) -> tuple[int, ...]:
-        if any(not 1 <= d <= 7 for d in days):
-            raise ValueError("weekdays are ISO days 1 (Monday) to 7 (Sunday)")
-        return days
-
-    def to_meeting(self) -> DirectoryMeeting:
-        """As the analysis reads it."""
-        return DirectoryMeeting.weekly(
-            self.id,
-            self.organisation,
-            self.weekdays,
-            self.start_time,
-            attendance_mode=self.attendance_mode,
-            types=frozenset(t.upper() for t in self.types),
-            last_verified=self.last_verified,
-            name=self.name,
-        )
-
-
-def parse_directory(
-    data: object, *, source: str = "meetings"
-) -> tuple[list[DirectoryMeeting], list[InvalidRecord]]:
-    """Validate a decoded directory (a JSON array); bad entries are reported and skipped."""
-    if not isinstance(data, list):
-        raise InvalidRecord(
-            record=source,
-            kind="meeting directory",
-            problems=[FieldProblem("", "type", "must be a JSON array of meetings")],
-        )
-    meetings, problems = [], []
-    for i, raw in enumerate(data):
-        try:
-            meetings.append(DirectoryEntry.model_validate(raw).to_meeting())
-        except ValidationError as exc:
-            problems.append(
-                invalid_record_from_pydantic(exc, record=f"{source}[{i}]", kind="meeting")
-            )
-    return meetings, problems
-
-
-def load_directory(path: Path) -> tuple[list[DirectoryMeeting], list[InvalidRecord]]:
-    """Read a directory snapshot file (see :class:`DirectoryEntry`)."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except ValueError:
-        raise InvalidRecord(
-            record=path.name,
-            kind="meeting directory",
-            problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
-        ) from None
-    return parse_directory(data, source=path.name)
+    seen: set[str] = set()
+    meetings: list[Meeting] = []
+    for path in paths:
+        for meeting in load_saved_directory(path):
+            if meeting.meeting_id not in seen:
+                seen.add(meeting.meeting_id)
+                meetings.append(meeting)
+    return from_directory(meetings, week_of=week_of, area_timezone=area_timezone)
 
 
 def load_partnership(path: Path) -> tuple[PartnershipInput, list[InvalidRecord]]:

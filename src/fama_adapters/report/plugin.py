@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,16 +19,24 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hookspecs import hookimpl
+from fama_adapters.meetings.plugin import import_sources
 from fama_adapters.report.bundle import CommissioningReport, build_report
 from fama_adapters.report.export import write_report
 from fama_adapters.report.io import (
+    completeness_share,
     load_caseload,
     load_completeness,
-    load_directory,
+    load_meetings,
     load_partnership,
 )
 from fama_adapters.report.sample import area_caseload
-from fama_core.commissioning import DEFAULT_STALE_AFTER_DAYS, DEFAULT_THRESHOLD, DirectoryMeeting
+from fama_core.commissioning import (
+    DEFAULT_STALE_AFTER_DAYS,
+    DEFAULT_THRESHOLD,
+    DirectoryMeeting,
+    from_directory,
+)
+from fama_core.directory import MeetingDirectory
 from fama_core.errors import FamaError
 from fama_core.state import ClientState
 from fama_core.workflow import fold
@@ -64,7 +73,19 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="FAMA event log, JSON lines (repeat for several files)",
     )
-    p.add_argument("--meetings", type=Path, help="meeting directory snapshot (JSON array)")
+    p.add_argument(
+        "--meetings",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="saved meeting directory from `fama meetings import --out` (repeat for several)",
+    )
+    p.add_argument(
+        "--timezone",
+        default="Europe/London",
+        help="the area's time zone, for meetings listed in another (default Europe/London)",
+    )
     p.add_argument("--assessment", type=Path, help="the partnership's answers and actions (JSON)")
     p.add_argument(
         "--ndtms-completeness",
@@ -124,17 +145,17 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     problems: list[FamaError] = []
     caseload, bad = load_caseload(args.events)
     problems += bad
+    as_of = args.as_of or dt.date.today()
     meetings: list[DirectoryMeeting] | None = None
     if args.meetings:
-        meetings, bad_meetings = load_directory(args.meetings)
-        problems += bad_meetings
+        meetings = load_meetings(args.meetings, week_of=as_of, area_timezone=args.timezone)
     partnership = None
     if args.assessment:
         partnership, bad_answers = load_partnership(args.assessment)
         problems += bad_answers
     report = build_report(
         area=args.area,
-        as_of=args.as_of or dt.date.today(),
+        as_of=as_of,
         caseload=caseload.values(),
         meetings=meetings,
         partnership=partnership,
@@ -146,7 +167,7 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
             load_completeness(args.ndtms_completeness) if args.ndtms_completeness else None
         ),
         sources=[p.name for p in args.events]
-        + ([args.meetings.name] if args.meetings else [])
+        + [p.name for p in args.meetings]
         + ([args.assessment.name] if args.assessment else [])
         + ([args.ndtms_completeness.name] if args.ndtms_completeness else []),
     )
@@ -168,23 +189,37 @@ def _demo(demo: DemoContext) -> None:
     caseload: dict[str, ClientState] = dict(demo.data.get("caseload", {}))
     for client_id, events in area_caseload().items():
         caseload[client_id] = fold(events)
-    folder = demo.examples / "commissioning"
-    meetings, bad = load_directory(folder / "meetings.json")
-    partnership, bad_answers = load_partnership(folder / "assessment.json")
-    if bad or bad_answers:
-        raise FamaError(f"examples/commissioning is invalid: {[*bad, *bad_answers][0]}")
+    directory = demo.data.get("meetings")  # left by the meetings step
+    if directory is None:
+        directory = MeetingDirectory(import_sources(demo.examples / "meetings", demo.cli.host)[0])
+    meetings = from_directory(directory, week_of=DEMO_AS_OF)
+    partnership, bad_answers = load_partnership(demo.examples / "commissioning" / "assessment.json")
+    if bad_answers:
+        raise FamaError(f"examples/commissioning is invalid: {bad_answers[0]}")
+    completeness_file = demo.out / "ndtms" / "completeness.json"  # left by the NDTMS step
+    ndtms = (
+        completeness_share(json.loads(completeness_file.read_text("utf-8")))
+        if completeness_file.is_file()
+        else None
+    )
     report = build_report(
         area=partnership.partnership,
         as_of=DEMO_AS_OF,
         caseload=caseload.values(),
         meetings=meetings,
         partnership=partnership,
+        ndtms_completeness=ndtms,
         sources=(
             "examples/journeys (5 sample journeys)",
             f"{len(caseload) - len(demo.data.get('caseload', {}))} fictional clients generated "
             "by fama_adapters.report.sample (seed 2026)",
-            "examples/commissioning/meetings.json (fictional meeting directory)",
+            "examples/meetings (fictional Northbridge meeting directory)",
             "examples/commissioning/assessment.json (fictional partnership answers)",
+        )
+        + (
+            ("out/demo/ndtms/completeness.json (NDTMS audit of the sample journeys)",)
+            if ndtms
+            else ()
         ),
     )
     out = demo.out / "report"

@@ -60,6 +60,7 @@ from fama_core.commissioning.availability import (
     TimeBand,
     TimeGap,
     analyse_availability,
+    from_directory,
     kinds_of,
     time_band,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "analyse_access",
     "analyse_availability",
     "assess",
+    "from_directory",
     "is_small",
     "journey_of",
     "journeys_from_caseload",

@@ -6,8 +6,10 @@ meet locally, on which days and at which times, in person or online, for women,
 for families, and whether the directory itself is current. This module counts
 meetings (public information, not people: nothing here is suppressed).
 
-It reads any object shaped like :class:`MeetingLike`, so the meeting
-directory's own model, a vendor's, or a test's fixture all serve.
+It reads any object shaped like :class:`MeetingLike`;
+:func:`from_directory` gives that view of the meeting directory's own
+:class:`~fama_core.directory.Meeting` (Sunday-0 weekdays become ISO days, the
+meeting's features become Meeting Guide type codes).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import Field
 
 from fama_core.codes import AttendanceMode, OrganisationApproach, OrganisationAudience
+from fama_core.directory import Meeting, Weekday, zone
 from fama_core.models import FamaModel, Organisation
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "TimeBand",
     "TimeGap",
     "analyse_availability",
+    "from_directory",
     "kinds_of",
     "time_band",
 ]
@@ -127,6 +131,44 @@ class DirectoryMeeting:
         """A meeting held at one start time on each of ``weekdays`` (none: by appointment)."""
         slots = tuple((day, start_time) for day in weekdays) if start_time is not None else ()
         return cls(meeting_id, organisation, slots, attendance_mode, types, last_verified, name)
+
+
+def _area_slots(meeting: Meeting, area: str, week_of: dt.date) -> tuple[tuple[int, dt.time], ...]:
+    if meeting.timezone == area:
+        return tuple(
+            (7 if slot.day is Weekday.SUNDAY else int(slot.day), slot.start)
+            for slot in meeting.slots
+        )
+    out = []
+    for slot in meeting.slots:
+        start = next(slot.occurrences(meeting.tz, week_of, week_of + dt.timedelta(days=6)))
+        here = start.astimezone(zone(area))
+        out.append((here.isoweekday(), here.time().replace(tzinfo=None)))
+    return tuple(out)
+
+
+def from_directory(
+    meetings: Iterable[Meeting], *, week_of: dt.date, area_timezone: str = "Europe/London"
+) -> list[DirectoryMeeting]:
+    """The directory's meetings as availability reads them, in the area's local time.
+
+    A meeting listed in another time zone (an online meeting run from
+    elsewhere) is placed by when it happens in ``area_timezone`` during the
+    week starting ``week_of``, so clock changes are taken as they fall then.
+    """
+    zone(area_timezone)  # refuse an unknown zone at once, before any meeting
+    return [
+        DirectoryMeeting(
+            meeting_id=m.meeting_id,
+            organisation=m.organisation,
+            slots=_area_slots(m, area_timezone, week_of),
+            attendance_mode=m.attendance,
+            types=frozenset(code.upper() for code in m.type_codes()),
+            last_verified=m.last_verified,
+            name=m.name,
+        )
+        for m in meetings
+    ]
 
 
 class TimeBand(StrEnum):
