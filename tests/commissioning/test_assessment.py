@@ -117,7 +117,7 @@ def test_steering_group_membership(access):
         "service_users",
     ]
     assert steering(full)[0] is Answer.MET
-    assert steering(full[:3]) == (Answer.PARTLY, "Steering group lacks: service_users.")
+    assert steering(full[:3]) == (Answer.PARTLY, "Steering group lacks: service users.")
     assert steering([], exists=False)[0] is Answer.NOT_MET
 
 

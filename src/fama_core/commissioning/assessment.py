@@ -552,7 +552,10 @@ def _ndtms(completeness: float | None) -> _DataAnswer:
         return None
     pct = 100.0 * completeness
     answer = Answer.MET if pct >= 95 else Answer.PARTLY if pct >= 50 else Answer.NOT_MET
-    return answer, f"{pct:.0f}% of FAMA episodes carry a recovery support review in NDTMS."
+    return answer, (
+        f"{pct:.0f}% of clients with FAMA recorded have a complete recovery support review "
+        "in NDTMS."
+    )
 
 
 def _steering(given: PartnershipInput) -> _DataAnswer:
@@ -561,7 +564,7 @@ def _steering(given: PartnershipInput) -> _DataAnswer:
         return None
     if not group.exists:
         return Answer.NOT_MET, "No mutual aid steering group."
-    missing = [m.value for m in SteeringMember if m not in group.members]
+    missing = [m.value.replace("_", " ") for m in SteeringMember if m not in group.members]
     if not missing:
         return Answer.MET, "Steering group with every membership the guide recommends."
     return Answer.PARTLY, "Steering group lacks: " + ", ".join(missing) + "."
