@@ -289,7 +289,8 @@ def _availability(report: CommissioningReport) -> str:
             gap_rows,
             table_id="time-gaps",
         )
-        + f"<p>{len(av.stale)} entries not verified in the last {av.stale_after_days} days.</p>"
+        + f"<p>Directory entries not verified in the last {av.stale_after_days} days: "
+        + f"{len(av.stale)}.</p>"
         + (
             _table(
                 "Directory entries not verified recently",
