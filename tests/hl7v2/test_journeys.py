@@ -59,3 +59,22 @@ def test_journey_messages_are_valid_and_read_back_as_the_state(events):
     ]
     assert statuses == {g.goal.goal_id: (g.goal, g.status) for g in episode.goals}
     assert referrals == [a.arrangement for a in episode.accompaniments]
+
+
+def test_sending_only_new_events_still_sends_later_goal_updates_and_reviews():
+    """Goals set in earlier batches are known from the state (review finding, data loss)."""
+    from pathlib import Path
+
+    from fama_adapters.cli.core_commands import load_journeys
+    from fama_core.workflow import fold
+
+    root = Path(__file__).parent.parent.parent
+
+    system = Hl7v2RecordSystem()
+    for _name, _title, events in load_journeys(root / "examples" / "journeys"):
+        state = fold(events)
+        whole = [m.kind for m in system.messages(state, events)]
+        for k in range(1, len(events)):
+            earlier = [m.kind for m in system.messages(state, events[:k])]
+            later = [m.kind for m in system.messages(state, events[k:])]
+            assert earlier + later == whole, f"split at {k}"

@@ -89,8 +89,22 @@ class Hl7v2RecordSystem:
     # ------------------------------------------------------------ outbound
 
     def messages(self, state: ClientState, events: Sequence[Event]) -> Iterator[OutboundMessage]:
-        """The outbound records for ``events`` of one client, in event order."""
-        goals: dict[str, GoalEntry] = {}
+        """The outbound records for ``events`` of one client, in event order.
+
+        ``events`` may be only the client's new events: goals set earlier are
+        known from ``state``, so their later updates and reviews are still sent.
+        """
+        goals: dict[str, GoalEntry] = {
+            g.goal.goal_id: GoalEntry(
+                goal=g.goal,
+                episode_id=ep.episode_id,
+                status=g.goal.status,
+                set_on=g.set_on,
+                status_on=g.set_on,
+            )
+            for ep in state.episodes
+            for g in ep.goals
+        }
         for ev in events:
             if ev.client_id != state.client_id:
                 raise MappingError("events of another client were passed with this state")
@@ -104,7 +118,9 @@ class Hl7v2RecordSystem:
                 )
                 goals[ev.goal.goal_id] = entry
                 yield self._goal_message(ev, GoalAction.ADD, (entry,), ev.event_id)
-            elif isinstance(ev, GoalUpdated) and ev.goal_id in goals:
+            elif isinstance(ev, GoalUpdated):
+                if ev.goal_id not in goals:
+                    raise MappingError(f"goal {ev.goal_id} is in neither the events nor the state")
                 entry = replace(goals[ev.goal_id], status=ev.status, status_on=ev.occurred_on)
                 goals[ev.goal_id] = entry
                 yield self._goal_message(ev, GoalAction.UPDATE, (entry,), ev.event_id)
@@ -113,7 +129,9 @@ class Hl7v2RecordSystem:
                 reviewed = []
                 for review in getattr(ev, "goal_reviews", ()):
                     if review.goal_id not in goals:
-                        continue
+                        raise MappingError(
+                            f"goal {review.goal_id} is in neither the events nor the state"
+                        )
                     old = goals[review.goal_id]
                     entry = replace(
                         old,
