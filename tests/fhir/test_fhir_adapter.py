@@ -233,3 +233,62 @@ def test_inbound_never_raises_on_a_damaged_bundle(data, journeys):
 def test_inbound_never_raises_on_arbitrary_bytes(payload):
     result = FhirR4RecordSystem().inbound(payload)
     assert result.events == ()
+
+
+def _ended_task_bundle(status, reason=None):
+    b = open_accompaniment()
+    state = fold(b.events)
+    bundle = client_bundle(state, b.events)
+    task = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task")
+    if status is None:
+        task.pop("status")
+    else:
+        task["status"] = status
+    if reason is not None:
+        task["statusReason"] = {
+            "coding": [
+                {
+                    "system": "https://fama.example/fhir/CodeSystem/accompaniment-outcome",
+                    "code": reason,
+                }
+            ]
+        }
+    task["lastModified"] = "2026-01-15T18:30:00+00:00"
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        ("entered-in-error", None),
+        ("rejected", None),
+        (None, "accompanied"),
+        ("bogus", "accompanied"),
+        ("failed", "accompanied"),
+        ("completed", "client_did_not_attend"),
+        ("cancelled", "accompanied"),
+    ],
+)
+def test_a_task_whose_status_does_not_end_it_consistently_is_a_problem_not_an_outcome(
+    status, reason
+):
+    """Review finding: outcomes were invented from wrong or contradictory Task states."""
+    result = FhirR4RecordSystem().inbound(_ended_task_bundle(status, reason))
+    assert result.events == ()
+    assert result.problems and "Task.status" in str(result.problems[0])
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "outcome"),
+    [
+        ("completed", "accompanied", AccompanimentOutcome.ACCOMPANIED),
+        ("completed", None, AccompanimentOutcome.ACCOMPANIED),
+        ("failed", "client_did_not_attend", AccompanimentOutcome.CLIENT_DID_NOT_ATTEND),
+        ("cancelled", None, AccompanimentOutcome.CANCELLED),
+    ],
+)
+def test_a_consistently_ended_task_becomes_its_outcome(status, reason, outcome):
+    result = FhirR4RecordSystem().inbound(_ended_task_bundle(status, reason))
+    assert result.problems == ()
+    (event,) = result.events
+    assert event.result.outcome is outcome

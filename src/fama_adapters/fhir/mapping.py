@@ -966,6 +966,8 @@ _OUTCOME_BY_TASK_STATUS = {
     "cancelled": AccompanimentOutcome.CANCELLED,
 }
 _OPEN_TASK = {"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"}
+_ENDED_TASK = {"completed", "failed", "cancelled"}
+"""Task states that end an arrangement (Gravity: set by the volunteer's side, or cancelled)."""
 
 
 def _read_accompaniment(
@@ -975,15 +977,21 @@ def _read_accompaniment(
     systems: FhirSystems,
 ) -> CarriedAccompaniment:
     outcome: AccompanimentOutcome | None = None
-    if task is not None and task.get("status") not in _OPEN_TASK:
+    status = task.get("status") if task is not None else None
+    if task is not None and status not in _OPEN_TASK:
+        if status not in _ENDED_TASK:
+            # entered-in-error, rejected, absent or unknown: not an outcome of the arrangement.
+            raise _Bad("Task.status", "not a status that ends an accompaniment")
         if "statusReason" in task:
             outcome = AccompanimentOutcome(
                 _code(task["statusReason"], "accompaniment-outcome", "Task.statusReason")
             )
-        elif task.get("status") in _OUTCOME_BY_TASK_STATUS:
-            outcome = _OUTCOME_BY_TASK_STATUS[task["status"]]
+        elif status in _OUTCOME_BY_TASK_STATUS:
+            outcome = _OUTCOME_BY_TASK_STATUS[status]
         else:
             raise _Bad("Task.statusReason", "an ended Task needs the accompaniment outcome")
+        if ACCOMPANIMENT_TASK_STATUS[outcome] != status:
+            raise _Bad("Task.statusReason", "the outcome does not agree with Task.status")
     commitment_id = None
     for info in r.get("supportingInfo", []):
         ident = info.get("identifier", {})
