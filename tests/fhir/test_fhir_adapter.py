@@ -292,3 +292,28 @@ def test_a_consistently_ended_task_becomes_its_outcome(status, reason, outcome):
     assert result.problems == ()
     (event,) = result.events
     assert event.result.outcome is outcome
+
+
+def test_fama_fhir_bundle_reports_an_unmappable_client_and_writes_the_others(tmp_path):
+    """Review finding: one client's MappingError stopped every remaining client."""
+    from fama_core.events import event_to_json
+
+    bad = JourneyBuilder("client-bad").open().session1()
+    bad.session2(commit_to=bad.meeting()).journal()
+    entry = bad.events[-1].entry.model_copy(update={"reactions": "secret\x01text"})
+    bad.events[-1] = bad.events[-1].model_copy(update={"entry": entry})
+    good = (ROOT / "examples" / "journeys" / "transferred.jsonl").read_text("utf-8")
+    log = tmp_path / "events.jsonl"
+    log.write_text("".join(event_to_json(e) + "\n" for e in bad.events) + good)
+    err = io.StringIO()
+    code = main(
+        ["fhir", "bundle", str(log), "--out", str(tmp_path / "b")],
+        stdout=io.StringIO(),
+        stderr=err,
+        host=PluginHost(entry_points=False),
+    )
+    assert code == 1
+    assert "client client-bad" in err.getvalue() and "secret" not in err.getvalue()
+    assert [p.name for p in (tmp_path / "b").glob("*.fhir-bundle.json")] == [
+        "demo-c005.fhir-bundle.json"
+    ]

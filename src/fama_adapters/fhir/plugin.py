@@ -151,11 +151,17 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
     caseload, bad = _caseload(Path(args.events), ctx)
     write: WriteMode = "upsert" if args.upsert else "create"
     rows: list[tuple[object, ...]] = []
+    failed = 0
     if args.action == "bundle":
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for client_id, (state, events) in caseload.items():
-            bundle = client_bundle(state, events, write=write)
+            try:
+                bundle = client_bundle(state, events, write=write)
+            except FamaError as exc:  # one client's record must not stop the others
+                failed += 1
+                ctx.stderr.write(f"fama fhir bundle: client {client_id}: {exc}\n")
+                continue
             name = out / f"{client_id}.fhir-bundle.json"
             name.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", "utf-8")
             rows.append((client_id, len(bundle["entry"]), str(name)))
@@ -170,13 +176,18 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
         with httpx.Client(timeout=args.timeout) as http:
             client = FhirClient(args.base, http)
             for client_id, (state, events) in caseload.items():
-                outcome = client.submit(client_bundle(state, events, write=write))
+                try:
+                    outcome = client.submit(client_bundle(state, events, write=write))
+                except FamaError as exc:  # refused, unavailable or unmappable: report, carry on
+                    failed += 1
+                    ctx.stderr.write(f"fama fhir submit: client {client_id}: {exc}\n")
+                    continue
                 rows.append((client_id, len(outcome.entries), outcome.created, outcome.attempts))
         ctx.emit(
             [{"client": c, "entries": n, "created": k, "attempts": a} for c, n, k, a in rows],
             render_table(("client", "entries", "created", "attempts"), rows),
         )
-    return EXIT_PARTIAL if bad else EXIT_OK
+    return EXIT_PARTIAL if bad or failed else EXIT_OK
 
 
 def _configure_fhir(p: argparse.ArgumentParser) -> None:
