@@ -62,6 +62,7 @@ _HINTS = {
 }
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_PATH_END = re.compile(r"\(")
 _FHIR_JSON = "application/fhir+json"
 
 
@@ -82,18 +83,29 @@ def _summarise(body: Any) -> tuple[IssueSummary, ...]:
     if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
         return ()
     issues = []
-    for issue in body.get("issue", []):
+    for issue in _list(body.get("issue")):
         if not isinstance(issue, Mapping):
             continue
-        paths = issue.get("expression") or issue.get("location") or []
+        # Only the element path up to its first function call: its arguments may hold a
+        # value, quoted or not (``identifier.where(value=…)``); XPath locations are dropped.
+        paths = _list(issue.get("expression"))
         issues.append(
             IssueSummary(
                 severity=str(issue.get("severity", "?")),
                 code=str(issue.get("code", "?")),
-                expression=tuple(_LITERAL.sub("'…'", str(p)) for p in paths if p),
+                expression=tuple(_path_only(p) for p in paths if isinstance(p, str) and p),
             )
         )
     return tuple(issues)
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (null, object, text) as no items."""
+    return value if isinstance(value, list) else []
+
+
+def _path_only(expression: str) -> str:
+    return _PATH_END.split(_LITERAL.sub("'…'", expression), maxsplit=1)[0]
 
 
 class FhirRefused(TransportError):
@@ -171,13 +183,17 @@ class TransactionOutcome:
 def _check_conditional(bundle: Mapping[str, Any]) -> int:
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
         raise MappingError("not a FHIR transaction Bundle")
-    entries = bundle.get("entry", [])
+    entries = _list(bundle.get("entry"))
     for index, entry in enumerate(entries):
-        request = entry.get("request", {}) if isinstance(entry, Mapping) else {}
+        request = entry.get("request") if isinstance(entry, Mapping) else None
+        if not isinstance(request, Mapping):
+            request = {}
         method, url = request.get("method"), str(request.get("url", ""))
-        conditional = (method == "POST" and request.get("ifNoneExist")) or (
-            method == "PUT" and "?" in url
-        )
+        # Conditional on a business identifier: a criterion such as ``_count=1`` would
+        # match any resource, and ``PUT Goal?`` none in particular.
+        conditional = (
+            method == "POST" and "identifier=" in str(request.get("ifNoneExist") or "")
+        ) or (method == "PUT" and "?identifier=" in url)
         if not conditional:
             raise MappingError(
                 f"bundle entry {index}: not a conditional create or update, "
@@ -307,9 +323,17 @@ def _read_response(response: httpx.Response) -> tuple[EntryOutcome, ...]:
             f"FHIR server answered {response.status_code} without a transaction-response Bundle"
         )
     outcomes = []
-    for entry in body.get("entry", []):
-        answer = entry.get("response", {}) if isinstance(entry, Mapping) else {}
+    for entry in _list(body.get("entry")):
+        answer = entry.get("response") if isinstance(entry, Mapping) else None
+        if not isinstance(answer, Mapping):
+            raise FhirResponseInvalid(
+                f"FHIR server answered {response.status_code} with an entry without a response"
+            )
+        location = answer.get("location")
         outcomes.append(
-            EntryOutcome(status=str(answer.get("status", "")), location=answer.get("location"))
+            EntryOutcome(
+                status=str(answer.get("status", "")),
+                location=location if isinstance(location, str) else None,
+            )
         )
     return tuple(outcomes)
