@@ -393,7 +393,7 @@ def test_an_unquoted_value_in_an_issue_path_is_not_repeated():
     ],
 )
 def test_only_identifier_conditional_entries_may_be_sent(request_):
-    """Review finding: `_count=1` or `PUT Goal?` passed as conditional, so a retry could duplicate."""
+    """Review finding: `_count=1` or `PUT Goal?` passed as conditional; a retry could duplicate."""
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
