@@ -191,3 +191,13 @@ def test_damaged_adt_is_read_or_reported_never_raised(trigger, damage):
         text = text[:at] + char + text[at:]
     result = Hl7v2RecordSystem().inbound(text.encode())
     assert len(result.contexts) + len(result.problems) + len(result.merges) >= 1
+
+
+def test_one_badly_encoded_message_does_not_take_the_batch_with_it():
+    """Review finding: one non-UTF-8 byte rejected every message in the payload."""
+    bad = adt("A01").replace("PV1|1|O", "NTE|1||caf\u00e9\rPV1|1|O").encode("latin-1")
+    payload = bad + b"\r" + adt("A08").encode()
+    result = Hl7v2RecordSystem().inbound(payload)
+    assert len(result.contexts) == 1
+    assert [p.record for p in result.problems] == ["message 1"]
+    assert "not UTF-8" in str(result.problems[0])

@@ -44,7 +44,14 @@ from fama_core.events import (
 )
 from fama_core.state import ClientState
 
-__all__ = ["MEDIA_TYPE", "Hl7v2RecordSystem", "OutboundMessage", "split_batch"]
+__all__ = [
+    "MEDIA_TYPE",
+    "NOT_UTF8",
+    "Hl7v2RecordSystem",
+    "OutboundMessage",
+    "split_batch",
+    "split_batch_bytes",
+]
 
 MEDIA_TYPE = "application/hl7-v2"
 
@@ -68,11 +75,26 @@ class OutboundMessage:
 
 
 def split_batch(payload: bytes | str) -> list[str]:
-    """Split a payload into messages: MLLP frames, or messages each starting with ``MSH``."""
+    """Split a payload into messages: MLLP frames, or messages each starting with ``MSH``.
+
+    Bytes must be UTF-8 as a whole; :func:`split_batch_bytes` splits first, so
+    one badly encoded message does not take the others with it.
+    """
     text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
     text = text.replace("\x0b", "\r").replace("\x1c", "\r")
     parts = re.split(r"(?:^|\r\n|\r|\n)(?=MSH)", text)
     return [p.strip("\r\n") for p in parts if p.strip()]
+
+
+def split_batch_bytes(payload: bytes) -> list[bytes]:
+    """Split raw bytes into messages (as :func:`split_batch`), each still to be decoded."""
+    data = payload.replace(b"\x0b", b"\r").replace(b"\x1c", b"\r")
+    parts = re.split(rb"(?:^|\r\n|\r|\n)(?=MSH)", data)
+    return [p.strip(b"\r\n") for p in parts if p.strip()]
+
+
+NOT_UTF8 = "not UTF-8 (fama reads HL7 v2 in UTF-8 or ASCII, MSH-18 UNICODE UTF-8)"
+"""The reason given for a message whose bytes are not UTF-8."""
 
 
 @dataclass
@@ -216,16 +238,14 @@ class Hl7v2RecordSystem:
         contexts: list[TreatmentContext] = []
         merges: list[ClientMerge] = []
         problems: list[InvalidRecord] = []
-        try:
-            texts = split_batch(payload)
-        except UnicodeDecodeError:
-            reason = "not UTF-8 (fama reads HL7 v2 in UTF-8 or ASCII, MSH-18 UNICODE UTF-8)"
-            problem = FieldProblem("", "hl7v2", reason)
-            return InboundResult(
-                problems=(InvalidRecord(record="payload", kind="HL7 v2", problems=[problem]),)
-            )
-        for n, text in enumerate(texts, 1):
+        for n, raw in enumerate(split_batch_bytes(payload), 1):
             record = f"message {n}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # this message only; the rest of the batch carries on
+                problem = FieldProblem("", "hl7v2", NOT_UTF8)
+                problems.append(InvalidRecord(record=record, kind="HL7 v2", problems=[problem]))
+                continue
             try:
                 msg = er7.parse(text)
                 if _SAFE_ID.fullmatch(msg.control_id):  # an id only: never echo free text

@@ -22,7 +22,7 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hl7v2 import er7
-from fama_adapters.hl7v2.adapter import Hl7v2RecordSystem, split_batch
+from fama_adapters.hl7v2.adapter import NOT_UTF8, Hl7v2RecordSystem, split_batch_bytes
 from fama_adapters.hl7v2.mllp import AckRejected, MllpClient
 from fama_adapters.hl7v2.testing import loopback_receiver
 from fama_adapters.hookspecs import hookimpl
@@ -104,7 +104,15 @@ def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
     failed = False
     with MllpClient(args.host, args.port, timeout=args.timeout, retries=args.retries) as client:
         for name in args.files:
-            for text in split_batch(Path(name).read_bytes()):
+            for raw in split_batch_bytes(Path(name).read_bytes()):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:  # report this message, send the others
+                    failed = True
+                    outcomes.append(
+                        {"file": name, "control_id": "", "ack": f"not sent: {NOT_UTF8}"}
+                    )
+                    continue
                 try:
                     control_id = er7.parse(text).control_id
                     ack = client.send(text)
