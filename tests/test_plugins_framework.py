@@ -149,3 +149,73 @@ def _journey():
     from fama_adapters.cli.core_commands import load_journeys
 
     return load_journeys(ROOT / "examples" / "journeys")[0][2]
+
+
+# Review findings: the host called implementations directly, bypassing pluggy.
+
+
+class _NoArguments:
+    """An implementation that names none of the hook's arguments (allowed by pluggy)."""
+
+    @hookimpl
+    def fama_register_commands(self):
+        return None
+
+
+class _Crashes:
+    @hookimpl
+    def fama_register_commands(self, register):
+        raise RuntimeError("boom")
+
+
+class _Nameless:
+    @hookimpl
+    def fama_register_commands(self, register):
+        register(object())
+
+
+class _Wrapper:
+    def __init__(self):
+        self.wrapped = False
+
+    @hookimpl(wrapper=True)
+    def fama_register_commands(self, register):
+        self.wrapped = True
+        return (yield)
+
+
+def test_an_implementation_naming_no_arguments_is_called_without_them():
+    host = PluginHost(entry_points=False)
+    host.register(_NoArguments(), name="no-args")
+    assert "demo" in host.commands()
+
+
+def test_a_plugin_failing_inside_a_hook_is_named_in_a_plugin_error():
+    host = PluginHost(entry_points=False)
+    host.register(_Crashes(), name="crashes")
+    with pytest.raises(PluginError, match="plugin crashes failed in fama_register_commands"):
+        host.commands()
+
+
+def test_registering_something_without_a_name_is_a_plugin_error():
+    host = PluginHost(entry_points=False)
+    host.register(_Nameless(), name="nameless")
+    with pytest.raises(PluginError, match="plugin nameless registered a command without a name"):
+        host.commands()
+
+
+def test_wrapper_implementations_run():
+    host = PluginHost(entry_points=False)
+    wrapper = _Wrapper()
+    host.register(wrapper, name="wrapper")
+    assert "demo" in host.commands() and wrapper.wrapped
+
+
+def test_the_same_object_under_two_names_and_unknown_unregister_are_plugin_errors():
+    host = PluginHost(entry_points=False)
+    plugin = _NoArguments()
+    host.register(plugin, name="one")
+    with pytest.raises(PluginError, match="already registered"):
+        host.register(plugin, name="two")
+    with pytest.raises(PluginError, match="no plugin is registered as nope"):
+        host.unregister("nope")

@@ -100,6 +100,8 @@ class PluginHost:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {name}: {exc}") from None
+        except ValueError:  # pluggy: this object is already registered under another name
+            raise PluginError(f"plugin {name} is already registered under another name") from None
         self._info[name] = PluginInfo(name, source)
         try:
             self.pm.check_pending()
@@ -111,13 +113,40 @@ class PluginHost:
             ) from None
 
     def unregister(self, name: str) -> None:
-        """Remove the plugin registered under ``name``."""
+        """Remove the plugin registered under ``name``; :class:`PluginError` when there is none."""
+        if name not in self._info:
+            raise PluginError(f"no plugin is registered as {name}")
         self.pm.unregister(name=name)
         del self._info[name]
 
     def plugins(self) -> list[PluginInfo]:
         """Every loaded plugin, in load order."""
         return list(self._info.values())
+
+    def _call_each(
+        self, hook: str | Any, make_register: Callable[[str], Callable[..., None]]
+    ) -> None:
+        """Call a registration hook one plugin at a time, through pluggy.
+
+        Going through pluggy keeps its calling rules: an implementation receives
+        only the arguments it names (so hooks may gain arguments), and wrappers
+        work. Each plugin gets its own ``register``; an error inside a plugin
+        becomes a :class:`PluginError` naming it.
+        """
+        name = hook if isinstance(hook, str) else hook.name
+        caller = getattr(self.pm.hook, name)
+        plugins = [impl.plugin_name for impl in caller.get_hookimpls()]  # load order
+        for plugin_name in dict.fromkeys(plugins):
+            others = [self.pm.get_plugin(p) for p in self._info if p != plugin_name]
+            subset = self.pm.subset_hook_caller(name, remove_plugins=[o for o in others if o])
+            try:
+                subset(register=make_register(plugin_name))
+            except PluginError:
+                raise
+            except Exception as exc:  # a third party's bug must name the third party
+                raise PluginError(
+                    f"plugin {plugin_name} failed in {name}: {type(exc).__name__}"
+                ) from exc
 
     def _collect(self, hook: str | Any, key: Callable[[_T], str], what: str) -> dict[str, _T]:
         """Call a registration hook plugin by plugin, refusing two registrations of one name.
@@ -127,36 +156,42 @@ class PluginHost:
         """
         found: dict[str, _T] = {}
         owner: dict[str, str] = {}
-        caller = getattr(self.pm.hook, hook) if isinstance(hook, str) else hook
-        for impl in caller.get_hookimpls():  # registration (load) order
-            plugin_name = impl.plugin_name
 
-            def register(item: _T, _plugin: str = plugin_name) -> None:
-                k = key(item)
+        def make_register(plugin_name: str) -> Callable[[_T], None]:
+            def register(item: _T) -> None:
+                try:
+                    k = key(item)
+                except AttributeError:
+                    raise PluginError(
+                        f"plugin {plugin_name} registered a {what} without a name"
+                    ) from None
                 if k in found:
                     raise PluginError(
-                        f"two plugins register the {what} {k!r}: {owner[k]} and {_plugin}; "
+                        f"two plugins register the {what} {k!r}: {owner[k]} and {plugin_name}; "
                         "block one with FAMA_BLOCK_PLUGINS"
                     )
                 found[k] = item
-                owner[k] = _plugin
+                owner[k] = plugin_name
 
-            impl.function(register=register)
+            return register
+
+        self._call_each(hook, make_register)
         return found
 
     def registrations(self) -> dict[str, list[str]]:
         """What each plugin registers, by plugin name (``record system hl7v2`` …)."""
         out: dict[str, list[str]] = {name: [] for name in self._info}
         for hook_name, what, attribute in _REGISTRATION_HOOKS:
-            caller = getattr(self.pm.hook, hook_name)
-            for impl in caller.get_hookimpls():
 
-                def register(
-                    item: Any, _p: str = impl.plugin_name, _w: str = what, _a: str = attribute
-                ) -> None:
-                    out.setdefault(_p, []).append(f"{_w} {getattr(item, _a)}")
+            def make_register(
+                plugin_name: str, _w: str = what, _a: str = attribute
+            ) -> Callable[[Any], None]:
+                def register(item: Any) -> None:
+                    out.setdefault(plugin_name, []).append(f"{_w} {getattr(item, _a, '?')}")
 
-                impl.function(register=register)
+                return register
+
+            self._call_each(hook_name, make_register)
         return out
 
     def commands(self) -> dict[str, Any]:
