@@ -168,7 +168,7 @@ class PluginHost:
                 if k in found:
                     raise PluginError(
                         f"two plugins register the {what} {k!r}: {owner[k]} and {plugin_name}; "
-                        "block one with FAMA_BLOCK_PLUGINS"
+                        "block the third-party one with FAMA_BLOCK_PLUGINS (built-ins cannot be)"
                     )
                 found[k] = item
                 owner[k] = plugin_name
