@@ -302,7 +302,10 @@ class _Writer:
             **resource,
         }
         query = f"identifier={id_system}|{id_value}"
-        if self.write == "create":
+        # A Task's status belongs to the volunteer's side once it exists (Gravity
+        # closed-loop referral: the target sets accepted, completed, failed), so fama
+        # only ever creates it, even in upsert mode, and never overwrites it.
+        if self.write == "create" or rtype == "Task":
             request = {"method": "POST", "url": rtype, "ifNoneExist": query}
         else:
             request = {"method": "PUT", "url": f"{rtype}?{query}"}

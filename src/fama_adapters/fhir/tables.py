@@ -275,7 +275,9 @@ FIELD_TABLES: Final[tuple[tuple[str, tuple[FieldRow, ...]], ...]] = (
         (
             FieldRow("Bundle.type", "-", "transaction"),
             FieldRow("Bundle.entry.fullUrl", "-", "urn:uuid, a UUID5 of the entry's identifier"),
-            FieldRow("Bundle.entry.request.method", "-", "POST (create) or PUT (upsert)"),
+            FieldRow(
+                "Bundle.entry.request.method", "-", "POST (create; always for Task) or PUT (upsert)"
+            ),
             FieldRow("Bundle.entry.request.url", "-", "the type; for PUT `Type?identifier=…`"),
             FieldRow(
                 "Bundle.entry.request.ifNoneExist",
