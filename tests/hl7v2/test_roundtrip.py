@@ -19,6 +19,7 @@ from fama_adapters.hl7v2.messages import (
     read_referral,
     read_session,
 )
+from fama_core.errors import MappingError
 
 from .strategies import contexts, goal_messages, referrals, sessions, stamps
 
@@ -90,3 +91,16 @@ def test_escape_sequences_follow_hl7_v2_5_section_2_7(raw, escaped):
 @given(st.text())
 def test_unescape_inverts_escape_for_any_text(raw):
     assert er7.unescape(er7.escape(raw)) == raw
+
+
+@EXAMPLES
+@given(goal_messages)
+def test_a_pgl_whose_trigger_disagrees_with_gol_1_is_refused(record):
+    """Review finding: a PGL^PC6 carrying GOL-1 DE was read as a delete."""
+    text = er7.encode(build_goal_message(record))
+    good = text.split("|", 9)[8]  # MSH-9, e.g. PGL^PC7^PGL_PC6
+    trigger = good.split("^")[1]
+    other = {"PC6": "PC8", "PC7": "PC6", "PC8": "PC7"}[trigger]
+    wrong = text.replace(good, good.replace(trigger, other, 1), 1)
+    with pytest.raises(MappingError, match="MSH-9.2"):
+        read_goal_message(er7.parse(wrong))

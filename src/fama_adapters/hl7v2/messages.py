@@ -374,8 +374,14 @@ def read_goal_message(msg: ParsedMessage, *, authority: str | None = None) -> Go
         )
     if len(actions) != 1 or next(iter(actions)) not in _ACTION_BY_CODE:
         raise MappingError("GOL-1: each goal of a message needs the same known action code")
+    action = _ACTION_BY_CODE[actions.pop()]
+    if msg.message_type[1] != _ACTION_EVENT[action]:
+        # PC6 adds, PC7 updates, PC8 deletes: a trigger that disagrees with GOL-1 is ambiguous.
+        raise MappingError(
+            f"MSH-9.2: a GOL-1 action {action.value} goes with {_ACTION_EVENT[action]}"
+        )
     return GoalMessage(
-        action=_ACTION_BY_CODE[actions.pop()],
+        action=action,
         client_id=_client_id(msg, authority=authority),
         control_id=msg.control_id,
         recorded_at=_recorded_at(msg),
