@@ -30,6 +30,7 @@ __all__ = [
     "format_timestamp",
     "parse",
     "parse_date",
+    "parse_timestamp",
     "unescape",
 ]
 
@@ -286,4 +287,41 @@ def parse_date(value: str, *, what: str) -> dt.date | None:
     try:
         return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise MappingError(f"{what}: not an HL7 date (YYYYMMDD…)") from None
+        # A DT of year or month precision is valid HL7 but names no day; fama's dates
+        # are days, so it asks for one rather than invent it.
+        raise MappingError(f"{what}: needs a date to the day (YYYYMMDD)") from None
+
+
+_TS = re.compile(
+    r"(\d{4})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?([+-]\d{4})?"
+)
+
+
+def parse_timestamp(value: str, *, what: str, zone: dt.tzinfo) -> dt.datetime:
+    """An HL7 v2.5 TS (``YYYYMMDD[HH[MM[SS[.S…]]]][+/-ZZZZ]``) as an aware datetime.
+
+    Parts left out are zero; without an offset the time is read in ``zone``
+    (the sender's local time, as the standard says). Day precision is the least
+    fama accepts; ``what`` names the field in the :class:`MappingError`.
+    """
+    match = _TS.fullmatch(value)
+    if match is None:
+        raise MappingError(f"{what}: not an HL7 timestamp (YYYYMMDD[HHMM[SS[.S]]][+ZZZZ])")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        when = dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        raise MappingError(f"{what}: not a real date and time") from None
+    if offset is None:
+        return when.replace(tzinfo=zone)
+    sign = 1 if offset[0] == "+" else -1
+    delta = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
+    return when.replace(tzinfo=dt.timezone(sign * delta))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -28,6 +29,7 @@ from fama_adapters.hl7v2.er7 import (
     format_date,
     format_timestamp,
     parse_date,
+    parse_timestamp,
 )
 from fama_adapters.record_systems import ClientMerge
 from fama_core.codes import (
@@ -180,12 +182,12 @@ def _client_id(msg: ParsedMessage, *, authority: str | None = None) -> str:
     raise MappingError("PID-3: no client identifier" + (f" from {authority}" if authority else ""))
 
 
+SENDER_ZONE = ZoneInfo("Europe/London")
+"""Where a timestamp without an offset is read: fama's senders are English services."""
+
+
 def _recorded_at(msg: ParsedMessage) -> dt.datetime:
-    raw = msg.msh.get(7)
-    try:
-        return dt.datetime.strptime(raw, "%Y%m%d%H%M%S%z")
-    except ValueError:
-        raise MappingError("MSH-7: not a timestamp with its offset (YYYYMMDDHHMMSS+ZZZZ)") from None
+    return parse_timestamp(msg.msh.get(7), what="MSH-7", zone=SENDER_ZONE)
 
 
 def _check_type(msg: ParsedMessage, code: str, structure: str) -> None:
