@@ -1,4 +1,4 @@
-"""HL7 v2.5 TS and DT values as fama reads them (review finding: valid values refused or misread)."""
+"""HL7 v2.5 TS and DT values as fama reads them (review: valid values were refused or misread)."""
 
 from __future__ import annotations
 
