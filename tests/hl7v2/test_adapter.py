@@ -201,3 +201,26 @@ def test_one_badly_encoded_message_does_not_take_the_batch_with_it():
     assert len(result.contexts) == 1
     assert [p.record for p in result.problems] == ["message 1"]
     assert "not UTF-8" in str(result.problems[0])
+
+
+def test_without_a_configured_authority_several_pid_3_identifiers_are_refused():
+    """Review finding: the first PID-3 (perhaps an NHS number) became the client key."""
+    several = adt("A01").replace("PID|||c-1^^^FAMA^PI|", "PID|||9434765919^^^NHS^NH~c-1^^^FAMA^PI|")
+    result = Hl7v2RecordSystem().inbound(several.encode())
+    assert result.contexts == ()
+    assert "PID-3: several identifiers" in str(result.problems[0])
+    assert "9434765919" not in str(result.problems[0])
+    chosen = Hl7v2RecordSystem(authority="FAMA").inbound(several.encode())
+    assert [c.client_id for c in chosen.contexts] == ["c-1"]
+
+
+def test_a_merge_reads_mrg_1_with_the_same_authority():
+    merge = (
+        adt("A01")
+        .replace("ADT^A01^ADT_A01", "ADT^A40^ADT_A39")
+        .replace("PV1|", "MRG|9434765919^^^NHS^NH~c-0^^^FAMA^PI\rPV1|", 1)
+    )
+    (done,) = Hl7v2RecordSystem(authority="FAMA").inbound(merge.encode()).merges
+    assert (done.merged, done.survivor) == ("c-0", "c-1")
+    refused = Hl7v2RecordSystem().inbound(merge.encode())
+    assert refused.merges == () and "MRG-1: several identifiers" in str(refused.problems[0])

@@ -173,13 +173,32 @@ def _client_id(msg: ParsedMessage, *, authority: str | None = None) -> str:
     pid = msg.first("PID")
     if pid is None:
         raise MappingError("PID: missing")
-    reps = pid.repetitions(3)
-    for rep in reps:
-        if authority is None or pid.component_of(rep, 4) == authority:
-            value = pid.component_of(rep, 1)
-            if value:
-                return value
-    raise MappingError("PID-3: no client identifier" + (f" from {authority}" if authority else ""))
+    return _identifier(pid, 3, authority=authority, what="PID-3")
+
+
+def _identifier(seg: ParsedSegment, field: int, *, authority: str | None, what: str) -> str:
+    """The CX identifier of ``authority`` in a repeating field (PID-3, MRG-1).
+
+    Without a configured authority only a single identifier is accepted: with
+    several, the first may be an NHS number, which must never become fama's
+    pseudonymous client key.
+    """
+    reps = [r for r in seg.repetitions(field) if seg.component_of(r, 1)]
+    if authority is None:
+        if len(reps) > 1:
+            raise MappingError(
+                f"{what}: several identifiers; configure the assigning authority of the "
+                "host's client key"
+            )
+        if reps:
+            return seg.component_of(reps[0], 1)
+    else:
+        for rep in reps:
+            if seg.component_of(rep, 4) == authority:
+                return seg.component_of(rep, 1)
+    raise MappingError(
+        f"{what}: no client identifier" + (f" from {authority}" if authority else "")
+    )
 
 
 SENDER_ZONE = ZoneInfo("Europe/London")
@@ -644,11 +663,12 @@ def read_adt(
         mrg = msg.first("MRG")
         if mrg is None or not mrg.get(1):
             raise MappingError("MRG-1: missing (the record merged away)")
+        merged = _identifier(mrg, 1, authority=authority, what="MRG-1")
         return AdtMessage(
             trigger,
             msg.control_id,
             recorded_at,
-            merge=ClientMerge(mrg.get(1), client_id, evn_date or recorded_at.date()),
+            merge=ClientMerge(merged, client_id, evn_date or recorded_at.date()),
         )
     pv1 = msg.first("PV1")
     if pv1 is None:

@@ -217,7 +217,14 @@ SESSION_MAP = MappingTable(
 ADT_MAP = MappingTable(
     "Treatment context from ADT (inbound)",
     (
-        FieldRow("client_id", "PID", 3, 1, "CX", "First repetition (or the configured authority)."),
+        FieldRow(
+            "client_id",
+            "PID",
+            3,
+            1,
+            "CX",
+            "The configured authority; without one, the only repetition.",
+        ),
         FieldRow("treatment_episode_id", "PV1", 19, 1, "CX", "Visit number."),
         FieldRow("agency_code", "PV1", 39, 1, "IS", "Servicing facility; else MSH-4."),
         FieldRow("started_on", "PV1", 44, 1, "TS", "Admit date; else EVN-6, else EVN-2."),
