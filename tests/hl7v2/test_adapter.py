@@ -200,7 +200,7 @@ def test_one_badly_encoded_message_does_not_take_the_batch_with_it():
     result = Hl7v2RecordSystem().inbound(payload)
     assert len(result.contexts) == 1
     assert [p.record for p in result.problems] == ["message 1"]
-    assert "not UTF-8" in str(result.problems[0])
+    assert "not in its character set" in str(result.problems[0])
 
 
 def test_without_a_configured_authority_several_pid_3_identifiers_are_refused():
@@ -224,3 +224,14 @@ def test_a_merge_reads_mrg_1_with_the_same_authority():
     assert (done.merged, done.survivor) == ("c-0", "c-1")
     refused = Hl7v2RecordSystem().inbound(merge.encode())
     assert refused.merges == () and "MRG-1: several identifiers" in str(refused.problems[0])
+
+
+def test_outbound_messages_declare_utf8_and_latin_1_inbound_is_read_by_its_msh_18():
+    """Review finding: no MSH-18, so receivers read fama's UTF-8 as the ASCII default."""
+    message = adt("A01")
+    assert er7.parse(message).msh.get(18) == "UNICODE UTF-8"
+    latin = message.replace("UNICODE UTF-8", "8859/1").replace(
+        "PV1|1|O", "NTE|1||caf\u00e9\rPV1|1|O"
+    )
+    result = Hl7v2RecordSystem().inbound(latin.encode("latin-1"))
+    assert result.problems == () and len(result.contexts) == 1

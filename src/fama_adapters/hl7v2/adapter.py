@@ -49,6 +49,7 @@ __all__ = [
     "NOT_UTF8",
     "Hl7v2RecordSystem",
     "OutboundMessage",
+    "decode_message",
     "split_batch",
     "split_batch_bytes",
 ]
@@ -93,7 +94,22 @@ def split_batch_bytes(payload: bytes) -> list[bytes]:
     return [p.strip(b"\r\n") for p in parts if p.strip()]
 
 
-NOT_UTF8 = "not UTF-8 (fama reads HL7 v2 in UTF-8 or ASCII, MSH-18 UNICODE UTF-8)"
+_LATIN_1 = {b"8859/1", b"8859/15"}
+
+
+def decode_message(raw: bytes) -> str:
+    """Decode one message by its MSH-18: ISO 8859-1/-15 as Latin-1, anything else as UTF-8.
+
+    ASCII (the v2.5 default) is a subset of UTF-8. Raises ``UnicodeDecodeError``
+    when the bytes do not fit.
+    """
+    first = raw.split(b"\r", 1)[0].split(b"\n", 1)[0]
+    fields = first.split(first[3:4]) if first.startswith(b"MSH") and len(first) > 3 else []
+    charset = fields[17].split(b"^")[0].strip() if len(fields) > 17 else b""
+    return raw.decode("latin-1" if charset in _LATIN_1 else "utf-8")
+
+
+NOT_UTF8 = "not in its character set (fama reads MSH-18 UNICODE UTF-8, ASCII or 8859/1)"
 """The reason given for a message whose bytes are not UTF-8."""
 
 
@@ -241,7 +257,7 @@ class Hl7v2RecordSystem:
         for n, raw in enumerate(split_batch_bytes(payload), 1):
             record = f"message {n}"
             try:
-                text = raw.decode("utf-8")
+                text = decode_message(raw)
             except UnicodeDecodeError:  # this message only; the rest of the batch carries on
                 problem = FieldProblem("", "hl7v2", NOT_UTF8)
                 problems.append(InvalidRecord(record=record, kind="HL7 v2", problems=[problem]))

@@ -133,6 +133,13 @@ def _msh(
             control_id,
             header.processing_id,
             VERSION,
+            "",
+            "",
+            "",
+            "",
+            "",
+            # MSH-18: fama writes UTF-8, and v2.5's default character set is ASCII.
+            CHARACTER_SET,
         ),
     )
 
@@ -200,6 +207,9 @@ def _identifier(seg: ParsedSegment, field: int, *, authority: str | None, what: 
         f"{what}: no client identifier" + (f" from {authority}" if authority else "")
     )
 
+
+CHARACTER_SET = "UNICODE UTF-8"
+"""MSH-18 (HL7 table 0211) of every message fama writes."""
 
 SENDER_ZONE = ZoneInfo("Europe/London")
 """Where a timestamp without an offset is read: fama's senders are English services."""

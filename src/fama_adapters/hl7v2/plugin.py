@@ -22,7 +22,12 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hl7v2 import er7
-from fama_adapters.hl7v2.adapter import NOT_UTF8, Hl7v2RecordSystem, split_batch_bytes
+from fama_adapters.hl7v2.adapter import (
+    NOT_UTF8,
+    Hl7v2RecordSystem,
+    decode_message,
+    split_batch_bytes,
+)
 from fama_adapters.hl7v2.mllp import AckRejected, MllpClient
 from fama_adapters.hl7v2.testing import loopback_receiver
 from fama_adapters.hookspecs import hookimpl
@@ -106,7 +111,7 @@ def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
         for name in args.files:
             for raw in split_batch_bytes(Path(name).read_bytes()):
                 try:
-                    text = raw.decode("utf-8")
+                    text = decode_message(raw)
                 except UnicodeDecodeError:  # report this message, send the others
                     failed = True
                     outcomes.append(
