@@ -158,11 +158,19 @@ def test_messages_fama_writes_are_not_read_as_treatment_context():
     assert result.contexts == () and result.problems[0].problems[0].location == "MSH-9"
 
 
-def test_errors_never_carry_the_free_text():
-    secret = "my sponsor Jo 07700 900123"
-    bad = adt("A01").replace("PV1|1|O", f"NTE|1||{secret}\rPV1|1|O").replace("|tx-9", "|")
+@pytest.mark.parametrize(
+    ("field", "secret"),
+    [
+        ("|tx-9|", "|my sponsor Jo 07700 900123|"),  # PV1-19, read and invalid as an id
+        ("|20260105", "|2026 Jo 07700 900123"),  # PV1-44, read and invalid as a date
+    ],
+)
+def test_errors_never_carry_the_values_they_refuse(field, secret):
+    """The secret sits in a field fama reads and refuses, so the test can fail."""
+    bad = adt("A01").replace(field, secret, 1)
     result = Hl7v2RecordSystem().inbound(bad.encode())
-    assert secret not in str(result.problems[0])
+    assert result.problems, "the value must be refused"
+    assert "07700" not in str(result.problems[0]) and "Jo" not in str(result.problems[0])
 
 
 def test_outbound_logs_nothing_and_carries_notes_only_inside_messages(caplog):
