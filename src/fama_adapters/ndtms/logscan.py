@@ -272,6 +272,6 @@ def _context_client(raw: bytes) -> str:
     try:
         data = json.loads(raw)
         cid = data["treatment"]["client_id"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # a deeply nested line is bad input
         return ""
     return cid if isinstance(cid, str) and re.fullmatch(r"[A-Za-z0-9._:\-]{1,64}", cid) else ""
