@@ -9,6 +9,7 @@ The tree::
     ├── InvalidRecord              a record did not match its schema (record, fields, why)
     ├── TransitionRefused          the workflow refused an event (state, event, unmet condition)
     ├── IdempotencyConflict        an event id was reused for a different event
+    ├── InputUnreadable            an input could not be read as a whole (source, why)
     ├── CatalogueError             packaged or host catalogue data is inconsistent
     ├── WorkflowDefinitionError    the state/transition declaration is not well formed
     ├── StoreError                 an event store failed
@@ -32,6 +33,7 @@ __all__ = [
     "FamaError",
     "FieldProblem",
     "IdempotencyConflict",
+    "InputUnreadable",
     "InvalidRecord",
     "MappingError",
     "PluginError",
@@ -129,6 +131,21 @@ class IdempotencyConflict(FamaError):
             f"event id {event_id} was already used for a different event; "
             f"a {event} event needs a new id"
         )
+
+
+class InputUnreadable(FamaError):
+    """An input (a file, a folder, a feed) could not be read as a whole; nothing of it was used.
+
+    ``source`` names the input as the caller knows it (an option such as
+    ``--events``, ``"line 12"``, ``"standard input"``), never its content;
+    ``reason`` says why (missing, not permitted, not UTF-8, nested too deeply,
+    a number or field too large …) without quoting any value.
+    """
+
+    def __init__(self, *, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
 
 
 class CatalogueError(FamaError):

@@ -1,13 +1,12 @@
 """The ``fama`` command: one entry point whose subcommands come from plugins.
 
-Exit codes (stable, for scripts):
+Exit codes (stable, for scripts) are :class:`~fama_adapters.cli.exit_codes.ExitCode`:
+0 done, 1 some records refused, 2 bad invocation or unreadable input, 3 nothing
+could be done, 70 internal error, 130 interrupted (``docs/cli.md`` has the table).
 
-====  =====================================================================
-0     success
-1     finished, but some records were refused or invalid (each reported)
-2     usage error (bad arguments)
-3     fama error: nothing (more) could be done; the message says why
-====  =====================================================================
+No traceback reaches a user: an error that escapes a subcommand becomes a
+message naming the command and the error class, never a value, with the exit
+code for its kind; ``FAMA_DEBUG=1`` adds the traceback (which may show values).
 
 Every subcommand takes ``--json`` for machine-readable output. Output for
 people redacts free text by default; submissions carry only what they must.
@@ -16,13 +15,17 @@ people redacts free text by default; submissions carry only what they must.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from fama_adapters.cli.exit_codes import ExitCode, exit_code_for
 from fama_core.errors import FamaError
 
 __all__ = [
@@ -34,11 +37,24 @@ __all__ = [
     "Command",
     "DemoContext",
     "DemoStep",
+    "ExitCode",
     "main",
     "render_table",
 ]
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+# The names plugins used before :class:`ExitCode`; kept so third-party plugins still import.
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = (
+    ExitCode.OK,
+    ExitCode.PARTIAL,
+    ExitCode.USAGE,
+    ExitCode.FAILED,
+)
+
+REPORT_HINT = (
+    "please report it to the fama maintainers with the command line (not the input: "
+    "it may hold personal data) and the output of `fama plugins`; "
+    "FAMA_DEBUG=1 shows the traceback"
+)
 
 
 @dataclass
@@ -110,7 +126,9 @@ def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fama",
         description="Facilitated Access to Mutual Aid: workflow, records, NDTMS and adapters.",
-        epilog="Exit codes: 0 ok, 1 some records refused, 2 usage error, 3 failed.",
+        epilog="Exit codes: "
+        + "; ".join(f"{code.value} {code.meaning}" for code in ExitCode)
+        + " (docs/cli.md).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in sorted(commands):
@@ -118,7 +136,110 @@ def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.help, description=command.description or command.help)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         command.configure(p)
+        p.set_defaults(_fama_labels=_labels(p))
     return parser
+
+
+def _debug() -> bool:
+    return os.environ.get("FAMA_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+# OS errors that mean "that path cannot be used", i.e. a bad invocation, not a failure of fama.
+_PATH_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.EEXIST,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+    }
+)
+
+
+def _labels(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``dest`` → how the user wrote it (``--events``, ``FILE``), for every argument of a parser."""
+    labels: dict[str, str] = {}
+    for action in parser._actions:  # argparse's documented-by-use registry of arguments
+        if action.option_strings:
+            labels[action.dest] = max(action.option_strings, key=len)
+        else:
+            labels[action.dest] = str(action.metavar or action.dest).upper()
+    return labels
+
+
+def _which_option(args: argparse.Namespace, filename: object) -> str:
+    """The argument whose path ``filename`` is, or is under; never the path itself.
+
+    The user typed the path, so naming its argument is enough to find it, and
+    a path may itself carry a client's name.
+    """
+    unknown = "a file or folder"
+    if not isinstance(filename, str | bytes | os.PathLike):
+        return unknown
+    try:
+        target = Path(os.fsdecode(filename)).absolute()
+    except (TypeError, ValueError):
+        return unknown
+    labels: dict[str, str] = getattr(args, "_fama_labels", {})
+    found = unknown
+    for dest, value in sorted(vars(args).items()):
+        if dest in ("command", "_fama_labels"):
+            continue
+        for one in value if isinstance(value, list) else [value]:
+            if not isinstance(one, str | Path) or str(one) in ("", "-"):
+                continue
+            try:
+                given = Path(one).absolute()
+            except (TypeError, ValueError):  # pragma: no cover - NUL in a path
+                continue
+            label = labels.get(dest, dest)
+            if target == given:
+                return label
+            if given in target.parents:
+                found = f"a path under {label}"
+    return found
+
+
+def _os_error_message(exc: OSError, args: argparse.Namespace) -> str:
+    where = _which_option(args, exc.filename)
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot use {where}: {reason} ({type(exc).__name__})"
+
+
+def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) -> ExitCode:
+    """Run a subcommand; whatever escapes it becomes a message and an :class:`ExitCode`."""
+    name = args.command
+    err = ctx.stderr
+    try:
+        code = command.run(args, ctx)
+    except FamaError as exc:
+        err.write(f"fama {name}: {exc}\n")
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        err.write(f"fama {name}: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except OSError as exc:
+        if _debug():
+            traceback.print_exc(file=err)
+        err.write(f"fama {name}: {_os_error_message(exc, args)}\n")
+        return ExitCode.USAGE if exc.errno in _PATH_ERRNOS else ExitCode.FAILED
+    except Exception as exc:  # the last resort: never a traceback, never a value
+        if _debug():
+            traceback.print_exc(file=err)
+        err.write(f"fama {name}: internal error ({type(exc).__name__}); {REPORT_HINT}\n")
+        return ExitCode.INTERNAL
+    try:
+        return ExitCode(code)
+    except ValueError:
+        err.write(
+            f"fama {name}: internal error (the command returned exit code {code!r}, "
+            f"which is not in the table); {REPORT_HINT}\n"
+        )
+        return ExitCode.INTERNAL
 
 
 def main(
@@ -127,8 +248,8 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     host: Any = None,
-) -> int:
-    """Run the ``fama`` command; returns the exit code (see the module docstring)."""
+) -> ExitCode:
+    """Run the ``fama`` command; returns its :class:`ExitCode` (see the module docstring)."""
     from fama_adapters.plugins import PluginHost
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
@@ -137,15 +258,18 @@ def main(
         commands: dict[str, Command] = host.commands()
     except FamaError as exc:
         err.write(f"fama: {exc}\n")
-        return EXIT_FAILED
+        return ExitCode.FAILED
+    except Exception as exc:  # a plugin that fails to load in an unexpected way
+        if _debug():
+            traceback.print_exc(file=err)
+        err.write(
+            f"fama: internal error while loading plugins ({type(exc).__name__}); {REPORT_HINT}\n"
+        )
+        return ExitCode.INTERNAL
     parser = _parser(commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+        return ExitCode.OK if exc.code == 0 else ExitCode.USAGE
     ctx = CliContext(host=host, stdout=out, stderr=err, json=bool(getattr(args, "json", False)))
-    try:
-        return commands[args.command].run(args, ctx)
-    except FamaError as exc:
-        err.write(f"fama {args.command}: {exc}\n")
-        return EXIT_FAILED
+    return _run_guarded(commands[args.command], args, ctx)
