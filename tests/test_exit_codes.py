@@ -106,10 +106,10 @@ def test_a_fama_error_keeps_its_message_and_is_nothing_done():
     assert code == ExitCode.FAILED and "fama boom: no such store" in err
 
 
-def test_unreadable_input_is_a_usage_error():
-    exc = InputUnreadable(source="--events", reason="nested too deeply")
+def test_input_whose_content_cannot_be_used_is_nothing_done():
+    exc = InputUnreadable(source="events.jsonl", reason="JSON nested more than 64 deep")
     code, _, err = run("boom", host=host_raising(exc))
-    assert code == ExitCode.USAGE and "--events: nested too deeply" in err
+    assert code == ExitCode.FAILED and "events.jsonl: JSON nested more than 64 deep" in err
 
 
 def test_a_missing_path_names_the_argument_not_the_path(tmp_path):

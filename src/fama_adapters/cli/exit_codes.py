@@ -11,13 +11,13 @@ code  name            meaning
 0     ``OK``          done: everything was read, checked and written or sent
 1     ``PARTIAL``     finished, but some records were refused (each reported), or a
                       check found something stale; the rest was done
-2     ``USAGE``       bad invocation or unreadable input: wrong arguments, a file or
-                      folder that is missing, unreadable or unwritable, or an input that
-                      cannot be parsed at all (not its syntax or encoding, nested too
-                      deeply, a number or field too large); nothing was done
+2     ``USAGE``       bad invocation or unreadable input: wrong arguments, or a file
+                      or folder named on the command line that is missing, not
+                      permitted, of the wrong type or unwritable; nothing was done
 3     ``FAILED``      nothing (more) could be sent or done: the store cannot be opened,
-                      an unknown client, a whole-document input read but refused as
-                      invalid, a remote system refused or failed
+                      an unknown client, an input whose content cannot be used as a
+                      whole (not its format, nested too deeply, a number or field too
+                      large), a remote system refused or failed
 70    ``INTERNAL``    an internal error (a bug in fama or a plugin); the message names
                       the command and the error class and says how to report it
                       (70 is ``EX_SOFTWARE`` of BSD's ``sysexits.h``)
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from fama_core.errors import FamaError, InputUnreadable
+from fama_core.errors import FamaError
 
 __all__ = ["ExitCode", "exit_code_for"]
 
@@ -44,7 +44,7 @@ class ExitCode(IntEnum):
     PARTIAL = 1
     """Finished, but some records were refused (each reported), or a check found something stale."""
     USAGE = 2
-    """Bad invocation or unreadable input; nothing was done."""
+    """Bad arguments, or a path on the command line that cannot be opened; nothing was done."""
     FAILED = 3
     """Nothing (more) could be sent or done; the message says why."""
     INTERNAL = 70
@@ -61,7 +61,7 @@ class ExitCode(IntEnum):
 _MEANINGS = {
     ExitCode.OK: "done",
     ExitCode.PARTIAL: "some records refused (each reported), or a check found something stale",
-    ExitCode.USAGE: "bad invocation or unreadable input (missing, unwritable, not its format)",
+    ExitCode.USAGE: "bad invocation or unreadable input (a missing, forbidden or unwritable path)",
     ExitCode.FAILED: "nothing (more) could be sent or done",
     ExitCode.INTERNAL: "internal error: a bug, please report it",
     ExitCode.INTERRUPTED: "interrupted",
@@ -71,11 +71,12 @@ _MEANINGS = {
 def exit_code_for(exc: FamaError) -> ExitCode:
     """The exit code for a :class:`FamaError` that ended a subcommand.
 
-    An input that cannot be read at all (:class:`InputUnreadable`: missing, not
-    its syntax, nested too deeply, too large) is ``USAGE``; any other fama error
-    (including a whole-document input that was read but refused as invalid)
-    means nothing more could be done (``FAILED``).
+    A fama error that ends a command means nothing (more) could be done,
+    whatever its class: the input's content could not be used as a whole
+    (:class:`~fama_core.errors.InputUnreadable`, an invalid document), the store
+    or a remote system failed. (``USAGE`` comes from the arguments and from
+    paths that cannot be opened, which are OS errors, not fama's.) One function,
+    so a new error class gets its code in one place.
     """
-    if isinstance(exc, InputUnreadable):
-        return ExitCode.USAGE
+    del exc  # every class maps to FAILED today; kept as the one place to decide
     return ExitCode.FAILED
