@@ -133,3 +133,20 @@ def test_a_written_list_reads_back_the_same_meetings(items):
     assert [(m.meeting_id, m.slots, m.features) for m in report.meetings] == [
         (m.meeting_id, m.slots, m.features) for m in meetings
     ]
+
+
+def test_a_list_without_zones_warns_once_and_strict_refuses_the_row():
+    from fama_adapters.meetings import ImportOptions
+
+    text = (
+        "Group name,Summary description,When & where,Contact details\n"
+        "Tuesday Group,Open,Tue 19:00-20:00,Hall\n"
+    )
+    report = read_csv_text(text, source="kw-list.csv")
+    assert [w for w in report.warnings if "time zone" in w] == [
+        "kw-list.csv: 1 meeting(s) name no time zone and none was given "
+        "(--timezone, or 'timezone' in the sources file); taken as Europe/London"
+    ]
+    strict = read_csv_text(text, options=ImportOptions(strict=True))
+    assert strict.problems[0].record == "row 2"
+    assert strict.problems[0].problems[0][:2] == ("Time zone", "missing")

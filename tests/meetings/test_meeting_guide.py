@@ -343,3 +343,18 @@ def test_the_meeting_guide_source_fetches_a_url_with_the_given_client():
             client=c,
         )
     assert [m.organisation for m in report.meetings] == ["na"]
+
+
+def test_a_feed_without_zones_warns_once_naming_the_source_and_strict_refuses():
+    entries = [{"name": "A", "slug": "a", "day": 1, "time": "19:00"}]
+    report = read_meeting_guide(entries, source="Sussex feed")
+    assert report.meetings[0].timezone == "Europe/London"
+    assert report.warnings == [
+        "Sussex feed: 1 meeting(s) name no time zone and none was given "
+        "(--timezone, or 'timezone' in the sources file); taken as Europe/London"
+    ]
+    given = read_meeting_guide(entries, options=ImportOptions(timezone="America/New_York"))
+    assert given.meetings[0].timezone == "America/New_York" and not given.warnings
+    strict = read_meeting_guide(entries, options=ImportOptions(strict=True))
+    assert not strict.meetings
+    assert strict.problems[0].problems[0][:2] == ("timezone", "missing")

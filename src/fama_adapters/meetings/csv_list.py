@@ -29,7 +29,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
+from fama_adapters.meetings.report import (
+    ImportOptions,
+    ImportReport,
+    MeetingFeedError,
+    assumed_zone_warning,
+    resolve_zone,
+)
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
 from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
@@ -206,7 +212,10 @@ def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: 
     if not name:
         raise _Bad("Group name", "missing", "group name is required")
     slots, where = parse_when(cell("When & where"))
-    tz_name = cell("Time zone") or options.timezone
+    try:
+        tz_name, _assumed = resolve_zone(cell("Time zone"), options)
+    except LookupError:
+        raise _Bad("Time zone", "missing", "no time zone in the list and none given") from None
     try:
         zone(tz_name)
     except ValueError:
@@ -256,6 +265,7 @@ def read_csv_text(
         raise MeetingFeedError(source=label, reason="missing column(s): " + ", ".join(missing))
     report = ImportReport(source=label)
     seen: dict[str, int] = {}
+    assumed = 0
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): v or "" for k, v in raw.items() if isinstance(v, str)}
         if not any(v.strip() for v in row.values()):
@@ -294,6 +304,9 @@ def read_csv_text(
                 + ", ".join(meeting.unrecognised_types)
             )
         report.meetings.append(meeting)
+        assumed += options.timezone is None and not row.get("time zone", "").strip()
+    if assumed:
+        report.warnings.append(assumed_zone_warning(label, assumed))
     return report
 
 

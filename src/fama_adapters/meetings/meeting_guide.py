@@ -30,7 +30,13 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
+from fama_adapters.meetings.report import (
+    ImportOptions,
+    ImportReport,
+    MeetingFeedError,
+    assumed_zone_warning,
+    resolve_zone,
+)
 from fama_core.codes import AttendanceMode
 from fama_core.directory import (
     Meeting,
@@ -177,7 +183,10 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
             warn.append("end_time: equals the start time; taken as one hour")
             end = None
         slots = tuple(WeeklySlot(day=d, start=start, end=end) for d in parse_day(raw["day"]))
-    tz_name = _text(raw, "timezone") or options.timezone
+    try:
+        tz_name, _assumed = resolve_zone(_text(raw, "timezone"), options)
+    except LookupError:
+        raise _Bad("timezone", "missing", "no time zone in the feed and none given") from None
     try:
         zone(tz_name)
     except ValueError:
@@ -247,6 +256,7 @@ def read_meeting_guide(
     label = options.source or source
     report = ImportReport(source=label)
     seen: dict[str, int] = {}
+    assumed = 0
     for position, raw in enumerate(entries):
         report.entries += 1
         record = f"meetings[{position}]"
@@ -279,6 +289,9 @@ def read_meeting_guide(
         seen[meeting.meeting_id] = position
         report.meetings.append(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
+        assumed += options.timezone is None and not raw.get("timezone")
+    if assumed:
+        report.warnings.append(assumed_zone_warning(label, assumed))
     return report
 
 

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting
 from fama_core.errors import InvalidRecord, MappingError
 
-__all__ = ["ImportOptions", "ImportReport", "MeetingFeedError"]
+__all__ = [
+    "FALLBACK_TIMEZONE",
+    "ImportOptions",
+    "ImportReport",
+    "MeetingFeedError",
+    "assumed_zone_warning",
+    "resolve_zone",
+]
+
+FALLBACK_TIMEZONE = "Europe/London"
+"""The zone taken, with a warning, for meetings whose source names none and no default."""
 
 
 class MeetingFeedError(MappingError):
@@ -33,10 +43,42 @@ class ImportOptions:
 
     organisation: str = "aa"
     """Organisation of the feed's meetings (Meeting Guide feeds are one organisation's)."""
-    timezone: str = "Europe/London"
-    """Zone of meetings that name none."""
+    timezone: str | None = None
+    """Zone of meetings that name none (``--timezone``, or the sources file's ``timezone``).
+
+    Without it such meetings are taken as :data:`FALLBACK_TIMEZONE` and the
+    report warns, naming the source; with :attr:`strict` each is refused.
+    """
     source: str | None = None
     """Label kept on each meeting (default: the file name or URL)."""
+    strict: bool = False
+    """Refuse a meeting whose zone is neither in the feed nor given (``--strict``)."""
+    formats: str | None = None
+    """BMLT: a saved ``GetFormats`` answer, for search results that carry no formats."""
+
+
+def resolve_zone(given: str | None, options: ImportOptions) -> tuple[str, bool]:
+    """The zone of one meeting and whether it was assumed.
+
+    ``given`` is the feed's own zone; else the import's; else
+    :data:`FALLBACK_TIMEZONE` (assumed). Raises :class:`LookupError` instead of
+    assuming when ``options.strict``.
+    """
+    if given:
+        return given, False
+    if options.timezone:
+        return options.timezone, False
+    if options.strict:
+        raise LookupError("no time zone")
+    return FALLBACK_TIMEZONE, True
+
+
+def assumed_zone_warning(source: str, count: int) -> str:
+    """The one warning an import gives when ``count`` meetings had their zone assumed."""
+    return (
+        f"{source}: {count} meeting(s) name no time zone and none was given "
+        f"(--timezone, or 'timezone' in the sources file); taken as {FALLBACK_TIMEZONE}"
+    )
 
 
 @dataclass
