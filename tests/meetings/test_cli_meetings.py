@@ -154,13 +154,17 @@ def test_pack_writes_the_html_for_a_clients_events(tmp_path):
 
 def test_sources_lists_the_builtin_formats():
     code, out, _ = run("meetings", "sources", "--json")
-    assert code == 0 and {s["name"] for s in json.loads(out)} == {"meeting-guide", "csv"}
+    assert code == 0 and {s["name"] for s in json.loads(out)} == {
+        "meeting-guide",
+        "csv",
+        "bmlt",
+    }
 
 
 @dataclass(frozen=True)
 class _FakeSource:
-    name: str = "bmlt"
-    description: str = "a fake BMLT server"
+    name: str = "vendor-directory"
+    description: str = "a fake vendor directory"
 
     def load(self, location, *, options, client=None):
         return ImportReport(source=location)
@@ -176,8 +180,10 @@ def test_a_plugin_adds_a_meeting_source_through_the_hook():
     host = PluginHost(entry_points=False)
     host.register(_Plugin(), name="fake")
     try:
-        assert set(host.meeting_sources()) == {"meeting-guide", "csv", "bmlt"}
-        code, out, _ = run("meetings", "import", "anywhere", "--format", "bmlt", host=host)
+        assert set(host.meeting_sources()) == {"meeting-guide", "csv", "bmlt", "vendor-directory"}
+        code, out, _ = run(
+            "meetings", "import", "anywhere", "--format", "vendor-directory", host=host
+        )
         assert code == 0 and "0 of 0 meetings imported" in out
     finally:
         host.unregister("fake")

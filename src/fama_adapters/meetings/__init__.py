@@ -1,4 +1,4 @@
-"""Meeting directory adapters: Meeting Guide JSON and hand-kept CSV lists in, a directory out.
+"""Meeting directory adapters: Meeting Guide JSON, BMLT and hand-kept CSV lists in, a directory out.
 
 Public surface (everything a host or a third-party source needs)::
 
@@ -10,6 +10,7 @@ Each importer returns an :class:`ImportReport`; a bad entry is an
 
 from __future__ import annotations
 
+from fama_adapters.meetings.bmlt import fetch_bmlt, read_bmlt, read_bmlt_file, read_bmlt_json
 from fama_adapters.meetings.csv_list import (
     HANDOUT_6A_COLUMNS,
     format_when,
@@ -36,11 +37,15 @@ __all__ = [
     "MeetingFeedError",
     "MeetingSource",
     "dump_directory",
+    "fetch_bmlt",
     "fetch_meeting_guide",
     "format_when",
     "load_directory",
     "meeting_to_meeting_guide",
     "parse_when",
+    "read_bmlt",
+    "read_bmlt_file",
+    "read_bmlt_json",
     "read_csv_file",
     "read_csv_text",
     "read_meeting_guide",

@@ -85,7 +85,12 @@ def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
             f"fama meetings import: no format {fmt}; choose from {', '.join(sources)}\n"
         )
         return EXIT_USAGE
-    options = ImportOptions(organisation=args.organisation, timezone=args.timezone)
+    options = ImportOptions(
+        organisation=args.organisation,
+        timezone=args.timezone,
+        strict=args.strict,
+        formats=args.formats_file,
+    )
     report = sources[fmt].load(args.location, options=options, client=None)
     today = args.today or dt.date.today()
     if args.out:
@@ -198,9 +203,21 @@ def _configure(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = sub.add_parser("import", help="import a meeting feed or hand-kept list")
     imp.add_argument("location", help="file path, or http(s) URL of a Meeting Guide feed")
-    imp.add_argument("--format", help="meeting-guide or csv (default: by file extension)")
+    imp.add_argument("--format", help="meeting-guide, csv or bmlt (default: by file extension)")
     imp.add_argument("--organisation", default="aa", help="organisation of the feed (default aa)")
-    imp.add_argument("--timezone", default="Europe/London", help="zone of meetings naming none")
+    imp.add_argument(
+        "--timezone",
+        help="zone of meetings naming none (else Europe/London, with a warning)",
+    )
+    imp.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse meetings whose zone is neither in the feed nor given",
+    )
+    imp.add_argument(
+        "--formats-file",
+        help="bmlt: a saved GetFormats answer, for search results without formats",
+    )
     imp.add_argument("--out", help="save the normalised directory here (JSON)")
     imp.add_argument("--today", type=_date, help="date for the staleness check (YYYY-MM-DD)")
     imp.add_argument(
@@ -245,7 +262,7 @@ def import_sources(folder: Path, host: Any) -> tuple[list[Meeting], list[ImportR
     meetings: list[Meeting] = []
     reports = []
     for item in index:
-        options = ImportOptions(organisation=item["organisation"])
+        options = ImportOptions(organisation=item["organisation"], timezone=item.get("timezone"))
         report = sources[item["format"]].load(str(folder / item["file"]), options=options)
         reports.append(report)
         meetings.extend(report.meetings)
@@ -277,7 +294,7 @@ def _demo_step(demo: DemoContext) -> None:
 
 @hookimpl
 def fama_register_meeting_sources(register: Callable[[MeetingSource], None]) -> None:
-    """The Meeting Guide JSON and hand-kept CSV sources."""
+    """The Meeting Guide JSON, hand-kept CSV and BMLT sources."""
     for source in BUILTIN_SOURCES:
         register(source)
 
@@ -291,7 +308,7 @@ def fama_register_commands(register: Callable[[Command], None]) -> None:
             "import meeting lists and match meetings to a client",
             _run,
             _configure,
-            description="Import meeting feeds (Meeting Guide JSON, hand-kept CSV), "
+            description="Import meeting feeds (Meeting Guide JSON, BMLT, hand-kept CSV), "
             "flag stale listings, and rank meetings a client can attend, with reasons.",
         )
     )

@@ -4,9 +4,10 @@ A source is any object with a ``name``, a one-line ``description`` and a
 ``load(location, *, options, client)`` method returning an
 :class:`~fama_adapters.meetings.report.ImportReport`. Built-in sources are
 ``meeting-guide`` (Meeting Guide JSON from a file or an http(s) URL) and
-``csv`` (a hand-kept list with hand-out 6a's columns); a third party adds, say,
-a BMLT server or a vendor's directory through the
-``fama_register_meeting_sources`` hook.
+``csv`` (a hand-kept list with hand-out 6a's columns) and ``bmlt`` (a BMLT
+root server's semantic API, as Narcotics Anonymous publishes); a third party
+adds, say, a vendor's directory through the ``fama_register_meeting_sources``
+hook.
 """
 
 from __future__ import annotations
@@ -16,11 +17,22 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
+from fama_adapters.meetings.bmlt import fetch_bmlt, read_bmlt_file
 from fama_adapters.meetings.csv_list import read_csv_file
 from fama_adapters.meetings.meeting_guide import fetch_meeting_guide, read_meeting_guide_file
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
 
-__all__ = ["BUILTIN_SOURCES", "CsvListSource", "MeetingGuideSource", "MeetingSource"]
+__all__ = [
+    "BUILTIN_SOURCES",
+    "FETCH_TIMEOUT_SECONDS",
+    "BmltSource",
+    "CsvListSource",
+    "MeetingGuideSource",
+    "MeetingSource",
+]
+
+FETCH_TIMEOUT_SECONDS = 30.0
+"""Time-out of the client a source makes for itself when the caller gives none."""
 
 
 @runtime_checkable
@@ -79,5 +91,28 @@ class CsvListSource:
         return read_csv_file(location, options=options)
 
 
-BUILTIN_SOURCES: tuple[MeetingSource, ...] = (MeetingGuideSource(), CsvListSource())
+@dataclass(frozen=True)
+class BmltSource:
+    """A BMLT root server (Narcotics Anonymous): its semantic API, or a saved answer."""
+
+    name: str = "bmlt"
+    description: str = "BMLT semantic API (NA): root server URL or saved GetSearchResults"
+
+    def load(
+        self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
+    ) -> ImportReport:
+        """Fetch ``GetSearchResults`` (and ``GetFormats``) or read saved answers.
+
+        A file's formats come from the answer itself (``get_used_formats=1``)
+        or from ``options.formats``, a saved ``GetFormats`` answer.
+        """
+        if location.startswith(("http://", "https://")):
+            if client is not None:
+                return fetch_bmlt(location, client, options=options)
+            with httpx.Client(timeout=FETCH_TIMEOUT_SECONDS) as own:
+                return fetch_bmlt(location, own, options=options)
+        return read_bmlt_file(location, formats_path=options.formats, options=options)
+
+
+BUILTIN_SOURCES: tuple[MeetingSource, ...] = (MeetingGuideSource(), CsvListSource(), BmltSource())
 """The sources fama ships."""
