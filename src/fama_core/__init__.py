@@ -11,6 +11,7 @@ from fama_core.errors import (
     IdempotencyConflict,
     InvalidRecord,
     TransitionRefused,
+    UnknownSchemaVersion,
 )
 from fama_core.events import Event, event_from_json, event_from_mapping, event_to_json
 from fama_core.state import ClientState, EpisodeState
@@ -31,6 +32,7 @@ __all__ = [
     "Step",
     "StepStatus",
     "TransitionRefused",
+    "UnknownSchemaVersion",
     "allowed_events",
     "apply",
     "event_from_json",

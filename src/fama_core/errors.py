@@ -7,11 +7,13 @@ The tree::
 
     FamaError
     ├── InvalidRecord              a record did not match its schema (record, fields, why)
+    │   └── UnknownSchemaVersion   an event is of a schema version newer than this fama reads
     ├── TransitionRefused          the workflow refused an event (state, event, unmet condition)
     ├── IdempotencyConflict        an event id was reused for a different event
     ├── InputUnreadable            an input could not be read as a whole (source, why)
     ├── CatalogueError             packaged or host catalogue data is inconsistent
     ├── WorkflowDefinitionError    the state/transition declaration is not well formed
+    ├── EvolutionDefinitionError   the declared event upcasters have gaps, cycles or duplicates
     ├── StoreError                 an event store failed
     │   └── ConcurrencyConflict    another writer appended first (expected version mismatch)
     ├── AdapterError               an adapter failed to map or talk to the outside world
@@ -30,6 +32,7 @@ __all__ = [
     "AdapterError",
     "CatalogueError",
     "ConcurrencyConflict",
+    "EvolutionDefinitionError",
     "FamaError",
     "FieldProblem",
     "IdempotencyConflict",
@@ -41,6 +44,7 @@ __all__ = [
     "SubmissionError",
     "TransitionRefused",
     "TransportError",
+    "UnknownSchemaVersion",
     "WorkflowDefinitionError",
     "invalid_record_from_pydantic",
 ]
@@ -96,6 +100,14 @@ class InvalidRecord(FamaError):
         self.problems = tuple(problems)
         detail = "; ".join(f"{p.location or '(record)'}: {p.reason}" for p in self.problems)
         super().__init__(f"{record}: invalid {kind}: {detail}")
+
+
+class UnknownSchemaVersion(InvalidRecord):
+    """An event declares a ``schema_version`` newer than this fama reads: upgrade fama.
+
+    Nothing is guessed about a future version; the rest of a batch or log
+    carries on as for any invalid record.
+    """
 
 
 class TransitionRefused(FamaError):
@@ -159,6 +171,18 @@ class CatalogueError(FamaError):
 
 class WorkflowDefinitionError(FamaError):
     """The declaration of states and transitions is not well formed."""
+
+
+class EvolutionDefinitionError(FamaError):
+    """The declared event upcasters are not sound (gaps, cycles, duplicates, unknown kinds).
+
+    ``problems`` lists every one, as sentences; raised when the events module
+    is imported, so a bad declaration never reads a log.
+    """
+
+    def __init__(self, *, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("the event upcasters are not sound: " + "; ".join(self.problems))
 
 
 class StoreError(FamaError):

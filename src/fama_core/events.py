@@ -15,12 +15,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from fama_core.codes import STEPS_BY_STAGE, CloseReason, GoalStatus, Handout, SessionStage
-from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
+from fama_core.errors import (
+    FieldProblem,
+    InvalidRecord,
+    UnknownSchemaVersion,
+    WorkflowDefinitionError,
+    invalid_record_from_pydantic,
+)
 from fama_core.models import (
     AccompanimentArrangement,
     AccompanimentResult,
@@ -38,9 +51,13 @@ from fama_core.models import (
     PastExperience,
     StepRecord,
 )
+from fama_core.upcasters import UPCASTERS, UpcasterChain
 
 __all__ = [
+    "CURRENT_VERSIONS",
+    "DECODING",
     "EVENT_KINDS",
+    "EVOLUTION",
     "AccompanimentArranged",
     "AccompanimentConcluded",
     "ClientDeclined",
@@ -64,8 +81,33 @@ __all__ = [
 ]
 
 
+_ABSENT: Final = object()
+_DECODING_KEY = "fama_decoding_stored_event"
+DECODING: Final[Mapping[str, bool]] = {_DECODING_KEY: True}
+"""Validation context of a decoded (stored or sent) event: a missing ``schema_version`` is 1.
+
+:func:`event_from_json` and :func:`event_from_mapping` pass it; without it (an
+event built in Python) a missing ``schema_version`` is the kind's current one.
+"""
+
+
+def _version(current: int) -> Any:
+    return Field(
+        default=current,
+        description=(
+            "The version of this kind's fields the event was written in. Events stored "
+            "without it are version 1; older versions are upgraded when read "
+            "(docs/events.md, 'How events evolve')."
+        ),
+    )
+
+
 class EventBase(FamaModel):
-    """Fields every event carries."""
+    """Fields every event carries; each kind adds its ``kind`` and ``schema_version``.
+
+    A decoded event of an older ``schema_version`` is upgraded by the
+    upcasters of :mod:`fama_core.upcasters` before it is validated.
+    """
 
     event_id: Identifier = Field(
         description="Idempotency key chosen by the host; the same key twice is stored once."
@@ -76,11 +118,27 @@ class EventBase(FamaModel):
     occurred_on: dt.date = Field(description="When it happened (the session date).")
     recorded_at: AwareDatetime = Field(description="When it was recorded, with a time zone.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _upcast(cls, data: Any, info: ValidationInfo) -> Any:
+        entry = _VERSIONED.get(cls)
+        if entry is None or not isinstance(data, dict):
+            return data
+        kind, current = entry
+        version = data.get("schema_version", _ABSENT)
+        if version is _ABSENT:
+            if info.context is None or not info.context.get(_DECODING_KEY):
+                return data  # built in Python: the kind's current version
+        elif version == current and type(version) is int:
+            return data  # the common case, kept cheap: decoding is on the replay path
+        return EVOLUTION.upcast(kind, data)
+
 
 class EpisodeOpened(EventBase):
     """A keyworker starts facilitating access to mutual aid for a client."""
 
     kind: Literal["episode_opened"] = "episode_opened"
+    schema_version: Literal[1] = _version(1)
     team_id: Identifier | None = Field(default=None, description="The keyworker's team.")
 
 
@@ -116,6 +174,7 @@ class Session1Held(SessionHeld):
     """Session one: introducing mutual aid (the guide, p. 7)."""
 
     kind: Literal["session_1_held"] = "session_1_held"
+    schema_version: Literal[1] = _version(1)
     past_experience: PastExperience
     handouts_given: tuple[Handout, ...] = Field(description="Hand-outs the client took home.")
     journal_given: bool = Field(description="The client left with a personal journal.")
@@ -156,6 +215,7 @@ class Session2Held(_LaterSession):
     """Session two: encouraging the client to engage with a group (the guide, p. 9)."""
 
     kind: Literal["session_2_held"] = "session_2_held"
+    schema_version: Literal[1] = _version(1)
     preferred_organisation: OrganisationCode | None = Field(
         default=None, description="The client's preferred type of meeting (step 5)."
     )
@@ -170,6 +230,7 @@ class Session3Held(_LaterSession):
     """Session three: taking an interest in the client's experience (the guide, p. 11)."""
 
     kind: Literal["session_3_held"] = "session_3_held"
+    schema_version: Literal[1] = _version(1)
     commitment_review: CommitmentReview = Field(
         description="Was the commitment made at the previous session kept (step 1)."
     )
@@ -184,6 +245,7 @@ class GoalSet(EventBase):
     """A care-planned goal is proposed or agreed (hand-out 7)."""
 
     kind: Literal["goal_set"] = "goal_set"
+    schema_version: Literal[1] = _version(1)
     goal: Goal
 
 
@@ -191,6 +253,7 @@ class GoalUpdated(EventBase):
     """A goal is agreed or withdrawn between reviews."""
 
     kind: Literal["goal_updated"] = "goal_updated"
+    schema_version: Literal[1] = _version(1)
     goal_id: Identifier
     status: Literal[GoalStatus.AGREED, GoalStatus.WITHDRAWN]
     note: Note | None = None
@@ -200,6 +263,7 @@ class JournalEntryRecorded(EventBase):
     """A meeting from the client's journal is recorded (hand-out 10)."""
 
     kind: Literal["journal_entry_recorded"] = "journal_entry_recorded"
+    schema_version: Literal[1] = _version(1)
     entry: JournalEntry
 
 
@@ -207,6 +271,7 @@ class ObstacleRaised(EventBase):
     """The client raised an obstacle and a response was agreed (hand-outs 3 and 5)."""
 
     kind: Literal["obstacle_raised"] = "obstacle_raised"
+    schema_version: Literal[1] = _version(1)
     record: ObstacleRecord
 
 
@@ -214,6 +279,7 @@ class AccompanimentArranged(EventBase):
     """A peer is arranged to accompany the client (appendix 1)."""
 
     kind: Literal["accompaniment_arranged"] = "accompaniment_arranged"
+    schema_version: Literal[1] = _version(1)
     arrangement: AccompanimentArrangement
 
 
@@ -221,6 +287,7 @@ class AccompanimentConcluded(EventBase):
     """What became of an accompaniment arrangement."""
 
     kind: Literal["accompaniment_concluded"] = "accompaniment_concluded"
+    schema_version: Literal[1] = _version(1)
     result: AccompanimentResult
 
 
@@ -228,6 +295,7 @@ class EngagementConfirmed(EventBase):
     """The client is fully engaged with a mutual aid group: the episode ends."""
 
     kind: Literal["engagement_confirmed"] = "engagement_confirmed"
+    schema_version: Literal[1] = _version(1)
     organisation: OrganisationCode = Field(description="The organisation the client engaged with.")
     note: Note | None = None
 
@@ -236,6 +304,7 @@ class ClientDeclined(EventBase):
     """The client decides not to attend at this time: the episode ends."""
 
     kind: Literal["client_declined"] = "client_declined"
+    schema_version: Literal[1] = _version(1)
     reason: Note | None = None
 
 
@@ -243,6 +312,7 @@ class EpisodeClosed(EventBase):
     """The episode ends because treatment ended, the client transferred, or similar."""
 
     kind: Literal["episode_closed"] = "episode_closed"
+    schema_version: Literal[1] = _version(1)
     reason: CloseReason
     note: Note | None = None
 
@@ -284,6 +354,35 @@ EVENT_KINDS: tuple[str, ...] = (
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
+_EVENT_CLASSES: tuple[type[EventBase], ...] = (
+    EpisodeOpened,
+    Session1Held,
+    Session2Held,
+    Session3Held,
+    GoalSet,
+    GoalUpdated,
+    JournalEntryRecorded,
+    ObstacleRaised,
+    AccompanimentArranged,
+    AccompanimentConcluded,
+    EngagementConfirmed,
+    ClientDeclined,
+    EpisodeClosed,
+)
+_VERSIONED: dict[type, tuple[str, int]] = {
+    cls: (cls.model_fields["kind"].default, cls.model_fields["schema_version"].default)
+    for cls in _EVENT_CLASSES
+}
+
+CURRENT_VERSIONS: Final[Mapping[str, int]] = {kind: v for kind, v in _VERSIONED.values()}
+"""Each event kind's current ``schema_version`` (what fama writes today)."""
+
+EVOLUTION: Final[UpcasterChain] = UpcasterChain(CURRENT_VERSIONS, UPCASTERS)
+"""The declared upcasters, checked here, when the events module is imported."""
+
+if set(CURRENT_VERSIONS) != set(EVENT_KINDS):  # pragma: no cover - a definition error
+    raise WorkflowDefinitionError("EVENT_KINDS and the event classes name different kinds")
+
 
 def _kind_of(raw: Any) -> str:
     if isinstance(raw, Mapping):
@@ -300,15 +399,15 @@ def event_from_mapping(data: Any, *, record: str = "event") -> Event:
     failing field, without the offending values.
     """
     try:
-        return _ADAPTER.validate_python(data)
+        return _ADAPTER.validate_python(data, context=DECODING)
     except ValidationError as exc:
-        raise invalid_record_from_pydantic(exc, record=record, kind=_kind_of(data)) from None
+        raise _invalid(exc, record=record, kind=_kind_of(data)) from None
 
 
 def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
     """Decode and validate one JSON document as an :data:`Event`."""
     try:
-        return _ADAPTER.validate_json(text)
+        return _ADAPTER.validate_json(text, context=DECODING)
     except ValidationError as exc:
         problems = exc.errors(include_input=False, include_url=False)
         if any(p.get("type") == "json_invalid" for p in problems):
@@ -317,7 +416,14 @@ def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
                 kind="event",
                 problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
             ) from None
-        raise invalid_record_from_pydantic(exc, record=record, kind="event") from None
+        raise _invalid(exc, record=record, kind="event") from None
+
+
+def _invalid(exc: ValidationError, *, record: str, kind: str) -> InvalidRecord:
+    problem = invalid_record_from_pydantic(exc, record=record, kind=kind)
+    if any(p.code == "future_schema_version" for p in problem.problems):
+        return UnknownSchemaVersion(record=record, kind=kind, problems=problem.problems)
+    return problem
 
 
 def event_to_json(event: Event) -> str:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol, runtime_checkable
 
-from fama_core.errors import ConcurrencyConflict, IdempotencyConflict, StoreError
+from fama_core.errors import ConcurrencyConflict, FamaError, IdempotencyConflict, StoreError
 from fama_core.events import Event, event_from_json, event_to_json
 
 __all__ = [
@@ -291,11 +291,27 @@ def plan_append(
         existing = found.get(event.event_id)
         if existing is None:
             new.append((event, payload))
-        elif existing == (client_id, payload):
+        elif existing[0] == client_id and _same_event(existing[1], payload):
             duplicates.append(event.event_id)
         else:
             raise IdempotencyConflict(event_id=event.event_id, event=event.kind)
     return PlannedAppend(tuple(new), tuple(duplicates))
+
+
+def _same_event(stored: str, payload: str) -> bool:
+    """Whether a stored payload and a new one record the same event.
+
+    Byte-equal is the common case. Otherwise the stored one may have been
+    written by an older fama (without ``schema_version``, or of an older
+    version): it is the same event when, read with today's code, it encodes
+    to the same JSON.
+    """
+    if stored == payload:
+        return True
+    try:
+        return event_to_json(event_from_json(stored)) == payload
+    except FamaError:
+        return False
 
 
 def check_expected_version(client_id: str, expected: int | None, actual: int) -> None:
