@@ -38,6 +38,7 @@ bench: install
 
 schemas: install
 	$(BIN)/fama schema --write --dir schemas
+	$(BIN)/fama openapi --write schemas/openapi.json
 
 docs: install
 	$(BIN)/fama docs --dir docs

@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.pack.plugin",
     "fama_adapters.hl7v2.plugin",
     "fama_adapters.report.plugin",
+    "fama_adapters.http.plugin",
 )
 """Import paths of the plugins that ship with fama."""
 

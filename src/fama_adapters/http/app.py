@@ -1,0 +1,570 @@
+"""The ``fama serve`` application: the façade over HTTP/JSON, for vendors in any language.
+
+:func:`create_app` builds a FastAPI application around a :class:`Service`
+(token file, access audit, one event store per agency). Handlers are thin:
+authentication, the agency scope and the role check are one dependency
+(:func:`_require`), every error is a problem document
+(:mod:`fama_adapters.http.problems`), and every request that touches a client
+leaves a line in the access audit (:mod:`fama_adapters.http.audit`).
+
+Agencies never share a store: the store URL names ``{agency}`` (e.g.
+``sqlite:///var/fama/{agency}.db``) and a token's agency picks the store, so a
+token of agency A has no path to agency B's records, whatever client id it
+sends. A URL without ``{agency}`` serves exactly one agency (``agency=``).
+
+The service keeps no state of its own between requests beyond caches of what
+the store holds, so several instances can run behind a load balancer over one
+PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fama_adapters.facade import Fama
+from fama_adapters.http.audit import AccessAudit, AuditEntry
+from fama_adapters.http.limits import LimitsMiddleware
+from fama_adapters.http.models import (
+    ClientView,
+    DueNextView,
+    Health,
+    HistoryLine,
+    RecordedView,
+    StoredEventView,
+    WhoAmI,
+)
+from fama_adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldIssue, Problem, problem_for
+from fama_adapters.http.tokens import PERMISSIONS, Action, TokenFile, TokenRecord
+from fama_adapters.store import open_store, redact_url
+from fama_adapters.views import client_view, history_view, redact
+from fama_core import __version__
+from fama_core.errors import ConcurrencyConflict, FamaError, StoreError
+from fama_core.events import Event, event_from_mapping
+
+__all__ = ["API_PREFIX", "MAX_BATCH", "Service", "asgi", "create_app"]
+
+API_PREFIX = "/v1"
+"""Every route lives under this prefix; a breaking change gets a new one."""
+
+_log = logging.getLogger("fama.http")
+
+ClientId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$",
+        description="The host's pseudonymous client key (the event stream).",
+    ),
+]
+
+
+Reveal = Annotated[
+    bool,
+    Query(description="Show free text (notes, goal descriptions …); noted in the access audit."),
+]
+
+MAX_BATCH = 500
+"""Most events accepted in one request (a whole client's history fits many times over)."""
+
+
+@dataclass
+class Service:
+    """What the application serves: tokens, the audit, and the per-agency stores.
+
+    ``store_url`` may name ``{agency}``; without it, ``agency`` must be given
+    and only tokens of that agency are accepted. ``host`` is the plugin host
+    used to open stores (built when ``None``).
+    """
+
+    store_url: str
+    tokens: TokenFile
+    audit: AccessAudit
+    agency: str | None = None
+    create: bool = True
+    max_body: int = 1_048_576
+    """Largest request body accepted, in bytes."""
+    timeout: float = 10.0
+    """Seconds before a request is answered 503."""
+    host: Any = None
+    _open: dict[str, Fama] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if "{agency}" not in self.store_url and self.agency is None:
+            raise StoreError("the store URL does not name {agency}: give the one agency it serves")
+
+    def fama(self, agency: str) -> Fama:
+        """The façade over ``agency``'s store (opened on first use)."""
+        with self._lock:
+            found = self._open.get(agency)
+            if found is None:
+                url = self.store_url.replace("{agency}", agency)
+                found = self._open[agency] = Fama(
+                    open_store(url, create=self.create, host=self.host)
+                )
+            return found
+
+    def serves(self, agency: str) -> bool:
+        """Whether this service may open ``agency``'s records at all."""
+        return self.agency is None or agency == self.agency
+
+    def describe(self) -> str:
+        """The store URL without passwords (for the start-up line)."""
+        return redact_url(self.store_url)
+
+    def close(self) -> None:
+        """Close every store opened and the audit file."""
+        with self._lock:
+            for fama in self._open.values():
+                fama.close()
+            self._open.clear()
+        self.audit.close()
+
+
+# --------------------------------------------------------------------- problems
+
+
+def _problem_response(
+    request: Request, problem: Problem, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    problem.request_id = getattr(request.state, "request_id", None)
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _simple(status: int, name: str, title: str, detail: str) -> Problem:
+    return Problem(type=f"urn:fama:problem:{name}", title=title, status=status, detail=detail)
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry declaring problem documents for ``statuses``."""
+    words = {
+        400: "The request does not match the schema (each field named, no values).",
+        401: "No valid bearer token.",
+        403: "The token's role may not do this, or its agency is not served here.",
+        404: "No such client in the token's agency.",
+        409: "The record changed since it was read (send the new version), or an id was reused.",
+        413: "The request body is too large.",
+        422: "The workflow refused an event: the condition and how to fix the event.",
+        503: "The request timed out or the store failed; retrying is safe.",
+    }
+    return {
+        s: {
+            "model": Problem,
+            "description": words[s],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }
+
+
+# --------------------------------------------------------------------- security
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from `fama tokens issue`, bound to one agency and one role.",
+)
+
+
+class _ProblemError(Exception):
+    def __init__(self, problem: Problem, headers: dict[str, str] | None = None) -> None:
+        self.problem = problem
+        self.headers = headers
+
+
+def _require(action: Action | None) -> Callable[..., TokenRecord]:
+    """A dependency: the caller's token, checked for ``action``; notes the audit context.
+
+    ``None`` only authenticates (no role check, no audit line).
+    """
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> TokenRecord:
+        service: Service = request.app.state.service
+        noted: dict[str, Any] = {"token": None}
+        if action is not None:
+            noted.update(action=action.value, client=request.path_params.get("client_id"))
+            request.state.audit = noted
+        record = service.tokens.lookup(credentials.credentials) if credentials else None
+        if record is None:
+            raise _ProblemError(
+                _simple(
+                    401,
+                    "unauthenticated",
+                    "A valid bearer token is needed",
+                    "send Authorization: Bearer <token> with a token issued by fama tokens",
+                ),
+                {"WWW-Authenticate": "Bearer"},
+            )
+        noted["token"] = record
+        if action is not None and action not in PERMISSIONS[record.role]:
+            raise _ProblemError(
+                _simple(
+                    403,
+                    "forbidden",
+                    "The token's role may not do this",
+                    f"a {record.role.value} token may not {action.value.replace('_', ' ')}",
+                )
+            )
+        if not service.serves(record.agency):
+            raise _ProblemError(
+                _simple(
+                    403,
+                    "forbidden",
+                    "This service does not serve the token's agency",
+                    "the token's agency is not served by this service",
+                )
+            )
+        return record
+
+    return dependency
+
+
+class _AuditMiddleware:
+    """Writes the access-audit line of each request that named an action, with its status."""
+
+    def __init__(self, app: Any, audit: Callable[[], AccessAudit]) -> None:
+        self.app = app
+        self.audit = audit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            state = scope.get("state", {})
+            noted = state.get("audit")
+            if noted is not None:
+                token: TokenRecord | None = noted.get("token")
+                self.audit().write(
+                    AuditEntry(
+                        request_id=state.get("request_id", ""),
+                        action=noted["action"],
+                        status=status[0],
+                        token=token.id if token else None,
+                        name=token.name if token else None,
+                        agency=token.agency if token else None,
+                        role=token.role.value if token else None,
+                        client=noted.get("client"),
+                        detail=noted.get("detail"),
+                    )
+                )
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip()
+    value = value.removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 12:
+        raise _ProblemError(
+            _simple(
+                400,
+                "bad-if-match",
+                "If-Match is not a version",
+                'If-Match must be the client\'s version as the ETag gave it, e.g. "3"',
+            )
+        )
+    return int(value)
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def _not_found(client: str) -> _ProblemError:
+    return _ProblemError(
+        _simple(404, "no-such-client", "No such client", f"no record for client {client}")
+    )
+
+
+# --------------------------------------------------------------------- the app
+
+
+def create_app(service: Service) -> FastAPI:
+    """The FastAPI application serving ``service`` (wrapped in its limits and audit)."""
+    app = FastAPI(
+        title="fama",
+        version=__version__,
+        summary="Facilitated Access to Mutual Aid (FAMA) records over HTTP/JSON.",
+        description=(
+            "Record a client's FAMA events, read the state folded from them and what is due "
+            "at the next session. Every request needs a bearer token bound to one agency and "
+            "one role. Errors are RFC 9457 problem documents that never quote a value. "
+            "See docs/http-api.md."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.service = service
+
+    # ---------------------------------------------------------------- errors
+
+    @app.exception_handler(_ProblemError)
+    async def _denied(request: Request, exc: _ProblemError) -> JSONResponse:
+        return _problem_response(request, exc.problem, exc.headers)
+
+    @app.exception_handler(FamaError)
+    async def _fama_error(request: Request, exc: FamaError) -> JSONResponse:
+        headers = _etag(exc.actual) if isinstance(exc, ConcurrencyConflict) else None
+        return _problem_response(request, problem_for(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        issues = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            if loc and loc[0] in {"body", "path", "query", "header"}:
+                loc = loc[1:] if loc[0] == "body" else loc
+            issues.append(
+                FieldIssue(
+                    location=".".join(loc),
+                    code=str(err.get("type", "invalid")),
+                    reason=str(err.get("msg", "")),
+                )
+            )
+        problem = Problem(
+            type="urn:fama:problem:invalid-record",
+            title="A record does not match its schema",
+            status=400,
+            detail="the request does not match the schema: "
+            + "; ".join(f"{i.location or '(body)'}: {i.reason}" for i in issues),
+            problems=issues,
+        )
+        return _problem_response(request, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "not-found", 405: "method-not-allowed"}
+        problem = _simple(
+            exc.status_code,
+            names.get(exc.status_code, "http-error"),
+            "No such route" if exc.status_code == 404 else "Request refused",
+            "see the OpenAPI document at " + (app.openapi_url or ""),
+        )
+        return _problem_response(request, problem)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The message of an unexpected error may quote data: log its type and frames only.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        _log.error("unexpected %s\n%s", type(exc).__name__, frames)
+        return _problem_response(
+            request,
+            _simple(500, "internal", "fama failed", "an unexpected error; quote the request id"),
+        )
+
+    # ---------------------------------------------------------------- routes
+
+    @app.get(f"{API_PREFIX}/health", tags=["service"])
+    def health() -> Health:
+        """Liveness: no token needed, names no store and no agency."""
+        return Health(status="ok", version=__version__)
+
+    @app.get(f"{API_PREFIX}/whoami", tags=["service"], responses=_problems(401, 403))
+    def whoami(
+        token: Annotated[TokenRecord, Depends(_require(None))],
+    ) -> WhoAmI:
+        """The token's agency and role, and what it may do (check a token before going live)."""
+        return _whoami(token)
+
+    @app.post(
+        f"{API_PREFIX}/clients/{{client_id}}/events",
+        tags=["clients"],
+        status_code=201,
+        responses={
+            200: {"description": "Every event was already recorded: nothing written."},
+            **_problems(400, 401, 403, 409, 413, 422, 503),
+        },
+    )
+    def record_events(
+        request: Request,
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.RECORD))],
+        events: Annotated[
+            list[Event],
+            Body(
+                min_length=1,
+                max_length=MAX_BATCH,
+                description="One client's events, in order, stored all or none.",
+            ),
+        ],
+        if_match: Annotated[
+            str | None,
+            Header(
+                description="The version the keyworker's screen was based on (the ETag). "
+                "When the record has moved on: 409 and nothing is written.",
+            ),
+        ] = None,
+    ) -> RecordedView:
+        """Record a batch of one client's events: validated by the workflow, stored atomically.
+
+        Sending the same events again stores nothing twice (``duplicates``).
+        """
+        expected = _expected_version(if_match)
+        for n, event in enumerate(events):
+            if event.client_id != client_id:
+                raise _ProblemError(
+                    Problem(
+                        type="urn:fama:problem:invalid-record",
+                        title="A record does not match its schema",
+                        status=400,
+                        detail=f"event {n}: client_id is not the client of the URL",
+                        record=f"event {n}",
+                        problems=[
+                            FieldIssue(
+                                location=f"{n}.client_id",
+                                code="client_mismatch",
+                                reason="every event must be for the client named in the URL",
+                            )
+                        ],
+                    )
+                )
+        done = service.fama(token.agency).record(events, expected_version=expected)
+        response.headers.update(_etag(done.version))
+        if not done.stored:
+            response.status_code = 200
+        return RecordedView(
+            client_id=done.client_id,
+            version=done.version,
+            stored=list(done.stored),
+            duplicates=list(done.duplicates),
+            status=done.state.status.value if done.state.status else None,
+        )
+
+    @app.get(
+        f"{API_PREFIX}/clients/{{client_id}}",
+        tags=["clients"],
+        responses=_problems(400, 401, 403, 404, 503),
+    )
+    def client_state(
+        request: Request,
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        reveal: Reveal = False,
+    ) -> ClientView:
+        """The client's record: every episode, and its history (free text redacted)."""
+        if reveal:
+            request.state.audit["detail"] = "reveal"
+        fama = service.fama(token.agency)
+        state = fama.state(client_id)
+        if state.version == 0:
+            raise _not_found(client_id)
+        response.headers.update(_etag(state.version))
+        return ClientView.model_validate(client_view(state, fama.history(client_id), reveal=reveal))
+
+    @app.get(
+        f"{API_PREFIX}/clients/{{client_id}}/history",
+        tags=["clients"],
+        responses=_problems(400, 401, 403, 404, 503),
+    )
+    def client_history(
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+    ) -> list[HistoryLine]:
+        """One line per stored event: version, kind, dates and ids (no content)."""
+        history = service.fama(token.agency).history(client_id)
+        if not history:
+            raise _not_found(client_id)
+        response.headers.update(_etag(history[-1].version))
+        return [HistoryLine.model_validate(line) for line in history_view(history)]
+
+    @app.get(
+        f"{API_PREFIX}/clients/{{client_id}}/events",
+        tags=["clients"],
+        responses=_problems(400, 401, 403, 404, 503),
+    )
+    def client_events(
+        request: Request,
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        after: Annotated[int, Query(ge=0, description="Only events after this version.")] = 0,
+        reveal: Reveal = False,
+    ) -> list[StoredEventView]:
+        """The client's stored events in order, as recorded (free text redacted)."""
+        if reveal:
+            request.state.audit["detail"] = "reveal"
+        fama = service.fama(token.agency)
+        if fama.store.version(client_id) == 0:
+            raise _not_found(client_id)
+        stored = fama.store.read(client_id, after=after)
+        out = []
+        for s in stored:
+            event = s.event()
+            if not reveal:
+                event = event_from_mapping(
+                    redact(event.model_dump(mode="json", exclude_none=True)),
+                    record=f"stored event {s.event_id}",
+                )
+            out.append(StoredEventView(version=s.version, stored_at=s.stored_at, event=event))
+        response.headers.update(_etag(fama.store.version(client_id)))
+        return out
+
+    @app.get(
+        f"{API_PREFIX}/clients/{{client_id}}/due",
+        tags=["clients"],
+        responses=_problems(400, 401, 403, 503),
+    )
+    def due_next(
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+    ) -> DueNextView:
+        """What is due at the client's next session (an unknown client: an episode to open)."""
+        due = service.fama(token.agency).due_next(client_id)
+        response.headers.update(_etag(due.version))
+        return DueNextView.model_validate(due.to_json())
+
+    wrapped: Any = _AuditMiddleware(app, lambda: service.audit)
+    limited = LimitsMiddleware(wrapped, max_body=service.max_body, timeout=service.timeout)
+    app.state.asgi = limited
+    return app
+
+
+def _whoami(token: TokenRecord) -> WhoAmI:
+    return WhoAmI(
+        token=token.id,
+        name=token.name,
+        agency=token.agency,
+        role=token.role.value,
+        may=sorted(a.value for a in PERMISSIONS[token.role]),
+    )
+
+
+def asgi(service: Service) -> Any:
+    """The ASGI callable to serve: the application inside its limits and audit middleware."""
+    return create_app(service).state.asgi

@@ -1,0 +1,37 @@
+"""A real ``fama serve`` on loopback, started by the tests, with tokens for two agencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra (FastAPI, uvicorn) is not installed")
+
+from serve_helpers import ROLES, Server, start_server, stop_server  # noqa: E402
+
+from fama_adapters.http.tokens import TokenFile  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("serve")
+    tokens = TokenFile(folder / "tokens.json")
+    secret: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for who, (agency, role) in ROLES.items():
+        secret[who], record = tokens.issue(agency=agency, role=role, name=who)
+        ids[who] = record.id
+    proc, base = start_server(folder, "--store", f"sqlite:///{folder}/{{agency}}.db")
+    try:
+        yield Server(
+            base,
+            secret,
+            ids,
+            folder / "tokens.json",
+            folder / "audit.jsonl",
+            folder / "server.log",
+            folder,
+        )
+    finally:
+        stop_server(proc)

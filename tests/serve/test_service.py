@@ -1,0 +1,210 @@
+"""``fama serve`` against the real server: recording, reading, versions, refusals, problems."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from serve_helpers import as_json, opened
+
+from fama_core.errors import TransitionRefused
+from fama_core.events import event_from_mapping
+from fama_core.workflow import apply, fold
+
+
+def test_recorded_events_are_read_back_as_sent(server):
+    b = opened("rt-1")
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/rt-1/events", json=as_json(b.events))
+        assert r.status_code == 201
+        assert r.headers["etag"] == '"2"'
+        assert r.json()["stored"] == [e.event_id for e in b.events]
+        back = http.get("/v1/clients/rt-1/events", params={"reveal": "true"}).json()
+    assert [event_from_mapping(item["event"]) for item in back] == b.events
+    assert [item["version"] for item in back] == [1, 2]
+
+
+def test_client_state_is_the_fold_of_the_events(server):
+    b = opened("st-1")
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/st-1/events", json=as_json(b.events)).raise_for_status()
+        r = http.get("/v1/clients/st-1")
+    expected = fold(b.events)
+    body = r.json()
+    assert r.status_code == 200
+    assert r.headers["etag"] == f'"{expected.version}"'
+    assert body["version"] == expected.version
+    assert body["status"] == expected.status.value
+    assert [h["kind"] for h in body["history"]] == [e.kind for e in b.events]
+    assert body["redacted"] is True
+
+
+def test_free_text_is_redacted_unless_revealed(server):
+    b = opened("rd-1")
+    events = as_json(b.events)
+    events[1]["steps"][0]["note"] = "client spoke about a private matter"
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/rd-1/events", json=events).raise_for_status()
+        hidden = http.get("/v1/clients/rd-1/events").text
+        shown = http.get("/v1/clients/rd-1/events", params={"reveal": "true"}).text
+    assert "private matter" not in hidden
+    assert "[redacted]" in hidden
+    assert "private matter" in shown
+
+
+def test_due_next_names_the_next_session_and_version(server):
+    b = opened("due-1")
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/due-1/events", json=as_json(b.events)).raise_for_status()
+        due = http.get("/v1/clients/due-1/due")
+    assert due.status_code == 200
+    assert due.json()["next_session"] == "2"
+    assert due.json()["version"] == 2
+    assert due.headers["etag"] == '"2"'
+
+
+def test_sending_the_same_events_again_stores_nothing_twice(server):
+    b = opened("dup-1")
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/dup-1/events", json=as_json(b.events)).raise_for_status()
+        again = http.post("/v1/clients/dup-1/events", json=as_json(b.events))
+        history = http.get("/v1/clients/dup-1/history").json()
+    assert again.status_code == 200
+    assert again.json()["stored"] == []
+    assert again.json()["duplicates"] == [e.event_id for e in b.events]
+    assert len(history) == 2
+
+
+def test_a_stale_if_match_is_a_409_and_nothing_is_written(server):
+    b = opened("cc-1")
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/cc-1/events", json=as_json(b.events[:1])).raise_for_status()
+        http.post(
+            "/v1/clients/cc-1/events", json=as_json(b.events[1:]), headers={"If-Match": '"1"'}
+        ).raise_for_status()
+        b.session2()
+        stale = http.post(
+            "/v1/clients/cc-1/events", json=as_json(b.events[2:]), headers={"If-Match": '"1"'}
+        )
+        after = http.get("/v1/clients/cc-1").json()
+    assert stale.status_code == 409
+    assert stale.headers["content-type"] == "application/problem+json"
+    problem = stale.json()
+    assert problem["type"] == "urn:fama:problem:version-conflict"
+    assert (problem["expected"], problem["actual"]) == (1, 2)
+    assert stale.headers["etag"] == '"2"'
+    assert after["version"] == 2
+
+
+def test_a_bad_if_match_is_a_400(server):
+    b = opened("im-1")
+    with server.client("kw_a") as http:
+        r = http.post(
+            "/v1/clients/im-1/events", json=as_json(b.events), headers={"If-Match": "yesterday"}
+        )
+    assert r.status_code == 400
+    assert r.json()["type"] == "urn:fama:problem:bad-if-match"
+
+
+def test_a_refused_event_is_a_422_with_its_condition_and_fix(server):
+    b = opened("rf-1")
+    b.engaged("aa")  # engagement before any session 3 review: the workflow refuses it
+    with pytest.raises(TransitionRefused) as local:
+        fold(b.events)
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/rf-1/events", json=as_json(b.events))
+        missing = http.get("/v1/clients/rf-1")
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["type"] == "urn:fama:problem:transition-refused"
+    assert problem["condition"] == local.value.condition
+    assert problem["state"] == local.value.state
+    assert problem["event"] == "engagement_confirmed"
+    assert problem["event_id"] == b.events[-1].event_id
+    assert problem["fix"]
+    assert missing.status_code == 404  # the batch was refused whole: nothing written
+
+
+def test_an_invalid_event_names_the_field_and_never_echoes_the_value(server):
+    b = opened("iv-1")
+    events = as_json(b.events)
+    events[0]["occurred_on"] = "SECRET-VALUE-12"
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/iv-1/events", json=events)
+    assert r.status_code == 400
+    problem = r.json()
+    assert problem["type"] == "urn:fama:problem:invalid-record"
+    assert any("occurred_on" in p["location"] for p in problem["problems"])
+    assert "SECRET-VALUE-12" not in r.text
+
+
+def test_a_body_that_is_not_json_is_a_400(server):
+    with server.client("kw_a") as http:
+        r = http.post(
+            "/v1/clients/nj-1/events",
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        )
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_an_event_for_another_client_is_refused(server):
+    b = opened("other-1")
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/mine-1/events", json=as_json(b.events))
+        missing = http.get("/v1/clients/mine-1")
+    assert r.status_code == 400
+    assert r.json()["problems"][0]["code"] == "client_mismatch"
+    assert missing.status_code == 404
+
+
+def test_an_empty_batch_is_a_400(server):
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/em-1/events", json=[])
+    assert r.status_code == 400
+
+
+def test_unknown_routes_are_problem_documents(server):
+    with server.client("kw_a") as http:
+        r = http.get("/v1/nothing-here")
+        m = http.delete("/v1/clients/x-1")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert m.status_code == 405
+
+
+def test_every_response_carries_a_request_id_and_no_store(server):
+    with server.client("kw_a") as http:
+        r = http.get("/v1/clients/rid-1/due", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_health_needs_no_token(server):
+    with server.client(None) as http:
+        r = http.get("/v1/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+
+
+def test_the_openapi_document_is_served(server):
+    with server.client(None) as http:
+        doc = http.get("/v1/openapi.json").json()
+        page = http.get("/v1/docs")
+    assert doc["openapi"].startswith("3.1")
+    assert "/v1/clients/{client_id}/events" in doc["paths"]
+    assert page.status_code == 200
+
+
+def test_apply_agrees_with_the_server_on_a_multi_event_batch(server):
+    b = opened("mb-1")
+    b.session2()
+    state = None
+    for e in b.events:
+        state = apply(state, e)
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/mb-1/events", json=as_json(b.events))
+    assert r.status_code == 201
+    assert r.json()["status"] == state.status.value
+    assert json.loads(r.text)["version"] == state.version
