@@ -55,6 +55,7 @@ def build_report(
     meetings: Iterable[MeetingLike] | None,
     partnership: PartnershipInput | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    protection: int | None = None,
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
     stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
@@ -62,7 +63,11 @@ def build_report(
     local_organisations: Mapping[str, Organisation] | None = None,
     sources: Iterable[str] = (),
 ) -> CommissioningReport:
-    """Analyse a caseload and a meeting directory and answer the self-assessment."""
+    """Analyse a caseload and a meeting directory and answer the self-assessment.
+
+    ``protection`` is the protection interval of withheld counts (default: the
+    threshold; see :func:`fama_core.commissioning.suppression.suppress`).
+    """
     catalogue = load_catalogue()
     organisations: dict[str, Organisation] = dict(catalogue.organisations)
     organisations.update(local_organisations or {})
@@ -76,6 +81,7 @@ def build_report(
     access = analyse_access(
         journeys_from_caseload(caseload, start=period_start, end=period_end),
         threshold=threshold,
+        protection=protection,
         period_start=period_start,
         period_end=period_end,
         organisation_order=organisations,

@@ -147,6 +147,8 @@ def _group_label(report: CommissioningReport, group: GroupFigures) -> str:
         return report.organisation_names.get(group.group, group.group)
     if group.dimension is Dimension.AREA:
         return "Whole area"
+    if group.dimension is Dimension.KEYWORKER and group.within:
+        return f"{group.group} (team {', '.join(group.within)})"
     return group.group
 
 
@@ -510,7 +512,11 @@ def _about(report: CommissioningReport) -> str:
         '<section id="about" aria-labelledby="about-h"><h2 id="about-h">About these figures</h2>'
         f"<p>Counts of clients from 1 to {report.access.threshold - 1} are withheld (*), and so "
         "is any count from which a withheld one, or a small difference between two shown counts, "
-        "could be worked out. Zero is shown, except in a group of fewer than "
+        "could be narrowed down: adding up totals and their parts, keyworkers within their teams "
+        "(shown beside each keyworker), organisations within the clients who committed and "
+        "months within the period, every withheld small count could still be any of at least "
+        f"{report.access.protection + 1} values (protection interval {report.access.protection})."
+        " Zero is shown, except in a group of fewer than "
         f"{report.access.threshold} clients. Medians are shown only for groups of at least "
         f"{report.access.threshold} clients. {report.access.withheld} counts are withheld.</p>"
         "<p>No client identifier, date of birth or free text from a record is used. Keyworker "

@@ -105,6 +105,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help=f"withhold counts of 1 to N-1 clients (default {DEFAULT_THRESHOLD})",
     )
     p.add_argument(
+        "--protection",
+        type=_threshold,
+        default=None,
+        help="protection interval: how wide the range of values consistent with everything "
+        "published must be for each withheld small count (default: the threshold)",
+    )
+    p.add_argument(
         "--stale-days",
         type=int,
         default=DEFAULT_STALE_AFTER_DAYS,
@@ -160,6 +167,7 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
         meetings=meetings,
         partnership=partnership,
         threshold=args.threshold,
+        protection=args.protection,
         period_start=args.period_start,
         period_end=args.period_end,
         stale_after_days=args.stale_days,

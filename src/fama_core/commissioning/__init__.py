@@ -13,9 +13,11 @@ from fama_core.commissioning.access import (
     AREA,
     COUNT_MEASURES,
     FUNNEL_STAGES,
+    KEYWORKER_IN_TEAM,
     MEDIAN_MEASURES,
     NO_ORGANISATION,
     NO_TEAM,
+    RELATION_RULES,
     AccessCells,
     AccessReport,
     ClientJourney,
@@ -64,7 +66,13 @@ from fama_core.commissioning.availability import (
     kinds_of,
     time_band,
 )
-from fama_core.commissioning.suppression import DEFAULT_THRESHOLD, Relation, is_small, suppress
+from fama_core.commissioning.suppression import (
+    DEFAULT_THRESHOLD,
+    Relation,
+    feasible_ranges,
+    is_small,
+    suppress,
+)
 
 __all__ = [
     "AREA",
@@ -72,10 +80,12 @@ __all__ = [
     "DEFAULT_STALE_AFTER_DAYS",
     "DEFAULT_THRESHOLD",
     "FUNNEL_STAGES",
+    "KEYWORKER_IN_TEAM",
     "MEDIAN_MEASURES",
     "NO_ORGANISATION",
     "NO_TEAM",
     "QUESTIONS",
+    "RELATION_RULES",
     "WEEKDAYS",
     "AccessCells",
     "AccessReport",
@@ -111,6 +121,7 @@ __all__ = [
     "analyse_access",
     "analyse_availability",
     "assess",
+    "feasible_ranges",
     "from_directory",
     "is_small",
     "journey_of",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,9 +45,11 @@ __all__ = [
     "AREA",
     "COUNT_MEASURES",
     "FUNNEL_STAGES",
+    "KEYWORKER_IN_TEAM",
     "MEDIAN_MEASURES",
     "NO_ORGANISATION",
     "NO_TEAM",
+    "RELATION_RULES",
     "AccessCells",
     "AccessReport",
     "ClientJourney",
@@ -232,6 +234,10 @@ class GroupFigures(FamaModel):
     medians: dict[str, float | None] = Field(
         description="Median days between stages; None when fewer clients than the threshold."
     )
+    within: tuple[str, ...] = Field(
+        default=(),
+        description="For a keyworker: the teams its clients' episodes were opened in.",
+    )
 
 
 class ObstacleFigure(FamaModel):
@@ -245,6 +251,10 @@ class AccessReport(FamaModel):
     """The published access figures: safe to print, file and share."""
 
     threshold: int = Field(description="Counts of 1 to threshold-1 clients are withheld.")
+    protection: int = Field(
+        description="Protection interval: every withheld small count could be any of at least "
+        "this many more values given everything published (its feasible range is this wide)."
+    )
     period_start: dt.date | None
     period_end: dt.date | None
     groups: tuple[GroupFigures, ...]
@@ -297,11 +307,57 @@ class AccessCells:
     published: dict[Key, int]
     """The counts a report shows (COUNT_MEASURES per group)."""
     hidden: dict[Key, int]
-    """Differences of two shown counts (never shown, but derivable)."""
+    """Counts never shown but derivable: differences of two shown counts, and the
+    clients of a keyworker within each of its teams when it has several."""
     relations: tuple[Relation[Key], ...]
-    """Every way the counts add up."""
+    """Every way the counts add up (:data:`RELATION_RULES`)."""
     members: dict[tuple[Dimension, str], list[ClientJourney]]
     """The journeys in each group."""
+    within: dict[str, tuple[str, ...]]
+    """Keyworker to the teams its clients' episodes were opened in (published)."""
+    floors: dict[Key, int]
+    """Lower bounds a reader knows for hidden counts (one client at least per listed team)."""
+
+
+RELATION_RULES: tuple[str, ...] = (
+    "within each group: introduced = engaged + declined + closed + in progress",
+    "within each group: each difference (introduced - committed, introduced - first meeting, "
+    "committed - engaged, first meeting - engaged, introduced - accompaniment arranged, "
+    "arranged - used) is a count of clients",
+    "each split (organisation, keyworker, team, month) adds up to the area, measure by measure",
+    "an organisation group holds clients who committed: its committed equals its introduced; "
+    "'none chosen' has nobody committed",
+    "keyworkers sit within teams: a team adds up to its keyworkers (a keyworker in several "
+    "teams contributes its clients within each, at least one in each)",
+)
+"""The relations suppression protects against, as a reader would state them (docs)."""
+
+KEYWORKER_IN_TEAM = "keyworker_in_team"
+"""The dimension name of a keyworker's clients within one team (hidden, never published)."""
+
+
+def _group_relations(d: str, label: str) -> list[Relation[Key]]:
+    out = [
+        Relation((d, label, whole), ((d, label, part), (d, label, name)))
+        for name, whole, part in _DIFFERENCES
+    ]
+    out.append(Relation((d, label, "introduced"), tuple((d, label, e) for e in _ENDS)))
+    return out
+
+
+def _count(group: Iterable[ClientJourney], d: str, label: str) -> dict[Key, int]:
+    counts = {(d, label, m): 0 for m in COUNT_MEASURES}
+    for journey in group:
+        for m in journey.measures():
+            counts[(d, label, m)] += 1
+    return counts
+
+
+def _differences(counts: Mapping[Key, int], d: str, label: str) -> dict[Key, int]:
+    return {
+        (d, label, name): counts[(d, label, whole)] - counts[(d, label, part)]
+        for name, whole, part in _DIFFERENCES
+    }
 
 
 def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
@@ -315,19 +371,12 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
     if not rows:
         members[(Dimension.AREA, AREA)] = []
     for (dim, label), group in members.items():
-        for m in COUNT_MEASURES:
-            published[(dim.value, label, m)] = 0
-        for journey in group:
-            for m in journey.measures():
-                published[(dim.value, label, m)] += 1
+        published.update(_count(group, dim.value, label))
     hidden: dict[Key, int] = {}
     relations: list[Relation[Key]] = []
     for dim, label in members:
-        d = dim.value
-        for name, whole, part in _DIFFERENCES:
-            hidden[(d, label, name)] = published[(d, label, whole)] - published[(d, label, part)]
-            relations.append(Relation((d, label, whole), ((d, label, part), (d, label, name))))
-        relations.append(Relation((d, label, "introduced"), tuple((d, label, e) for e in _ENDS)))
+        hidden.update(_differences(published, dim.value, label))
+        relations += _group_relations(dim.value, label)
     every = [*COUNT_MEASURES, *(n for n, _w, _p in _DIFFERENCES)]
     for dim in Dimension:
         labels = [label for d, label in members if d is dim]
@@ -339,10 +388,54 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
                     (Dimension.AREA.value, AREA, m), tuple((dim.value, lb, m) for lb in labels)
                 )
             )
+    # An organisation group is its clients' first commitment: all of them committed.
+    org = Dimension.ORGANISATION.value
+    for dim, label in members:
+        if dim is Dimension.ORGANISATION:
+            if label == NO_ORGANISATION:
+                relations.append(Relation((org, label, "committed"), ()))
+            else:
+                relations.append(Relation((org, label, "introduced"), ((org, label, "committed"),)))
+    # Keyworkers within teams, through their clients within each team.
+    by_pair: dict[tuple[str, str], list[ClientJourney]] = {}
+    for journey in rows:
+        by_pair.setdefault((journey.keyworker_id, journey.team_id or NO_TEAM), []).append(journey)
+    within: dict[str, tuple[str, ...]] = {}
+    for kw, team in sorted(by_pair):
+        within[kw] = (*within.get(kw, ()), team)
+    floors: dict[Key, int] = {}
+    team_parts: dict[str, dict[str, list[Key]]] = {}
+    kw_dim, team_dim = Dimension.KEYWORKER.value, Dimension.TEAM.value
+    for kw, teams in within.items():
+        for team in teams:
+            parts = team_parts.setdefault(team, {m: [] for m in every})
+            if len(teams) == 1:
+                for m in every:
+                    parts[m].append((kw_dim, kw, m))
+                continue
+            label = f"{kw} in {team}"
+            counts = _count(by_pair[(kw, team)], KEYWORKER_IN_TEAM, label)
+            hidden.update(counts)
+            hidden.update(_differences(counts, KEYWORKER_IN_TEAM, label))
+            relations += _group_relations(KEYWORKER_IN_TEAM, label)
+            floors[(KEYWORKER_IN_TEAM, label, "introduced")] = 1
+            for m in every:
+                parts[m].append((KEYWORKER_IN_TEAM, label, m))
+        if len(teams) > 1:
+            for m in every:
+                relations.append(
+                    Relation(
+                        (kw_dim, kw, m),
+                        tuple((KEYWORKER_IN_TEAM, f"{kw} in {t}", m) for t in teams),
+                    )
+                )
+    for team, parts in team_parts.items():
+        for m in every:
+            relations.append(Relation((team_dim, team, m), tuple(parts[m])))
     broken = check_relations({**published, **hidden}, relations)
     if broken:  # a bug here, not bad input: refuse to publish figures that do not add up
         raise AssertionError(f"{len(broken)} access relations do not add up")
-    return AccessCells(published, hidden, tuple(relations), members)
+    return AccessCells(published, hidden, tuple(relations), members, within, floors)
 
 
 def analyse_access(
@@ -352,11 +445,16 @@ def analyse_access(
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
     organisation_order: Iterable[str] = (),
+    protection: int | None = None,
 ) -> AccessReport:
     """Count the funnel per group, withhold small counts, and return what may be published.
 
     ``organisation_order`` lists organisation codes in the order to report
     them (the catalogue's); others follow alphabetically, "none chosen" last.
+    ``protection`` is the protection interval (default: the threshold): how
+    wide the range of values consistent with everything published must be
+    for every withheld small count
+    (:func:`~fama_core.commissioning.suppression.suppress`).
     """
     rows = list(journeys)
     cells = access_cells(rows)
@@ -369,7 +467,15 @@ def analyse_access(
         if 0 < published[(dim.value, label, "introduced")] < threshold
         for m in COUNT_MEASURES
     ]
-    withheld = suppress(published, cells.hidden, cells.relations, threshold, also=tiny)
+    withheld = suppress(
+        published,
+        cells.hidden,
+        cells.relations,
+        threshold,
+        also=tiny,
+        protection=protection,
+        floors=cells.floors,
+    )
 
     order = {code: i for i, code in enumerate(organisation_order)}
 
@@ -394,7 +500,15 @@ def analyse_access(
         medians = {
             m: (_median(v) if len(v) >= threshold and v else None) for m, v in samples.items()
         }
-        groups.append(GroupFigures(dimension=dim, group=label, counts=key_counts, medians=medians))
+        groups.append(
+            GroupFigures(
+                dimension=dim,
+                group=label,
+                counts=key_counts,
+                medians=medians,
+                within=cells.within.get(label, ()) if dim is Dimension.KEYWORKER else (),
+            )
+        )
 
     raised: dict[Obstacle, int] = {}
     for journey in rows:
@@ -417,6 +531,7 @@ def analyse_access(
     small_obstacles = sum(1 for n in raised.values() if 0 < n < threshold)
     return AccessReport(
         threshold=threshold,
+        protection=threshold if protection is None else protection,
         period_start=period_start,
         period_end=period_end,
         groups=tuple(groups),

@@ -1,0 +1,365 @@
+"""An attacker on the published report, independent of fama's suppression code.
+
+It reads only what a report publishes (``figures.csv`` and ``report.json``)
+and what ``docs/commissioning.md`` says the figures mean, rebuilds every
+relation between the counts from those definitions, and asks an integer
+linear-programming solver (scipy's HiGHS ``milp``) for the smallest and largest
+value each withheld count, and each count a reader can derive, can take.
+
+Nothing here imports ``fama_core.commissioning``: the relations are written
+out again from the definitions, so a relation the code forgot is one this
+audit still uses.
+
+What the attacker knows (the definitions, ``docs/commissioning.md``):
+
+* in every group, introduced = engaged + declined + closed + in progress;
+  committed, first meeting and accompaniment arranged are subsets of
+  introduced; engaged is a subset of committed and of first meeting;
+  accompaniment used is a subset of arranged;
+* every split (organisation, keyworker, team, month) covers every client of
+  the area once;
+* an organisation group is made of clients who committed: its committed equals
+  its introduced, and the sum of organisation groups other than "none chosen"
+  is the area's committed; "none chosen" has nobody committed;
+* keyworkers sit within teams (the org chart, which the report publishes as
+  each keyworker's ``within``): a team is the sum of its keyworkers' clients;
+  a keyworker listed in several teams has at least one client in each;
+* every obstacle count is at most the area's introduced;
+* across two reports of nested periods built from the same records on the
+  same day, the longer period's count is the shorter one's plus the clients
+  introduced only in the difference (``differencing``).
+
+A withheld count is *disclosed* when its feasible range is narrower than the
+protection interval the report states; a derived count (a difference, a
+keyworker's clients within one team, a difference between two reports) is
+disclosed when its feasible range lies inside 1 to threshold - 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+MEASURES = (
+    "introduced",
+    "committed",
+    "first_meeting",
+    "engaged",
+    "declined",
+    "closed",
+    "in_progress",
+    "accompaniment_arranged",
+    "accompaniment_used",
+)
+ENDS = ("engaged", "declined", "closed", "in_progress")
+SUBSETS = (  # (part, whole): part is a subset of whole, so whole - part is a count of people
+    ("committed", "introduced"),
+    ("first_meeting", "introduced"),
+    ("engaged", "committed"),
+    ("engaged", "first_meeting"),
+    ("accompaniment_arranged", "introduced"),
+    ("accompaniment_used", "accompaniment_arranged"),
+)
+NONE_CHOSEN = "none chosen"
+_BIG = 10**7
+
+
+@dataclass
+class Published:
+    """One report as the attacker reads it."""
+
+    threshold: int
+    protection: int
+    cells: dict[tuple[str, str, str], int | None]
+    """(dimension, group, measure) -> value, None when withheld."""
+    obstacles: dict[str, int | None]
+    within: dict[str, tuple[str, ...]]
+    """keyworker -> the teams it sits in."""
+
+
+def read_report(
+    figures_csv: str, report_json: str, org_chart: dict[str, tuple[str, ...]] | None = None
+) -> Published:
+    """Parse the published files (and only them).
+
+    ``org_chart`` (keyworker -> teams) is side knowledge an insider has
+    whether or not the report publishes it; when given it is used instead of
+    the report's own ``within``.
+    """
+    data = json.loads(report_json)
+    access = data["access"]
+    cells: dict[tuple[str, str, str], int | None] = {}
+    obstacles: dict[str, int | None] = {}
+    for row in csv.DictReader(io.StringIO(figures_csv)):
+        if row["section"] not in ("access", "obstacles") or row["unit"] != "clients":
+            continue
+        value = None if row["value"] == "" else int(row["value"])
+        if row["section"] == "access":
+            cells[(row["dimension"], row["group"], row["measure"])] = value
+        elif row["section"] == "obstacles":
+            obstacles[row["measure"]] = value
+    within = {
+        g["group"]: tuple(g.get("within") or ())
+        for g in access["groups"]
+        if g["dimension"] == "keyworker"
+    }
+    return Published(
+        threshold=access["threshold"],
+        protection=access.get("protection", access["threshold"]),
+        cells=cells,
+        obstacles=obstacles,
+        within=dict(org_chart) if org_chart is not None else within,
+    )
+
+
+@dataclass
+class _Model:
+    index: dict[object, int] = field(default_factory=dict)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+    seen: list[np.ndarray] = field(default_factory=list)
+
+    def var(self, key: object, value: int | None = None, low: int = 0) -> int:
+        if key not in self.index:
+            self.index[key] = len(self.lower)
+            self.lower.append(low)
+            self.upper.append(_BIG)
+        i = self.index[key]
+        if value is not None:
+            self.lower[i] = self.upper[i] = value
+        else:
+            self.lower[i] = max(self.lower[i], low)
+        return i
+
+    def eq(self, terms: dict[int, float]) -> None:
+        self.rows.append((terms, 0, 0))
+
+    def ge(self, terms: dict[int, float], bound: float = 0) -> None:
+        self.rows.append((terms, bound, np.inf))
+
+    def freeze(self) -> None:
+        n = len(self.lower)
+        a = lil_matrix((len(self.rows), n))
+        lo, hi = [], []
+        for r, (terms, low, high) in enumerate(self.rows):
+            for i, coef in terms.items():
+                a[r, i] += coef
+            lo.append(low)
+            hi.append(high)
+        self._constraints = [LinearConstraint(a.tocsr(), lo, hi)] if self.rows else []
+
+    def bounds(self, objective: dict[int, float]) -> tuple[float, float]:
+        if all(self.lower[i] == self.upper[i] for i in objective):
+            value = sum(c * self.lower[i] for i, c in objective.items())
+            return value, value
+        n = len(self.lower)
+        constraints = self._constraints
+        c = np.zeros(n)
+        for i, coef in objective.items():
+            c[i] = coef
+        out = []
+        for sign in (1, -1):
+            res = milp(
+                sign * c,
+                integrality=np.ones(n),
+                bounds=(self.lower, self.upper),
+                constraints=constraints,
+            )
+            if res.status != 0:
+                raise AssertionError(f"the published figures are inconsistent: {res.message}")
+            self.seen.append(np.round(res.x))
+            out.append(sign * res.fun)
+        return out[0], out[1]
+
+    def spread(self, objective: dict[int, float]) -> list[float]:
+        """The target's values in the solutions found so far (each one a feasible point)."""
+        return [sum(c * x[i] for i, c in objective.items()) for x in self.seen]
+
+
+def _group_relations(m: _Model, key: callable) -> None:
+    """The relations inside one group, its cells named by ``key(measure)``."""
+    m.eq({m.var(key("introduced")): 1, **{m.var(key(e)): -1 for e in ENDS}})
+    for part, whole in SUBSETS:
+        m.ge({m.var(key(whole)): 1, m.var(key(part)): -1})
+
+
+def _add_report(m: _Model, tag: object, rep: Published) -> list[tuple[str, object, dict]]:
+    """Every relation of one report; returns what to attack: (kind, label, objective)."""
+    targets: list[tuple[str, object, dict]] = []
+    groups: dict[str, list[str]] = defaultdict(list)
+    for (dim, group, measure), value in rep.cells.items():
+        m.var((tag, dim, group, measure), value)
+        if measure == "introduced":
+            groups[dim].append(group)
+        if value is None:
+            targets.append(("withheld", (tag, dim, group, measure), {}))
+
+    def cell(dim: str, group: str) -> callable:
+        return lambda measure: (tag, dim, group, measure)
+
+    for dim, labels in groups.items():
+        for group in labels:
+            _group_relations(m, cell(dim, group))
+            for part, whole in SUBSETS:
+                key = cell(dim, group)
+                targets.append(
+                    (
+                        "derived",
+                        (tag, dim, group, f"{whole}-{part}"),
+                        {m.index[key(whole)]: 1, m.index[key(part)]: -1},
+                    )
+                )
+        if dim == "area":
+            continue
+        for measure in MEASURES:
+            m.eq(
+                {
+                    m.var((tag, "area", "all", measure)): 1,
+                    **{m.var((tag, dim, g, measure)): -1 for g in labels},
+                }
+            )
+    for org in groups.get("organisation", ()):
+        o = cell("organisation", org)
+        if org == NONE_CHOSEN:
+            m.eq({m.var(o("committed")): 1})
+        else:
+            m.eq({m.var(o("committed")): 1, m.var(o("introduced")): -1})
+    # keyworkers within teams: team = its single-team keyworkers + the shares of the others
+    members: dict[str, dict[str, list[object]]] = defaultdict(lambda: defaultdict(list))
+    for kw, teams in rep.within.items():
+        if len(teams) == 1:
+            for measure in MEASURES:
+                members[teams[0]][measure].append((tag, "keyworker", kw, measure))
+            continue
+        for team in teams:
+            share = cell("keyworker-in-team", f"{kw}@{team}")
+            for measure in MEASURES:
+                m.var(share(measure), low=1 if measure == "introduced" else 0)
+                members[team][measure].append(share(measure))
+            _group_relations(m, share)
+            targets.append(("derived", share("introduced"), {m.index[share("introduced")]: 1}))
+        for measure in MEASURES:
+            m.eq(
+                {
+                    m.var((tag, "keyworker", kw, measure)): 1,
+                    **{m.index[cell("keyworker-in-team", f"{kw}@{t}")(measure)]: -1 for t in teams},
+                }
+            )
+    for team, by_measure in members.items():
+        if (tag, "team", team, "introduced") not in m.index:
+            continue
+        for measure, parts in by_measure.items():
+            m.eq({m.var((tag, "team", team, measure)): 1, **{m.var(p): -1 for p in parts}})
+    for name, value in rep.obstacles.items():
+        i = m.var((tag, "obstacle", name), value)
+        m.ge({m.var((tag, "area", "all", "introduced")): 1, i: -1})
+        if value is None:
+            targets.append(("withheld", (tag, "obstacle", name), {}))
+    return targets
+
+
+def _true_value(truth: list[Published] | None, label: tuple) -> int | None:
+    if truth is None:
+        return None
+    rep = truth[label[0]]
+    if label[1] == "obstacle":
+        return rep.obstacles[label[2]]
+    return rep.cells[label[1:]]
+
+
+def attack(
+    *reports: Published, truth: list[Published] | None = None, nested: bool = False
+) -> list[str]:
+    """What the attacker works out from ``reports``; empty when nothing is disclosed.
+
+    ``truth`` (the same reports with nothing withheld) is the judge's, not the
+    attacker's: it says which withheld counts are *sensitive* (1 to
+    threshold - 1 people), whose range must be at least the protection
+    interval wide. A withheld zero of a tiny group, or a large count withheld
+    as a complement, is not sensitive: it is disclosed only when the attacker
+    can tell it is small (its range lies inside 1 to threshold - 1).
+
+    With ``nested`` the reports cover nested periods (each inside the next),
+    built from the same records on the same day: every count of a longer
+    period is the shorter one's plus a count of clients introduced only in
+    the longer period (a derived count, attacked like the others).
+    """
+    m = _Model()
+    targets = []
+    for tag, rep in enumerate(reports):
+        targets += _add_report(m, tag, rep)
+    if nested:
+        for tag in range(1, len(reports)):
+            prev, cur = reports[tag - 1], reports[tag]
+            common = {(d, g) for (d, g, me) in cur.cells if me == "introduced"} & {
+                (d, g) for (d, g, me) in prev.cells if me == "introduced"
+            }
+            for dim, group in sorted(common):
+                extra = lambda measure, d=dim, g=group, t=tag: (t, "new", d, g, measure)  # noqa: E731
+                for measure in MEASURES:
+                    m.eq(
+                        {
+                            m.var((tag, dim, group, measure)): 1,
+                            m.var((tag - 1, dim, group, measure)): -1,
+                            m.var(extra(measure)): -1,
+                        }
+                    )
+                _group_relations(m, extra)
+                if dim == "month":  # a month inside both periods has the same clients in both
+                    for measure in MEASURES:
+                        m.eq({m.var(extra(measure)): 1})
+                for measure in MEASURES:
+                    targets.append(("derived", extra(measure), {m.index[extra(measure)]: 1}))
+    m.freeze()
+    found = []
+    for kind, label, objective in targets:
+        rep = reports[label[0]] if isinstance(label[0], int) else reports[0]
+        if kind == "withheld":
+            objective = {m.index[label]: 1}
+        sensitive = False
+        if kind == "withheld":
+            true = _true_value(truth, label)
+            sensitive = true is None or 1 <= true < rep.threshold
+        seen = m.spread(objective)
+        if seen and (
+            max(seen) - min(seen) >= rep.protection
+            if sensitive
+            else min(seen) < 1 or max(seen) >= rep.threshold
+        ):
+            continue  # two solutions already show the range is wide enough
+        lo, hi = m.bounds(objective)
+        lo, hi = round(lo), round(hi)
+        if sensitive and hi - lo < rep.protection:
+            found.append(f"withheld {label}: between {lo} and {hi}")
+        elif 1 <= lo and hi < rep.threshold:
+            found.append(f"{kind} {label}: between {lo} and {hi}")
+    return found
+
+
+def table_ranges(
+    values: dict, withheld: set, sums: list[tuple[object, tuple]]
+) -> dict[object, tuple[int, int]]:
+    """The range of each withheld cell of a hand-built table, given its shown cells.
+
+    ``sums`` are (total, parts) as the test states them; every cell is a
+    whole number at least 0.
+    """
+    m = _Model()
+    for key, value in values.items():
+        m.var(key, None if key in withheld else value)
+    for total, parts in sums:
+        m.eq({m.var(total): 1, **{m.var(p): -1 for p in parts}})
+    m.freeze()
+    out = {}
+    for key in withheld:
+        lo, hi = m.bounds({m.index[key]: 1})
+        out[key] = (round(lo), round(hi))
+    return out
