@@ -14,11 +14,14 @@ import socket
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fama_adapters.fhir.client import (
     FhirClient,
     FhirRefused,
     FhirResponseInvalid,
+    FhirTransactionFailed,
     FhirUnavailable,
 )
 from fama_adapters.fhir.mapping import client_bundle, read_bundle
@@ -235,7 +238,8 @@ def test_a_timed_out_transaction_is_safe_to_send_again(server):
     assert server.count() == len(bundle["entry"])
 
 
-def test_the_timeout_given_reaches_every_request():
+def test_the_timeout_given_bounds_every_request():
+    """The timeout is each request's overall deadline: no operation may wait longer."""
     seen = []
 
     def handler(request):
@@ -248,7 +252,7 @@ def test_the_timeout_given_reaches_every_request():
                 bundle_with_secret()
             )
     assert len(seen) == 2
-    assert all(t["read"] == 2.5 for t in seen)
+    assert all(0 < t[op] <= 2.5 for t in seen for op in ("connect", "read", "write", "pool"))
 
 
 # ------------------------------------------------------------------ 4xx
@@ -306,8 +310,14 @@ def test_the_request_is_fhir_json_posted_to_the_base():
 
     def handler(request):
         seen.append(request)
+        sent = json.loads(request.content)["entry"]
         return httpx.Response(
-            200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": []}
+            200,
+            json={
+                "resourceType": "Bundle",
+                "type": "transaction-response",
+                "entry": [{"response": {"status": "200 OK"}} for _ in sent],
+            },
         )
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as http:
@@ -353,10 +363,12 @@ def test_a_malformed_transaction_response_is_a_fama_error(body):
         fhir("http://fhir.test/r4", http).submit(bundle_with_secret())
 
 
-def test_a_null_entry_list_reads_as_no_entries():
+def test_a_null_entry_list_confirms_nothing():
+    """Issue 11 item 2: a response without entries used to count as a success."""
     body = {"resourceType": "Bundle", "type": "transaction-response", "entry": None}
-    with _answer(200, body) as http:
-        assert fhir("http://fhir.test/r4", http).submit(bundle_with_secret()).entries == ()
+    with _answer(200, body) as http, pytest.raises(FhirTransactionFailed) as caught:
+        fhir("http://fhir.test/r4", http).submit(bundle_with_secret())
+    assert "answered 0 entries for" in str(caught.value)
 
 
 @pytest.mark.parametrize("issues", [None, "x", [None, 3], [{"expression": None}]])
@@ -401,3 +413,143 @@ def test_only_identifier_conditional_entries_may_be_sent(request_):
     }
     with _answer(200, {}) as http, pytest.raises(MappingError, match="not a conditional"):
         fhir("http://fhir.test/r4", http).submit(bundle)
+
+
+# ------------------------------------------------ issue 11: the response, entry by entry
+
+
+def _response_body(entries):
+    return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+
+def _ok(rtype="Goal"):
+    return {"response": {"status": "201 Created", "location": f"{rtype}/1/_history/1"}}
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("empty", "answered 0 entries for"),
+        ("all-500", "status 500, not written"),
+        ("one-missing", "no answer"),
+        ("one-409", "status 409, not written"),
+        ("201-no-location", "without a location"),
+        ("201-wrong-type", "another resource type"),
+        ("garbage-status", "not an HTTP status code"),
+    ],
+)
+def test_a_transaction_response_that_does_not_confirm_every_entry_is_a_failure(
+    server, http, shape, expected
+):
+    """Issue 11 item 2: a 200 with `entry: []` or every entry 500 was reported as success."""
+    bundle = bundle_with_secret()
+    types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    good = [_ok(t) for t in types]
+    entries = {
+        "empty": [],
+        "all-500": [{"response": {"status": "500 Internal Server Error"}} for _ in types],
+        "one-missing": good[:-1],
+        "one-409": [*good[:-1], {"response": {"status": "409 Conflict"}}],
+        "201-no-location": [*good[:-1], {"response": {"status": "201 Created"}}],
+        "201-wrong-type": [*good[:-1], _ok("Patient" if types[-1] != "Patient" else "Goal")],
+        "garbage-status": [*good[:-1], {"response": {"status": f"OK {SECRET}"}}],
+    }[shape]
+    server.fail_next(ScriptedFailure(200, outcome=_response_body(entries)))
+    with pytest.raises(FhirTransactionFailed) as caught:
+        fhir(server.base_url, http).submit(bundle)
+    assert expected in str(caught.value)
+    assert SECRET not in str(caught.value)
+    last = len(types) - 1
+    if shape in ("one-missing", "one-409", "201-no-location", "201-wrong-type"):
+        assert caught.value.problems[-1].startswith(f"entry {last} ({types[-1]})")
+
+
+_STATUSES = st.sampled_from(["200 OK", "201 Created", "201", "204", "400", "500 Error", "", "x"])
+
+
+@given(
+    st.lists(
+        st.tuples(_STATUSES, st.sampled_from([None, "Goal/1", "Task/2/_history/3", "x y"])),
+        max_size=6,
+    ),
+    st.integers(min_value=0, max_value=5),
+)
+def test_only_a_response_confirming_every_entry_counts_anything_created(answers, n_sent):
+    sent = [
+        {
+            "resource": {"resourceType": "Goal"},
+            "request": {"method": "POST", "url": "Goal", "ifNoneExist": f"identifier=s|{i}"},
+        }
+        for i in range(n_sent)
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": sent}
+    body = _response_body(
+        [{"response": {"status": s, **({"location": loc} if loc else {})}} for s, loc in answers]
+    )
+    confirmed = len(answers) == n_sent and all(
+        s[:3] in ("200", "201", "204") and (not s.startswith("201") or loc in ("Goal/1",))
+        for s, loc in answers
+    )
+    with _answer(200, body) as http:
+        client = fhir("http://fhir.test/r4", http)
+        if confirmed:
+            outcome = client.submit(bundle)
+            assert outcome.created == sum(1 for s, _ in answers if s.startswith("201"))
+        else:
+            with pytest.raises(FhirTransactionFailed):
+                client.submit(bundle)
+
+
+def test_a_refusal_never_repeats_what_the_server_put_in_its_codes_or_paths():
+    """Issue 11 item 7: a 4xx printed an unquoted value from the server's expression."""
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": f"error {SECRET}",
+                "code": SECRET,
+                "expression": [
+                    f"Patient.name = {SECRET}",
+                    f"Goal.description.text {SECRET}",
+                    "Goal.note[0].text",
+                ],
+            }
+        ],
+    }
+    with _answer(422, body) as http, pytest.raises(FhirRefused) as caught:
+        fhir("http://fhir.test/r4", http).submit(bundle_with_secret())
+    assert SECRET not in str(caught.value)
+    assert SECRET.split("-")[0] not in str(caught.value)
+    assert "Goal.note[0].text" in str(caught.value)
+
+
+# ------------------------------------------------ issue 11: deadline, size, redirects
+
+
+def test_a_server_dripping_its_answer_is_cut_off_at_the_timeout():
+    """Issue 11 item 3: `--timeout 3` against a one-byte-a-second server ran for minutes."""
+    from fama_adapters.net_testing import Drip, LoopbackHttpServer
+
+    with LoopbackHttpServer({"/fhir": Drip(interval=0.05, headers_too=True)}) as drip:
+        with pytest.raises(FhirUnavailable) as caught:
+            FhirClient(drip.url + "/fhir", None, timeout=1.0, max_attempts=1).submit(
+                bundle_with_secret()
+            )
+    assert "within 1 s" in caught.value.cause
+
+
+def test_a_huge_answer_is_refused_without_reading_it():
+    from fama_adapters.net_testing import Huge, LoopbackHttpServer
+
+    with LoopbackHttpServer({"/fhir": Huge(64 * 1024 * 1024, declare_length=False)}) as big:
+        with pytest.raises(FhirResponseInvalid, match="larger than"):
+            FhirClient(big.url + "/fhir", max_response_bytes=1 << 20).submit(bundle_with_secret())
+
+
+def test_a_redirect_to_another_server_is_not_followed(server):
+    from fama_adapters.net_testing import LoopbackHttpServer, Redirect
+
+    with LoopbackHttpServer({"/fhir": Redirect(server.base_url, 307)}) as moved:
+        with pytest.raises(FhirUnavailable, match="another origin"):
+            FhirClient(moved.url + "/fhir", max_attempts=1).submit(bundle_with_secret())
+    assert server.requests == []

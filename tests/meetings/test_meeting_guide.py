@@ -358,3 +358,69 @@ def test_a_feed_without_zones_warns_once_naming_the_source_and_strict_refuses():
     strict = read_meeting_guide(entries, options=ImportOptions(strict=True))
     assert not strict.meetings
     assert strict.problems[0].problems[0][:2] == ("timezone", "missing")
+
+
+# ------------------------------------- issue 11: feeds over hostile networks, masked URLs
+
+
+def test_a_feed_dripping_a_byte_at_a_time_is_cut_off_at_the_deadline():
+    """Issue 11 item 3: a dripping feed was still being read after 200 s."""
+    from fama_adapters import net
+    from fama_adapters.net_testing import Drip, LoopbackHttpServer
+
+    with LoopbackHttpServer({"/feed": Drip(interval=0.05)}) as server:
+        with pytest.raises(net.DeadlineExceeded):
+            fetch_meeting_guide(server.url + "/feed", limits=net.Limits(deadline=1.0))
+
+
+def test_a_huge_feed_is_refused_while_streaming():
+    """Issue 11 item 3: a 400 MB answer was read whole (850 MB of memory)."""
+    from fama_adapters import net
+    from fama_adapters.net_testing import Huge, LoopbackHttpServer
+
+    with LoopbackHttpServer({"/feed": Huge(400 * 1024 * 1024, declare_length=False)}) as server:
+        with pytest.raises(net.ResponseTooLarge):
+            fetch_meeting_guide(server.url + "/feed", limits=net.Limits(max_bytes=1 << 20))
+
+
+def test_a_feed_redirect_to_another_host_is_not_followed():
+    """Issue 11 item 3: a feed redirect to another host was followed."""
+    from fama_adapters import net
+    from fama_adapters.net_testing import Answer, LoopbackHttpServer, Redirect
+
+    with LoopbackHttpServer({"/feed": Answer(200, b"[]")}) as elsewhere:
+        target = elsewhere.url.replace("127.0.0.1", "localhost") + "/feed"
+        with LoopbackHttpServer({"/feed": Redirect(target)}) as server:
+            with pytest.raises(net.RedirectRefused):
+                fetch_meeting_guide(server.url + "/feed")
+        assert elsewhere.requests == []
+
+
+def test_a_feed_urls_secrets_never_reach_the_report_or_the_output(tmp_path):
+    """Issue 11 item 7: `user:password@` and `?token=` in a feed URL were printed."""
+    import io
+
+    from fama_adapters.cli import main
+    from fama_adapters.net_testing import Answer, LoopbackHttpServer
+    from fama_adapters.plugins import PluginHost
+
+    body = json.dumps([SPEC_EXAMPLE, {"name": "no slug"}]).encode()
+    with LoopbackHttpServer({"/feed?token=t0k&day=1": Answer(200, body)}) as server:
+        url = server.url.replace("//", "//ann:hunter2@") + "/feed?token=t0k&day=1"
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            ["meetings", "import", url, "--out", str(tmp_path / "d.json")],
+            stdout=out,
+            stderr=err,
+            host=PluginHost(entry_points=False),
+        )
+        gone = main(
+            ["meetings", "import", url.replace(server.url.split("//")[1], "127.0.0.1:9")],
+            stdout=out,
+            stderr=err,
+            host=PluginHost(entry_points=False),
+        )
+    assert code == 1 and gone == 3
+    shown = out.getvalue() + err.getvalue() + (tmp_path / "d.json").read_text("utf-8")
+    assert "hunter2" not in shown and "t0k" not in shown
+    assert "ann:***@" in shown and "token=***" in shown

@@ -11,6 +11,7 @@ that is what makes the retries safe. It retries with exponential back-off on
     ├── FhirRefused          a 4xx: the OperationOutcome's issues, summarised
     ├── FhirUnavailable      retries exhausted, or Retry-After longer than allowed
     └── FhirResponseInvalid  a 2xx whose body is not a transaction-response Bundle
+        └── FhirTransactionFailed  a response that does not confirm every entry sent
 
 It never logs or raises resource content: logs carry the method, the entry
 count, the status and the time taken; errors carry an OperationOutcome's
@@ -33,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from fama_adapters import net
 from fama_core.errors import MappingError, TransportError
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "FhirClient",
     "FhirRefused",
     "FhirResponseInvalid",
+    "FhirTransactionFailed",
     "FhirUnavailable",
     "IssueSummary",
     "TransactionOutcome",
@@ -63,6 +66,10 @@ _HINTS = {
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _PATH_END = re.compile(r"\(")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,63}")
+_ELEMENT_PATH = re.compile(
+    r"[A-Za-z][A-Za-z0-9_]{0,63}(?:\[\d{1,6}\])?(?:\.[A-Za-z][A-Za-z0-9_]{0,63}(?:\[\d{1,6}\])?){0,31}"
+)
 _FHIR_JSON = "application/fhir+json"
 
 
@@ -91,8 +98,8 @@ def _summarise(body: Any) -> tuple[IssueSummary, ...]:
         paths = _list(issue.get("expression"))
         issues.append(
             IssueSummary(
-                severity=str(issue.get("severity", "?")),
-                code=str(issue.get("code", "?")),
+                severity=_coded(issue.get("severity"), _SEVERITIES),
+                code=_coded(issue.get("code"), _ISSUE_TYPES),
                 expression=tuple(_path_only(p) for p in paths if isinstance(p, str) and p),
             )
         )
@@ -104,8 +111,30 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
+"""FHIR R4 IssueSeverity (http://hl7.org/fhir/issue-severity)."""
+_ISSUE_TYPES = frozenset(
+    "invalid structure required value invariant security login unknown expired forbidden "
+    "suppressed processing not-supported duplicate multiple-matches not-found deleted too-long "
+    "code-invalid extension too-costly business-rule conflict transient lock-error no-store "
+    "exception timeout incomplete throttled informational".split()
+)
+"""FHIR R4 IssueType (http://hl7.org/fhir/issue-type)."""
+
+
+def _coded(value: Any, codes: frozenset[str]) -> str:
+    """A code from the server's closed code list, or ``?``: nothing else is repeated."""
+    return value if isinstance(value, str) and value in codes else "?"
+
+
 def _path_only(expression: str) -> str:
-    return _PATH_END.split(_LITERAL.sub("'…'", expression), maxsplit=1)[0]
+    """The element path of a FHIRPath expression, up to its first function call.
+
+    Anything that is not a plain path (``Type.element[0].child``) is withheld:
+    a server may put a value anywhere in an expression.
+    """
+    path = _PATH_END.split(_LITERAL.sub("'…'", expression), maxsplit=1)[0]
+    return path if _ELEMENT_PATH.fullmatch(path) else "(path withheld)"
 
 
 class FhirRefused(TransportError):
@@ -152,6 +181,23 @@ class FhirUnavailable(TransportError):
 
 class FhirResponseInvalid(TransportError):
     """The server answered 2xx with something that is not a transaction-response Bundle."""
+
+
+class FhirTransactionFailed(FhirResponseInvalid):
+    """A transaction-response that does not confirm every entry sent; nothing is counted.
+
+    ``problems`` says, entry by entry (position and resource type, never a
+    value), what is missing: an entry without an answer, a non-2xx status, a
+    ``201`` without the location of what it created.
+    """
+
+    def __init__(self, *, problems: tuple[str, ...]) -> None:
+        self.problems = problems
+        super().__init__(
+            "FHIR server did not confirm the transaction: "
+            + "; ".join(problems)
+            + "; sending the bundle again is safe"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +248,8 @@ def _check_conditional(bundle: Mapping[str, Any]) -> int:
     return len(entries)
 
 
-def _retry_after(response: httpx.Response, now: Callable[[], dt.datetime]) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(headers: httpx.Headers, now: Callable[[], dt.datetime]) -> float | None:
+    value = headers.get("Retry-After")
     if value is None:
         return None
     value = value.strip()
@@ -219,41 +265,50 @@ def _retry_after(response: httpx.Response, now: Callable[[], dt.datetime]) -> fl
 
 
 class FhirClient:
-    """Posts transaction bundles to one FHIR R4 server through a caller's ``httpx.Client``.
+    """Posts transaction bundles to one FHIR R4 server.
 
-    ``base_url`` is the server's FHIR base (a transaction is POSTed to it).
+    ``base_url`` is the server's FHIR base (a transaction is POSTed to it);
+    ``client`` an ``httpx.Client`` (``None``: :func:`fama_adapters.net.http_client`
+    per request). Every request goes through :func:`fama_adapters.net.request`:
+    ``timeout`` (default 30 s) is its overall deadline, connect to last byte;
+    ``max_response_bytes`` bounds the answer; redirects are followed only on
+    the same origin and only as 307/308 (a POST's body is kept).
     ``max_attempts`` bounds the attempts per bundle; waits grow from
     ``backoff`` seconds, doubling, capped at ``max_backoff``, with full jitter
     unless ``jitter`` is false. A ``Retry-After`` up to ``max_retry_after``
     seconds is honoured; a longer one ends the attempts with
-    :class:`FhirUnavailable` carrying it. ``timeout`` overrides the client's
-    own for these requests. ``sleep`` and ``now`` are injectable for tests.
+    :class:`FhirUnavailable` carrying it. ``sleep`` and ``now`` are injectable
+    for tests.
     """
 
     def __init__(
         self,
         base_url: str,
-        client: httpx.Client,
+        client: httpx.Client | None = None,
         *,
         max_attempts: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = 120.0,
         jitter: bool = True,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | None = None,
+        max_response_bytes: int = net.DEFAULT_LIMITS.max_bytes,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = net.check_url(base_url, what="FHIR base URL").rstrip("/")
         self.client = client
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.jitter = jitter
-        self.timeout = timeout
+        self.limits = net.Limits(
+            deadline=net.DEFAULT_LIMITS.deadline if timeout is None else timeout,
+            max_bytes=max_response_bytes,
+        )
         self._sleep = sleep
         self._now = now
         self._random = random.Random()
@@ -268,34 +323,51 @@ class FhirClient:
         Raises :class:`~fama_core.errors.MappingError` before sending when an
         entry is not conditional (a retry could duplicate it),
         :class:`FhirRefused` on a 4xx, :class:`FhirUnavailable` when attempts
-        run out and :class:`FhirResponseInvalid` on an unreadable success.
+        run out (or a redirect is refused) and :class:`FhirResponseInvalid` on
+        a success that cannot be read.
         """
         count = _check_conditional(bundle)
         body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": f"{_FHIR_JSON}; charset=utf-8", "Accept": _FHIR_JSON}
-        extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
         status: int | None = None
         cause = ""
         for attempt in range(1, self.max_attempts + 1):
             started = time.perf_counter()
             log.info("POST transaction (%d entries), attempt %d", count, attempt)
             try:
-                response = self.client.post(self.base_url, content=body, headers=headers, **extra)
-            except httpx.TransportError as exc:  # connection refused, reset, timeouts
-                status, cause = None, type(exc).__name__
-                log.warning("transaction attempt %d failed: %s", attempt, cause)
+                response = net.request(
+                    "POST",
+                    self.base_url,
+                    client=self.client,
+                    limits=self.limits,
+                    content=body,
+                    headers=headers,
+                )
+            except (net.ConnectionFailed, net.DeadlineExceeded) as exc:
+                status = None
+                cause = exc.cause if isinstance(exc, net.ConnectionFailed) else exc.reason
+                log.warning("transaction attempt %d failed: %s", attempt, type(exc).__name__)
                 if attempt < self.max_attempts:
                     self._sleep(self._wait(attempt))
                 continue
+            except net.RedirectRefused as exc:  # the base URL is wrong: no retry can help
+                raise FhirUnavailable(
+                    attempts=attempt, status_code=None, cause=exc.reason
+                ) from None
+            except net.ResponseTooLarge as exc:
+                raise FhirResponseInvalid(
+                    f"FHIR server's answer is larger than {exc.max_bytes} bytes; "
+                    "the transaction may have been applied, and sending it again is safe"
+                ) from None
             elapsed = (time.perf_counter() - started) * 1000
             status = response.status_code
             log.info("transaction attempt %d: %d in %.0f ms", attempt, status, elapsed)
-            if status < 300:
-                return TransactionOutcome(_read_response(response), attempt)
+            if 200 <= status < 300:
+                return TransactionOutcome(_read_response(response, bundle), attempt)
             if status not in RETRY_STATUSES:
-                raise FhirRefused(status_code=status, issues=_summarise(_json(response)))
+                raise FhirRefused(status_code=status, issues=_summarise(response.json()))
             cause = f"HTTP {status}"
-            wait = _retry_after(response, self._now)
+            wait = _retry_after(response.headers, self._now)
             if wait is not None and wait > self.max_retry_after:
                 raise FhirUnavailable(
                     attempts=attempt, status_code=status, cause=cause, retry_after=wait
@@ -305,15 +377,21 @@ class FhirClient:
         raise FhirUnavailable(attempts=self.max_attempts, status_code=status, cause=cause)
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
+_STATUS = re.compile(r"\s*([1-5]\d\d)(?:\s|$)")
+_LOCATION = re.compile(
+    r"(?:.*/)?(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
 
 
-def _read_response(response: httpx.Response) -> tuple[EntryOutcome, ...]:
-    body = _json(response)
+def _read_response(response: net.Response, bundle: Mapping[str, Any]) -> tuple[EntryOutcome, ...]:
+    """Check a transaction-response entry by entry against the request (FHIR R4 3.1.0.11).
+
+    The response carries one entry per request entry, in the same order; each
+    status must be 2xx, and a ``201`` must say where the resource was created
+    (``Type/id``, of the type sent). Anything else raises
+    :class:`FhirTransactionFailed` naming each bad entry by position and type.
+    """
+    body = response.json()
     if (
         not isinstance(body, Mapping)
         or body.get("resourceType") != "Bundle"
@@ -322,18 +400,49 @@ def _read_response(response: httpx.Response) -> tuple[EntryOutcome, ...]:
         raise FhirResponseInvalid(
             f"FHIR server answered {response.status_code} without a transaction-response Bundle"
         )
+    sent = _list(bundle.get("entry"))
+    answers = _list(body.get("entry"))
+    problems: list[str] = []
+    if len(answers) != len(sent):
+        problems.append(f"the server answered {len(answers)} entries for {len(sent)} sent")
     outcomes = []
-    for entry in _list(body.get("entry")):
+    for index, request_entry in enumerate(sent):
+        rtype = _resource_type(request_entry)
+        where = f"entry {index} ({rtype})"
+        if index >= len(answers):
+            problems.append(f"{where}: no answer")
+            continue
+        entry = answers[index]
         answer = entry.get("response") if isinstance(entry, Mapping) else None
         if not isinstance(answer, Mapping):
-            raise FhirResponseInvalid(
-                f"FHIR server answered {response.status_code} with an entry without a response"
+            problems.append(f"{where}: the answer has no response")
+            continue
+        status = answer.get("status")
+        match = _STATUS.match(status) if isinstance(status, str) else None
+        if match is None:
+            problems.append(f"{where}: the status is not an HTTP status code")
+            continue
+        code = int(match.group(1))
+        if not 200 <= code < 300:
+            problems.append(f"{where}: status {code}, not written")
+            continue
+        raw_location = answer.get("location")
+        location = raw_location if isinstance(raw_location, str) else None
+        found = _LOCATION.fullmatch(location) if location else None
+        if code == 201 and (found is None or found.group("type") != rtype):
+            problems.append(
+                f"{where}: status 201 without a location of the resource created"
+                if found is None
+                else f"{where}: status 201 with the location of another resource type"
             )
-        location = answer.get("location")
-        outcomes.append(
-            EntryOutcome(
-                status=str(answer.get("status", "")),
-                location=location if isinstance(location, str) else None,
-            )
-        )
+            continue
+        outcomes.append(EntryOutcome(status=str(code), location=location if found else None))
+    if problems:
+        raise FhirTransactionFailed(problems=tuple(problems))
     return tuple(outcomes)
+
+
+def _resource_type(entry: Any) -> str:
+    resource = entry.get("resource") if isinstance(entry, Mapping) else None
+    rtype = resource.get("resourceType") if isinstance(resource, Mapping) else None
+    return rtype if isinstance(rtype, str) and _TOKEN.fullmatch(rtype) else "?"

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from fama_adapters import net
 from fama_adapters.cli import (
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -30,7 +32,7 @@ from fama_adapters.cli import (
 )
 from fama_adapters.fhir import tables
 from fama_adapters.fhir.adapter import FhirR4RecordSystem
-from fama_adapters.fhir.client import FhirClient
+from fama_adapters.fhir.client import FhirClient, FhirUnavailable
 from fama_adapters.fhir.mapping import WriteMode, client_bundle
 from fama_adapters.fhir.questionnaire import QUESTIONNAIRE_FILE, journal_questionnaire
 from fama_adapters.hookspecs import hookimpl
@@ -173,21 +175,49 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
         if not args.base:
             ctx.stderr.write("fama fhir submit: give --base, the FHIR server's base URL\n")
             return EXIT_USAGE
-        with httpx.Client(timeout=args.timeout) as http:
-            client = FhirClient(args.base, http)
-            for client_id, (state, events) in caseload.items():
-                try:
-                    outcome = client.submit(client_bundle(state, events, write=write))
-                except FamaError as exc:  # refused, unavailable or unmappable: report, carry on
-                    failed += 1
-                    ctx.stderr.write(f"fama fhir submit: client {client_id}: {exc}\n")
-                    continue
-                rows.append((client_id, len(outcome.entries), outcome.created, outcome.attempts))
+        outcome_code = _submit(args, ctx, caseload, write, rows)
         ctx.emit(
             [{"client": c, "entries": n, "created": k, "attempts": a} for c, n, k, a in rows],
             render_table(("client", "entries", "created", "attempts"), rows),
         )
+        if outcome_code is not None:
+            return outcome_code
+        failed = len(caseload) - len(rows)
     return EXIT_PARTIAL if bad or failed else EXIT_OK
+
+
+def _submit(
+    args: argparse.Namespace,
+    ctx: CliContext,
+    caseload: dict[str, tuple[ClientState, list[Event]]],
+    write: WriteMode,
+    rows: list[tuple[object, ...]],
+) -> int | None:
+    """Submit each client's bundle; ``rows`` gets one row per bundle the server confirmed.
+
+    A server that cannot be reached or keeps failing ends the run (the other
+    clients would meet the same server): exit 3, "nothing (more) could be sent",
+    as ``fama hl7 send``. A refused or unconfirmed bundle is that client's
+    failure and the others carry on. Returns the exit code when the run ended
+    early, else ``None``.
+    """
+    with net.http_client() as http:
+        client = FhirClient(args.base, http, timeout=args.timeout)
+        for client_id, (state, events) in caseload.items():
+            try:
+                outcome = client.submit(client_bundle(state, events, write=write))
+            except FhirUnavailable as exc:
+                left = len(caseload) - len(rows)
+                ctx.stderr.write(
+                    f"fama fhir submit: {net.mask_url(args.base)}: client {client_id}: {exc}; "
+                    f"{left} client(s) not sent, {len(rows)} sent\n"
+                )
+                return EXIT_FAILED
+            except FamaError as exc:  # refused, unconfirmed or unmappable: report, carry on
+                ctx.stderr.write(f"fama fhir submit: client {client_id}: {exc}\n")
+                continue
+            rows.append((client_id, len(outcome.entries), outcome.created, outcome.attempts))
+    return None
 
 
 def _configure_fhir(p: argparse.ArgumentParser) -> None:
@@ -199,8 +229,13 @@ def _configure_fhir(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("events", nargs="?", help="JSON-lines event log (bundle, submit)")
     p.add_argument("--out", default="out/fhir", help="folder for bundles (default: out/fhir)")
-    p.add_argument("--base", help="FHIR server base URL (submit)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (submit)")
+    p.add_argument("--base", type=net.url_arg, help="FHIR server base URL (submit)")
+    p.add_argument(
+        "--timeout",
+        type=net.timeout_arg,
+        default=30.0,
+        help="overall deadline of each request in seconds, connect to last byte (submit)",
+    )
     p.add_argument("--upsert", action="store_true", help="conditional updates, not creates")
     p.add_argument("--file", default="docs/fhir.md", help="the doc to update (docs)")
     p.add_argument("--check", action="store_true", help="docs: exit 1 when stale, write nothing")

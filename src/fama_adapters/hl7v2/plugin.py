@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from fama_adapters import net
 from fama_adapters.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -146,7 +147,9 @@ def _configure_hl7(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="files of HL7 v2 messages (one or several each)")
     p.add_argument("--host", default="127.0.0.1", help="MLLP receiver (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=2575, help="MLLP port (default: 2575)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each ACK")
+    p.add_argument(
+        "--timeout", type=net.timeout_arg, default=10.0, help="seconds to wait for each ACK"
+    )
     p.add_argument("--retries", type=int, default=2, help="resends after a reject or timeout")
     p.add_argument("--authority", help="read: PID-3 assigning authority of the client key")
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from fama_adapters import net
 from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
@@ -326,24 +327,39 @@ def read_meeting_guide_file(
     return read_meeting_guide_json(data, options=options, source=p.name)
 
 
-def fetch_meeting_guide(
-    url: str, client: httpx.Client, *, options: ImportOptions | None = None
-) -> ImportReport:
-    """Fetch a feed over HTTP(S) with the caller's ``client`` and import it.
+FEED_LIMITS = net.Limits(deadline=60.0, max_bytes=32 * 1024 * 1024)
+"""Limits for fetching a feed: 60 s overall, 32 MiB, redirects on the same origin only."""
 
-    The caller owns the client (time-outs, proxies, a ``MockTransport`` in
-    tests). A network failure or a non-2xx answer is a
-    :class:`~fama_core.errors.TransportError`.
+
+def fetch_meeting_guide(
+    url: str,
+    client: httpx.Client | None = None,
+    *,
+    options: ImportOptions | None = None,
+    limits: net.Limits = FEED_LIMITS,
+) -> ImportReport:
+    """Fetch a feed over HTTP(S) and import it, through :func:`fama_adapters.net.request`.
+
+    ``limits`` bound the fetch (an overall deadline, the body size, same-origin
+    redirects); ``client`` is the caller's (proxies, a ``MockTransport`` in
+    tests), or one of :func:`fama_adapters.net.http_client` when ``None``.
+    A network failure or a non-2xx answer is a
+    :class:`~fama_core.errors.TransportError`; the URL is printed masked
+    (:func:`~fama_adapters.net.mask_url`) everywhere, the report's ``source`` too.
     """
+    shown = net.mask_url(url)
     if not url.startswith(("http://", "https://")):
-        raise MeetingFeedError(source=url, reason="only http and https URLs are fetched")
+        raise MeetingFeedError(source=shown, reason="only http and https URLs are fetched")
     try:
-        response = client.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise TransportError(f"meeting feed {url}: {type(exc).__name__}") from None
-    if response.status_code >= 400:
-        raise TransportError(f"meeting feed {url}: HTTP {response.status_code}")
-    return read_meeting_guide_json(response.content, options=options, source=url)
+        net.check_url(url, what=f"meeting feed {shown}")
+    except net.InvalidUrl as exc:
+        raise MeetingFeedError(source=shown, reason=exc.reason) from None
+    response = net.request(
+        "GET", url, client=client, limits=limits, headers={"Accept": "application/json"}
+    )
+    if not 200 <= response.status_code < 300:
+        raise TransportError(f"meeting feed {shown}: HTTP {response.status_code}")
+    return read_meeting_guide_json(response.content, options=options, source=shown)
 
 
 def meeting_to_meeting_guide(meeting: Meeting) -> list[dict[str, Any]]:

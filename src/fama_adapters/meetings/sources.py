@@ -21,6 +21,7 @@ from fama_adapters.meetings.bmlt import fetch_bmlt, read_bmlt_file
 from fama_adapters.meetings.csv_list import read_csv_file
 from fama_adapters.meetings.meeting_guide import fetch_meeting_guide, read_meeting_guide_file
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
+from fama_adapters.net import mask_url
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -66,12 +67,10 @@ class MeetingGuideSource:
     def load(
         self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
     ) -> ImportReport:
-        """Read a feed; URLs are fetched with ``client`` (one is made when none is given)."""
+        """Read a feed; URLs are fetched through :mod:`fama_adapters.net` (deadline, size limit,
+        same-origin redirects) with ``client``, or fama's own when none is given."""
         if location.startswith(("http://", "https://")):
-            if client is not None:
-                return fetch_meeting_guide(location, client, options=options)
-            with httpx.Client(timeout=30.0, follow_redirects=True) as own:
-                return fetch_meeting_guide(location, own, options=options)
+            return fetch_meeting_guide(location, client, options=options)
         return read_meeting_guide_file(location, options=options)
 
 
@@ -87,7 +86,9 @@ class CsvListSource:
     ) -> ImportReport:
         """Read a CSV file (URLs are not fetched for hand-kept lists)."""
         if location.startswith(("http://", "https://")):
-            raise MeetingFeedError(source=location, reason="CSV lists are read from files")
+            raise MeetingFeedError(
+                source=mask_url(location), reason="CSV lists are read from files"
+            )
         return read_csv_file(location, options=options)
 
 

@@ -171,13 +171,14 @@ class StoreFactory:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    """``url`` safe for messages and logs: :func:`fama_adapters.net.mask_url`.
+
+    The password of user info and any secret-looking query parameter
+    (``?password=``, ``?sslpassword=``) are replaced by ``***``.
+    """
+    from fama_adapters.net import mask_url
+
+    return mask_url(url)
 
 
 def open_store(url: str, *, create: bool = False, host: Any = None) -> EventStore:

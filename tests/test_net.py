@@ -1,0 +1,277 @@
+"""fama_adapters.net against hostile servers on loopback: deadline, size, redirects, masking."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fama_adapters import net
+from fama_adapters.net_testing import Answer, Drip, Huge, LoopbackHttpServer, Redirect
+
+FAST = net.Limits(deadline=1.5, max_bytes=1 << 20)
+
+
+# ------------------------------------------------------------------ the deadline
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers"])
+def test_a_server_dripping_a_byte_at_a_time_is_cut_off_at_the_deadline(headers_too: bool) -> None:
+    # Every byte arrives well inside any per-read timeout, so only an overall deadline ends it.
+    with LoopbackHttpServer({"/feed": Drip(interval=0.05, headers_too=headers_too)}) as server:
+        started = time.monotonic()
+        with pytest.raises(net.DeadlineExceeded) as caught:
+            net.request("GET", server.url + "/feed", limits=FAST)
+        # A bounded wait, not a timing assertion: the 100 kB drip would take over an hour.
+        assert time.monotonic() - started < 60
+    assert "1.5 s" in str(caught.value)
+
+
+def test_the_deadline_holds_with_a_callers_own_client_too() -> None:
+    with (
+        LoopbackHttpServer({"/feed": Drip(interval=0.05)}) as server,
+        httpx.Client(timeout=30) as own,
+    ):
+        started = time.monotonic()
+        with pytest.raises(net.DeadlineExceeded):
+            net.request("GET", server.url + "/feed", client=own, limits=FAST)
+        assert time.monotonic() - started < 60
+
+
+def test_a_server_that_never_answers_ends_at_the_deadline() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)  # accepts the connection in the kernel, never answers
+        port = sock.getsockname()[1]
+        with pytest.raises(net.DeadlineExceeded):
+            net.request("GET", f"http://127.0.0.1:{port}/x", limits=net.Limits(deadline=0.5))
+
+
+def test_a_refused_connection_is_a_connection_failure() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        with pytest.raises(net.ConnectionFailed) as caught:
+            net.request("GET", f"http://127.0.0.1:{port}/x", limits=FAST)
+    assert isinstance(caught.value, net.NetError)
+
+
+# -------------------------------------------------------------------- body size
+
+
+@pytest.mark.parametrize("declare", [True, False], ids=["content-length", "streamed"])
+def test_a_body_over_the_limit_is_refused_without_reading_it_whole(declare: bool) -> None:
+    size = 50 * 1024 * 1024
+    with LoopbackHttpServer({"/big": Huge(size, declare_length=declare)}) as server:
+        with pytest.raises(net.ResponseTooLarge) as caught:
+            net.request("GET", server.url + "/big", limits=net.Limits(max_bytes=1 << 20))
+    assert str(1 << 20) in str(caught.value)
+
+
+def test_a_body_at_the_limit_is_read() -> None:
+    with LoopbackHttpServer({"/ok": Huge(1 << 20, declare_length=False)}) as server:
+        response = net.request("GET", server.url + "/ok", limits=net.Limits(max_bytes=1 << 20))
+    assert len(response.content) == 1 << 20
+
+
+# -------------------------------------------------------------------- redirects
+
+
+def test_a_redirect_on_the_same_origin_is_followed() -> None:
+    with LoopbackHttpServer() as server:
+        server.routes["/old"] = Redirect(server.url + "/new", 301)
+        server.routes["/new"] = Answer(200, b"[]")
+        response = net.request("GET", server.url + "/old", limits=FAST)
+    assert response.status_code == 200 and response.content == b"[]"
+    assert response.url.endswith("/new")
+
+
+def test_a_relative_redirect_is_resolved_against_the_url() -> None:
+    with LoopbackHttpServer({"/a/b": Redirect("../c"), "/c": Answer(200, b"ok")}) as server:
+        assert net.request("GET", server.url + "/a/b", limits=FAST).content == b"ok"
+
+
+def test_a_redirect_to_another_host_is_refused_and_never_requested() -> None:
+    with LoopbackHttpServer({"/ok": Answer(200, b"secret")}) as other:
+        elsewhere = other.url.replace("127.0.0.1", "localhost") + "/ok?token=abc"
+        with LoopbackHttpServer({"/feed": Redirect(elsewhere)}) as server:
+            with pytest.raises(net.RedirectRefused) as caught:
+                net.request("GET", server.url + "/feed", limits=FAST)
+        assert other.requests == []
+    assert "another origin" in str(caught.value)
+    assert "abc" not in str(caught.value)
+
+
+def test_a_redirect_to_another_port_is_another_origin() -> None:
+    with LoopbackHttpServer({"/ok": Answer(200, b"x")}) as other:
+        with LoopbackHttpServer({"/feed": Redirect(other.url + "/ok")}) as server:
+            with pytest.raises(net.RedirectRefused):
+                net.request("GET", server.url + "/feed", limits=FAST)
+            allowed = net.Limits(deadline=5, cross_origin_redirects=True)
+            assert net.request("GET", server.url + "/feed", limits=allowed).content == b"x"
+
+
+def test_a_redirect_loop_ends_after_max_redirects() -> None:
+    with LoopbackHttpServer({"/loop": Redirect("/loop", 307)}) as server:
+        with pytest.raises(net.RedirectRefused) as caught:
+            net.request("GET", server.url + "/loop", limits=net.Limits(max_redirects=3))
+        assert len(server.requests) == 4
+    assert "more than 3 redirects" in str(caught.value)
+
+
+def test_a_post_follows_only_redirects_that_keep_its_body() -> None:
+    with LoopbackHttpServer() as server:
+        server.routes["/303"] = Redirect("/done", 303)
+        server.routes["/308"] = Redirect("/done", 308)
+        server.routes["/done"] = Answer(200, b"{}")
+        with pytest.raises(net.RedirectRefused):
+            net.request("POST", server.url + "/303", content=b"body", limits=FAST)
+        net.request("POST", server.url + "/308", content=b"body", limits=FAST)
+        assert server.requests[-1] == ("POST", "/done", b"body")
+
+
+def test_a_redirect_without_location_is_refused() -> None:
+    with LoopbackHttpServer({"/x": Answer(302, b"")}) as server:
+        with pytest.raises(net.RedirectRefused):
+            net.request("GET", server.url + "/x", limits=FAST)
+
+
+# ------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-inf", "1e9", "soon", ""])
+def test_timeouts_that_are_no_deadline_are_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        net.check_timeout(value)
+    with pytest.raises(argparse.ArgumentTypeError) as caught:
+        net.timeout_arg(value)
+    assert str(caught.value).startswith("seconds: give a number of seconds")
+
+
+def test_a_positive_timeout_is_accepted() -> None:
+    assert net.check_timeout("2.5") == 2.5
+    assert net.timeout_arg("30") == 30.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://host:99999/",
+        "http://host:port/",
+        "ftp://host/",
+        "host/fhir",
+        "http:///path",
+        "http://exa mple/",
+        "http://host/\nInjected: 1",
+        "",
+    ],
+)
+def test_urls_fama_cannot_use_are_a_clear_error_without_the_url(url: str) -> None:
+    with pytest.raises(net.InvalidUrl) as caught:
+        net.check_url(url, what="--base")
+    assert str(caught.value).startswith("--base: ")
+    if url:
+        assert url not in str(caught.value)
+    with pytest.raises(argparse.ArgumentTypeError):
+        net.url_arg(url)
+
+
+def test_good_urls_pass() -> None:
+    for url in ("http://[::1]:8080/fhir", "https://fhir.example.nhs.uk/R4", "HTTP://h/x?a=1"):
+        assert net.check_url(url) == url
+
+
+# ---------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("https://ann:pw@h.example/f", "https://ann:***@h.example/f"),
+        ("https://tok123@h.example/f", "https://***@h.example/f"),
+        ("https://h.example/f?token=abc&day=1", "https://h.example/f?token=***&day=1"),
+        ("https://h.example/f?api_key=abc", "https://h.example/f?api_key=***"),
+        ("https://h.example/f?X-Amz-Signature=abc", "https://h.example/f?X-Amz-Signature=***"),
+        ("https://h.example/f#access_token=abc", "https://h.example/f#access_token=***"),
+        (
+            "postgresql://fama:pw@db/fama?sslpassword=x&sslmode=require",
+            "postgresql://fama:***@db/fama?sslpassword=***&sslmode=require",
+        ),
+        ("host=db user=fama password=pw dbname=x", "host=db user=fama password=*** dbname=x"),
+        ("host=db password='p w' dbname=x", "host=db password=*** dbname=x"),
+        ("http://u:pw@[::1", "http://u:***@[::1"),
+        ("postgresql://fama@db/fama", "postgresql://fama@db/fama"),
+        ("sqlite:///out/f.db", "sqlite:///out/f.db"),
+        ("memory://", "memory://"),
+        ("https://h/p#frag?x", "https://h/p#frag?x"),
+        ("http://h.example/a b", "http://h.example/a%20b"),
+    ],
+)
+def test_mask_url_hides_secrets(url: str, masked: str) -> None:
+    assert net.mask_url(url) == masked
+
+
+_SECRET = st.text(st.characters(codec="utf-8", exclude_characters="&#=/@?:%[]"), min_size=4)
+
+
+@given(
+    secret=_SECRET.filter(lambda s: s.strip() == s and s.isprintable()),
+    name=st.sampled_from(["password", "token", "apiKey", "secret", "sig", "auth", "access_token"]),
+    user=st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+)
+def test_mask_url_never_shows_a_secret(secret: str, name: str, user: str) -> None:
+    from urllib.parse import quote
+
+    for url in (
+        f"https://{user}:{quote(secret)}@h.example/x",
+        f"https://h.example/x?{name}={quote(secret)}&a=1",
+        f"https://{user}:{secret}@h.example/x?{name}={secret}",
+    ):
+        shown = net.mask_url(url)
+        assert quote(secret) not in shown
+        assert secret not in shown or secret in "https://h.example/x" + user
+
+
+@given(st.text())
+def test_mask_url_never_fails_and_prints_no_controls(url: str) -> None:
+    shown = net.mask_url(url)
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in shown)
+
+
+def test_a_network_error_names_the_masked_url_only() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with pytest.raises(net.ConnectionFailed) as caught:
+            net.request("GET", f"http://ann:hunter2@127.0.0.1:{port}/x?token=t0k", limits=FAST)
+    assert "hunter2" not in str(caught.value) and "t0k" not in str(caught.value)
+    assert "ann:***@" in str(caught.value)
+
+
+def test_limits_refuse_a_deadline_that_is_none() -> None:
+    with pytest.raises(ValueError):
+        net.Limits(deadline=math.nan)
+    with pytest.raises(ValueError):
+        net.Limits(max_bytes=0)
+
+
+def test_store_urls_are_masked_query_passwords_too() -> None:
+    """Issue 11 item 7: `?password=` in a PostgreSQL URL appeared in output and errors."""
+    from fama_adapters.store import redact_url
+
+    assert redact_url("postgresql://db/fama?user=fama&password=s3cret") == (
+        "postgresql://db/fama?user=fama&password=***"
+    )
+    assert redact_url("postgresql://fama:s3cret@db/fama") == "postgresql://fama:***@db/fama"
