@@ -31,6 +31,9 @@ __all__ = [
     "FieldSpec",
     "FileLayout",
     "FlagValue",
+    "InterventionChoice",
+    "NdtmsRules",
+    "PeerSupportRule",
     "RuleSpec",
     "Source",
     "load_dataset",
@@ -133,6 +136,74 @@ class CodeList(FamaModel):
     note: str | None = None
 
 
+class InterventionChoice(FamaModel):
+    """Which intervention a FAMA activity is recorded on: one, never every open one.
+
+    Among the interventions open on the activity's day (a post-treatment one
+    after discharge), the first whose ``MODAL`` comes earliest in
+    ``prefer_modalities``; codes not listed come after every listed one; ties
+    go to the earliest started, then the lowest ``MODID``.
+    """
+
+    prefer_modalities: tuple[str, ...] = Field(
+        description="MODAL codes, most preferred first (the host's codes)."
+    )
+    then: Literal["earliest_started"] = Field(
+        default="earliest_started", description="Tie-break after the modality order."
+    )
+    sources: tuple[str, ...] = ()
+    provisional: bool = True
+    note: str | None = None
+
+    def rank(self, modality: str) -> int:
+        """The position of ``modality`` in the order (unlisted: after every listed code)."""
+        try:
+            return self.prefer_modalities.index(modality)
+        except ValueError:
+            return len(self.prefer_modalities)
+
+    def describe(self) -> str:
+        """The rule in words, for ``--explain`` and the docs."""
+        order = ", ".join(self.prefer_modalities) or "(none)"
+        return f"modality order {order}, then earliest started, then lowest MODID"
+
+
+class PeerSupportRule(FamaModel):
+    """Which accompanied meetings are NDTMS peer support (``RECPEER``).
+
+    An accompaniment that took place counts as peer support when its
+    volunteer's kind is in ``volunteer_kinds`` or its volunteer is listed in
+    ``volunteer_ids`` (the host's keys of volunteers who act for a recovery
+    community organisation); any other accompaniment counts only as
+    facilitation (``RECMAID``) on its meeting date.
+    """
+
+    volunteer_kinds: tuple[str, ...] = Field(
+        description="Volunteer kinds (fama_core.codes.VolunteerKind values) that count."
+    )
+    volunteer_ids: tuple[str, ...] = Field(
+        default=(), description="The host's keys of volunteers that count, whatever their kind."
+    )
+    sources: tuple[str, ...] = ()
+    provisional: bool = True
+    note: str | None = None
+
+    def counts(self, volunteer_kind: str, volunteer_id: str) -> bool:
+        """Whether an accompaniment by this volunteer is peer support."""
+        return volunteer_kind in self.volunteer_kinds or volunteer_id in self.volunteer_ids
+
+
+class NdtmsRules(FamaModel):
+    """A provider's override of a dataset table's derivation rules (``--rules FILE``).
+
+    Each rule left out keeps the table's. The JSON Schema is
+    ``schemas/ndtms-rules.schema.json``.
+    """
+
+    intervention_choice: InterventionChoice | None = None
+    peer_support: PeerSupportRule | None = None
+
+
 class DatasetTable(FamaModel):
     """One NDTMS dataset version, as fama knows it."""
 
@@ -150,6 +221,8 @@ class DatasetTable(FamaModel):
     consent: ConsentRule
     flag_values: FlagValues
     codes: dict[str, CodeList]
+    intervention_choice: InterventionChoice
+    peer_support: PeerSupportRule
     fields: tuple[FieldSpec, ...]
 
     @model_validator(mode="after")
@@ -161,6 +234,7 @@ class DatasetTable(FamaModel):
         cited |= set(self.file.sources) | set(self.consent.sources)
         cited |= set(self.flag_values.sources) | {s for c in self.codes.values() for s in c.sources}
         cited |= set(self.version_sources)
+        cited |= set(self.intervention_choice.sources) | set(self.peer_support.sources)
         unknown = cited - set(self.sources)
         if unknown:
             raise ValueError("cites unknown sources: " + ", ".join(sorted(unknown)))
@@ -222,7 +296,22 @@ class DatasetTable(FamaModel):
         if self.flag_values.provisional:
             out.append("flag values")
         out += [f"codes {name}" for name, c in self.codes.items() if c.provisional]
+        if self.intervention_choice.provisional:
+            out.append("intervention choice rule")
+        if self.peer_support.provisional:
+            out.append("peer support rule")
         return out
+
+    def with_rules(self, rules: NdtmsRules | None) -> DatasetTable:
+        """This table with a provider's rules in place of its own (``None``: unchanged)."""
+        if rules is None:
+            return self
+        update: dict[str, object] = {}
+        if rules.intervention_choice is not None:
+            update["intervention_choice"] = rules.intervention_choice
+        if rules.peer_support is not None:
+            update["peer_support"] = rules.peer_support
+        return self.model_copy(update=update) if update else self
 
 
 class RuleSpec(FamaModel):
@@ -246,9 +335,11 @@ def _parse_date(fmt: str, text: str) -> dt.date | None:
     if len(text) > 32:
         return None
     try:
-        return dt.datetime.strptime(text, fmt).date()
+        day = dt.datetime.strptime(text, fmt).date()
     except ValueError:
         return None
+    # strptime accepts unpadded fields ("2026-1-5"): only the dataset's own form is a date.
+    return day if _format_date(fmt, day) == text else None
 
 
 def _read(name: str) -> object:
