@@ -10,12 +10,21 @@ dates. Identifiers are the host's pseudonymous keys.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from fama_core.models import FamaModel, Identifier
 
-__all__ = ["TreatmentContext"]
+__all__ = ["HostCode", "TreatmentContext"]
+
+HostCode = Annotated[str, StringConstraints(pattern="^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
+"""A code as the host's case system records it (agency, modality, exit reason …).
+
+Any printable text: control characters and line breaks are refused, since a
+code is written into fixed-layout files (an NDTMS extract) where they would
+break the record.
+"""
 
 
 class TreatmentContext(FamaModel):
@@ -23,12 +32,12 @@ class TreatmentContext(FamaModel):
 
     client_id: Identifier = Field(description="The host's pseudonymous client key.")
     treatment_episode_id: Identifier = Field(description="The host's treatment episode key.")
-    agency_code: str | None = Field(
+    agency_code: HostCode | None = Field(
         default=None, max_length=16, description="The provider's agency code (NDTMS AGNCY)."
     )
     started_on: dt.date = Field(description="Admission / triage date.")
     ended_on: dt.date | None = Field(default=None, description="Discharge date, once discharged.")
-    end_reason: str | None = Field(
+    end_reason: HostCode | None = Field(
         default=None, max_length=32, description="The host's discharge / exit reason code."
     )
     transferred: bool = Field(default=False, description="Ended by transfer to another service.")

@@ -16,7 +16,7 @@ import datetime as dt
 
 from pydantic import Field, model_validator
 
-from fama_core.context import TreatmentContext
+from fama_core.context import HostCode, TreatmentContext
 from fama_core.models import FamaModel, Identifier
 
 __all__ = ["Intervention", "NdtmsContext", "ReviewPoint", "ReviewPolicy"]
@@ -49,13 +49,13 @@ class Intervention(FamaModel):
     """One intervention (NDTMS modality) inside the treatment episode."""
 
     intervention_id: Identifier = Field(description="MODID.")
-    modality: str = Field(min_length=1, max_length=16, description="MODAL, the host's code.")
-    setting: str | None = Field(default=None, max_length=16, description="MODSET.")
+    modality: HostCode = Field(min_length=1, max_length=16, description="MODAL, the host's code.")
+    setting: HostCode | None = Field(default=None, max_length=16, description="MODSET.")
     referred_on: dt.date | None = Field(default=None, description="REFMODDT.")
     first_offered_on: dt.date | None = Field(default=None, description="FAOMODDT.")
     started_on: dt.date = Field(description="MODST.")
     ended_on: dt.date | None = Field(default=None, description="MODEND.")
-    exit_status: str | None = Field(default=None, max_length=16, description="MODEXIT.")
+    exit_status: HostCode | None = Field(default=None, max_length=16, description="MODEXIT.")
     post_treatment: bool = Field(
         default=False,
         description="Post-treatment recovery support, delivered after discharge.",
