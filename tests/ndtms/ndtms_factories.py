@@ -7,6 +7,7 @@ from typing import Any
 
 from fama_core.context import TreatmentContext
 from fama_core.ndtms import (
+    Accompanied,
     Facilitation,
     Intervention,
     NdtmsContext,
@@ -60,9 +61,17 @@ def reviews(*days: dt.date) -> tuple[ReviewPoint, ...]:
     return tuple(ReviewPoint(review_id=f"R{i + 1}", reviewed_on=d) for i, d in enumerate(days))
 
 
+RCO = "recovery_community_organisation"
+
+
 def facilitation(
-    sessions: tuple[dt.date, ...] = (), peer: tuple[dt.date, ...] = (), client_id: str = "c1"
+    sessions: tuple[dt.date, ...] = (),
+    peer: tuple[dt.date, ...] = (),
+    client_id: str = "c1",
+    *,
+    peer_kind: str = RCO,
 ) -> Facilitation:
+    """A FAMA record; ``peer`` are meetings accompanied by a volunteer of ``peer_kind``."""
     summary = EpisodeSummary(
         episode_id="ep1",
         keyworker_id="kw-1",
@@ -74,7 +83,10 @@ def facilitation(
         outcome="open",
         ended_on=None,
     )
-    return Facilitation(client_id, tuple(sorted(sessions)), tuple(sorted(peer)), (summary,))
+    accompanied = tuple(Accompanied(d, peer_kind, "vol-1") for d in sorted(peer))
+    return Facilitation(
+        client_id, tuple(sorted(sessions)), tuple(sorted(peer)), (summary,), accompanied
+    )
 
 
 def row(**kw: str | None) -> dict[str, str | None]:

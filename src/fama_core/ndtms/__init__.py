@@ -4,12 +4,22 @@
 - :mod:`fama_core.ndtms.context`: what the host supplies (interventions, reviews, consent).
 - :mod:`fama_core.ndtms.derive`: sub-intervention review rows from a FAMA record.
 - :mod:`fama_core.ndtms.validate`: the rules, with fama's codes, for any extract.
+- :mod:`fama_core.ndtms.completeness`: per-keyworker completeness over every client in
+  treatment, FAMA record or not (:func:`ndtms_completeness`).
 
 Files are read and written by the adapter :mod:`fama_adapters.ndtms`.
 """
 
+from fama_core.ndtms.completeness import (
+    KeyworkerCounts,
+    NdtmsCompleteness,
+    keyworker_of,
+    ndtms_completeness,
+)
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint, ReviewPolicy
 from fama_core.ndtms.derive import (
+    Accompanied,
+    ClientDerivation,
     Derivation,
     EpisodeSummary,
     Facilitation,
@@ -17,14 +27,26 @@ from fama_core.ndtms.derive import (
     SirRow,
     Unplaced,
     derive,
+    derive_client,
     facilitation_from_state,
     policy_reviews,
+    support_days,
 )
-from fama_core.ndtms.tables import DATASET_VERSIONS, DatasetTable, load_dataset, load_rules
+from fama_core.ndtms.tables import (
+    DATASET_VERSIONS,
+    DatasetTable,
+    InterventionChoice,
+    NdtmsRules,
+    PeerSupportRule,
+    load_dataset,
+    load_rules,
+)
 from fama_core.ndtms.validate import Finding, Validator, validate_rows
 
 __all__ = [
     "DATASET_VERSIONS",
+    "Accompanied",
+    "ClientDerivation",
     "DatasetTable",
     "Derivation",
     "EpisodeSummary",
@@ -32,16 +54,25 @@ __all__ = [
     "FacilitationBuilder",
     "Finding",
     "Intervention",
+    "KeyworkerCounts",
+    "NdtmsCompleteness",
+    "InterventionChoice",
     "NdtmsContext",
+    "NdtmsRules",
+    "PeerSupportRule",
     "ReviewPoint",
     "ReviewPolicy",
     "SirRow",
     "Unplaced",
     "Validator",
     "derive",
+    "derive_client",
     "facilitation_from_state",
+    "keyworker_of",
     "load_dataset",
     "load_rules",
+    "ndtms_completeness",
     "policy_reviews",
+    "support_days",
     "validate_rows",
 ]

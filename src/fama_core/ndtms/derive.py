@@ -3,38 +3,52 @@
 Input: what fama knows (:class:`Facilitation`, projected from a
 :class:`~fama_core.state.ClientState` by :func:`facilitation_from_state`),
 what the host knows (:class:`~fama_core.ndtms.context.NdtmsContext`), a
-dataset table and the caller's ``as_of`` date (the core has no clock).
+dataset table (with its rules, or a provider's: :meth:`DatasetTable.with_rules`)
+and the caller's ``as_of`` date (the core has no clock).
 
 Rules (docs/ndtms.md, docs/decisions.md "NDTMS"):
 
+- FAMA *activities* are the sessions held and the accompanied meetings. An
+  accompanied meeting is peer support (``RECPEER``) when the table's
+  :class:`~fama_core.ndtms.tables.PeerSupportRule` says its volunteer counts
+  (a recovery community organisation's, commissioners' guide); any other
+  accompanied meeting counts as facilitation (``RECMAID``) on its date.
+- Each activity is recorded on **one** intervention: among those open on its
+  day (a post-treatment one after discharge), the one the table's
+  :class:`~fama_core.ndtms.tables.InterventionChoice` ranks first. Its review
+  covering the day carries the flag; no other intervention's review does.
 - A review covers the period since the previous review of the same
   intervention (the first: since the intervention started), up to and
   including its own date.
-- ``RECMAID`` is *yes* when a FAMA session was held in the period, else *no*.
-- ``RECPEER`` is *yes* when a peer accompanied the client to a meeting in the
-  period (an accompaniment concluded ``accompanied``; dated by the meeting).
-- Sessions after discharge belong to a post-treatment intervention; without
-  one they are reported, never forced into a treatment review.
 - Consent refused: one row with only the items the dataset allows without
   consent; consent not recorded: no row. Either way the result says why.
 - Anything validation would refuse (a review outside its intervention or
-  after ``as_of`` …) is left out and reported: every derived row validates.
+  after ``as_of`` …) is left out and reported, and so is every activity that
+  sets no flag (:class:`Unplaced`): nothing is dropped silently.
+
+Rows are *sparse*: :attr:`SirRow.values` holds only the items fama fills; a
+writer puts the dataset's empty value in every other column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fama_core.codes import AccompanimentOutcome
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint
-from fama_core.ndtms.tables import DatasetTable
+from fama_core.ndtms.tables import DatasetTable, InterventionChoice, PeerSupportRule
 from fama_core.state import ClientState
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "OPEN",
+    "UNPLACED_CODES",
+    "Accompanied",
+    "ClientDerivation",
     "Derivation",
     "EpisodeSummary",
     "Facilitation",
@@ -42,13 +56,30 @@ __all__ = [
     "SirRow",
     "Unplaced",
     "derive",
+    "derive_client",
     "facilitation_from_state",
     "policy_reviews",
+    "support_days",
 ]
 
 
 OPEN = "open"
 """The outcome of an episode that has not ended."""
+
+ACTIVITY_KINDS: tuple[str, ...] = ("session", "accompaniment", "peer support")
+"""What an :class:`Unplaced` item is: a FAMA session, an accompanied meeting that counts as
+facilitation, or one that counts as peer support."""
+
+UNPLACED_CODES: Mapping[str, str] = {
+    "pending": "the next review of the open intervention will carry it",
+    "no_review": "the intervention ended with no review after it (a missing review)",
+    "no_intervention": "no intervention was open on the day",
+    "outside_treatment": "outside the treatment episode (and no post-treatment intervention)",
+    "after_reporting_date": "dated after the reporting date (as-of)",
+    "withheld": "the treatment episode's rows are withheld (consent, agency code)",
+    "review_skipped": "a host review validation would refuse was left out",
+}
+"""Why an activity (or a review) sets no flag, by code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,27 +93,58 @@ class EpisodeSummary:
     first_facilitation: dt.date | None
     last_facilitation: dt.date | None
     peer_supported: int
-    """Meetings a peer accompanied the client to."""
+    """Meetings a peer accompanied the client to (whoever the peer was)."""
     outcome: str
     """``engaged``, ``declined``, ``closed``, or ``open`` while the episode runs."""
     ended_on: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
+class Accompanied:
+    """A meeting a volunteer accompanied the client to: its date and who went (host keys)."""
+
+    on: dt.date
+    volunteer_kind: str
+    volunteer_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Facilitation:
-    """What NDTMS needs of a client's FAMA record: session and peer-support dates."""
+    """What NDTMS needs of a client's FAMA record: session and accompaniment dates."""
 
     client_id: str
     sessions: tuple[dt.date, ...]
     """Dates of FAMA sessions held, ascending (repeats kept)."""
     peer_support: tuple[dt.date, ...]
-    """Dates a peer accompanied the client, ascending."""
+    """Dates of every accompanied meeting, ascending, whoever went along; which of them are
+    NDTMS peer support is the table's rule (:func:`support_days`)."""
     episodes: tuple[EpisodeSummary, ...]
+    accompanied: tuple[Accompanied, ...] = ()
+    """Who accompanied the client, per meeting (ascending by date). A date in
+    ``peer_support`` with no entry here has an unknown volunteer: facilitation only."""
 
     @property
     def keyworker_id(self) -> str | None:
         """The keyworker of the latest episode."""
         return self.episodes[-1].keyworker_id if self.episodes else None
+
+
+def support_days(
+    f: Facilitation, rule: PeerSupportRule
+) -> tuple[tuple[dt.date, ...], tuple[dt.date, ...], tuple[dt.date, ...]]:
+    """``(sessions, accompaniments counted as facilitation, peer support)`` days, ascending."""
+    if not f.peer_support:
+        return f.sessions, (), ()
+    peer: list[dt.date] = []
+    other: list[dt.date] = []
+    for a in f.accompanied:
+        (peer if rule.counts(a.volunteer_kind, a.volunteer_id) else other).append(a.on)
+    if len(f.accompanied) != len(f.peer_support):
+        # Dates whose volunteer is not known (a caller that built Facilitation by hand).
+        unknown = Counter(f.peer_support) - Counter(a.on for a in f.accompanied)
+        other += unknown.elements()
+        other.sort()
+    return f.sessions, tuple(other), tuple(peer)
 
 
 class FacilitationBuilder:
@@ -92,8 +154,8 @@ class FacilitationBuilder:
         self.client_id = client_id
         self._episodes: dict[str, dict[str, object]] = {}
         self._sessions: list[dt.date] = []
-        self._arranged: dict[tuple[str, str], dt.date] = {}
-        self._peer: list[dt.date] = []
+        self._arranged: dict[tuple[str, str], Accompanied] = {}
+        self._peer: list[Accompanied] = []
 
     def opened(self, episode_id: str, keyworker_id: str, on: dt.date) -> None:
         """An episode was opened."""
@@ -119,17 +181,26 @@ class FacilitationBuilder:
         sessions.append(on)
         self._sessions.append(on)
 
-    def arranged(self, episode_id: str, arrangement_id: str, meeting_on: dt.date) -> None:
+    def arranged(
+        self,
+        episode_id: str,
+        arrangement_id: str,
+        meeting_on: dt.date,
+        volunteer_kind: str = "",
+        volunteer_id: str = "",
+    ) -> None:
         """A peer accompaniment was arranged for a meeting on ``meeting_on``."""
-        self._arranged[(episode_id, arrangement_id)] = meeting_on
+        self._arranged[(episode_id, arrangement_id)] = Accompanied(
+            meeting_on, volunteer_kind, volunteer_id
+        )
 
     def concluded(self, episode_id: str, arrangement_id: str, outcome: str) -> None:
         """An accompaniment concluded with ``outcome``."""
-        day = self._arranged.get((episode_id, arrangement_id))
+        arranged = self._arranged.get((episode_id, arrangement_id))
         ep = self._episode(episode_id)
-        if day is None or ep is None or outcome != AccompanimentOutcome.ACCOMPANIED.value:
+        if arranged is None or ep is None or outcome != AccompanimentOutcome.ACCOMPANIED.value:
             return
-        self._peer.append(day)
+        self._peer.append(arranged)
         peer = ep["peer"]
         assert isinstance(peer, int)
         ep["peer"] = peer + 1
@@ -148,12 +219,18 @@ class FacilitationBuilder:
             sessions = ep["sessions"]
             assert isinstance(sessions, list)
             summaries.append(_summary(episode_id, ep, sessions, str(ep["outcome"])))
+        accompanied = tuple(sorted(self._peer, key=_by_day))
         return Facilitation(
             self.client_id,
             tuple(sorted(self._sessions)),
-            tuple(sorted(self._peer)),
+            tuple(a.on for a in accompanied),
             tuple(summaries),
+            accompanied,
         )
+
+
+def _by_day(a: Accompanied) -> tuple[dt.date, str, str]:
+    return (a.on, a.volunteer_kind, a.volunteer_id)
 
 
 def _summary(
@@ -180,17 +257,21 @@ def _summary(
 def facilitation_from_state(state: ClientState) -> Facilitation:
     """Project a folded client record onto what NDTMS needs."""
     sessions: list[dt.date] = []
-    peer: list[dt.date] = []
+    accompanied: list[Accompanied] = []
     summaries = []
     for ep in state.episodes:
         days = [s.held_on for s in ep.sessions]
-        accompanied = [
-            a.arrangement.date
+        went = [
+            Accompanied(
+                a.arrangement.date,
+                a.arrangement.volunteer_kind.value,
+                a.arrangement.volunteer_id,
+            )
             for a in ep.accompaniments
             if a.outcome is AccompanimentOutcome.ACCOMPANIED
         ]
         sessions += days
-        peer += accompanied
+        accompanied += went
         summaries.append(
             EpisodeSummary(
                 episode_id=ep.episode_id,
@@ -199,50 +280,85 @@ def facilitation_from_state(state: ClientState) -> Facilitation:
                 sessions=len(days),
                 first_facilitation=min(days) if days else None,
                 last_facilitation=max(days) if days else None,
-                peer_supported=len(accompanied),
+                peer_supported=len(went),
                 outcome=ep.status.value if ep.status.is_final else OPEN,
                 ended_on=ep.ended_on,
             )
         )
+    accompanied.sort(key=_by_day)
     return Facilitation(
-        state.client_id, tuple(sorted(sessions)), tuple(sorted(peer)), tuple(summaries)
+        state.client_id,
+        tuple(sorted(sessions)),
+        tuple(a.on for a in accompanied),
+        tuple(summaries),
+        tuple(accompanied),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class SirRow:
-    """One sub-intervention review row: NDTMS item name → text (``None`` written as NA)."""
+    """One sub-intervention review row: NDTMS item name → text, for the items fama fills.
+
+    Sparse: an item not in ``values`` (or ``None``) is written as the dataset's
+    empty value (``NA``), or withheld on a row without consent.
+    """
 
     values: Mapping[str, str | None]
     intervention_id: str | None
     review_date: dt.date | None
+    explain: tuple[str, ...] = ()
+    """Why each flag has its value and why this intervention carries it (``explain=True``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Unplaced:
-    """Facilitation or a review the rows could not carry, and why (no personal data)."""
+    """An activity (or a review) the rows could not carry, and why (no personal data)."""
 
     code: str
-    """``no_review`` (missing), ``pending`` (next review will carry it), ``outside_treatment``,
-    ``no_intervention``, ``review_skipped``."""
+    """A key of :data:`UNPLACED_CODES`."""
     on: dt.date
     detail: str
+    activity: str = "session"
+    """A value of :data:`ACTIVITY_KINDS`, or ``review`` for ``review_skipped``."""
 
 
 @dataclass(frozen=True, slots=True)
 class Derivation:
-    """The rows derived for one client, what could not be placed and why none may be."""
+    """The rows derived for one treatment episode, what could not be placed and why."""
 
     client_id: str
     rows: tuple[SirRow, ...]
     withheld: str | None
     """Why nothing (or only the consent row) is submitted; ``None`` when rows are complete."""
     unplaced: tuple[Unplaced, ...] = ()
+    """Seen from this treatment episode alone: an activity of another episode of the same
+    client is ``outside_treatment`` here (:func:`derive_client` reconciles)."""
     episodes: tuple[EpisodeSummary, ...] = field(default=())
 
     @property
     def reviews_missing(self) -> int:
-        """Facilitation dates no review carries although the intervention has ended."""
+        """Activities no review carries although the intervention has ended."""
+        return sum(1 for u in self.unplaced if u.code in ("no_review", "no_intervention"))
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDerivation:
+    """Every treatment episode of one client, with the activities that set no flag at all."""
+
+    client_id: str
+    derivations: tuple[Derivation, ...]
+    unplaced: tuple[Unplaced, ...]
+    """Each activity no treatment episode's rows carry, once, with the most telling reason;
+    plus every review left out."""
+
+    @property
+    def rows(self) -> tuple[SirRow, ...]:
+        """Every row of every treatment episode, in order."""
+        return tuple(r for d in self.derivations for r in d.rows)
+
+    @property
+    def reviews_missing(self) -> int:
+        """Activities no review carries although the intervention has ended."""
         return sum(1 for u in self.unplaced if u.code in ("no_review", "no_intervention"))
 
 
@@ -252,10 +368,14 @@ def _policy_days(
     last = min(intervention.ended_on or as_of, as_of)
     days: list[dt.date] = []
     step = dt.timedelta(days=interval_days)
-    day = intervention.started_on + step
-    while day <= last:
+    room = (dt.date.max - intervention.started_on).days
+    n = 1
+    while n * interval_days <= room:  # never step past the last representable date
+        day = intervention.started_on + n * step
+        if day > last:
+            break
         days.append(day)
-        day += step
+        n += 1
     if at_end and intervention.ended_on is not None and intervention.ended_on <= as_of:
         if not days or days[-1] != intervention.ended_on:
             days.append(intervention.ended_on)
@@ -277,36 +397,57 @@ def policy_reviews(
     )
 
 
-def _in(days: tuple[dt.date, ...], lo: dt.date, hi: dt.date) -> bool:
-    """Whether any of the sorted ``days`` lies in ``[lo, hi]``."""
-    return bisect_left(days, lo) < bisect_right(days, hi)
+_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, tuple[str, ...]]]] = {}
 
 
-_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, None], dict[str, tuple[str, ...]]]] = {}
-
-
-def _columns(table: DatasetTable) -> tuple[dict[str, None], dict[str, tuple[str, ...]]]:
-    """An all-empty row in column order, and fama attribute → its columns, per table."""
+def _by_attr(table: DatasetTable) -> dict[str, tuple[str, ...]]:
+    """fama attribute → the columns it fills, per table."""
     cached = _COLUMN_MAPS.get(id(table))
     if cached is None or cached[0] is not table:
-        empty: dict[str, None] = dict.fromkeys(table.columns)
         by_attr: dict[str, tuple[str, ...]] = {}
         for f in table.fields:
             if f.fama_fills:
                 by_attr[f.fama_fills] = (*by_attr.get(f.fama_fills, ()), f.name)
-        cached = (table, empty, by_attr)
+        cached = (table, by_attr)
         if len(_COLUMN_MAPS) > 64:  # tables are few; a host building many is not leaking
             _COLUMN_MAPS.clear()
         _COLUMN_MAPS[id(table)] = cached
-    return cached[1], cached[2]
+    return cached[1]
 
 
 def _put(
     row: dict[str, str | None], by_attr: Mapping[str, tuple[str, ...]], **items: str | None
 ) -> None:
     for attr, value in items.items():
+        if value is None:
+            continue
         for column in by_attr.get(attr, ()):
             row[column] = value
+
+
+_SESSION, _ACCOMPANIMENT, _PEER = range(3)
+"""Indexes of ACTIVITY_KINDS: an activity is ``(day, kind index)``."""
+
+
+def _activities(f: Facilitation, rule: PeerSupportRule) -> list[tuple[dt.date, int]]:
+    sessions, other, peer = support_days(f, rule)
+    out = [(d, _SESSION) for d in sessions]
+    if other:
+        out += [(d, _ACCOMPANIMENT) for d in other]
+    if peer:
+        out += [(d, _PEER) for d in peer]
+    return out
+
+
+def _in_treatment_span(context: NdtmsContext, day: dt.date) -> bool:
+    """Whether ``day`` is inside the treatment episode or one of its post-treatment supports."""
+    t = context.treatment
+    if t.started_on <= day and (t.ended_on is None or day <= t.ended_on):
+        return True
+    return t.ended_on is not None and any(
+        iv.post_treatment and iv.started_on <= day and (iv.ended_on is None or day <= iv.ended_on)
+        for iv in context.interventions
+    )
 
 
 def derive(
@@ -315,31 +456,47 @@ def derive(
     table: DatasetTable,
     *,
     as_of: dt.date,
+    explain: bool = False,
 ) -> Derivation:
-    """The sub-intervention review rows of one client (see the module docstring)."""
+    """The sub-intervention review rows of one treatment episode (see the module docstring).
+
+    ``explain`` adds to each row why its flags have their values
+    (:attr:`SirRow.explain`), for ``fama ndtms export --explain``.
+    """
     t = context.treatment
     episodes = facilitation.episodes
     consent = table.consent
-    empty, by_attr = _columns(table)
+    by_attr = _by_attr(table)
+    activities = _activities(facilitation, table.peer_support)
+    withheld: str | None = None
     if not t.agency_code:
-        reason = "agency code (AGNCY) not supplied: nothing submitted"
-        return Derivation(t.client_id, (), reason, (), episodes)
-    if t.consent_to_share is None:
-        return Derivation(t.client_id, (), "consent not recorded: nothing submitted", (), episodes)
-    if t.consent_to_share is False:
-        values: dict[str, str | None] = dict(empty)
-        _put(values, by_attr, agency_code=t.agency_code, client_id=t.client_id)
-        _put(values, by_attr, consent=consent.refused)
-        for name in list(values):
-            if name not in consent.kept_without_consent:
-                values[name] = None
-        reason = (
+        withheld = "agency code (AGNCY) not supplied: nothing submitted"
+    elif t.consent_to_share is None:
+        withheld = "consent not recorded: nothing submitted"
+    elif t.consent_to_share is False:
+        withheld = (
             "consent refused: only " + ", ".join(consent.kept_without_consent) + " are submitted"
         )
-        return Derivation(t.client_id, (SirRow(values, None, None),), reason, (), episodes)
+    if withheld is not None:
+        unplaced = tuple(
+            Unplaced("withheld", day, withheld, ACTIVITY_KINDS[kind])
+            if _in_treatment_span(context, day)
+            else Unplaced(
+                "outside_treatment", day, "outside this treatment episode", ACTIVITY_KINDS[kind]
+            )
+            for day, kind in activities
+        )
+        rows: tuple[SirRow, ...] = ()
+        if t.consent_to_share is False and t.agency_code:
+            values: dict[str, str | None] = {}
+            _put(values, by_attr, agency_code=t.agency_code, client_id=t.client_id)
+            _put(values, by_attr, consent=consent.refused)
+            kept = {k: v for k, v in values.items() if k in consent.kept_without_consent}
+            rows = (SirRow(kept, None, None),)
+        return Derivation(t.client_id, rows, withheld, unplaced, episodes)
 
     fmt = table.format_date
-    base: dict[str, str | None] = dict(empty)
+    base: dict[str, str | None] = {}
     _put(
         base,
         by_attr,
@@ -351,99 +508,213 @@ def derive(
         discharged_on=fmt(t.ended_on) if t.ended_on else None,
         discharge_reason=t.end_reason if t.ended_on else None,
     )
-    sessions, peer = facilitation.sessions, facilitation.peer_support
-    rows: list[SirRow] = []
-    unplaced: list[Unplaced] = []
-    placed: set[dt.date] = set()
-    for iv in context.interventions:
-        rows += _intervention_rows(
-            context, iv, sessions, peer, table, as_of, base, by_attr, placed, unplaced
+    return _Deriver(context, table, as_of, explain, base, by_attr).run(activities, episodes)
+
+
+class _Deriver:
+    """One treatment episode's derivation: reviews per intervention, then each activity placed."""
+
+    def __init__(
+        self,
+        context: NdtmsContext,
+        table: DatasetTable,
+        as_of: dt.date,
+        explain: bool,
+        base: Mapping[str, str | None],
+        by_attr: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        self.context = context
+        self.table = table
+        self.as_of = as_of
+        self.explain = explain
+        self.base = base
+        self.by_attr = by_attr
+        self.choice: InterventionChoice = table.intervention_choice
+        self.unplaced: list[Unplaced] = []
+        ivs = context.interventions
+        self.reviews: list[list[tuple[str, dt.date]]] = [self._valid_reviews(iv) for iv in ivs]
+        self.review_days: list[list[dt.date]] = [[d for _, d in r] for r in self.reviews]
+        # (intervention index, review index) → activities per kind index
+        self.hits: dict[tuple[int, int], list[int]] = {}
+        # (intervention index, review index) → MODIDs that carried activities of this period
+        self.elsewhere: dict[tuple[int, int], Counter[str]] = {}
+        self.over: dict[tuple[int, int], set[str]] = {}
+
+    def _valid_reviews(self, iv: Intervention) -> list[tuple[str, dt.date]]:
+        t = self.context.treatment
+        if iv.reviews:
+            found = sorted(
+                ((r.review_id, r.reviewed_on) for r in iv.reviews), key=lambda r: (r[1], r[0])
+            )
+        elif self.context.review_policy is not None:
+            policy = self.context.review_policy
+            found = _policy_days(iv, policy.interval_days, policy.at_end, self.as_of)
+        else:
+            found = []
+        out = []
+        for review_id, day in found:
+            problem = _review_problem(t.started_on, t.ended_on, iv, day, self.as_of)
+            if problem:
+                self.unplaced.append(
+                    Unplaced("review_skipped", day, f"review {review_id}: {problem}", "review")
+                )
+            else:
+                out.append((review_id, day))
+        return out
+
+    def _candidates(self, day: dt.date) -> tuple[list[int], str | None]:
+        """Indexes of the interventions open on ``day``, or why there are none."""
+        t = self.context.treatment
+        post = t.ended_on is not None and day > t.ended_on
+        if not post and day < t.started_on:
+            return [], "outside_treatment"
+        found = [
+            i
+            for i, iv in enumerate(self.context.interventions)
+            if iv.post_treatment == post
+            and iv.started_on <= day
+            and (iv.ended_on is None or day <= iv.ended_on)
+        ]
+        if found:
+            return found, None
+        return [], "outside_treatment" if post else "no_intervention"
+
+    def _place(self, on: dt.date, kind: int) -> None:
+        what = ACTIVITY_KINDS[kind]
+        if on > self.as_of:
+            code = "after_reporting_date"
+            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], what))
+            return
+        found, why = self._candidates(on)
+        if why is not None:
+            detail = UNPLACED_CODES[why]
+            if why == "outside_treatment" and self.context.treatment.ended_on is not None:
+                if on > self.context.treatment.ended_on:
+                    detail = "after discharge and no post-treatment intervention covers it"
+            self.unplaced.append(Unplaced(why, on, detail, what))
+            return
+        ivs = self.context.interventions
+        choice = self.choice
+        best = (
+            found[0]
+            if len(found) == 1
+            else min(
+                found,
+                key=lambda i: (
+                    choice.rank(ivs[i].modality),
+                    ivs[i].started_on,
+                    ivs[i].intervention_id,
+                ),
+            )
         )
-    unplaced += _unplaced_sessions(context, sessions, placed, as_of)
-    return Derivation(t.client_id, tuple(rows), None, tuple(unplaced), episodes)
+        r = bisect_left(self.review_days[best], on)
+        if r == len(self.review_days[best]):
+            iv = ivs[best]
+            t = self.context.treatment
+            still_open = iv.ended_on is None and (iv.post_treatment or t.ended_on is None)
+            code = "pending" if still_open else "no_review"
+            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], what))
+            return
+        hits = self.hits.get((best, r))
+        if hits is None:
+            hits = self.hits[(best, r)] = [0, 0, 0]
+        hits[kind] += 1
+        if len(found) > 1 and self.explain:
+            chosen = ivs[best].intervention_id
+            for i in found:
+                if i == best:
+                    continue
+                self.over.setdefault((best, r), set()).add(ivs[i].intervention_id)
+                ri = bisect_left(self.review_days[i], on)
+                if ri < len(self.review_days[i]):
+                    self.elsewhere.setdefault((i, ri), Counter())[chosen] += 1
 
+    def run(
+        self, activities: Iterable[tuple[dt.date, int]], episodes: tuple[EpisodeSummary, ...]
+    ) -> Derivation:
+        for on, kind in activities:
+            self._place(on, kind)
+        rows: list[SirRow] = []
+        t = self.context.treatment
+        fmt = self.table.format_date
+        yes, no = self.table.yes, self.table.no
+        by_attr = self.by_attr
+        for i, iv in enumerate(self.context.interventions):
+            if not self.reviews[i]:
+                continue
+            common = dict(self.base)
+            _put(
+                common,
+                by_attr,
+                modality=iv.modality,
+                setting=iv.setting,
+                intervention_id=iv.intervention_id,
+                referred_on=fmt(iv.referred_on) if iv.referred_on else None,
+                first_offered_on=fmt(iv.first_offered_on) if iv.first_offered_on else None,
+                started_on=fmt(iv.started_on),
+                ended_on=fmt(iv.ended_on) if iv.ended_on else None,
+                exit_status=iv.exit_status,
+            )
+            for r, (review_id, day) in enumerate(self.reviews[i]):
+                hits = self.hits.get((i, r))
+                maid = hits is not None and (hits[_SESSION] > 0 or hits[_ACCOMPANIMENT] > 0)
+                peer = hits is not None and hits[_PEER] > 0
+                values = dict(common)
+                _put(
+                    values,
+                    by_attr,
+                    review_date=fmt(day),
+                    review_id=review_id,
+                    mutual_aid=yes if maid else no,
+                    peer_support=yes if peer else no,
+                )
+                why = self._explain(i, r, hits) if self.explain else ()
+                rows.append(SirRow(values, iv.intervention_id, day, why))
+        return Derivation(t.client_id, tuple(rows), None, tuple(self.unplaced), episodes)
 
-def _reviews(context: NdtmsContext, iv: Intervention, as_of: dt.date) -> list[tuple[str, dt.date]]:
-    if iv.reviews:
-        return sorted(
-            ((r.review_id, r.reviewed_on) for r in iv.reviews), key=lambda r: (r[1], r[0])
-        )
-    policy = context.review_policy
-    if policy is None:
-        return []
-    return _policy_days(iv, policy.interval_days, policy.at_end, as_of)
-
-
-def _intervention_rows(
-    context: NdtmsContext,
-    iv: Intervention,
-    sessions: tuple[dt.date, ...],
-    peer: tuple[dt.date, ...],
-    table: DatasetTable,
-    as_of: dt.date,
-    base: Mapping[str, str | None],
-    by_attr: Mapping[str, tuple[str, ...]],
-    placed: set[dt.date],
-    skipped: list[Unplaced],
-) -> list[SirRow]:
-    t = context.treatment
-    fmt = table.format_date
-    common = dict(base)
-    _put(
-        common,
-        by_attr,
-        modality=iv.modality,
-        setting=iv.setting,
-        intervention_id=iv.intervention_id,
-        referred_on=fmt(iv.referred_on) if iv.referred_on else None,
-        first_offered_on=fmt(iv.first_offered_on) if iv.first_offered_on else None,
-        started_on=fmt(iv.started_on),
-        ended_on=fmt(iv.ended_on) if iv.ended_on else None,
-        exit_status=iv.exit_status,
-    )
-    yes, no = table.yes, table.no
-    rows: list[SirRow] = []
-    previous: dt.date | None = None
-    for review_id, day in _reviews(context, iv, as_of):
-        problem = _review_problem(t.started_on, t.ended_on, iv, day, as_of)
-        if problem:
-            skipped.append(Unplaced("review_skipped", day, f"review {review_id}: {problem}"))
-            continue
-        lo = iv.started_on if previous is None else previous + _DAY
-        previous = day
-        lo, hi = _clip(t.started_on, t.ended_on, iv, lo, day)
-        values = dict(common)
-        held = lo <= hi and _in(sessions, lo, hi)
-        _put(
-            values,
-            by_attr,
-            review_date=fmt(day),
-            review_id=review_id,
-            mutual_aid=yes if held else no,
-            peer_support=yes if lo <= hi and _in(peer, lo, hi) else no,
-        )
-        if held:
-            placed.update(d for d in sessions if lo <= d <= hi)
-        rows.append(SirRow(values, iv.intervention_id, day))
-    return rows
-
-
-_DAY = dt.timedelta(days=1)
-
-
-def _clip(
-    triaged: dt.date, discharged: dt.date | None, iv: Intervention, lo: dt.date, hi: dt.date
-) -> tuple[dt.date, dt.date]:
-    """The part of a review period in which facilitation counts for this intervention."""
-    lo = max(lo, iv.started_on)
-    if iv.post_treatment:
-        if discharged is not None:
-            lo = max(lo, discharged + dt.timedelta(days=1))
-    else:
-        lo = max(lo, triaged)
-        if discharged is not None:
-            hi = min(hi, discharged)
-    return lo, hi
+    def _explain(self, i: int, r: int, found: list[int] | None) -> tuple[str, ...]:
+        sessions, other, peer = found or (0, 0, 0)
+        yes, no = self.table.yes, self.table.no
+        out = []
+        if sessions or other:
+            parts = []
+            if sessions:
+                parts.append(f"{sessions} FAMA session(s)")
+            if other:
+                parts.append(f"{other} accompanied meeting(s) not counted as peer support")
+            out.append(f"RECMAID={yes}: " + " and ".join(parts) + " in the review period")
+        else:
+            out.append(
+                f"RECMAID={no}: no FAMA activity recorded on this intervention in the period"
+            )
+        if peer:
+            out.append(
+                f"RECPEER={yes}: {peer} meeting(s) accompanied by a volunteer the "
+                "peer support rule counts"
+            )
+        else:
+            out.append(
+                f"RECPEER={no}: no meeting accompanied by a volunteer the peer support rule counts"
+            )
+        over = self.over.get((i, r))
+        if over:
+            out.append(
+                "recorded here rather than on MODID "
+                + ", ".join(sorted(over))
+                + " by the intervention choice rule ("
+                + self.choice.describe()
+                + ")"
+            )
+        elsewhere = self.elsewhere.get((i, r))
+        if elsewhere:
+            out.append(
+                f"{sum(elsewhere.values())} activity(ies) of this period recorded on MODID "
+                + ", ".join(sorted(elsewhere))
+                + " instead, by the intervention choice rule ("
+                + self.choice.describe()
+                + ")"
+            )
+        return tuple(out)
 
 
 def _review_problem(
@@ -464,30 +735,60 @@ def _review_problem(
     return None
 
 
-def _unplaced_sessions(
-    context: NdtmsContext, sessions: tuple[dt.date, ...], placed: set[dt.date], as_of: dt.date
-) -> list[Unplaced]:
-    t = context.treatment
+_PRIORITY = {
+    "pending": 0,
+    "no_review": 0,
+    "no_intervention": 1,
+    "withheld": 2,
+    "after_reporting_date": 3,
+    "outside_treatment": 4,
+}
+
+
+def derive_client(
+    contexts: Sequence[NdtmsContext],
+    facilitation: Facilitation,
+    table: DatasetTable,
+    *,
+    as_of: dt.date,
+    explain: bool = False,
+) -> ClientDerivation:
+    """Every treatment episode of one client, and each activity no episode's rows carry.
+
+    An activity placed by one treatment episode is ``outside_treatment`` for
+    the client's others; here it is placed. An activity none places is
+    reported once, with the reason of the episode it belongs to (a missing or
+    pending review, consent …) before ``outside_treatment``.
+    """
+    derivations = tuple(
+        derive(ctx, facilitation, table, as_of=as_of, explain=explain) for ctx in contexts
+    )
+    if len(derivations) == 1:  # one treatment episode: its own view is the client's
+        return ClientDerivation(facilitation.client_id, derivations, derivations[0].unplaced)
+    total = Counter(
+        (day, ACTIVITY_KINDS[kind]) for day, kind in _activities(facilitation, table.peer_support)
+    )
+    best: dict[tuple[dt.date, str], Unplaced] = {}
+    unplaced_in: Counter[tuple[dt.date, str]] = Counter()
+    reviews: list[Unplaced] = []
+    for d in derivations:
+        seen: Counter[tuple[dt.date, str]] = Counter()
+        for u in d.unplaced:
+            if u.activity == "review":
+                reviews.append(u)
+                continue
+            key = (u.on, u.activity)
+            seen[key] += 1
+            known = best.get(key)
+            if known is None or _PRIORITY.get(u.code, 5) < _PRIORITY.get(known.code, 5):
+                best[key] = u
+        for key in seen:
+            unplaced_in[key] += 1
     out: list[Unplaced] = []
-    for day in sorted(set(sessions) - placed):
-        if day > as_of:
-            continue
-        covering = [
-            iv
-            for iv in context.interventions
-            if iv.started_on <= day
-            and (iv.ended_on is None or day <= iv.ended_on)
-            and (iv.post_treatment == (t.ended_on is not None and day > t.ended_on))
-        ]
-        if day < t.started_on or (t.ended_on is not None and day > t.ended_on and not covering):
-            code, detail = "outside_treatment", "session outside the treatment episode"
-            if t.ended_on is not None and day > t.ended_on:
-                detail = "session after discharge and no post-treatment intervention covers it"
-        elif not covering:
-            code, detail = "no_intervention", "no intervention covers the session date"
-        elif any(iv.ended_on is None for iv in covering):
-            code, detail = "pending", "the next review of an open intervention will carry it"
-        else:
-            code, detail = "no_review", "the intervention ended with no review after the session"
-        out.append(Unplaced(code, day, detail))
-    return out
+    n = len(derivations)
+    for key, count in sorted(total.items()):
+        if n == 0:
+            out += [Unplaced("outside_treatment", key[0], "no treatment episode", key[1])] * count
+        elif unplaced_in[key] == n:  # every treatment episode left it unplaced
+            out += [best[key]] * count
+    return ClientDerivation(facilitation.client_id, derivations, tuple(out + reviews))

@@ -13,6 +13,7 @@ the caller supplies.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,8 +33,8 @@ class Finding:
     message: str
 
 
-def _empty(value: str | None, null: str) -> bool:
-    return value is None or value == "" or value == null
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Characters no item may hold: controls and line breaks break the record."""
 
 
 class Validator:
@@ -45,6 +46,7 @@ class Validator:
         *,
         today: dt.date,
         post_treatment_modalities: Collection[str] = (),
+        columns: Iterable[str] | None = None,
     ) -> None:
         self.table = table
         self.today = today
@@ -68,6 +70,10 @@ class Validator:
         self._flags = [f.name for f in fields if f.type == "flag"]
         self._kept = set(table.consent.kept_without_consent)
         self._rs = table.fields_in("recovery_support")
+        self._columns = frozenset(columns if columns is not None else table.columns)
+        self._flag_set = frozenset(self._flags)
+        self._flag_codes = table.flag_codes
+        self._kinds = dict.fromkeys(self._dates_items, "date") | dict.fromkeys(self._flags, "flag")
 
     def add_post_treatment(self, modalities: Iterable[str]) -> None:
         """Treat these intervention codes as post-treatment recovery support (host's codes)."""
@@ -77,8 +83,13 @@ class Validator:
         return Finding(code, self._rules[code].severity, record, item, message)
 
     def header(self, columns: Iterable[str], *, record: str = "header") -> list[Finding]:
-        """Problems with a file's header: columns the rules need but cannot find."""
+        """Problems with a file's header: columns the rules need but cannot find.
+
+        The header's columns are then the ones rows are checked against (an
+        item of a column the file does not have is not reported missing).
+        """
         have = set(columns)
+        self._columns = frozenset(have)
         needed = [
             "AGNCY",
             "CLIENTID",
@@ -100,15 +111,33 @@ class Validator:
         self._ids.clear()
         self._dates.clear()
 
-    def row(self, record: str, values: Mapping[str, str | None]) -> list[Finding]:
-        """Every problem of one row; ``values`` maps item names to their text."""
+    def row(
+        self,
+        record: str,
+        values: Mapping[str, str | None],
+        *,
+        post_treatment: Collection[str] = (),
+    ) -> list[Finding]:
+        """Every problem of one row.
+
+        ``values`` maps item names to their text; it may be sparse (an item of
+        the file's columns that it lacks is empty). ``post_treatment`` adds
+        post-treatment modality codes for this row alone (a client's own).
+        """
         out: list[Finding] = []
         f = self._f
         null = self._null
+        columns = self._columns
         # Items with a value; empty, NA and the withheld value all count as empty.
-        have = {k: v for k, v in values.items() if v is not None and v != "" and v != null}
+        have: dict[str, str] = {
+            k: v for k, v in values.items() if v is not None and v != "" and v != null
+        }
+        if _CONTROL.search("".join(have.values())):  # one search; per item only when found
+            for name, item in have.items():
+                if _CONTROL.search(item):
+                    out.append(f("FAMA-E012", record, name, f"{name} holds a control character"))
         for name in self._always:
-            if name in values and name not in have:
+            if name in columns and name not in have:
                 out.append(f("FAMA-E010", record, name, f"{name} is required"))
         rule = self.table.consent
         consent = have.get(rule.field)
@@ -120,37 +149,44 @@ class Validator:
                 if name not in self._kept:
                     out.append(f("FAMA-E021", record, name, f"{name} is sent without consent"))
             return out
-        is_review = "SUBMODDT" in have or "SUBMID" in have or any(n in have for n in self._flags)
+        is_review = "SUBMODDT" in have or "SUBMID" in have or not self._flag_set.isdisjoint(have)
         required = list(self._with_consent) if consent is not None else []
         if is_review:
             required += self._on_review
         for name in required:
-            if name in values and name not in have:
+            if name in columns and name not in have:
                 out.append(f("FAMA-E010", record, name, f"{name} is required"))
         dates: dict[str, dt.date] = {}
         parse = self.table.parse_date
-        for name in self._dates_items:
-            text = have.get(name)
-            if text is None:
+        flag_codes = self._flag_codes
+        kinds = self._kinds
+        # One pass over the (few) items present, in their order: dates and flags.
+        for name, text in have.items():
+            kind = kinds.get(name)
+            if kind is None:
                 continue
-            day = parse(text)
-            if day is None:
-                out.append(f("FAMA-E011", record, name, f"{name} is not a valid date"))
-            else:
-                dates[name] = day
-        flag_codes = self.table.flag_codes
-        for name in self._flags:
-            text = have.get(name)
-            if text is not None and text not in flag_codes:
+            if kind == "date":
+                day = parse(text)
+                if day is None:
+                    out.append(f("FAMA-E011", record, name, f"{name} is not a valid date"))
+                else:
+                    dates[name] = day
+            elif text not in flag_codes:
                 out.append(f("FAMA-E030", record, name, f"{name} is not a valid flag value"))
-        out += self._order(record, dates, have.get("MODAL"))
+        out += self._order(record, dates, have.get("MODAL"), post_treatment)
         if is_review:
             out += self._repeats(record, have.get)
             if all(n not in have for n in ("RECMAID", "RECPEER") if n in self._rs):
                 out.append(f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
         return out
 
-    def _order(self, record: str, d: Mapping[str, dt.date], modal: str | None) -> list[Finding]:
+    def _order(
+        self,
+        record: str,
+        d: Mapping[str, dt.date],
+        modal: str | None,
+        post_treatment: Collection[str] = (),
+    ) -> list[Finding]:
         out: list[Finding] = []
         f = self._f
         for a, b in (("TRIAGED", "DISD"), ("REFMODDT", "MODST"), ("MODST", "MODEND")):
@@ -166,7 +202,7 @@ class Validator:
         if "TRIAGED" in d and review < d["TRIAGED"]:
             out.append(f("FAMA-E042", record, "SUBMODDT", "review before TRIAGED"))
         if "DISD" in d:
-            post = modal is not None and modal in self._post
+            post = modal is not None and (modal in self._post or modal in post_treatment)
             if not post and review > d["DISD"]:
                 out.append(f("FAMA-E043", record, "SUBMODDT", "review after DISD"))
             if post and review <= d["DISD"]:
