@@ -12,7 +12,7 @@ an empty item, ``''`` for an item withheld without consent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -163,7 +163,13 @@ def _quote(value: str) -> str:
 
 
 class ExtractWriter:
-    """Writes rows in a dataset's layout to a binary stream, header first."""
+    """Writes rows in a dataset's layout to a binary stream, header first.
+
+    Rows are sparse (only the items fama fills): each line starts from a
+    pre-rendered empty row (the dataset's empty value in every column, or the
+    withheld value on a row without consent) and only the items present are
+    put in, so a row costs its handful of values, not all of its columns.
+    """
 
     def __init__(
         self, stream: BinaryIO, table: DatasetTable, columns: Sequence[str] | None = None
@@ -174,11 +180,14 @@ class ExtractWriter:
         layout = table.file
         self._sep = layout.delimiter
         self._end = layout.line_terminator
-        self._null = _quote(layout.null_value) if layout.quote_all else layout.null_value
-        self._withheld = _quote(layout.withheld_value) if layout.quote_all else ""
+        null = _quote(layout.null_value) if layout.quote_all else layout.null_value
+        withheld = _quote(layout.withheld_value) if layout.quote_all else ""
         self._encoding = layout.encoding
         self._consent = table.consent
-        self._kept = set(table.consent.kept_without_consent)
+        self._kept = frozenset(table.consent.kept_without_consent)
+        self._index = {c: i for i, c in enumerate(self.columns)}
+        self._empty = [null] * len(self.columns)
+        self._empty_withheld = [null if c in self._kept else withheld for c in self.columns]
         self.rows = 0
         if layout.header:
             self._write(self._sep.join(_quote(c) for c in self.columns))
@@ -186,26 +195,22 @@ class ExtractWriter:
     def _write(self, line: str) -> None:
         self.stream.write((line + self._end).encode(self._encoding))
 
-    def line(self, values: dict[str, str | None] | SirRow) -> str:
-        """The text of one row (without its terminator)."""
+    def line(self, values: Mapping[str, str | None] | SirRow) -> str:
+        """The text of one row (without its terminator); ``values`` may be sparse."""
         if isinstance(values, SirRow):
-            values = dict(values.values)
+            values = values.values
         refused = values.get(self._consent.field) == self._consent.refused
-        null = self._null
-        if refused:
-            kept = self._kept
-            cells = [
-                self._withheld if c not in kept else null if v is None else _quote(v)
-                for c, v in zip(self.columns, map(values.get, self.columns), strict=True)
-            ]
-        else:
-            cells = [
-                null if v is None else '"' + v + '"' if '"' not in v else _quote(v)
-                for v in map(values.get, self.columns)
-            ]
+        cells = (self._empty_withheld if refused else self._empty).copy()
+        index = self._index
+        kept = self._kept
+        for name, value in values.items():
+            i = index.get(name)
+            if i is None or value is None or (refused and name not in kept):
+                continue
+            cells[i] = '"' + value + '"' if '"' not in value else _quote(value)
         return self._sep.join(cells)
 
-    def write(self, row: dict[str, str | None] | SirRow) -> None:
+    def write(self, row: Mapping[str, str | None] | SirRow) -> None:
         """Write one row."""
         self._write(self.line(row))
         self.rows += 1

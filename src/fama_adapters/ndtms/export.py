@@ -1,112 +1,90 @@
 """Export: FAMA event log + host contexts → NDTMS review rows, streamed, with a summary.
 
-Joins the two ascending streams client by client (:mod:`.logscan`), derives
-each client's rows (:func:`fama_core.ndtms.derive`), validates them again
-before writing (a row that fails is rejected, not written) and counts what
-happened for the summary and the completeness report. Memory holds one
-client at a time.
+Joins the two ascending streams client by client (:mod:`.logscan`: every
+event decoded and checked by the workflow), derives each client's rows
+(:func:`fama_core.ndtms.derive_client`), validates them again before writing
+(a row that fails is rejected, not written) and counts what happened: rows,
+treatment episodes and clients; every line, event or row rejected, each with
+its own record; every FAMA activity that set no flag, with its reason.
+Memory holds one client at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from fama_adapters.ndtms.csvfile import ExtractWriter
 from fama_adapters.ndtms.logscan import ClientContexts, ClientLog, read_contexts, scan_log
-from fama_core.ndtms.derive import Derivation, Facilitation, derive
+from fama_core.ndtms.completeness import KeyworkerCounts, NdtmsCompleteness
+from fama_core.ndtms.derive import UNPLACED_CODES, derive_client, support_days
 from fama_core.ndtms.tables import DatasetTable
 from fama_core.ndtms.validate import Validator
 
-__all__ = ["Completeness", "ExportSummary", "KeyworkerCounts", "export", "join_clients"]
+__all__ = [
+    "Completeness",
+    "ExportSummary",
+    "KeyworkerCounts",
+    "export",
+    "join_clients",
+]
 
 _EXAMPLES = 20
+
+Completeness = NdtmsCompleteness
+"""The completeness report (:class:`fama_core.ndtms.NdtmsCompleteness`), kept under its old name."""
 
 
 @dataclass
 class ExportSummary:
-    """What an export did: rows written, clients rejected or withheld, and why."""
+    """What an export did: rows, episodes and clients; what was rejected or not flagged, and why."""
 
     rows_written: int = 0
     clients_with_rows: int = 0
+    episodes_with_rows: int = 0
+    """Treatment episodes (contexts) with at least one row written."""
     rejected: Counter[str] = field(default_factory=Counter)
-    """Reason → number of clients (or lines) rejected."""
+    """Reason → number of records (lines, refused events, rows) rejected."""
     withheld: Counter[str] = field(default_factory=Counter)
+    """Reason → number of treatment episodes withheld."""
+    unflagged: Counter[str] = field(default_factory=Counter)
+    """Reason code → FAMA activities (sessions, accompanied meetings) that set no flag."""
+    reviews_left_out: Counter[str] = field(default_factory=Counter)
+    """Reason → host reviews left out because validation would refuse them."""
     examples: dict[str, list[str]] = field(default_factory=dict)
     """Reason → up to 20 records (line numbers), never personal data."""
 
     def reject(self, reason: str, record: str) -> None:
         """Count a rejection and keep an example record."""
         self.rejected[reason] += 1
+        self._example(reason, record)
+
+    def _example(self, reason: str, record: str) -> None:
         examples = self.examples.setdefault(reason, [])
-        if len(examples) < _EXAMPLES:
+        if len(examples) < _EXAMPLES and record not in examples:
             examples.append(record)
+
+    def not_flagged(self, code: str, record: str, n: int = 1) -> None:
+        """Count ``n`` activities that set no flag, and keep an example record."""
+        if n:
+            self.unflagged[code] += n
+            self._example(code, record)
 
     def as_dict(self) -> dict[str, object]:
         """JSON form."""
         return {
             "rows_written": self.rows_written,
             "clients_with_rows": self.clients_with_rows,
+            "episodes_with_rows": self.episodes_with_rows,
             "rejected": dict(self.rejected),
             "withheld": dict(self.withheld),
+            "unflagged": dict(self.unflagged),
+            "reviews_left_out": dict(self.reviews_left_out),
             "examples": self.examples,
-        }
-
-
-@dataclass
-class KeyworkerCounts:
-    """Completeness counts for one keyworker (or everyone)."""
-
-    clients_in_treatment: int = 0
-    facilitation_recorded: int = 0
-    reviews_missing: int = 0
-    """Clients with facilitation that no review carries though the intervention ended."""
-    reviews_pending: int = 0
-    invalid_flags: int = 0
-    """Clients with a review row whose RECMAID / RECPEER is invalid (from an extract)."""
-    flags_empty: int = 0
-    """Clients with a review row leaving RECMAID and RECPEER empty (from an extract)."""
-    not_submittable: int = 0
-    """Clients for whom nothing can be submitted (consent, agency …)."""
-
-    def as_dict(self) -> dict[str, int]:
-        """JSON form."""
-        return dict(self.__dict__)
-
-
-@dataclass
-class Completeness:
-    """The audit the commissioners' guide asks for, per keyworker and overall."""
-
-    by_keyworker: dict[str, KeyworkerCounts] = field(default_factory=dict)
-    overall: KeyworkerCounts = field(default_factory=KeyworkerCounts)
-
-    def add(
-        self,
-        keyworker: str,
-        derivation: Derivation | None,
-        facilitated: bool,
-        flagged: frozenset[str] = frozenset(),
-    ) -> None:
-        """Count one client in treatment."""
-        for counts in (self.by_keyworker.setdefault(keyworker, KeyworkerCounts()), self.overall):
-            counts.clients_in_treatment += 1
-            counts.facilitation_recorded += facilitated
-            if derivation is not None:
-                counts.reviews_missing += derivation.reviews_missing > 0
-                counts.reviews_pending += any(u.code == "pending" for u in derivation.unplaced)
-                counts.not_submittable += derivation.withheld is not None and not derivation.rows
-            counts.invalid_flags += "FAMA-E030" in flagged
-            counts.flags_empty += "FAMA-W060" in flagged
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON form."""
-        return {
-            "overall": self.overall.as_dict(),
-            "by_keyworker": {k: v.as_dict() for k, v in sorted(self.by_keyworker.items())},
         }
 
 
@@ -128,10 +106,18 @@ def join_clients(
             a, b = next(log, None), next(contexts, None)
 
 
-def _facilitated_in(f: Facilitation | None, ctx_start: dt.date, ctx_end: dt.date | None) -> bool:
-    if f is None:
-        return False
-    return any(ctx_start <= d and (ctx_end is None or d <= ctx_end) for d in f.sessions)
+def _context_key(reason: str) -> str:
+    if reason.startswith("contexts not in ascending"):
+        return "contexts not in ascending client order"
+    return reason.split(":")[0]
+
+
+def _log_key(reason: str) -> str:
+    if reason.startswith("log not in ascending"):
+        return "log not in ascending client order"
+    if reason.startswith("no client_id"):
+        return "no client_id"
+    return "event line invalid"
 
 
 def export(
@@ -141,86 +127,129 @@ def export(
     table: DatasetTable,
     *,
     as_of: dt.date,
-    verify: bool = False,
-    completeness: Completeness | None = None,
+    verify: bool = True,
+    completeness: NdtmsCompleteness | None = None,
     flagged: dict[str, frozenset[str]] | None = None,
     progress: Callable[[int], None] | None = None,
+    explain: TextIO | None = None,
+    columns: Iterable[str] | None = None,
 ) -> ExportSummary:
     """Stream rows for every client in both inputs to ``out`` (``None``: count only).
 
+    ``table`` carries the rules (intervention choice, peer support), a
+    provider's own with :meth:`~fama_core.ndtms.DatasetTable.with_rules`.
     ``flagged`` maps client ids to rule codes an existing extract broke, for
     the completeness report. ``progress`` is called with the number of
-    clients done, every 1,000 clients.
+    clients done, every 1,000 clients. ``explain`` receives one JSON line per
+    row written: its line in the extract, ``MODID``, ``SUBMID`` and why each
+    flag has its value. ``columns`` lays the rows out in a provider's header
+    (default: the table's). ``verify`` is accepted for compatibility: the
+    workflow is always checked.
     """
+    del verify
     summary = ExportSummary()
-    writer = ExtractWriter(out, table) if out is not None else None
-    validator = Validator(table, today=as_of)
+    writer = ExtractWriter(out, table, tuple(columns) if columns else None) if out else None
+    validator = Validator(
+        table, today=as_of, columns=writer.columns if writer is not None else None
+    )
+    line_no = 1 if table.file.header else 0
     done = 0
     batch: list[str] = []
-    for client_id, log, ctxs in join_clients(
-        scan_log(events, verify=verify), read_contexts(contexts)
-    ):
+    for client_id, log, ctxs in join_clients(scan_log(events), read_contexts(contexts)):
         done += 1
         if progress is not None and done % 1000 == 0:
             progress(done)
         if ctxs is not None:
             for line, reason in ctxs.problems:
-                summary.reject(reason.split(":")[0], f"contexts line {line}")
-        if log is not None and log.problems:
-            for line, reason in log.problems[:1]:
-                summary.reject(_reason_key(reason), f"events line {line}")
-            continue
+                summary.reject(_context_key(reason), f"contexts line {line}")
+        refused = 0
+        if log is not None:
+            for line, reason in log.problems:
+                summary.reject(_log_key(reason), f"events line {line}")
+            for r in log.refused:
+                summary.reject(r.reason, f"events line {r.line}")
+            refused = len(log.refused)
+            if log.refused_sessions:
+                summary.not_flagged(
+                    "refused", f"events line {log.refused[0].line}", log.refused_sessions
+                )
         facilitation = log.facilitation if log is not None else None
         if ctxs is None or not ctxs.contexts:
-            if log is not None:
+            if log is not None and facilitation is not None:
                 summary.reject("no treatment context", f"events line {log.first_line}")
-            continue
-        validator.forget_reviews()  # review ids are keyed by client: nothing to keep
-        for ctx in ctxs.contexts:
-            t = ctx.treatment
-            derivation = None
-            if facilitation is not None:
-                derivation = derive(ctx, facilitation, table, as_of=as_of)
-                if derivation.withheld:
-                    summary.withheld[derivation.withheld] += 1
-                lines = []
-                validator.add_post_treatment(
-                    iv.modality for iv in ctx.interventions if iv.post_treatment
+                s, other, peer = support_days(facilitation, table.peer_support)
+                summary.not_flagged(
+                    "no_treatment_context",
+                    f"events line {log.first_line}",
+                    len(s) + len(other) + len(peer),
                 )
-                for row in derivation.rows:
+            continue
+        derivation = None
+        if facilitation is not None:
+            derivation = derive_client(
+                ctxs.contexts, facilitation, table, as_of=as_of, explain=explain is not None
+            )
+            record = f"contexts line {ctxs.first_line}"
+            for u in derivation.unplaced:
+                if u.activity == "review":
+                    summary.reviews_left_out[u.detail.split(": ", 1)[-1]] += 1
+                else:
+                    summary.not_flagged(u.code, record)
+            written_before = summary.rows_written
+            for ctx, ctx_line, d in zip(
+                ctxs.contexts, ctxs.lines, derivation.derivations, strict=True
+            ):
+                if d.withheld:
+                    summary.withheld[d.withheld] += 1
+                post = [iv.modality for iv in ctx.interventions if iv.post_treatment]
+                wrote_episode = False
+                for row in d.rows:
                     problems = [
                         p
-                        for p in validator.row(f"contexts line {ctxs.first_line}", row.values)
+                        for p in validator.row(
+                            f"contexts line {ctx_line}", row.values, post_treatment=post
+                        )
                         if p.severity == "error"
                     ]
                     if problems:
-                        summary.reject(problems[0].code, f"contexts line {ctxs.first_line}")
+                        summary.reject(
+                            f"row refused: {problems[0].code}", f"contexts line {ctx_line}"
+                        )
+                        carried = _carried(row.values, table)
+                        summary.not_flagged("row_refused", f"contexts line {ctx_line}", carried)
                         continue
+                    summary.rows_written += 1
+                    wrote_episode = True
                     if writer is not None:
-                        lines.append(writer.line(row))
-                if lines:
-                    summary.clients_with_rows += 1
-                    summary.rows_written += len(lines)
-                    batch += lines
-                    if len(batch) >= 2000 and writer is not None:
-                        writer.write_lines(batch)
-                        batch = []
-            if completeness is not None:
-                keyworker = (
-                    (
-                        facilitation.keyworker_id
-                        if facilitation and facilitation.keyworker_id
-                        else None
-                    )
-                    or ctx.keyworker_id
-                    or "(unassigned)"
-                )
-                completeness.add(
-                    keyworker,
-                    derivation,
-                    _facilitated_in(facilitation, t.started_on, t.ended_on),
-                    (flagged or {}).get(client_id, frozenset()),
-                )
+                        batch.append(writer.line(row.values))
+                    if explain is not None:
+                        explain.write(
+                            json.dumps(
+                                {
+                                    "line": line_no + summary.rows_written,
+                                    "MODID": row.intervention_id,
+                                    "SUBMID": row.values.get("SUBMID"),
+                                    "explain": list(row.explain),
+                                }
+                            )
+                            + "\n"
+                        )
+                summary.episodes_with_rows += wrote_episode
+            if summary.rows_written > written_before:
+                summary.clients_with_rows += 1
+            if len(batch) >= 2000 and writer is not None:
+                writer.write_lines(batch)
+                batch = []
+        validator.forget_reviews()  # review ids are keyed by client: nothing to keep
+        if completeness is not None:
+            completeness.add_client(
+                ctxs.contexts,
+                facilitation,
+                derivation,
+                as_of=as_of,
+                flagged=(flagged or {}).get(client_id, frozenset()),
+                refused_events=refused,
+            )
     if writer is not None and batch:
         writer.write_lines(batch)
     if progress is not None:
@@ -228,11 +257,18 @@ def export(
     return summary
 
 
-def _reason_key(reason: str) -> str:
-    if reason.startswith("workflow refused"):
-        return reason
-    if "ascending client order" in reason:
-        return "log not in ascending client order"
-    if reason.startswith("no client_id"):
-        return "no client_id"
-    return "event line invalid"
+def _carried(values: object, table: DatasetTable) -> int:
+    """Activities a refused row would have flagged (its yes flags), for the summary."""
+    if not isinstance(values, dict):
+        return 0
+    return sum(values.get(n) == table.yes for n in ("RECMAID", "RECPEER"))
+
+
+def unflagged_reason(code: str) -> str:
+    """A sentence for an unflagged-activity reason code."""
+    extra = {
+        "refused": "the workflow refused the event",
+        "no_treatment_context": "the client has no treatment context",
+        "row_refused": "its row failed validation and was not written",
+    }
+    return extra.get(code) or UNPLACED_CODES.get(code, code)

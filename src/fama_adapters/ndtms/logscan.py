@@ -3,71 +3,69 @@
 Both inputs are streamed in ascending client-id order (what an event store
 exports stream by stream), so an export holds one client in memory at a time.
 
-The log scan has two modes:
-
-- **fast** (default): fama's own log, whose events the workflow accepted when
-  they were appended. Each line in fama's canonical form (``event_to_json``:
-  envelope first, identifiers that cannot hold quotes) is projected straight
-  onto what NDTMS needs (session dates, peer accompaniment, episode ends)
-  without building the event; any other line is decoded and validated in
-  full. A line that does not decode is reported and the client rejected.
-- **verify**: every line decoded and the client's log folded through the
-  workflow; a client whose log the workflow refuses is rejected with the
-  refusal (state, event, condition; never free text).
+The workflow is always checked: every line is decoded and validated as an
+event, and each client's events are folded through the workflow's public
+:func:`~fama_core.workflow.fold` / :func:`~fama_core.workflow.apply`. An event
+the workflow refuses is reported on its own line with the rule it broke
+(:class:`Refusal`) and left out; the client's other events still count, and
+what depended on the refused one is refused in turn by the workflow itself.
+A line that does not decode is reported on its own line the same way.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from fama_core.errors import FamaError, InvalidRecord
+from fama_core.errors import IdempotencyConflict, InvalidRecord, TransitionRefused
 from fama_core.events import Event, event_from_json
 from fama_core.ndtms.context import NdtmsContext
-from fama_core.ndtms.derive import Facilitation, FacilitationBuilder, facilitation_from_state
-from fama_core.workflow import fold
+from fama_core.ndtms.derive import Facilitation, facilitation_from_state
+from fama_core.state import ClientState
+from fama_core.workflow import apply, fold
 
-__all__ = ["ClientContexts", "ClientLog", "read_contexts", "scan_log"]
+__all__ = ["ClientContexts", "ClientLog", "Refusal", "checked_fold", "read_contexts", "scan_log"]
 
 _ID = rb"([A-Za-z0-9][A-Za-z0-9._:\-]{0,63})"
-_PREFIX = re.compile(
-    rb'\{"event_id":"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}","client_id":"'
-    + _ID
-    + rb'","episode_id":"'
-    + _ID
-    + rb'","keyworker_id":"'
-    + _ID
-    + rb'","occurred_on":"(\d{4}-\d\d-\d\d)",'
-    rb'"recorded_at":"[^"\\]*",(?:"kind":"([a-z0-9_]+)")?'
-)
-_SESSION = re.compile(rb'"kind":"session_[123]_held"')
-_ENDS = {
-    b"engagement_confirmed": "engaged",
-    b"client_declined": "declined",
-    b"episode_closed": "closed",
-}
-_IGNORED = frozenset({b"goal_set", b"goal_updated", b"journal_entry_recorded", b"obstacle_raised"})
+_CLIENT = re.compile(rb'"client_id"\s*:\s*"' + _ID + rb'"')
+_BLANK = frozenset(b" \t\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An event the workflow refused: its line, kind and the rule (never its content)."""
+
+    line: int
+    event: str
+    condition: str
+    """The workflow's name for the unmet condition (``sessions_in_order`` …)."""
+    state: str
+
+    @property
+    def reason(self) -> str:
+        """``workflow refused <event>: <condition>``."""
+        return f"workflow refused {self.event}: {self.condition}"
 
 
 @dataclass
 class ClientLog:
-    """One client's projection, or why the client is rejected."""
+    """One client's projection, and every line that could not be used, each on its own."""
 
     client_id: str
     facilitation: Facilitation | None
+    """``None`` when none of the client's events could be used."""
     first_line: int
     problems: list[tuple[int, str]] = field(default_factory=list)
-    """``(line, reason)`` for each line that could not be used."""
+    """``(line, reason)`` for each line that could not be read (never its content)."""
+    refused: list[Refusal] = field(default_factory=list)
+    """Events the workflow refused, each with its line and rule."""
 
-
-class _Order(FamaError):
-    pass
-
-
-_CLIENT = re.compile(rb'"client_id"\s*:\s*"' + _ID + rb'"')
+    @property
+    def refused_sessions(self) -> int:
+        """FAMA sessions among the refused events: held back, never counted."""
+        return sum(1 for r in self.refused if r.event.startswith("session_"))
 
 
 def _client_of(raw: bytes) -> str | None:
@@ -75,144 +73,101 @@ def _client_of(raw: bytes) -> str | None:
     return m.group(1).decode() if m else None
 
 
-def _apply_event(b: FacilitationBuilder, e: Event) -> None:
-    kind = e.kind
-    if kind == "episode_opened":
-        b.opened(e.episode_id, e.keyworker_id, e.occurred_on)
-    elif kind.startswith("session_"):
-        b.session(e.episode_id, e.occurred_on)
-    elif kind == "accompaniment_arranged":
-        b.arranged(e.episode_id, e.arrangement.arrangement_id, e.arrangement.date)  # type: ignore[union-attr]
-    elif kind == "accompaniment_concluded":
-        b.concluded(e.episode_id, e.result.arrangement_id, e.result.outcome.value)  # type: ignore[union-attr]
-    elif kind in ("engagement_confirmed", "client_declined", "episode_closed"):
-        b.ended(e.episode_id, {v.decode(): s for v, s in _ENDS.items()}[kind], e.occurred_on)
+def checked_fold(
+    items: list[tuple[int, Event]],
+) -> tuple[ClientState | None, list[Refusal]]:
+    """Fold ``(line, event)`` pairs through the workflow, leaving out each refused event.
 
-
-_BLANK = frozenset(b" \t\r\n")
-_DAYS: dict[bytes, dt.date] = {}
-
-
-def _day(text: bytes) -> dt.date:
-    day = _DAYS.get(text)
-    if day is None:
-        if len(_DAYS) > 20_000:  # a bounded cache: a log's dates repeat, memory must not grow
-            _DAYS.clear()
-        day = _DAYS[text] = dt.date.fromisoformat(text.decode())
-    return day
-
-
-def _fast(b: FacilitationBuilder, raw: bytes, number: int, m: re.Match[bytes] | None) -> str | None:
-    """Project one line onto ``b`` (``m``: its canonical-prefix match); a problem or ``None``."""
-    if m is None or not raw.endswith((b"}\n", b"}", b"}\r\n")):
-        return _slow(b, raw, number)
-    kind = m.group(5)
-    if kind in _IGNORED:
-        return None
+    The whole log is folded at once (:func:`~fama_core.workflow.fold`); only
+    when it is refused is it applied event by event (:func:`~fama_core.workflow.apply`),
+    so that each refused event is found, reported and skipped while the
+    events before it, and after it that do not depend on it, still count.
+    """
+    if not items:
+        return None, []
     try:
-        day = _day(m.group(4))
-    except ValueError:
-        return "occurred_on is not a valid date"
-    if kind is None:
-        if _SESSION.search(raw, m.end()):
-            b.session(m.group(2).decode(), day)
-            return None
-        return _slow(b, raw, number)
-    if kind == b"episode_opened":
-        b.opened(m.group(2).decode(), m.group(3).decode(), day)
-    elif kind in _ENDS:
-        b.ended(m.group(2).decode(), _ENDS[kind], day)
-    else:  # accompaniment events carry what the prefix does not: decode them in full
-        return _slow(b, raw, number)
-    return None
+        return fold(e for _, e in items), []
+    except (TransitionRefused, IdempotencyConflict):
+        pass
+    state: ClientState | None = None
+    refused: list[Refusal] = []
+    for line, event in items:
+        try:
+            state = apply(state, event)
+        except TransitionRefused as exc:
+            refused.append(Refusal(line, event.kind, exc.condition, exc.state))
+        except IdempotencyConflict:
+            refused.append(Refusal(line, event.kind, "event_id_reused", ""))
+    return state, refused
 
 
-def _slow(b: FacilitationBuilder, raw: bytes, number: int) -> str | None:
-    try:
-        event = event_from_json(raw, record=f"line {number}")
-    except InvalidRecord as exc:
-        return "; ".join(f"{p.location or 'event'}: {p.code}" for p in exc.problems)
-    _apply_event(b, event)
-    return None
+def _decode_problem(exc: InvalidRecord) -> str:
+    return "event line invalid: " + "; ".join(
+        f"{p.location or 'event'}: {p.code}" for p in exc.problems
+    )
 
 
-def scan_log(lines: Iterable[bytes], *, verify: bool = False) -> Iterator[ClientLog]:
+def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientLog]:
     """Yield each client's :class:`ClientLog`, in log order (ascending client id expected).
 
-    A line out of client order is reported in the client it interrupts and
-    not used; a blank line is skipped.
+    Every line is decoded and every client folded through the workflow
+    (``verify`` is accepted for compatibility: checking is always on). A
+    line out of client order is reported with its own line number and the
+    line where the later client began, and not used; a blank line is skipped.
     """
+    del verify  # always on
     current: ClientLog | None = None
-    builder: FacilitationBuilder | None = None
-    events: list[Event] = []
-    last_id: str | None = None
+    items: list[tuple[int, Event]] = []
 
     def finish() -> ClientLog | None:
         if current is None:
             return None
-        if verify and not current.problems:
-            try:
-                state = fold(events)
-                current.facilitation = facilitation_from_state(state)
-            except FamaError as exc:
-                current.problems.append((current.first_line, _refusal(exc)))
-        elif builder is not None and not current.problems:
-            current.facilitation = builder.build()
+        state, refused = checked_fold(items)
+        current.refused = refused
+        current.facilitation = facilitation_from_state(state) if state is not None else None
         return current
 
-    last_raw, last_decoded = b"", ""
     for number, raw in enumerate(lines, start=1):
         if (not raw or raw[0] in _BLANK) and not raw.strip():
             continue
-        prefix = None if verify else _PREFIX.match(raw)
-        if prefix is not None:
-            raw_id = prefix.group(1)  # decode each client's id once, not once per line
-            if raw_id != last_raw:
-                last_raw, last_decoded = raw_id, raw_id.decode()
-            client: str | None = last_decoded
-        else:
+        event: Event | None = None
+        problem: str | None = None
+        try:
+            event = event_from_json(raw, record=f"line {number}")
+            client: str | None = event.client_id
+        except InvalidRecord as exc:
+            problem = _decode_problem(exc)
             client = _client_of(raw)
         if client is None:
+            reason = "no client_id: line cannot be used"
             if current is not None:
-                current.problems.append((number, "no client_id: line cannot be used"))
+                current.problems.append((number, reason))
             else:
-                yield ClientLog("", None, number, [(number, "no client_id: line cannot be used")])
+                yield ClientLog("", None, number, [(number, reason)])
             continue
-        if client != last_id:
-            if last_id is not None and client < last_id:
-                if current is not None:
-                    current.problems.append((number, "log not in ascending client order"))
+        if current is None or client != current.client_id:
+            if current is not None and client < current.client_id:
+                current.problems.append(
+                    (
+                        number,
+                        "log not in ascending client order: the line is for a client before "
+                        f"the one that began at line {current.first_line}",
+                    )
+                )
                 continue
             done = finish()
             if done is not None:
                 yield done
             current = ClientLog(client, None, number)
-            builder = FacilitationBuilder(client)
-            events = []
-            last_id = client
-        assert current is not None and builder is not None
-        if verify:
-            try:
-                events.append(event_from_json(raw, record=f"line {number}"))
-            except InvalidRecord as exc:
-                current.problems.append(
-                    (number, "; ".join(f"{p.location or 'event'}: {p.code}" for p in exc.problems))
-                )
+            items = []
+        if event is not None:
+            items.append((number, event))
         else:
-            problem = _fast(builder, raw, number, prefix)
-            if problem:
-                current.problems.append((number, problem))
+            assert problem is not None
+            current.problems.append((number, problem))
     done = finish()
     if done is not None:
         yield done
-
-
-def _refusal(exc: FamaError) -> str:
-    condition = getattr(exc, "condition", None)
-    event = getattr(exc, "event", None)
-    if condition and event:
-        return f"workflow refused {event}: {condition}"
-    return type(exc).__name__
 
 
 @dataclass
@@ -223,6 +178,8 @@ class ClientContexts:
     contexts: list[NdtmsContext]
     first_line: int
     problems: list[tuple[int, str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    """The line of each context in ``contexts``."""
 
 
 def read_contexts(lines: Iterable[bytes]) -> Iterator[ClientContexts]:
@@ -230,6 +187,8 @@ def read_contexts(lines: Iterable[bytes]) -> Iterator[ClientContexts]:
 
     A line that does not validate is reported by line number and field
     (``ClientContexts`` with the client id when it can be found, else ``""``).
+    A line for a client before the current one (the file is not in ascending
+    client order) is reported with both line numbers and not used.
     """
     current: ClientContexts | None = None
     for number, raw in enumerate(lines, start=1):
@@ -240,7 +199,10 @@ def read_contexts(lines: Iterable[bytes]) -> Iterator[ClientContexts]:
         except ValueError as exc:
             reason = _context_problem(exc)
             client = _context_client(raw)
-            if current is not None and current.client_id == client:
+            if current is not None and (current.client_id == client or not client):
+                current.problems.append((number, reason))
+                continue
+            if current is not None and client < current.client_id:
                 current.problems.append((number, reason))
                 continue
             if current is not None:
@@ -249,10 +211,20 @@ def read_contexts(lines: Iterable[bytes]) -> Iterator[ClientContexts]:
             continue
         if current is not None and current.client_id == ctx.client_id:
             current.contexts.append(ctx)
+            current.lines.append(number)
+            continue
+        if current is not None and ctx.client_id < current.client_id:
+            current.problems.append(
+                (
+                    number,
+                    "contexts not in ascending client order: the line is for a client before "
+                    f"the one that began at line {current.first_line}",
+                )
+            )
             continue
         if current is not None:
             yield current
-        current = ClientContexts(ctx.client_id, [ctx], number)
+        current = ClientContexts(ctx.client_id, [ctx], number, lines=[number])
     if current is not None:
         yield current
 

@@ -5,28 +5,28 @@ their bytes: every other field, the quoting, the line ends and any byte-order
 mark are copied as they were (the merge works on raw lines and field
 positions, never on a re-serialised CSV).
 
-Rules (docs/ndtms.md): a review row's period runs from the previous review of
-the same agency, client, episode and intervention in the extract (the first:
-from ``MODST``) to its ``SUBMODDT``, clipped to the treatment episode (after
-``DISD`` for post-treatment modalities). fama sets *yes* where it holds a FAMA
-session (``RECMAID``) or an accompanied meeting (``RECPEER``) in the period,
-*no* otherwise, and never turns a provider's *yes* into *no* (the provider may
-know of support fama does not). Rows it cannot match are copied unchanged and
-reported.
+Rules (docs/ndtms.md): a first pass reads the extract's treatment episodes,
+interventions and reviews; fama then derives each client's flags with the
+same rules as an export (:func:`fama_core.ndtms.derive_client`: each FAMA
+activity on one intervention, chosen by the table's rule; peer support by
+the table's rule), and the second pass writes them. fama never turns a
+provider's *yes* into *no* (the provider may know of support fama does not).
+Rows it cannot match are copied unchanged and reported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from fama_adapters.ndtms.csvfile import Cell, split_line, split_terminator
+from fama_core.context import TreatmentContext
 from fama_core.errors import SubmissionError
-from fama_core.ndtms.derive import Facilitation
+from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint
+from fama_core.ndtms.derive import Facilitation, derive_client
 from fama_core.ndtms.tables import DatasetTable
 
 __all__ = ["FILLED_COLUMNS", "MergeReport", "merge_extract"]
@@ -84,6 +84,132 @@ def _val(
     return None if v in nulls else v
 
 
+_Key = tuple[str | None, ...]
+"""(AGNCY, CLIENTID, EPISODID, MODID, SUBMID, SUBMODDT) of a review row."""
+
+
+@dataclass
+class _Iv:
+    modality: str
+    started_on: dt.date
+    ended_on: dt.date | None
+    post: bool
+    reviews: dict[str, dt.date] = field(default_factory=dict)
+
+
+@dataclass
+class _Episode:
+    agency: str | None
+    episode_id: str | None
+    triaged: dt.date | None
+    discharged: dt.date | None
+    interventions: dict[str, _Iv] = field(default_factory=dict)
+
+
+class _Reader:
+    """Reads the review rows of the extract: their structure, or why one cannot be placed."""
+
+    def __init__(self, cols: Mapping[str, int], table: DatasetTable, post: Collection[str]) -> None:
+        self.cols = cols
+        self.table = table
+        self.post = post
+        self.nulls = {table.file.null_value, table.file.withheld_value}
+        self.clients: dict[str, dict[tuple[str | None, str | None], _Episode]] = defaultdict(dict)
+
+    def val(self, cells: list[Cell], name: str) -> str | None:
+        return _val(cells, self.cols, name, self.nulls)
+
+    def date(self, cells: list[Cell], name: str) -> dt.date | None | str:
+        text = self.val(cells, name)
+        if text is None:
+            return None
+        day = self.table.parse_date(text)
+        return day if day is not None else f"{name} is not a valid date"
+
+    def key(self, cells: list[Cell], line: int) -> _Key:
+        return (
+            self.val(cells, "AGNCY"),
+            self.val(cells, "CLIENTID"),
+            self.val(cells, "EPISODID"),
+            self.val(cells, "MODID") or f"(line {line})",
+            self.val(cells, "SUBMID") or f"(line {line})",
+            self.val(cells, "SUBMODDT"),
+        )
+
+    def add(self, cells: list[Cell], line: int) -> str | None:
+        """Record one review row; the reason it cannot be placed, or ``None``."""
+        got = {n: self.date(cells, n) for n in ("SUBMODDT", "MODST", "MODEND", "TRIAGED", "DISD")}
+        for value in got.values():
+            if isinstance(value, str):
+                return value
+        review, start = got["SUBMODDT"], got["MODST"]
+        if start is None:
+            return "no MODST: the review period cannot be placed"
+        assert isinstance(review, dt.date) and isinstance(start, dt.date)
+        end, triaged, discharged = got["MODEND"], got["TRIAGED"], got["DISD"]
+        assert not isinstance(end, str) and not isinstance(triaged, str)
+        assert not isinstance(discharged, str)
+        agency, client, episode_id, mid, rid, _ = self.key(cells, line)
+        assert client is not None and mid is not None and rid is not None
+        ep = self.clients[client].get((agency, episode_id))
+        if ep is None:
+            ep = self.clients[client][(agency, episode_id)] = _Episode(
+                agency, episode_id, triaged, discharged
+            )
+        modal = self.val(cells, "MODAL") or ""
+        iv = ep.interventions.get(mid)
+        if iv is None:
+            iv = ep.interventions[mid] = _Iv(modal, start, end, modal in self.post)
+        iv.reviews.setdefault(rid, review)
+        return None
+
+    def contexts(self, client: str) -> list[NdtmsContext]:
+        """The client's treatment episodes as contexts (built without validation: the
+        provider's data is what it is; a review validation would refuse is left out)."""
+        out = []
+        for n, ep in enumerate(self.clients.get(client, {}).values()):
+            ivs = []
+            for mid, iv in ep.interventions.items():
+                ivs.append(
+                    Intervention.model_construct(
+                        intervention_id=mid,
+                        modality=iv.modality,
+                        setting=None,
+                        referred_on=None,
+                        first_offered_on=None,
+                        started_on=iv.started_on,
+                        ended_on=iv.ended_on,
+                        exit_status=None,
+                        post_treatment=iv.post,
+                        reviews=tuple(
+                            ReviewPoint.model_construct(review_id=rid, reviewed_on=day)
+                            for rid, day in iv.reviews.items()
+                        ),
+                    )
+                )
+            starts = [iv.started_on for iv in ep.interventions.values()]
+            treatment = TreatmentContext.model_construct(
+                client_id=client,
+                treatment_episode_id=ep.episode_id or f"episode-{n}",
+                agency_code=ep.agency or "(none)",
+                started_on=ep.triaged or min(starts),
+                ended_on=ep.discharged,
+                end_reason=None,
+                transferred=False,
+                merged_into=None,
+                consent_to_share=True,
+            )
+            out.append(
+                NdtmsContext.model_construct(
+                    treatment=treatment,
+                    interventions=tuple(ivs),
+                    review_policy=None,
+                    keyworker_id=None,
+                )
+            )
+        return out
+
+
 def merge_extract(
     open_extract: Callable[[], BinaryIO],
     facilitation: Mapping[str, Facilitation],
@@ -95,27 +221,24 @@ def merge_extract(
     """Write ``open_extract()``'s lines to ``out`` with review flags filled from ``facilitation``.
 
     ``open_extract`` opens the extract; it is called three times (header,
-    then a pass to learn each intervention's review dates, then the merge) and
-    each stream is closed after use. ``facilitation`` maps CLIENTID to the
-    client's FAMA record. Raises :class:`SubmissionError` only when the
-    header is unreadable or lacks the flag columns: then nothing is written.
+    then a pass to learn each client's episodes, interventions and reviews,
+    then the merge) and each stream is closed after use. ``facilitation``
+    maps CLIENTID to the client's FAMA record. Raises :class:`SubmissionError`
+    only when the header is unreadable or lacks the flag columns: then nothing
+    is written.
     """
     with open_extract() as fh:
         cols, _ = _header(fh, table)
     missing = [c for c in (*FILLED_COLUMNS, "CLIENTID", "SUBMODDT") if c not in cols]
     if missing:
         raise SubmissionError("extract header lacks " + ", ".join(missing) + ": nothing merged")
-    nulls = {table.file.null_value, table.file.withheld_value}
     delim = ord(table.file.delimiter)
     post = set(post_treatment_modalities) | set(table.codes["post_treatment_modalities"].values)
+    reader = _Reader(cols, table, post)
+    consent = table.consent
 
-    def key(cells: list[Cell]) -> tuple[str | None, ...]:
-        return tuple(
-            _val(cells, cols, n, nulls) for n in ("AGNCY", "CLIENTID", "EPISODID", "MODID")
-        )
-
-    # Pass 1: review dates per intervention, to find each review's period.
-    reviews: dict[tuple[str | None, ...], list[dt.date]] = defaultdict(list)
+    # Pass 1: the structure of every review row fama may fill.
+    problems: dict[int, str] = {}
     with open_extract() as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1:
@@ -123,16 +246,37 @@ def merge_extract(
             cells = split_line(split_terminator(raw)[0], delim)
             if isinstance(cells, str) or len(cells) != len(cols):
                 continue
-            text = _val(cells, cols, "SUBMODDT", nulls)
-            day = table.parse_date(text) if text else None
-            if day is not None:
-                reviews[key(cells)].append(day)
-    for days in reviews.values():
-        days.sort()
+            if reader.val(cells, "SUBMODDT") is None:
+                continue
+            if reader.val(cells, consent.field) != consent.given:
+                continue
+            client = reader.val(cells, "CLIENTID")
+            if client is None or client not in facilitation:
+                continue
+            why = reader.add(cells, number)
+            if why is not None:
+                problems[number] = why
 
+    # fama's flags per review, with the same rules as an export.
+    flags: dict[_Key, tuple[bool, bool]] = {}
+    yes = table.yes
+    for client in reader.clients:
+        contexts = reader.contexts(client)
+        derived = derive_client(contexts, facilitation[client], table, as_of=dt.date.max)
+        for row in derived.rows:
+            v = row.values
+            key = (
+                v.get("AGNCY"),
+                v.get("CLIENTID"),
+                v.get("EPISODID"),
+                row.intervention_id,
+                v.get("SUBMID"),
+                v.get("SUBMODDT"),
+            )
+            flags[key] = (v.get("RECMAID") == yes, v.get("RECPEER") == yes)
     report = MergeReport()
     with open_extract() as fh:
-        _merge_lines(fh, out, report, cols, reviews, key, facilitation, table, post)
+        _merge_lines(fh, out, report, reader, flags, problems, facilitation, table)
     return report
 
 
@@ -140,14 +284,13 @@ def _merge_lines(
     lines: Iterable[bytes],
     out: BinaryIO,
     report: MergeReport,
-    cols: Mapping[str, int],
-    reviews: Mapping[tuple[str | None, ...], list[dt.date]],
-    key: Callable[[list[Cell]], tuple[str | None, ...]],
+    reader: _Reader,
+    flags: Mapping[_Key, tuple[bool, bool]],
+    problems: Mapping[int, str],
     facilitation: Mapping[str, Facilitation],
     table: DatasetTable,
-    post: Collection[str],
 ) -> None:
-    nulls = {table.file.null_value, table.file.withheld_value}
+    cols = reader.cols
     delim = ord(table.file.delimiter)
     consent = table.consent
     yes, no = table.yes, table.no
@@ -166,32 +309,31 @@ def _merge_lines(
             report.unmatched.append((number, f"row cannot be read: {reason}"))
             out.write(raw)
             continue
-        review_text = _val(cells, cols, "SUBMODDT", nulls)
-        if review_text is None:
+        if reader.val(cells, "SUBMODDT") is None:
             report.skipped["not a review row"] += 1
             out.write(raw)
             continue
-        if _val(cells, cols, consent.field, nulls) != consent.given:
+        if reader.val(cells, consent.field) != consent.given:
             report.skipped["no consent"] += 1
             out.write(raw)
             continue
-        client = _val(cells, cols, "CLIENTID", nulls)
-        f = facilitation.get(client) if client else None
-        if f is None:
+        client = reader.val(cells, "CLIENTID")
+        if not client or client not in facilitation:
             report.unmatched.append((number, "client not in fama's log"))
             out.write(raw)
             continue
-        period = _period(cells, cols, nulls, table, reviews.get(key(cells), []), post)
-        if isinstance(period, str):
-            report.unmatched.append((number, period))
+        if number in problems:
+            report.unmatched.append((number, problems[number]))
             out.write(raw)
             continue
-        lo, hi = period
-        found = {
-            "RECMAID": lo <= hi and bisect_left(f.sessions, lo) < bisect_right(f.sessions, hi),
-            "RECPEER": lo <= hi
-            and bisect_left(f.peer_support, lo) < bisect_right(f.peer_support, hi),
-        }
+        found_flags = flags.get(reader.key(cells, number))
+        if found_flags is None:
+            report.unmatched.append(
+                (number, "review cannot be placed: outside its intervention or treatment episode")
+            )
+            out.write(raw)
+            continue
+        found = dict(zip(FILLED_COLUMNS, found_flags, strict=True))
         new = content
         # Replace from the rightmost cell first so earlier offsets stay valid.
         for name in sorted(FILLED_COLUMNS, key=lambda n: -cols[n]):
@@ -209,44 +351,3 @@ def _merge_lines(
         if new != content:
             report.changed += 1
         out.write(new + end)
-
-
-def _period(
-    cells: list[Cell],
-    cols: Mapping[str, int],
-    nulls: Collection[str],
-    table: DatasetTable,
-    days: list[dt.date],
-    post: Collection[str],
-) -> tuple[dt.date, dt.date] | str:
-    def date(name: str) -> dt.date | None | str:
-        text = _val(cells, cols, name, nulls)
-        if text is None:
-            return None
-        day = table.parse_date(text)
-        return day if day is not None else f"{name} is not a valid date"
-
-    review, start, end = date("SUBMODDT"), date("MODST"), date("MODEND")
-    triaged, discharged = date("TRIAGED"), date("DISD")
-    for value in (review, start, end, triaged, discharged):
-        if isinstance(value, str):
-            return value
-    assert isinstance(review, dt.date)
-    if start is None:
-        return "no MODST: the review period cannot be placed"
-    assert isinstance(start, dt.date)
-    i = bisect_left(days, review)
-    lo = days[i - 1] + dt.timedelta(days=1) if i > 0 else start
-    lo, hi = max(lo, start), review
-    if isinstance(end, dt.date):
-        hi = min(hi, end)
-    modal = _val(cells, cols, "MODAL", nulls)
-    if modal is not None and modal in post:
-        if isinstance(discharged, dt.date):
-            lo = max(lo, discharged + dt.timedelta(days=1))
-    else:
-        if isinstance(triaged, dt.date):
-            lo = max(lo, triaged)
-        if isinstance(discharged, dt.date):
-            hi = min(hi, discharged)
-    return lo, hi

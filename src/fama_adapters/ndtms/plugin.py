@@ -34,15 +34,22 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hookspecs import hookimpl
-from fama_adapters.ndtms.export import Completeness, export
+from fama_adapters.ndtms.export import Completeness, ExportSummary, export, unflagged_reason
 from fama_adapters.ndtms.formats import validate_extract
 from fama_adapters.ndtms.logscan import scan_log
 from fama_adapters.ndtms.merge import merge_extract
 from fama_core.context import TreatmentContext
+from fama_core.errors import FamaError
 from fama_core.events import event_to_json
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint, ReviewPolicy
 from fama_core.ndtms.derive import Facilitation
-from fama_core.ndtms.tables import DATASET_VERSIONS, DatasetTable, load_dataset, load_rules
+from fama_core.ndtms.tables import (
+    DATASET_VERSIONS,
+    DatasetTable,
+    NdtmsRules,
+    load_dataset,
+    load_rules,
+)
 
 __all__ = ["demo_contexts", "fama_register_commands", "fama_register_demo_steps"]
 
@@ -58,8 +65,31 @@ def _open_in(path: str) -> Iterator[IO[bytes]]:
             yield fh
 
 
+class _BadRules(FamaError):
+    """The --rules file cannot be used (the reason names fields, never values)."""
+
+
 def _table(args: argparse.Namespace) -> DatasetTable:
-    return load_dataset(args.dataset)
+    table = load_dataset(args.dataset)
+    path = getattr(args, "rules", None)
+    if not path:
+        return table
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        rules = NdtmsRules.model_validate_json(raw)
+    except ValueError as exc:
+        errors = getattr(exc, "errors", None)
+        where = (
+            "; ".join(
+                ".".join(str(x) for x in e.get("loc", ())) + ": " + str(e.get("type", ""))
+                for e in errors(include_input=False, include_url=False, include_context=False)
+            )
+            if callable(errors)
+            else "not valid"
+        )
+        raise _BadRules(f"--rules {path}: {where}") from None
+    return table.with_rules(rules)
 
 
 def _as_of(args: argparse.Namespace) -> dt.date:
@@ -78,15 +108,30 @@ def _progress(ctx: CliContext) -> Callable[[int], None] | None:
 
 
 def _summary_text(summary: dict[str, Any], out: str) -> str:
+    rows, episodes, clients = (
+        summary["rows_written"],
+        summary["episodes_with_rows"],
+        summary["clients_with_rows"],
+    )
     lines = [
-        f"{summary['rows_written']:,} rows written to {out} "
-        f"for {summary['clients_with_rows']:,} clients"
+        f"{rows:,} rows written to {out} for {episodes:,} treatment "
+        f"episode{'s' if episodes != 1 else ''} of {clients:,} client{'s' if clients != 1 else ''}"
     ]
+    examples = summary["examples"]
+
+    def eg(reason: str) -> str:
+        return ", ".join(examples.get(reason, [])[:3])
+
     rejected = summary["rejected"]
     lines.append(f"rejected: {sum(rejected.values()):,}")
-    for reason, n in sorted(rejected.items(), key=lambda kv: -kv[1]):
-        ex = ", ".join(summary["examples"].get(reason, [])[:3])
-        lines.append(f"  {n:>7,}  {reason}  (e.g. {ex})")
+    for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {n:>7,}  {reason}  (e.g. {eg(reason)})")
+    unflagged = summary["unflagged"]
+    lines.append(f"FAMA activities that set no flag: {sum(unflagged.values()):,}")
+    for code, n in sorted(unflagged.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {n:>7,}  {code}: {unflagged_reason(code)}  (e.g. {eg(code)})")
+    for reason, n in sorted(summary["reviews_left_out"].items()):
+        lines.append(f"review left out: {n:,}  {reason}")
     for reason, n in sorted(summary["withheld"].items()):
         lines.append(f"withheld: {n:,}  {reason}")
     return "\n".join(lines)
@@ -94,10 +139,12 @@ def _summary_text(summary: dict[str, Any], out: str) -> str:
 
 def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
     table = _table(args)
+    explain_path = args.explain
     with (
         _open_in(args.events) as events,
         open(args.contexts, "rb") as contexts,
         open(args.out, "wb") as out,
+        open(explain_path, "w", encoding="utf-8") if explain_path else _nothing() as explain,
     ):
         summary = export(
             events,
@@ -105,14 +152,26 @@ def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
             out,
             table,
             as_of=_as_of(args),
-            verify=args.verify,
             progress=_progress(ctx),
+            explain=explain,
         )
     if ctx.interactive:
         ctx.stderr.write("\n")
-    payload = summary.as_dict()
-    ctx.emit(payload, _summary_text(payload, args.out))
+    payload = summary.as_dict() | {"dataset": table.version}
+    text = _summary_text(payload, args.out)
+    if explain_path:
+        text += f"\nwhy each flag: {explain_path}"
+    ctx.emit(payload, text)
+    return _exit(summary)
+
+
+def _exit(summary: ExportSummary) -> int:
     return EXIT_PARTIAL if summary.rejected else EXIT_OK
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
 
 
 def _facilitation(path: str, verify: bool) -> tuple[dict[str, Facilitation], int]:
@@ -203,6 +262,8 @@ def _flagged_clients(path: str, table: DatasetTable, today: dt.date) -> dict[str
     out: dict[str, set[str]] = defaultdict(set)
     with open(path, "rb") as fh:
         for item in read_extract(fh, table):
+            if isinstance(item, tuple):
+                validator.header(item)
             if not isinstance(item, ReadRow):
                 continue
             client = item.values.get("CLIENTID")
@@ -212,44 +273,29 @@ def _flagged_clients(path: str, table: DatasetTable, today: dt.date) -> dict[str
     return {k: frozenset(v) for k, v in out.items()}
 
 
+_COMPLETENESS_COLUMNS = (
+    ("clients in treatment", "clients_in_treatment"),
+    ("no FAMA record", "no_fama_record"),
+    ("facilitation recorded", "facilitation_recorded"),
+    ("no facilitation in treatment", "no_facilitation_in_treatment"),
+    ("reviews missing", "reviews_missing"),
+    ("reviews pending", "reviews_pending"),
+    ("events refused", "refused_events"),
+    ("invalid flags", "invalid_flags"),
+    ("flags empty", "flags_empty"),
+    ("not submittable", "not_submittable"),
+)
+
+
 def completeness_text(report: Completeness) -> str:
     """The completeness report as a table for people (keyworker ids and counts only)."""
-    headers = (
-        "keyworker",
-        "clients in treatment",
-        "facilitation recorded",
-        "reviews missing",
-        "reviews pending",
-        "invalid flags",
-        "flags empty",
-        "not submittable",
-    )
+    headers = ("keyworker", *(h for h, _ in _COMPLETENESS_COLUMNS))
     rows = [
-        (
-            k,
-            c.clients_in_treatment,
-            c.facilitation_recorded,
-            c.reviews_missing,
-            c.reviews_pending,
-            c.invalid_flags,
-            c.flags_empty,
-            c.not_submittable,
-        )
+        (k, *(getattr(c, a) for _, a in _COMPLETENESS_COLUMNS))
         for k, c in sorted(report.by_keyworker.items())
     ]
     o = report.overall
-    rows.append(
-        (
-            "(overall)",
-            o.clients_in_treatment,
-            o.facilitation_recorded,
-            o.reviews_missing,
-            o.reviews_pending,
-            o.invalid_flags,
-            o.flags_empty,
-            o.not_submittable,
-        )
-    )
+    rows.append(("(overall)", *(getattr(o, a) for _, a in _COMPLETENESS_COLUMNS)))
     return render_table(headers, rows)
 
 
@@ -265,13 +311,22 @@ def _run_completeness(args: argparse.Namespace, ctx: CliContext) -> int:
             None,
             table,
             as_of=today,
-            verify=args.verify,
             completeness=report,
             flagged=flagged,
         )
-    payload = report.as_dict() | {"rejected": dict(summary.rejected)}
-    ctx.emit(payload, completeness_text(report))
-    return EXIT_OK
+    payload = report.as_dict() | {
+        "rejected": dict(summary.rejected),
+        "examples": summary.examples,
+    }
+    text = completeness_text(report)
+    rejected = summary.rejected
+    if rejected:
+        text += f"\n\nrecords rejected (not counted above): {sum(rejected.values()):,}"
+        for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])):
+            ex = ", ".join(summary.examples.get(reason, [])[:3])
+            text += f"\n  {n:>7,}  {reason}  (e.g. {ex})"
+    ctx.emit(payload, text)
+    return _exit(summary)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -285,6 +340,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help=f"NDTMS dataset version (default {DEFAULT_VERSION})",
     )
     p.add_argument("--as-of", help="reporting date YYYY-MM-DD (default: today)")
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="a provider's rules (JSON, schemas/ndtms-rules.schema.json): which intervention "
+        "carries facilitation, which accompaniment is peer support",
+    )
 
 
 def _log_inputs(p: argparse.ArgumentParser, contexts: bool = True) -> None:
@@ -302,7 +363,7 @@ def _log_inputs(p: argparse.ArgumentParser, contexts: bool = True) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="decode every event and fold it through the workflow (slower)",
+        help="accepted for compatibility: every event is always checked by the workflow",
     )
 
 
@@ -316,6 +377,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _common(e)
     _log_inputs(e)
     e.add_argument("--out", required=True, help="extract file to write")
+    e.add_argument(
+        "--explain",
+        metavar="FILE",
+        help="write why each row's flags have their values (JSON lines, one per row)",
+    )
     m = sub.add_parser(
         "merge",
         help="fill RECMAID/RECPEER of an existing extract",
@@ -372,8 +438,11 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     except OSError as exc:
         ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc.strerror}: {exc.filename}\n")
         return EXIT_FAILED
-    except ValueError as exc:  # a bad --as-of
+    except _BadRules as exc:
         ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc}\n")
+        return EXIT_FAILED
+    except ValueError:  # a bad --as-of: the value is not repeated
+        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: --as-of is not a date YYYY-MM-DD\n")
         return EXIT_FAILED
 
 
