@@ -255,7 +255,7 @@ def test_every_derived_row_validates(scenario, version):
 @settings(max_examples=60)
 @given(st.integers(0, 4), st.integers(0, 3), st.booleans())
 def test_log_scan_projection_matches_the_fold(cycles, gap, accompanied):
-    """The fast builder path and the fold path give the same Facilitation."""
+    """A builder fed event by event and the fold give the same Facilitation."""
     b = JourneyBuilder("c1", start=D(2026, 1, 5), gap_days=gap + 1)
     m = b.meeting()
     b.open().session1().session2(commit_to=m, accompaniment=True).accompany()
@@ -268,11 +268,25 @@ def test_log_scan_projection_matches_the_fold(cycles, gap, accompanied):
         b.session3(commit_to=m)
     b.session3().engaged()
     built = FacilitationBuilder("c1")
-    from fama_adapters.ndtms.logscan import _apply_event
-
     for e in b.events:
-        _apply_event(built, e)
+        _feed(built, e)
     assert built.build() == facilitation_from_state(fold(b.events))
+
+
+def _feed(b, e):
+    """A host's log scan feeding the builder one event at a time."""
+    if e.kind == "episode_opened":
+        b.opened(e.episode_id, e.keyworker_id, e.occurred_on)
+    elif e.kind.startswith("session_"):
+        b.session(e.episode_id, e.occurred_on)
+    elif e.kind == "accompaniment_arranged":
+        a = e.arrangement
+        b.arranged(e.episode_id, a.arrangement_id, a.date, a.volunteer_kind.value, a.volunteer_id)
+    elif e.kind == "accompaniment_concluded":
+        b.concluded(e.episode_id, e.result.arrangement_id, e.result.outcome.value)
+    elif e.kind in ("engagement_confirmed", "client_declined", "episode_closed"):
+        status = {"engagement_confirmed": "engaged", "client_declined": "declined"}
+        b.ended(e.episode_id, status.get(e.kind, "closed"), e.occurred_on)
 
 
 def test_a_correction_is_an_edit_of_the_table_alone():

@@ -52,18 +52,23 @@ def test_fast_scan_equals_the_fold_for_fama_logs():
         assert scanned[evs[0].client_id] == facilitation_from_state(fold(evs))
 
 
-def test_verify_mode_gives_the_same_projection():
+def test_verify_is_accepted_and_changes_nothing():
     data = log_bytes(journey("c1")).splitlines(True)
     assert [c.facilitation for c in scan_log(data)] == [
         c.facilitation for c in scan_log(data, verify=True)
     ]
 
 
-def test_verify_mode_rejects_a_log_the_workflow_refuses():
+def test_a_refused_event_is_reported_on_its_own_line_and_left_out():
     events = journey("c1")
-    refused = [events[0], events[5]]  # a session 2 straight after opening
-    (log,) = scan_log(log_bytes(refused).splitlines(True), verify=True)
-    assert log.facilitation is None and "workflow refused" in log.problems[0][1]
+    session_2 = next(e for e in events if e.kind == "session_2_held")
+    refused = [events[0], session_2]  # a session 2 straight after opening
+    (log,) = scan_log(log_bytes(refused).splitlines(True))
+    assert [(r.line, r.event, r.condition) for r in log.refused] == [
+        (2, "session_2_held", "allowed_in_state")
+    ]
+    assert log.facilitation is not None and log.facilitation.sessions == ()
+    assert log.refused_sessions == 1
 
 
 def test_non_canonical_line_falls_back_to_full_decoding():
@@ -73,22 +78,31 @@ def test_non_canonical_line_falls_back_to_full_decoding():
     assert log.facilitation == facilitation_from_state(fold(events))
 
 
-def test_a_bad_line_rejects_its_client_only():
+def test_a_bad_line_is_reported_alone_and_the_client_carries_on():
     data = log_bytes(journey("c1")).splitlines(True)
     data.insert(2, b'{"client_id":"c1","kind":"session_1_held"}\n')
     data += log_bytes(journey("c2")).splitlines(True)
     logs = list(scan_log(data))
-    assert [(log.client_id, log.facilitation is None) for log in logs] == [
-        ("c1", True),
-        ("c2", False),
-    ]
-    assert logs[0].problems[0][0] == 3
+    assert [log.client_id for log in logs] == ["c1", "c2"]
+    assert [line for line, _ in logs[0].problems] == [3]
+    assert logs[0].facilitation == facilitation_from_state(fold(journey("c1")))
 
 
 def test_out_of_order_lines_are_reported():
     data = log_bytes(journey("c2"), journey("c1")).splitlines(True)
     (log,) = scan_log(data)
     assert log.client_id == "c2" and "ascending" in log.problems[0][1]
+
+
+def test_a_misordered_line_does_not_reject_the_client_it_interrupts():
+    """Regression: the line was charged to the client it interrupted, which was rejected."""
+    c1, c2 = journey("c1"), journey("c2")
+    data = log_bytes(c2).splitlines(True)
+    data.insert(3, log_bytes([c1[0]]))
+    (log,) = scan_log(data)
+    assert log.facilitation == facilitation_from_state(fold(c2))
+    ((line, reason),) = log.problems
+    assert line == 4 and "began at line 1" in reason
 
 
 def _ctx(client, **kw):
