@@ -7,7 +7,7 @@ import json
 
 from ndtms_factories import AS_OF, TABLE, D, context, intervention, reviews
 
-from fama_adapters.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
+from fama_adapters.cli import EXIT_OK, EXIT_PARTIAL, ExitCode, main
 from fama_adapters.ndtms.export import Completeness, export
 from fama_adapters.ndtms.logscan import read_contexts, scan_log
 from fama_core.builders import JourneyBuilder
@@ -240,7 +240,7 @@ def test_cli_export_rejections_exit_partial(tmp_path):
 
 def test_cli_missing_file_and_same_output_fail_cleanly(tmp_path):
     code, _, err = run("ndtms", "validate", str(tmp_path / "nope.csv"))
-    assert code == EXIT_FAILED and "nope.csv" in err
+    assert code == ExitCode.USAGE and "cannot use file" in err and "nope.csv" not in err
     d = _files(tmp_path)
     (d / "x.csv").write_bytes(b'"RECMAID"\n')
     code, _, err = run(
@@ -252,7 +252,7 @@ def test_cli_missing_file_and_same_output_fail_cleanly(tmp_path):
         "--out",
         str(d / "x.csv"),
     )
-    assert code == EXIT_FAILED and "must not be the extract" in err
+    assert code == ExitCode.USAGE and "must not be the extract" in err
 
 
 def test_cli_help_for_each_action(capsys):

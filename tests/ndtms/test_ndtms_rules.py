@@ -486,3 +486,25 @@ def test_derive_client_reports_each_unplaced_activity_once():
         (D(2026, 2, 15), "outside_treatment"),
         (D(2026, 3, 10), "pending"),
     ]
+
+
+def test_cli_rules_file_and_explain(tmp_path):
+    b = JourneyBuilder("c1", start=D(2026, 2, 5))
+    b.open().session1()
+    (tmp_path / "e.jsonl").write_bytes(b"".join(_log(*b.events)))
+    (tmp_path / "c.jsonl").write_bytes(b"".join(_ctx_line(three_open())))
+    rules = {"intervention_choice": {"prefer_modalities": ["95"]}}
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    argv = ["ndtms", "export", "--events", str(tmp_path / "e.jsonl"), "--contexts"]
+    argv += [str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "x.csv"), "--as-of", "2026-06-01"]
+    code, out = _run(
+        *argv, "--rules", str(tmp_path / "rules.json"), "--explain", str(tmp_path / "w")
+    )
+    assert code == EXIT_OK
+    why = [json.loads(line) for line in (tmp_path / "w").read_text().splitlines()]
+    assert [w["line"] for w in why] == [2, 3, 4]
+    carried = [w["MODID"] for w in why if w["explain"][0].startswith("RECMAID=Y")]
+    assert carried == ["PS"]
+    (tmp_path / "rules.json").write_text('{"intervention_choice": {"prefer": 1}}')
+    code, out = _run(*argv, "--rules", str(tmp_path / "rules.json"))
+    assert code == 3 and "--rules: not a rules file" in out and "prefer" in out

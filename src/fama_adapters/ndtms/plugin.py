@@ -24,13 +24,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from fama_adapters.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PARTIAL,
     CliContext,
     Command,
     DemoContext,
     DemoStep,
+    ExitCode,
     render_table,
 )
 from fama_adapters.hookspecs import hookimpl
@@ -88,7 +86,7 @@ def _table(args: argparse.Namespace) -> DatasetTable:
             if callable(errors)
             else "not valid"
         )
-        raise _BadRules(f"--rules {path}: {where}") from None
+        raise _BadRules(f"--rules: not a rules file: {where}") from None
     return table.with_rules(rules)
 
 
@@ -137,7 +135,7 @@ def _summary_text(summary: dict[str, Any], out: str) -> str:
     return "\n".join(lines)
 
 
-def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
+def _run_export(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     table = _table(args)
     explain_path = args.explain
     with (
@@ -165,8 +163,8 @@ def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
     return _exit(summary)
 
 
-def _exit(summary: ExportSummary) -> int:
-    return EXIT_PARTIAL if summary.rejected else EXIT_OK
+def _exit(summary: ExportSummary) -> ExitCode:
+    return ExitCode.PARTIAL if summary.rejected else ExitCode.OK
 
 
 @contextmanager
@@ -186,11 +184,11 @@ def _facilitation(path: str, verify: bool) -> tuple[dict[str, Facilitation], int
     return found, rejected
 
 
-def _run_merge(args: argparse.Namespace, ctx: CliContext) -> int:
+def _run_merge(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     table = _table(args)
     if Path(args.out).resolve() == Path(args.extract).resolve():
         ctx.stderr.write("fama ndtms merge: --out must not be the extract itself\n")
-        return EXIT_FAILED
+        return ExitCode.USAGE
     facilitation, rejected = _facilitation(args.events, args.verify)
     with open(args.out, "wb") as out:
         report = merge_extract(
@@ -210,10 +208,10 @@ def _run_merge(args: argparse.Namespace, ctx: CliContext) -> int:
         *(f"skipped: {n:,}  {r}" for r, n in sorted(report.skipped.items())),
     ]
     ctx.emit(payload, "\n".join(text))
-    return EXIT_PARTIAL if report.unmatched else EXIT_OK
+    return ExitCode.PARTIAL if report.unmatched else ExitCode.OK
 
 
-def _run_validate(args: argparse.Namespace, ctx: CliContext) -> int:
+def _run_validate(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     table = _table(args)
     rules = load_rules()
     counts: Counter[str] = Counter()
@@ -250,7 +248,7 @@ def _run_validate(args: argparse.Namespace, ctx: CliContext) -> int:
             ],
         )
     ctx.emit({"dataset": table.version, "errors": errors, "rules": report}, text)
-    return EXIT_PARTIAL if errors else EXIT_OK
+    return ExitCode.PARTIAL if errors else ExitCode.OK
 
 
 def _flagged_clients(path: str, table: DatasetTable, today: dt.date) -> dict[str, frozenset[str]]:
@@ -299,7 +297,7 @@ def completeness_text(report: Completeness) -> str:
     return render_table(headers, rows)
 
 
-def _run_completeness(args: argparse.Namespace, ctx: CliContext) -> int:
+def _run_completeness(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     table = _table(args)
     today = _as_of(args)
     flagged = _flagged_clients(args.extract, table, today) if args.extract else None
@@ -424,7 +422,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     c.add_argument("--extract", help="the provider's extract, to count invalid or empty flags")
 
 
-def _run(args: argparse.Namespace, ctx: CliContext) -> int:
+def _run(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     runner = {
         "export": _run_export,
         "merge": _run_merge,
@@ -433,17 +431,15 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     }[args.ndtms_command]
     if getattr(args, "json", False):
         ctx.json = True
-    try:
-        return runner(args, ctx)
-    except OSError as exc:
-        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc.strerror}: {exc.filename}\n")
-        return EXIT_FAILED
-    except _BadRules as exc:
-        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: {exc}\n")
-        return EXIT_FAILED
-    except ValueError:  # a bad --as-of: the value is not repeated
-        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: --as-of is not a date YYYY-MM-DD\n")
-        return EXIT_FAILED
+    if args.as_of:
+        try:
+            dt.date.fromisoformat(args.as_of)
+        except ValueError:  # the value is not repeated
+            ctx.stderr.write(f"fama ndtms {args.ndtms_command}: --as-of is not a date YYYY-MM-DD\n")
+            return ExitCode.USAGE
+    # A path that cannot be opened (exit 2, naming its argument) and a rules file whose content
+    # cannot be used (a FamaError, exit 3) are reported by the command line's guard.
+    return runner(args, ctx)
 
 
 @hookimpl
