@@ -441,6 +441,10 @@ class Meeting(FamaModel):
     source: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="Which feed or list the meeting came from."
     )
+    retrieved_at: dt.datetime | None = Field(
+        default=None,
+        description="When fama last read the meeting from its source (provenance, UTC).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -413,6 +413,7 @@ def _entry(
         "conference_url": _clip(_scalar(raw, "virtual_meeting_link"), 2000) if online else None,
         "conference_phone": _clip(_scalar(raw, "phone_meeting_number"), 100) if online else None,
         "source": source[:200],
+        "retrieved_at": options.retrieved_at,
     }, assumed
 
 

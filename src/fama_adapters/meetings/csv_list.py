@@ -249,6 +249,7 @@ def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: 
         contact=cell("Contact details") or None,
         last_verified=_verified(verified) if verified else None,
         source=source[:200],
+        retrieved_at=options.retrieved_at,
     )
 
 

@@ -242,6 +242,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
         "url": _text(raw, "url", 2000),
         "last_verified": _updated(raw, warn),
         "source": source[:200],
+        "retrieved_at": options.retrieved_at,
     }
 
 

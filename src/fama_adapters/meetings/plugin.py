@@ -29,12 +29,21 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hookspecs import hookimpl
+from fama_adapters.meetings.refresh import (
+    RefreshReport,
+    changes_json,
+    read_sources_file,
+    refresh_sources,
+)
 from fama_adapters.meetings.report import ImportOptions, ImportReport
 from fama_adapters.meetings.sources import BUILTIN_SOURCES, MeetingSource
 from fama_adapters.meetings.store import dump_directory, load_directory
+from fama_adapters.report.io import load_caseload
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting, MeetingDirectory
 from fama_core.errors import FamaError, invalid_record_from_pydantic
 from fama_core.matching import MatchRequest, MatchResult, match_meetings
+from fama_core.refresh import ChangeKind
+from fama_core.state import ClientState
 
 __all__ = [
     "fama_register_commands",
@@ -43,6 +52,7 @@ __all__ = [
     "import_sources",
     "load_request",
     "match_rows",
+    "refresh_text",
 ]
 
 
@@ -199,6 +209,72 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from None
 
 
+def _instant(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("times are ISO 8601, e.g. 2026-03-02T09:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def refresh_text(report: RefreshReport) -> str:
+    """The refresh report for people: per source counts, each change, the clients concerned."""
+    rows = [
+        (
+            s.entry.label,
+            s.count(ChangeKind.ADDED),
+            s.count(ChangeKind.CHANGED),
+            s.count(ChangeKind.REMOVED),
+            len(s.report.problems) if s.report else 0,
+            "failed: previous meetings kept" if s.failure else "read",
+        )
+        for s in report.sources
+    ]
+    out = [render_table(("source", "added", "changed", "removed", "refused", "status"), rows)]
+    for s in report.sources:
+        if s.failure:
+            out.append(f"  {s.entry.label}: {s.failure}\n")
+        out.extend(f"  {s.entry.label}: {c.text()}\n" for c in s.changes)
+        if s.report:
+            out.extend(f"  {s.entry.label}: refused {p}\n" for p in s.report.problems)
+    if report.alerts:
+        out.append("Open commitments and accompaniments whose meeting changed:\n")
+        out.extend(f"  {a.client_id}: {a.text()}\n" for a in report.alerts)
+    else:
+        out.append("No open commitment or accompaniment refers to a changed meeting.\n")
+    return "".join(out)
+
+
+def _run_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
+    entries = read_sources_file(args.sources)
+    directory = Path(args.directory)
+    previous = list(load_directory(directory)) if directory.exists() else []
+    states: list[ClientState] = []
+    if args.events:
+        caseload, problems = load_caseload(Path(p) for p in args.events)
+        for problem in problems:
+            ctx.stderr.write(f"fama meetings refresh: {problem}\n")
+        states = list(caseload.values())
+    now = args.now or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report = refresh_sources(
+        entries,
+        previous,
+        ctx.host.meeting_sources(),
+        now=now,
+        states=states,
+        strict=args.strict,
+    )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.write_text(dump_directory(report.meetings), "utf-8")
+    changes_path = Path(args.changes) if args.changes else directory.with_suffix(".changes.json")
+    payload = changes_json(report)
+    changes_path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    text = refresh_text(report)
+    text += f"wrote {directory} ({len(report.meetings)} meetings) and {changes_path}"
+    ctx.emit(payload, text)
+    return EXIT_PARTIAL if report.partial else EXIT_OK
+
+
 def _configure(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = sub.add_parser("import", help="import a meeting feed or hand-kept list")
@@ -242,6 +318,32 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
     mat.set_defaults(run=_run_match)
+    ref = sub.add_parser(
+        "refresh", help="re-read every source of a sources file and report what changed"
+    )
+    ref.add_argument("sources", help="the sources file (JSON: file or url, format, organisation)")
+    ref.add_argument(
+        "--directory", required=True, help="the saved directory to compare with and update"
+    )
+    ref.add_argument(
+        "--events",
+        nargs="*",
+        default=[],
+        help="JSON-lines event logs: clients whose open commitments to check",
+    )
+    ref.add_argument(
+        "--changes", help="write the change report here (default: DIRECTORY.changes.json)"
+    )
+    ref.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse meetings whose zone is neither in the feed nor in the sources file",
+    )
+    ref.add_argument("--now", type=_instant, help=argparse.SUPPRESS)
+    ref.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    ref.set_defaults(run=_run_refresh)
     src = sub.add_parser("sources", help="list the meeting-list formats available")
     src.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
@@ -290,6 +392,22 @@ def _demo_step(demo: DemoContext) -> None:
             w(f"  refused {p}\n")
     orgs = ", ".join(directory.organisations())
     w(f"  {len(directory)} meetings of {orgs}; saved {out / 'directory.json'}\n\n")
+    later = folder / "later" / "sources.json"
+    if later.is_file():  # the same sources read again a week later, with changes
+        caseload: dict[str, ClientState] = demo.data.get("caseload", {})
+        refreshed = refresh_sources(
+            read_sources_file(later),
+            list(directory),
+            demo.cli.host.meeting_sources(),
+            now=dt.datetime(2026, 3, 9, 8, 0, tzinfo=dt.UTC),
+            states=caseload.values(),
+        )
+        (out / "directory-later.json").write_text(dump_directory(refreshed.meetings), "utf-8")
+        changes = json.dumps(changes_json(refreshed), indent=1, ensure_ascii=False)
+        (out / "directory-later.changes.json").write_text(changes + "\n", "utf-8")
+        w("Meeting directory refreshed a week later (examples/meetings/later)\n\n")
+        w("".join("  " + line + "\n" for line in refresh_text(refreshed).splitlines()))
+        w(f"  saved {out / 'directory-later.json'} and its change report\n\n")
 
 
 @hookimpl

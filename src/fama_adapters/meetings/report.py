@@ -55,6 +55,8 @@ class ImportOptions:
     """Refuse a meeting whose zone is neither in the feed nor given (``--strict``)."""
     formats: str | None = None
     """BMLT: a saved ``GetFormats`` answer, for search results that carry no formats."""
+    retrieved_at: dt.datetime | None = None
+    """When the source was read, kept on each meeting as its provenance."""
 
 
 def resolve_zone(given: str | None, options: ImportOptions) -> tuple[str, bool]:
