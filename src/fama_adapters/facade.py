@@ -41,6 +41,7 @@ from fama_core.errors import (
     TransitionRefused,
 )
 from fama_core.events import Event, EventBase
+from fama_core.refresh import MeetingAlert, MeetingChange, alerts_for
 from fama_core.state import AccompanimentState, ClientState, CommitmentState, GoalState
 from fama_core.workflow import allowed_events, apply, fold, initial
 
@@ -100,6 +101,8 @@ class DueNext:
     """Event kinds the workflow accepts next (before its guards)."""
     steps: tuple[StepEntry, ...]
     """The steps of the next session, from the catalogue, in the guide's order."""
+    meeting_alerts: tuple[MeetingAlert, ...] = ()
+    """The open commitment's or accompaniments' meetings that a refresh found changed or removed."""
 
     def to_json(self, *, reveal: bool = False) -> dict[str, Any]:
         """A JSON-ready dict; goal descriptions are redacted unless ``reveal``."""
@@ -145,6 +148,9 @@ class DueNext:
             ],
             "allowed_events": list(self.allowed_events),
             "steps": [{"id": s.id.value, "title": s.title} for s in self.steps],
+            "meeting_alerts": [
+                a.model_dump(mode="json", exclude_none=True) for a in self.meeting_alerts
+            ],
         }
 
 
@@ -436,8 +442,12 @@ class Fama:
 
     # ------------------------------------------------------------------ reading for people
 
-    def due_next(self, client_id: str) -> DueNext:
-        """What is due at the client's next session: reviews, goals, steps, allowed events."""
+    def due_next(self, client_id: str, *, meeting_changes: Iterable[MeetingChange] = ()) -> DueNext:
+        """What is due at the client's next session: reviews, goals, steps, allowed events.
+
+        ``meeting_changes`` (from ``fama meetings refresh``) adds an alert for
+        each open commitment or accompaniment whose meeting changed or went.
+        """
         state = self.state(client_id)
         ep = state.current
         allowed = allowed_events(state)
@@ -458,6 +468,7 @@ class Fama:
             tuple(a for a in ep.accompaniments if a.outcome is None),
             allowed,
             self.catalogue.steps_of(stage) if stage else (),
+            alerts_for(state, meeting_changes),
         )
 
     def replay(self, *, progress: Callable[[int], None] | None = None) -> ReplaySummary:

@@ -30,6 +30,7 @@ from fama_adapters.cli import (
 from fama_adapters.cli.progress import progress_for
 from fama_adapters.facade import DueNext, Fama
 from fama_adapters.hookspecs import hookimpl
+from fama_adapters.meetings.refresh import load_changes
 from fama_adapters.store import (
     DEFAULT_STORE_URL,
     EventStore,
@@ -206,6 +207,7 @@ def _due_text(due: DueNext) -> str:
         parts.append("review goals " + ", ".join(g.goal.goal_id for g in due.goals_to_review))
     if due.goals_proposed:
         parts.append("proposed goals " + ", ".join(g.goal.goal_id for g in due.goals_proposed))
+    parts.extend(f"NOTE {a.text()}" for a in due.meeting_alerts)
     return "; ".join(parts) + "\n"
 
 
@@ -330,7 +332,8 @@ def _run_show(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.stderr.write(f"fama show: no events for client {args.client} in {fama.store.url}\n")
             return EXIT_FAILED
         view = client_view(state, fama.history(args.client), reveal=args.reveal)
-        due = fama.due_next(args.client)
+        changes = load_changes(args.meeting_changes) if args.meeting_changes else ()
+        due = fama.due_next(args.client, meeting_changes=changes)
     view["due_next"] = due.to_json(reveal=args.reveal)
     ctx.emit(view, render_client(view, due))
     return EXIT_OK
@@ -339,6 +342,10 @@ def _run_show(args: argparse.Namespace, ctx: CliContext) -> int:
 def _configure_show(p: argparse.ArgumentParser) -> None:
     p.add_argument("client", help="the client's id (the event stream)")
     _store_option(p)
+    p.add_argument(
+        "--meeting-changes",
+        help="a change report from fama meetings refresh: flag changed meetings in due-next",
+    )
     p.add_argument(
         "--reveal",
         action="store_true",
