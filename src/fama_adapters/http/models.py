@@ -12,6 +12,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from fama_core.events import Event
+from fama_core.refresh import MeetingAlert
 from fama_core.state import EpisodeState
 
 __all__ = [
@@ -117,6 +118,11 @@ class DueNextView(_Out):
     open_accompaniments: list[DueAccompaniment]
     allowed_events: list[str]
     steps: list[DueStep]
+    meeting_alerts: list[MeetingAlert] = Field(
+        default_factory=list,
+        description="Open commitments or accompaniments whose meeting a refresh found changed "
+        "or removed (empty unless the host passes a change report).",
+    )
 
 
 class WhoAmI(_Out):
