@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from fama_core import directory, events, matching, models
+from fama_core.ndtms.context import NdtmsContext
+from fama_core.ndtms.tables import NdtmsRules
 from fama_core.state import STATE_ADAPTER
 
 __all__ = ["SCHEMA_MODELS", "all_schemas"]
@@ -33,6 +35,8 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     models.AccompanimentResult,
     directory.Meeting,
     matching.MatchRequest,
+    NdtmsContext,
+    NdtmsRules,
 )
 """Models with a schema of their own (events and state have theirs too)."""
 

@@ -38,3 +38,20 @@ def test_every_table_cites_known_sources_and_lists_its_provisional_items():
         assert table.field("RECMAID").fama_fills == "mutual_aid"
         assert "flag values" in table.provisional_items()
         assert all(f.sources for f in table.fields)
+
+
+def test_the_contexts_file_is_a_published_schema_and_the_docs_example_is_valid(capsys):
+    import json
+
+    from fama_adapters.cli import main
+    from fama_core.ndtms import NdtmsContext
+
+    example = re.search(r"```json\n(\{\"treatment\".*?)```", DOC, re.S).group(1)
+    NdtmsContext.model_validate_json(example)  # the documented line is a valid context
+    schemas = Path(__file__).parents[2] / "schemas"
+    published = json.loads((schemas / "ndtms-context.schema.json").read_text("utf-8"))
+    assert published["required"] == ["treatment"]
+    assert "Intervention" in published["$defs"] and "TreatmentContext" in published["$defs"]
+    assert (schemas / "ndtms-rules.schema.json").exists()
+    assert main(["schema", "ndtms-context.schema.json"]) == 0
+    assert json.loads(capsys.readouterr().out) == published

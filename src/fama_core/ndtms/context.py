@@ -77,7 +77,13 @@ class Intervention(FamaModel):
 
 
 class NdtmsContext(FamaModel):
-    """A client's treatment episode, its interventions and how reviews are dated."""
+    """A client's treatment episode, its interventions and how reviews are dated.
+
+    One line of the NDTMS *contexts file* (JSON lines, ascending client id; a
+    client with several treatment episodes has one line each, together):
+    ``fama ndtms export`` and ``completeness`` read it. Published as
+    ``schemas/ndtms-context.schema.json``.
+    """
 
     treatment: TreatmentContext
     interventions: tuple[Intervention, ...] = Field(
