@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.ndtms.dataset_n",
     "fama_adapters.ndtms.dataset_o",
     "fama_adapters.ndtms.dataset_p",
+    "fama_adapters.ndtms.dataset_r",
     "fama_adapters.meetings.plugin",
     "fama_adapters.pack.plugin",
     "fama_adapters.hl7v2.plugin",

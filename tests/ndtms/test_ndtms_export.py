@@ -265,4 +265,6 @@ def test_submission_formats_are_registered_one_per_version():
     from fama_adapters.plugins import PluginHost
 
     formats = PluginHost(entry_points=False).submission_formats()
-    assert sorted(formats) == ["ndtms-K", "ndtms-M", "ndtms-N", "ndtms-O", "ndtms-P"]
+    assert sorted(formats) == ["ndtms-K", "ndtms-M", "ndtms-N", "ndtms-O", "ndtms-P", "ndtms-R"]
+    assert "layout as known" in formats["ndtms-K"].description
+    assert "layout incomplete" in formats["ndtms-R"].description

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from fama_core.errors import SubmissionError
 from fama_core.ndtms.derive import SirRow
 from fama_core.ndtms.tables import DatasetTable
 
@@ -24,7 +25,9 @@ __all__ = [
     "ExtractWriter",
     "ReadProblem",
     "ReadRow",
+    "TemplateLayout",
     "read_extract",
+    "read_template",
     "split_line",
     "split_terminator",
 ]
@@ -141,7 +144,8 @@ def read_extract(
                 return
             continue
         if header is None:
-            header = tuple(c.value.strip() for c in cells)
+            # Item names are upper case in every dataset; a provider's lower-case header matches.
+            header = tuple(c.value.strip().upper() for c in cells)
             yield header
             continue
         if len(cells) != len(header):
@@ -162,8 +166,103 @@ def _quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateLayout:
+    """The layout of a provider's own extract, read from its header and first rows.
+
+    ``fama ndtms export --template`` writes rows in it: the provider's columns
+    in the provider's order (the header written back byte for byte), fama's
+    items under their names, every other column empty the way the provider's
+    file leaves it.
+    """
+
+    columns: tuple[str, ...]
+    """The header's column names, as written."""
+    header: bytes
+    """The header line exactly as the provider wrote it, terminator included (no BOM)."""
+    bom: bool
+    quote_all: bool
+    """Whether the provider quotes every field (else only where needed)."""
+    null_value: str
+    """What the provider writes in an empty field (``NA`` or nothing)."""
+    line_terminator: str
+
+    def matched(self, table: DatasetTable) -> dict[str, int]:
+        """Table item name → its position in the template (names matched ignoring case)."""
+        by_upper = {c.strip().upper(): i for i, c in enumerate(self.columns)}
+        return {name: by_upper[name] for name in table.columns if name in by_upper}
+
+    def unknown(self, table: DatasetTable) -> list[str]:
+        """The template's columns the dataset table does not have (written empty)."""
+        known = {c.upper() for c in table.columns}
+        return [c for c in self.columns if c.strip().upper() not in known]
+
+
+def read_template(
+    lines: Iterable[bytes], table: DatasetTable, *, sample: int = 200
+) -> TemplateLayout:
+    """Read a provider's extract's layout (header and up to ``sample`` rows).
+
+    Raises :class:`~fama_core.errors.SubmissionError` when there is no
+    readable header, or it lacks an item no row can do without (the review's
+    date and flags, the client). Nothing about the file's rows is kept.
+    """
+    delim = ord(table.file.delimiter)
+    header: list[Cell] | None = None
+    header_raw, bom, end = b"", False, "\n"
+    quoted = unquoted = 0
+    empties: dict[str, int] = {}
+    seen = 0
+    null = table.file.null_value
+    for raw in lines:
+        content, terminator = split_terminator(raw)
+        if header is None:
+            bom = content.startswith(b"\xef\xbb\xbf")
+            content = content[3:] if bom else content
+            if not content.strip():
+                continue
+            cells = split_line(content, delim)
+            if isinstance(cells, str):
+                raise SubmissionError(f"template header cannot be read: {cells}")
+            header, header_raw = cells, content + (terminator or b"\n")
+            end = terminator.decode() if terminator else "\n"
+            continue
+        if seen >= sample:
+            break
+        row = split_line(content, delim)
+        if isinstance(row, str) or len(row) != len(header):
+            continue
+        seen += 1
+        for c in row:
+            if c.quoted:
+                quoted += 1
+            else:
+                unquoted += 1
+            if c.value in ("", null):
+                empties[c.value] = empties.get(c.value, 0) + 1
+    if header is None:
+        raise SubmissionError("template is empty: no header row")
+    columns = tuple(c.value.strip() for c in header)
+    layout = TemplateLayout(
+        columns=columns,
+        header=header_raw,
+        bom=bom,
+        quote_all=(quoted > 0 and unquoted == 0) if seen else all(c.quoted for c in header),
+        null_value=max(empties, key=lambda v: (empties[v], v == null)) if empties else null,
+        line_terminator=end if end in ("\n", "\r\n") else "\n",
+    )
+    missing = [c for c in ("CLIENTID", "SUBMODDT", "RECMAID") if c not in layout.matched(table)]
+    if missing:
+        raise SubmissionError("template header lacks " + ", ".join(missing) + ": nothing written")
+    return layout
+
+
+def _needs_quotes(value: str, delimiter: str) -> bool:
+    return delimiter in value or '"' in value or value != value.strip() or value in ("", "NA")
+
+
 class ExtractWriter:
-    """Writes rows in a dataset's layout to a binary stream, header first.
+    """Writes rows in a dataset's layout (or a provider's template) to a binary stream.
 
     Rows are sparse (only the items fama fills): each line starts from a
     pre-rendered empty row (the dataset's empty value in every column, or the
@@ -172,25 +271,47 @@ class ExtractWriter:
     """
 
     def __init__(
-        self, stream: BinaryIO, table: DatasetTable, columns: Sequence[str] | None = None
+        self,
+        stream: BinaryIO,
+        table: DatasetTable,
+        columns: Sequence[str] | None = None,
+        *,
+        template: TemplateLayout | None = None,
     ) -> None:
         self.stream = stream
         self.table = table
-        self.columns = tuple(columns or table.columns)
         layout = table.file
-        self._sep = layout.delimiter
-        self._end = layout.line_terminator
-        null = _quote(layout.null_value) if layout.quote_all else layout.null_value
-        withheld = _quote(layout.withheld_value) if layout.quote_all else ""
+        self._sep = sep = layout.delimiter
         self._encoding = layout.encoding
         self._consent = table.consent
         self._kept = frozenset(table.consent.kept_without_consent)
-        self._index = {c: i for i, c in enumerate(self.columns)}
+        if template is not None:
+            self.columns = template.columns
+            self._index = template.matched(table)
+            self._end = template.line_terminator
+            quote_all = template.quote_all
+            null_text = template.null_value
+        else:
+            self.columns = tuple(columns or table.columns)
+            self._index = {c: i for i, c in enumerate(self.columns)}
+            self._end = layout.line_terminator
+            quote_all = layout.quote_all
+            null_text = layout.null_value
+        self._quote_all = quote_all
+        null = _quote(null_text) if quote_all else null_text
+        withheld = _quote(layout.withheld_value) if quote_all else layout.withheld_value
+        if not quote_all and _needs_quotes(layout.withheld_value, sep):
+            withheld = _quote(layout.withheld_value) if layout.withheld_value else ""
+        kept_at = {self._index[c] for c in self._kept if c in self._index}
         self._empty = [null] * len(self.columns)
-        self._empty_withheld = [null if c in self._kept else withheld for c in self.columns]
+        self._empty_withheld = [
+            null if i in kept_at else withheld for i in range(len(self.columns))
+        ]
         self.rows = 0
-        if layout.header:
-            self._write(self._sep.join(_quote(c) for c in self.columns))
+        if template is not None:
+            self.stream.write((b"\xef\xbb\xbf" if template.bom else b"") + template.header)
+        elif layout.header:
+            self._write(sep.join(_quote(c) for c in self.columns))
 
     def _write(self, line: str) -> None:
         self.stream.write((line + self._end).encode(self._encoding))
@@ -203,12 +324,16 @@ class ExtractWriter:
         cells = (self._empty_withheld if refused else self._empty).copy()
         index = self._index
         kept = self._kept
+        quote_all, sep = self._quote_all, self._sep
         for name, value in values.items():
             i = index.get(name)
             if i is None or value is None or (refused and name not in kept):
                 continue
-            cells[i] = '"' + value + '"' if '"' not in value else _quote(value)
-        return self._sep.join(cells)
+            if quote_all:
+                cells[i] = '"' + value + '"' if '"' not in value else _quote(value)
+            else:
+                cells[i] = _quote(value) if _needs_quotes(value, sep) else value
+        return sep.join(cells)
 
     def write(self, row: Mapping[str, str | None] | SirRow) -> None:
         """Write one row."""

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
-from fama_adapters.ndtms.csvfile import ExtractWriter
+from fama_adapters.ndtms.csvfile import ExtractWriter, TemplateLayout
 from fama_adapters.ndtms.logscan import ClientContexts, ClientLog, read_contexts, scan_log
 from fama_core.ndtms.completeness import KeyworkerCounts, NdtmsCompleteness
 from fama_core.ndtms.derive import UNPLACED_CODES, derive_client, support_days
@@ -132,7 +132,7 @@ def export(
     flagged: dict[str, frozenset[str]] | None = None,
     progress: Callable[[int], None] | None = None,
     explain: TextIO | None = None,
-    columns: Iterable[str] | None = None,
+    template: TemplateLayout | None = None,
 ) -> ExportSummary:
     """Stream rows for every client in both inputs to ``out`` (``None``: count only).
 
@@ -142,17 +142,18 @@ def export(
     the completeness report. ``progress`` is called with the number of
     clients done, every 1,000 clients. ``explain`` receives one JSON line per
     row written: its line in the extract, ``MODID``, ``SUBMID`` and why each
-    flag has its value. ``columns`` lays the rows out in a provider's header
-    (default: the table's). ``verify`` is accepted for compatibility: the
-    workflow is always checked.
+    flag has its value. ``template`` lays the rows out as a provider's own
+    extract (:func:`~fama_adapters.ndtms.csvfile.read_template`; default: the
+    table's layout). ``verify`` is accepted for compatibility: the workflow is
+    always checked.
     """
     del verify
     summary = ExportSummary()
-    writer = ExtractWriter(out, table, tuple(columns) if columns else None) if out else None
+    writer = ExtractWriter(out, table, template=template) if out is not None else None
     validator = Validator(
-        table, today=as_of, columns=writer.columns if writer is not None else None
+        table, today=as_of, columns=template.matched(table) if template is not None else None
     )
-    line_no = 1 if table.file.header else 0
+    line_no = 1 if template is not None or table.file.header else 0
     done = 0
     batch: list[str] = []
     for client_id, log, ctxs in join_clients(scan_log(events), read_contexts(contexts)):

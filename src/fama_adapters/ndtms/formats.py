@@ -46,7 +46,10 @@ class NdtmsFormat:
         self.table = load_dataset(version)
         self.name = f"ndtms-{self.table.version}"
         state = "provisional" if self.table.provisional else "partly confirmed"
-        self.description = f"{self.table.title} ({self.table.year}), recovery support; {state}"
+        layout = "layout as known" if self.table.layout.status == "known" else "layout incomplete"
+        self.description = (
+            f"{self.table.title} ({self.table.year}), recovery support; {state}; {layout}"
+        )
 
     def write(self, rows: Iterable[SirRow], stream: BinaryIO) -> int:
         """Write a header and ``rows`` in the dataset's layout."""

@@ -70,7 +70,8 @@ def _header(lines: Iterable[bytes], table: DatasetTable) -> tuple[dict[str, int]
         cells = split_line(content[3:] if bom else content, ord(table.file.delimiter))
         if isinstance(cells, str):
             raise SubmissionError(f"extract header cannot be read: {cells}")
-        return {c.value.strip(): i for i, c in enumerate(cells)}, bom
+        # Item names are upper case in every dataset; a provider's lower-case header matches.
+        return {c.value.strip().upper(): i for i, c in enumerate(cells)}, bom
     raise SubmissionError("extract is empty: no header row")
 
 

@@ -32,6 +32,7 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.hookspecs import hookimpl
+from fama_adapters.ndtms.csvfile import TemplateLayout, read_template
 from fama_adapters.ndtms.export import Completeness, ExportSummary, export, unflagged_reason
 from fama_adapters.ndtms.formats import validate_extract
 from fama_adapters.ndtms.logscan import scan_log
@@ -42,16 +43,18 @@ from fama_core.events import event_to_json
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint, ReviewPolicy
 from fama_core.ndtms.derive import Facilitation
 from fama_core.ndtms.tables import (
+    CURRENT_VERSION,
     DATASET_VERSIONS,
     DatasetTable,
     NdtmsRules,
     load_dataset,
     load_rules,
+    superseded,
 )
 
 __all__ = ["demo_contexts", "fama_register_commands", "fama_register_demo_steps"]
 
-DEFAULT_VERSION = "P"
+DEFAULT_VERSION = CURRENT_VERSION
 
 
 @contextmanager
@@ -135,9 +138,54 @@ def _summary_text(summary: dict[str, Any], out: str) -> str:
     return "\n".join(lines)
 
 
+def _warnings(table: DatasetTable, as_of: dt.date) -> list[str]:
+    """Warnings about the dataset chosen: superseded by the reporting date."""
+    later = superseded(table.version)
+    if later is not None and as_of >= later[1]:
+        version, day = later
+        return [
+            f"dataset {table.version} was superseded by dataset {version} on {day.isoformat()} "
+            f"and the reporting date is {as_of.isoformat()}: choose --dataset {version} unless "
+            f"the submission is for an earlier period"
+        ]
+    return []
+
+
+def _layout(table: DatasetTable, template: TemplateLayout | None, name: str) -> dict[str, Any]:
+    if template is None:
+        return {
+            "source": "built-in",
+            "label": table.layout_label,
+            "status": table.layout.status,
+            "columns": len(table.columns),
+        }
+    matched = template.matched(table)
+    filled = [c for c in matched if table.field(c).fama_fills]
+    unknown = template.unknown(table)
+    lacks = [f.name for f in table.fields if f.fama_fills and f.name not in matched]
+    label = (
+        f"the provider's template {name} ({len(template.columns)} columns: {len(filled)} "
+        f"filled by fama, {len(unknown)} not in dataset {table.version}'s table, written empty)"
+    )
+    return {
+        "source": "template",
+        "label": label,
+        "columns": len(template.columns),
+        "filled": filled,
+        "not_in_table": len(unknown),
+        "fama_items_not_in_template": lacks,
+    }
+
+
 def _run_export(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     table = _table(args)
+    as_of = _as_of(args)
     explain_path = args.explain
+    template = None
+    if args.template:
+        with open(args.template, "rb") as fh:
+            template = read_template(fh, table)
+    warnings = _warnings(table, as_of)
     with (
         _open_in(args.events) as events,
         open(args.contexts, "rb") as contexts,
@@ -149,14 +197,26 @@ def _run_export(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
             contexts,
             out,
             table,
-            as_of=_as_of(args),
+            as_of=as_of,
             progress=_progress(ctx),
             explain=explain,
+            template=template,
         )
     if ctx.interactive:
         ctx.stderr.write("\n")
-    payload = summary.as_dict() | {"dataset": table.version}
-    text = _summary_text(payload, args.out)
+    layout = _layout(table, template, args.template or "")
+    payload = summary.as_dict() | {
+        "dataset": table.version,
+        "layout": layout,
+        "warnings": warnings,
+    }
+    text = f"dataset {table.version}; layout: {layout['label']}\n" + _summary_text(
+        payload, args.out
+    )
+    if layout.get("fama_items_not_in_template"):
+        text += "\nfama items the template has no column for: " + ", ".join(
+            layout["fama_items_not_in_template"]
+        )
     if explain_path:
         text += f"\nwhy each flag: {explain_path}"
     ctx.emit(payload, text)
@@ -376,6 +436,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _log_inputs(e)
     e.add_argument("--out", required=True, help="extract file to write")
     e.add_argument(
+        "--template",
+        metavar="EXTRACT",
+        help="write rows in the layout of the provider's own extract (its header, order, "
+        "quoting and empty value); default: the built-in layout of --dataset",
+    )
+    e.add_argument(
         "--explain",
         metavar="FILE",
         help="write why each row's flags have their values (JSON lines, one per row)",
@@ -437,6 +503,8 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
         except ValueError:  # the value is not repeated
             ctx.stderr.write(f"fama ndtms {args.ndtms_command}: --as-of is not a date YYYY-MM-DD\n")
             return ExitCode.USAGE
+    for warning in _warnings(load_dataset(args.dataset), _as_of(args)):
+        ctx.stderr.write(f"fama ndtms {args.ndtms_command}: warning: {warning}\n")
     # A path that cannot be opened (exit 2, naming its argument) and a rules file whose content
     # cannot be used (a FamaError, exit 3) are reported by the command line's guard.
     return runner(args, ctx)

@@ -31,17 +31,23 @@ __all__ = [
     "FieldSpec",
     "FileLayout",
     "FlagValue",
+    "CURRENT_VERSION",
     "InterventionChoice",
+    "LayoutStatus",
     "NdtmsRules",
     "PeerSupportRule",
     "RuleSpec",
     "Source",
     "load_dataset",
     "load_rules",
+    "superseded",
 ]
 
-DATASET_VERSIONS: tuple[str, ...] = ("K", "M", "N", "O", "P")
+DATASET_VERSIONS: tuple[str, ...] = ("K", "M", "N", "O", "P", "R")
 """The dataset versions fama ships a table for, oldest first."""
+
+CURRENT_VERSION = "R"
+"""The version in force now (since 1 April 2024): the commands' default."""
 
 FieldType = Literal["text", "date", "code", "flag", "id"]
 Required = Literal["always", "consent", "review", "never"]
@@ -98,6 +104,17 @@ class FileLayout(FamaModel):
     sources: tuple[str, ...]
     provisional: tuple[str, ...] = ()
     note: str | None = None
+
+
+class LayoutStatus(FamaModel):
+    """How far fama's column layout of a version can be trusted, said plainly."""
+
+    status: Literal["known", "incomplete"] = Field(
+        description="known: the columns of a real extract of this version; incomplete: not the "
+        "official layout (items missing or unplaced)."
+    )
+    note: str
+    sources: tuple[str, ...]
 
 
 class ConsentRule(FamaModel):
@@ -218,6 +235,7 @@ class DatasetTable(FamaModel):
     provisional: bool = Field(description="True when no field table of the version was confirmed.")
     sources: dict[str, Source]
     file: FileLayout
+    layout: LayoutStatus
     consent: ConsentRule
     flag_values: FlagValues
     codes: dict[str, CodeList]
@@ -235,6 +253,7 @@ class DatasetTable(FamaModel):
         cited |= set(self.flag_values.sources) | {s for c in self.codes.values() for s in c.sources}
         cited |= set(self.version_sources)
         cited |= set(self.intervention_choice.sources) | set(self.peer_support.sources)
+        cited |= set(self.layout.sources)
         unknown = cited - set(self.sources)
         if unknown:
             raise ValueError("cites unknown sources: " + ", ".join(sorted(unknown)))
@@ -290,6 +309,8 @@ class DatasetTable(FamaModel):
     def provisional_items(self) -> list[str]:
         """Everything in this version not confirmed, for reports and docs."""
         out = [f"field {f.name}" for f in self.fields if f.provisional]
+        if self.layout.status != "known":
+            out.append("layout (incomplete)")
         out += [f"file {item}" for item in self.file.provisional]
         if self.consent.provisional:
             out.append("consent rule")
@@ -301,6 +322,17 @@ class DatasetTable(FamaModel):
         if self.peer_support.provisional:
             out.append("peer support rule")
         return out
+
+    @property
+    def layout_label(self) -> str:
+        """The built-in layout, labelled honestly (for the commands' output)."""
+        n = len(self.fields)
+        if self.layout.status == "known":
+            return f"built-in dataset {self.version} layout ({n} columns, as known)"
+        return (
+            f"built-in dataset {self.version} layout "
+            f"({n} columns; incomplete, not the official one)"
+        )
 
     def with_rules(self, rules: NdtmsRules | None) -> DatasetTable:
         """This table with a provider's rules in place of its own (``None``: unchanged)."""
@@ -366,6 +398,22 @@ def load_dataset(version: str) -> DatasetTable:
     if table.version != key:
         raise CatalogueError(entry=f"dataset_{key}.json", reason="names another version")
     return table
+
+
+def superseded(version: str) -> tuple[str, dt.date] | None:
+    """``(the next version, the date)`` by which ``version`` was superseded, when known.
+
+    The date is the earliest known effective date of any later version (a later
+    version whose date is not known is skipped: ``K`` is superseded by 1 April
+    2017 at the latest, when N took effect). ``None`` for the newest version.
+    """
+    key = version.strip().upper()
+    later = DATASET_VERSIONS[DATASET_VERSIONS.index(key) + 1 :] if key in DATASET_VERSIONS else ()
+    for nxt in later:
+        effective = load_dataset(nxt).effective_from
+        if effective:
+            return nxt, dt.date.fromisoformat(effective)
+    return None
 
 
 @cache
