@@ -16,9 +16,19 @@ disk conditions:
    ``fama record`` does with a file), beside plain ``executemany`` of the same
    rows grouped the same way.
 3. Export. 300,000 clients' rows (a 3-event journey each: 900,000 events)
-   are bulk-loaded with a plain ``executemany`` (timed, for scale), then read
-   back by ``SqliteEventStore.stream_all`` (rows become ``StoredEvent``
-   objects) and by a plain ``SELECT`` of the same columns in the same order.
+   are bulk-loaded with a plain ``executemany`` into a table of layout 1
+   (fama 0.1.0's, without hashes; timed, for scale) and read back by a plain
+   ``SELECT``; then the store opens the file, which migrates it to the
+   current layout (hash-chaining every stream: timed), reads it back with
+   ``SqliteEventStore.stream_all`` (rows become ``StoredEvent`` objects, hashes
+   included) and checks every chain with ``verify`` (timed).
+
+Since layout 2 the store also hash-chains every append (SHA-256 over the
+predecessor's hash and the stored row) and moves the stream's head in the
+same transaction; the baseline still inserts fama 0.1.0's rows, so the append
+ratios include that price. Ratios measured before the hash chain, on this
+machine (``docs/data-protection.md`` has both): FULL 0.96, NORMAL 1.75,
+import 2.92, export read 1.0-1.5.
 
 Scaled to stay under a minute on two cores: the append phase uses 1,000
 clients with ``FULL`` and 5,000 with ``NORMAL`` (not 300,000: a durable commit
@@ -74,8 +84,9 @@ def plain_db(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    for statement in SCHEMA:
+    for statement in SCHEMA:  # layout 1, as fama 0.1.0 made it
         conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
     return conn
 
 
@@ -179,7 +190,9 @@ def bench_export(folder: Path, clients: int) -> None:
     plain = time.perf_counter() - start
     conn.close()
 
+    start = time.perf_counter()
     store = SqliteEventStore(path, create=False)
+    migration = time.perf_counter() - start
     start = time.perf_counter()
     ours_count = 0
     last = None
@@ -187,14 +200,20 @@ def bench_export(folder: Path, clients: int) -> None:
         ours_count += 1
         last = e.client_id
     ours = time.perf_counter() - start
+    start = time.perf_counter()
+    report = store.verify()
+    verify = time.perf_counter() - start
     store.close()
     assert ours_count == plain_count == events and last == f"x{clients - 1:07d}"
+    assert report.ok and report.events == events
 
     print(f"export: {clients:,} clients, {events:,} events")
     for label, seconds in (
         ("bulk load (plain executemany, one transaction)", load),
         ("plain SELECT ... ORDER BY client, version", plain),
+        ("migration to the current layout (hash chains)", migration),
         ("SqliteEventStore.stream_all", ours),
+        ("SqliteEventStore.verify (every chain)", verify),
     ):
         print(f"  {label:<47}{events / seconds:>12,.0f} rows/s  ({seconds:.2f} s)")
     print(f"  {'ratio store/plain read time':<47}{ours / plain:>12.2f}")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fama_adapters.store import AppendResult, EventStore, StoredEvent, iter_streams, open_store
+from fama_adapters.store.integrity import VerifyReport, verify_events
 from fama_core.catalogue import Catalogue, StepEntry, load_catalogue
 from fama_core.codes import EpisodeStatus, GoalStatus, SessionStage
 from fama_core.errors import (
@@ -265,6 +266,16 @@ class Fama:
         state = fold((e.event() for e in newer), cached)
         self._remember(state)
         return state
+
+    def verify(self) -> VerifyReport:
+        """Check the store's hash chains (every stream, every head); see
+        :mod:`fama_adapters.store.integrity`. A store without a ``verify`` of its
+        own has its chains checked from :meth:`~fama_adapters.store.EventStore.stream_all`."""
+        own = getattr(self.store, "verify", None)
+        if own is not None:
+            report: VerifyReport = own()
+            return report
+        return verify_events(self.store.stream_all())
 
     def history(self, client_id: str) -> list[StoredEvent]:
         """The client's stored events, in order."""

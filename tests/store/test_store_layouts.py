@@ -9,18 +9,18 @@ from store_events import batch
 
 from fama_adapters.plugins import PluginHost
 from fama_adapters.store import open_store, redact_url
-from fama_adapters.store.sqlite import SqliteEventStore, path_from_url
+from fama_adapters.store.sqlite import SCHEMA_VERSION, SqliteEventStore, path_from_url
 from fama_core.errors import PluginError, StoreError
 
 
-def test_sqlite_runs_in_wal_mode_with_one_append_only_table(tmp_path):
+def test_sqlite_runs_in_wal_mode_with_an_append_only_table_its_heads_and_migrations(tmp_path):
     path = tmp_path / "f.db"
     SqliteEventStore(path).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    assert tables == ["fama_events"]
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+    assert tables == ["fama_events", "fama_migrations", "fama_streams"]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_sqlite_refuses_updates_and_deletes(tmp_path):
@@ -42,7 +42,7 @@ def test_sqlite_unique_constraints_hold_even_around_the_store(tmp_path):
     row = conn.execute("SELECT * FROM fama_events").fetchone()
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(
-            "INSERT INTO fama_events VALUES (NULL, ?, ?, 'other', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO fama_events VALUES (NULL, ?, ?, 'other', ?, ?, ?, ?, ?, ?, ?, ?)",
             (*row[1:3], *row[4:]),
         )
 

@@ -84,6 +84,11 @@ class StoredEvent:
     """When the store accepted it (UTC)."""
     payload: str
     """The event as :func:`fama_core.events.event_to_json` wrote it."""
+    prev_hash: str = ""
+    """The hash of the event before it in the stream (:mod:`~fama_adapters.store.integrity`);
+    empty from a store that keeps no hash chain."""
+    hash: str = ""
+    """This event's hash, chained to ``prev_hash``; empty from a store that keeps none."""
 
     def event(self) -> Event:
         """Decode the stored JSON back into its :data:`~fama_core.events.Event`."""
@@ -167,7 +172,12 @@ class StoreFactory:
     description: str
     open: Callable[[str, bool], EventStore]
     """``open(url, create)``: open the store at ``url``; with ``create`` make it
-    when absent, without it raise :class:`~fama_core.errors.StoreError`."""
+    when absent, without it raise :class:`~fama_core.errors.StoreError`. A store
+    of an older layout is migrated forward when opened."""
+    layout: Callable[[str], tuple[int, int]] | None = None
+    """``layout(url)``: the store's layout and the one this fama writes, read
+    without changing anything (``fama migrate --check``); ``None`` for a store
+    that has no layouts."""
 
 
 def redact_url(url: str) -> str:

@@ -18,6 +18,7 @@ from fama_adapters.store import (
     prepare_batches,
     utc_now,
 )
+from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, verify_events
 from fama_core.events import Event
 
 __all__ = ["MemoryEventStore"]
@@ -59,6 +60,13 @@ class MemoryEventStore:
                 plan = plan_append(client_id, batch, stored)
                 if plan.new:
                     check_expected_version(client_id, expected, len(stream))
+                links = chain(
+                    stream[-1].hash if stream else GENESIS,
+                    client_id,
+                    len(stream) + 1,
+                    now,
+                    ((e.event_id, payload) for e, payload in plan.new),
+                )
                 rows = [
                     StoredEvent(
                         client_id,
@@ -70,8 +78,12 @@ class MemoryEventStore:
                         e.recorded_at,
                         now,
                         payload,
+                        prev,
+                        this,
                     )
-                    for i, (e, payload) in enumerate(plan.new, start=1)
+                    for i, ((e, payload), (prev, this)) in enumerate(
+                        zip(plan.new, links, strict=True), start=1
+                    )
                 ]
                 added.update((r.event_id, r) for r in rows)
                 rows_by_client[client_id] = rows
@@ -110,6 +122,12 @@ class MemoryEventStore:
         """How many clients and events are held."""
         with self._lock:
             return StoreStats(len(self._streams), len(self._by_id))
+
+    def verify(self) -> VerifyReport:
+        """Check every stream's hash chain (see :mod:`fama_adapters.store.integrity`)."""
+        with self._lock:
+            heads = {c: (len(s), s[-1].hash) for c, s in self._streams.items() if s}
+        return verify_events(self.stream_all(), heads)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -27,6 +27,7 @@ from fama_adapters.cli import (
     DemoStep,
     render_table,
 )
+from fama_adapters.cli.exit_codes import ExitCode
 from fama_adapters.cli.progress import progress_for
 from fama_adapters.facade import DueNext, Fama
 from fama_adapters.hookspecs import hookimpl
@@ -36,6 +37,7 @@ from fama_adapters.store import (
     EventStore,
     StoreFactory,
     open_store,
+    redact_url,
 )
 from fama_adapters.views import REDACTED, client_view
 from fama_core.errors import StoreError
@@ -50,6 +52,36 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------- stores
+
+
+def _sqlite_layout(url: str) -> tuple[int, int]:
+    import sqlite3
+
+    from fama_adapters.store.sqlite import SCHEMA_VERSION, path_from_url
+
+    path = Path(path_from_url(url))
+    if not path.is_file():
+        raise StoreError(f"no fama store at {url}; create it with `fama init`")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            (layout,) = conn.execute("PRAGMA user_version").fetchone()
+            (events,) = conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fama_events'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        raise StoreError(f"{url}: not a usable SQLite file (damaged, or not SQLite)") from None
+    if not events:
+        raise StoreError(f"{url} is not a fama store")
+    return int(layout), SCHEMA_VERSION
+
+
+def _postgres_layout(url: str) -> tuple[int, int]:
+    from fama_adapters.store.postgres import SCHEMA_VERSION, PostgresEventStore
+
+    return PostgresEventStore.layout_at(url), SCHEMA_VERSION
 
 
 def _open_sqlite(url: str, create: bool) -> EventStore:
@@ -76,9 +108,21 @@ def _open_memory(url: str, create: bool) -> EventStore:
 @hookimpl
 def fama_register_event_stores(register: Callable[[StoreFactory], None]) -> None:
     """The built-in stores."""
-    register(StoreFactory("sqlite", "one SQLite file (the embedded default)", _open_sqlite))
-    register(StoreFactory("postgresql", "a PostgreSQL database (psycopg 3)", _open_postgres))
-    register(StoreFactory("postgres", "a PostgreSQL database (psycopg 3)", _open_postgres))
+    register(
+        StoreFactory(
+            "sqlite", "one SQLite file (the embedded default)", _open_sqlite, _sqlite_layout
+        )
+    )
+    register(
+        StoreFactory(
+            "postgresql", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
+        )
+    )
+    register(
+        StoreFactory(
+            "postgres", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
+        )
+    )
     register(StoreFactory("memory", "in memory, gone when the command ends", _open_memory))
 
 
@@ -100,7 +144,18 @@ def _store_url(args: argparse.Namespace) -> str:
 
 
 def _open(args: argparse.Namespace, ctx: CliContext, *, create: bool = False) -> Fama:
-    return Fama(open_store(_store_url(args), create=create, host=ctx.host))
+    store = open_store(_store_url(args), create=create, host=ctx.host)
+    _say_if_migrated(store, ctx)
+    return Fama(store)
+
+
+def _say_if_migrated(store: EventStore, ctx: CliContext) -> None:
+    found = getattr(store, "migrated_from", None)
+    if found is not None:
+        ctx.stderr.write(
+            f"fama: migrated the store {store.url} from layout {found} "
+            f"to {getattr(store, 'layout', '?')}\n"
+        )
 
 
 def _run_init(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -387,9 +442,122 @@ def _run_replay(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_PARTIAL if summary.problems else EXIT_OK
 
 
+def _run_verify(args: argparse.Namespace, ctx: CliContext) -> int:
+    with _open(args, ctx) as fama:
+        report = fama.verify()
+        url = fama.store.url
+    seal_ok = args.expect_seal is None or args.expect_seal == report.seal
+    lines = [
+        f"client {p.client_id or '(file)'}"
+        + (f" version {p.version}" if p.version is not None else "")
+        + f": {p.problem}: {p.detail}\n"
+        for p in report.problems
+    ]
+    if not seal_ok:
+        lines.append(
+            "the seal differs from the one expected: events were added, removed or "
+            "rewritten since it was taken\n"
+        )
+    verdict = "no problems found" if report.ok and seal_ok else "PROBLEMS FOUND"
+    text = (
+        "".join(lines)
+        + f"verified {report.events} events of {report.streams} clients in {url}: {verdict}\n"
+        + f"seal {report.seal}\n"
+    )
+    ctx.emit(
+        {
+            "store": url,
+            "clients": report.streams,
+            "events": report.events,
+            "ok": report.ok and seal_ok,
+            "problems": [p.to_json() for p in report.problems],
+            "seal": report.seal,
+            "seal_matches": None if args.expect_seal is None else seal_ok,
+        },
+        text,
+    )
+    return ExitCode.OK if report.ok and seal_ok else ExitCode.PARTIAL
+
+
+def _configure_verify(p: argparse.ArgumentParser) -> None:
+    _store_option(p)
+    p.add_argument(
+        "--expect-seal",
+        default=None,
+        metavar="SEAL",
+        help="the seal a previous `fama verify` printed: also report when events were "
+        "removed or rewritten since",
+    )
+
+
+def _run_migrate(args: argparse.Namespace, ctx: CliContext) -> int:
+    url = _store_url(args)
+    if "://" not in url:
+        url = "sqlite:///" + url
+    factory = ctx.host.event_stores().get(url.partition("://")[0].lower())
+    if args.check:
+        if factory is None or factory.layout is None:
+            raise StoreError(f"{redact_url(url)}: this kind of store has no layouts to migrate")
+        found, current = factory.layout(url)
+        pending = found < current
+        ctx.emit(
+            {"store": redact_url(url), "layout": found, "current": current, "pending": pending},
+            f"{redact_url(url)}: layout {found}; this fama writes {current}: "
+            + ("run `fama migrate` (take a `fama backup` first)" if pending else "up to date"),
+        )
+        return ExitCode.PARTIAL if pending else ExitCode.OK
+    store = open_store(url, create=False, host=ctx.host)
+    try:
+        found = getattr(store, "migrated_from", None)
+        layout = getattr(store, "layout", None)
+    finally:
+        store.close()
+    ctx.emit(
+        {"store": store.url, "migrated_from": found, "layout": layout},
+        f"{store.url}: "
+        + (
+            f"migrated from layout {found} to {layout}" if found else f"layout {layout}, up to date"
+        ),
+    )
+    return ExitCode.OK
+
+
+def _configure_migrate(p: argparse.ArgumentParser) -> None:
+    _store_option(p)
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only say whether a migration is pending (exit 1 when it is); change nothing",
+    )
+
+
 @hookimpl
 def fama_register_commands(register: Callable[[Command], None]) -> None:
-    """``init``, ``record``, ``show`` and ``replay``."""
+    """``init``, ``record``, ``show``, ``replay``, ``verify`` and ``migrate``."""
+    register(
+        Command(
+            "verify",
+            "check every stream's hash chain: report edited, removed or moved events",
+            _run_verify,
+            _configure_verify,
+            "Reads the whole store and checks each event against its hash and its "
+            "predecessor's, and each stream's head; reports the client, version and kind of "
+            "problem (never the content) and prints the store's seal. Keep the seal outside "
+            "the store and pass it back with --expect-seal to show nothing was removed or "
+            "rewritten since. Exit 1 when anything was found.",
+        )
+    )
+    register(
+        Command(
+            "migrate",
+            "bring the store to this fama's layout (or --check whether one is pending)",
+            _run_migrate,
+            _configure_migrate,
+            "Stores of an older layout are migrated when opened by any command; this does it "
+            "on purpose and says what it did. Each step is one transaction. With --check "
+            "nothing changes and the exit code is 1 when a migration is pending.",
+        )
+    )
     register(
         Command(
             "init",

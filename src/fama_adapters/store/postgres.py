@@ -14,6 +14,13 @@ taken before the stream's version is read; the unique constraints remain the
 last line of defence (a violation rolls the append back and it is re-planned
 once). An export runs in a ``REPEATABLE READ READ ONLY`` transaction through a
 server-side cursor: one snapshot, never the whole log in memory.
+
+Each stream is hash-chained as in the SQLite store (``prev_hash`` and ``hash``
+on every row, each stream's head in ``fama_streams``, moved in the append's
+transaction; a trigger lets a head only move forward). ``fama_migrations``
+records each layout reached; an older store is migrated forward when opened
+(each step in one transaction under an advisory lock, so two processes
+opening it at once migrate it once), a newer one is refused.
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ from fama_adapters.store import (
     plan_append,
     prepare_batches,
     redact_url,
+    utc_now,
 )
+from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, event_hash, verify_events
+from fama_core import __version__ as fama_version
 from fama_core.errors import ConcurrencyConflict, StoreError
 from fama_core.events import Event
 
@@ -41,9 +51,9 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-__all__ = ["SCHEMA", "PostgresEventStore"]
+__all__ = ["LAYOUT_1", "MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "PostgresEventStore"]
 
-SCHEMA: tuple[str, ...] = (
+LAYOUT_1: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS fama_events (
     position    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     client_id   TEXT COLLATE "C" NOT NULL,
@@ -63,34 +73,133 @@ LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'fama_events is append-only'; END $
 BEFORE UPDATE OR DELETE ON fama_events
 FOR EACH STATEMENT EXECUTE FUNCTION fama_events_append_only()""",
 )
-"""The layout: one table, a trigger function and its trigger (PostgreSQL 14 or later)."""
+"""Layout 1 (fama 0.1.0): one table, a trigger function and its trigger (PostgreSQL 14 or
+later). Frozen: new stores start here and are migrated."""
+
+SCHEMA = LAYOUT_1
+"""Layout 1, under its old name."""
+
+
+def _to_layout_2(conn: Any) -> None:
+    """Hash-chain every stream and keep each stream's head in ``fama_streams``.
+
+    Existing events are chained as found; the append-only trigger is disabled
+    for the backfill inside this transaction and enabled before it commits.
+    """
+    conn.execute(
+        "ALTER TABLE fama_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '', "
+        "ADD COLUMN hash TEXT NOT NULL DEFAULT ''"
+    )
+    conn.execute(
+        """CREATE TABLE fama_streams (
+    client_id TEXT COLLATE "C" PRIMARY KEY,
+    version   INTEGER NOT NULL CHECK (version >= 1),
+    head      TEXT NOT NULL
+)"""
+    )
+    conn.execute(
+        """CREATE OR REPLACE FUNCTION fama_streams_forward() RETURNS trigger
+LANGUAGE plpgsql AS $$ BEGIN
+    IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'stream heads are never deleted'; END IF;
+    IF NEW.version <= OLD.version OR NEW.client_id <> OLD.client_id THEN
+        RAISE EXCEPTION 'a stream head only moves forward';
+    END IF;
+    RETURN NEW;
+END $$"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_streams_forward BEFORE UPDATE OR DELETE ON fama_streams
+FOR EACH ROW EXECUTE FUNCTION fama_streams_forward()"""
+    )
+    conn.execute("ALTER TABLE fama_events DISABLE TRIGGER fama_events_append_only")
+    heads: dict[str, tuple[int, str]] = {}
+    updates: list[tuple[str, str, int]] = []
+    rows = conn.execute(
+        "SELECT position, client_id, version, event_id, stored_at, payload::text "
+        "FROM fama_events ORDER BY client_id, version"
+    ).fetchall()
+    for position, client_id, version, event_id, stored_at, payload in rows:
+        prev = heads.get(client_id, (0, GENESIS))[1]
+        current = event_hash(prev, client_id, version, event_id, stored_at, payload)
+        updates.append((prev, current, position))
+        heads[client_id] = (version, current)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE fama_events SET prev_hash = %s, hash = %s WHERE position = %s", updates
+        )
+        cur.executemany(
+            "INSERT INTO fama_streams (client_id, version, head) VALUES (%s, %s, %s)",
+            [(c, v, h) for c, (v, h) in heads.items()],
+        )
+    conn.execute("ALTER TABLE fama_events ENABLE TRIGGER fama_events_append_only")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _to_layout_2}
+"""Layout ``n`` → ``n + 1``, in order; each runs in one transaction."""
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+"""The layout this module writes."""
+
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS fama_migrations (
+    layout       INTEGER PRIMARY KEY,
+    applied_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    fama_version TEXT NOT NULL
+)"""
+
+_LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
+    1: (
+        "position",
+        "client_id",
+        "version",
+        "event_id",
+        "episode_id",
+        "kind",
+        "occurred_on",
+        "recorded_at",
+        "stored_at",
+        "payload",
+    ),
+}
+_LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
-_SELECT = f"SELECT {_COLUMNS}, payload::text FROM fama_events"
+_SELECT = f"SELECT {_COLUMNS}, payload::text, prev_hash, hash FROM fama_events"
 _INSERT = (
     "INSERT INTO fama_events (client_id, version, event_id, episode_id, kind, occurred_on, "
-    "recorded_at, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "recorded_at, stored_at, payload, prev_hash, hash) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_HEAD_UPSERT = (
+    "INSERT INTO fama_streams (client_id, version, head) VALUES (%s, %s, %s) "
+    "ON CONFLICT (client_id) DO UPDATE SET version = excluded.version, head = excluded.head"
 )
 _T = TypeVar("_T")
 _LOCK_KEY = 0x66616D61  # "fama": the seed of the per-client advisory lock's hash
 
 
 def _row(r: Sequence[Any]) -> StoredEvent:
-    return StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+    return StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
 
 
 class PostgresEventStore:
     """The event log in a PostgreSQL table; one connection, shared safely between threads."""
 
-    def __init__(self, conninfo: str, *, create: bool = True) -> None:
+    def __init__(self, conninfo: str, *, create: bool = True, migrate: bool = True) -> None:
         if psycopg is None:
             raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama[postgres]'")
         self._conninfo = conninfo
         self.url = redact_url(conninfo)
         self._lock = threading.Lock()
+        self.layout = 0
+        self.migrated_from: int | None = None
         self._conn = self._connect()
         try:
-            self._prepare(create)
+            self._prepare(create, migrate)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise StoreError(
+                f"{self.url}: opening the store failed ({type(exc).__name__})"
+            ) from None
         except BaseException:
             self._conn.close()
             raise
@@ -123,20 +232,94 @@ class PostgresEventStore:
                     raise StoreError(f"{self.url}: {what} failed ({type(exc).__name__})") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _prepare(self, create: bool) -> None:
+    @classmethod
+    def layout_at(cls, conninfo: str) -> int:
+        """The layout of the store at ``conninfo``, read without changing anything."""
+        if psycopg is None:
+            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama[postgres]'")
+        url = redact_url(conninfo)
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                layout = cls._layout_in(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"could not read {url} ({type(exc).__name__})") from None
+        if layout == 0:
+            raise StoreError(f"{url} holds no fama store")
+        return layout
+
+    @staticmethod
+    def _layout_in(conn: Any) -> int:
+        """0: no store; otherwise the layout (1 when there is no ``fama_migrations`` yet)."""
+        (events, migrations) = conn.execute(
+            "SELECT to_regclass('fama_events') IS NOT NULL, "
+            "to_regclass('fama_migrations') IS NOT NULL"
+        ).fetchone()
+        if not events:
+            return 0
+        if not migrations:
+            return 1
+        (layout,) = conn.execute("SELECT COALESCE(MAX(layout), 1) FROM fama_migrations").fetchone()
+        return int(layout)
+
+    def _prepare(self, create: bool, migrate: bool) -> None:
         with self._lock:
-            (exists,) = self._conn.execute(
-                "SELECT to_regclass('fama_events') IS NOT NULL"
-            ).fetchone()
-            if exists:
+            conn = self._conn
+            layout = self._layout_in(conn)
+            if layout == 0:
+                if not create:
+                    raise StoreError(f"{self.url} holds no fama store; create it with `fama init`")
+                with conn.transaction():
+                    # Two processes initialising at once must not race on CREATE.
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                    if self._layout_in(conn) == 0:
+                        for statement in LAYOUT_1:
+                            conn.execute(statement)
+                self.layout = self._layout_in(conn)
+                self._migrate(conn, record_from=False)
                 return
-            if not create:
-                raise StoreError(f"{self.url} holds no fama store; create it with `fama init`")
-            with self._conn.transaction():
-                # Two processes initialising at once must not race on CREATE.
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                for statement in SCHEMA:
-                    self._conn.execute(statement)
+            if layout > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.url} was written by a newer fama (layout {layout}; this fama "
+                    f"knows up to {SCHEMA_VERSION}); upgrade fama"
+                )
+            columns = tuple(
+                r[0]
+                for r in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = 'fama_events'::regclass "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+                )
+            )
+            if columns != _LAYOUT_COLUMNS.get(layout):
+                raise StoreError(
+                    f"{self.url} has a fama_events table that is not fama's (layout {layout} "
+                    "expects other columns); it is not a fama store"
+                )
+            self.layout = layout
+            if layout < SCHEMA_VERSION:
+                if not migrate:
+                    raise StoreError(
+                        f"{self.url} is of layout {layout}; this fama writes layout "
+                        f"{SCHEMA_VERSION}: run `fama migrate` (take a backup first)"
+                    )
+                self._migrate(conn)
+
+    def _migrate(self, conn: Any, *, record_from: bool = True) -> None:
+        found = self.layout
+        while True:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                layout = self._layout_in(conn)
+                if layout >= SCHEMA_VERSION:
+                    break
+                conn.execute(_MIGRATIONS_TABLE)
+                MIGRATIONS[layout](conn)
+                conn.execute(
+                    "INSERT INTO fama_migrations (layout, fama_version) VALUES (%s, %s)",
+                    (layout + 1, fama_version),
+                )
+        self.layout = self._layout_in(conn)
+        if record_from and found < self.layout:
+            self.migrated_from = found
 
     # ------------------------------------------------------------------ writing
 
@@ -153,17 +336,22 @@ class PostgresEventStore:
         return stored
 
     @staticmethod
-    def _version_in(conn: Any, client_id: str) -> int:
-        (version,) = conn.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM fama_events WHERE client_id = %s",
-            (client_id,),
+    def _head_in(conn: Any, client_id: str) -> tuple[int, str]:
+        row = conn.execute(
+            "SELECT version, head FROM fama_streams WHERE client_id = %s", (client_id,)
         ).fetchone()
-        return int(version)
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    @classmethod
+    def _version_in(cls, conn: Any, client_id: str) -> int:
+        return cls._head_in(conn, client_id)[0]
 
     def _append_once(
         self, conn: Any, prepared: list[tuple[PreparedBatch, int | None]]
     ) -> list[AppendResult]:
         results: list[AppendResult] = []
+        moment = utc_now()
+        heads: list[tuple[str, int, str]] = []
         with conn.transaction():
             # Locks in a fixed order, so two multi-client writers cannot deadlock.
             for client_id in sorted(batch.client_id for batch, _ in prepared):
@@ -174,9 +362,16 @@ class PostgresEventStore:
             for batch, expected in prepared:
                 client_id = batch.client_id
                 plan = plan_append(client_id, batch, self._stored_in(conn))
-                version = self._version_in(conn, client_id)
+                version, head = self._head_in(conn, client_id)
                 if plan.new:
                     check_expected_version(client_id, expected, version)
+                    links = chain(
+                        head,
+                        client_id,
+                        version + 1,
+                        moment,
+                        ((e.event_id, payload) for e, payload in plan.new),
+                    )
                     with conn.cursor() as cur:
                         cur.executemany(
                             _INSERT,
@@ -189,11 +384,17 @@ class PostgresEventStore:
                                     e.kind,
                                     e.occurred_on,
                                     e.recorded_at,
+                                    moment,
                                     payload,
+                                    prev,
+                                    this,
                                 )
-                                for i, (e, payload) in enumerate(plan.new, start=1)
+                                for i, ((e, payload), (prev, this)) in enumerate(
+                                    zip(plan.new, links, strict=True), start=1
+                                )
                             ],
                         )
+                    heads.append((client_id, version + len(plan.new), links[-1][1]))
                 results.append(
                     AppendResult(
                         client_id,
@@ -202,6 +403,9 @@ class PostgresEventStore:
                         plan.duplicates,
                     )
                 )
+            if heads:
+                with conn.cursor() as cur:
+                    cur.executemany(_HEAD_UPSERT, heads)
         return results
 
     def append(
@@ -273,6 +477,27 @@ class PostgresEventStore:
             ).fetchone(),
         )
         return StoreStats(int(clients), int(events))
+
+    def verify(self) -> VerifyReport:
+        """Check every hash chain and head, from one snapshot (see
+        :mod:`fama_adapters.store.integrity`)."""
+        conn = self._connect()
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                heads = {
+                    c: (int(v), str(h))
+                    for c, v, h in conn.execute("SELECT client_id, version, head FROM fama_streams")
+                }
+                with conn.cursor(name="fama_verify") as cur:
+                    cur.itersize = 1000
+                    cur.execute(f"{_SELECT} ORDER BY client_id, version")
+                    report = verify_events((_row(r) for r in cur), heads)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.url}: verify failed ({type(exc).__name__})") from None
+        finally:
+            conn.close()
+        return report
 
     def close(self) -> None:
         """Close the connection."""

@@ -13,7 +13,16 @@ URL form ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
 * ``synchronous=FULL`` by default: an acknowledged append survives a crash of
   the process and of the machine. ``NORMAL`` survives a crash of the process
   (it is what SQLite recommends with WAL) and is faster; choose it knowingly.
-* ``PRAGMA user_version`` records the table layout's version.
+* Each stream is hash-chained (:mod:`fama_adapters.store.integrity`): every
+  row records its predecessor's hash and its own, and ``fama_streams`` keeps
+  each stream's head (version and last hash), written in the append's
+  transaction; triggers refuse to move a head back or delete it.
+  :meth:`SqliteEventStore.verify` checks it all.
+* ``PRAGMA user_version`` records the layout's version and ``fama_migrations``
+  when each layout was reached. A store of an older layout is migrated
+  forward when opened (each step one transaction); a newer one is refused.
+  A new store is made as layout 1 and migrated, so a new store and a migrated
+  one are alike.
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fama_adapters.store import (
     AppendResult,
@@ -33,15 +43,28 @@ from fama_adapters.store import (
     prepare_batches,
     utc_now,
 )
+from fama_adapters.store.integrity import (
+    GENESIS,
+    IntegrityProblem,
+    VerifyReport,
+    chain,
+    event_hash,
+    verify_events,
+)
+from fama_core import __version__ as fama_version
 from fama_core.errors import ConcurrencyConflict, StoreError
 from fama_core.events import Event
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "SqliteEventStore", "path_from_url"]
+__all__ = [
+    "LAYOUT_1",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SqliteEventStore",
+    "path_from_url",
+]
 
-SCHEMA_VERSION = 1
-"""The table layout this module writes (``PRAGMA user_version``)."""
-
-SCHEMA: tuple[str, ...] = (
+LAYOUT_1: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS fama_events (
     position    INTEGER PRIMARY KEY,
     client_id   TEXT    NOT NULL,
@@ -60,11 +83,99 @@ BEGIN SELECT RAISE(ABORT, 'fama_events is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS fama_events_no_delete BEFORE DELETE ON fama_events
 BEGIN SELECT RAISE(ABORT, 'fama_events is append-only'); END""",
 )
-"""The whole layout: one table and two triggers."""
+"""Layout 1 (fama 0.1.0): one table and two triggers. Frozen: new stores start here."""
+
+SCHEMA = LAYOUT_1
+"""Layout 1, under its old name (kept for code that built a baseline table from it)."""
+
+_NO_UPDATE = """CREATE TRIGGER fama_events_no_update BEFORE UPDATE ON fama_events
+BEGIN SELECT RAISE(ABORT, 'fama_events is append-only'); END"""
+
+
+def _to_layout_2(conn: sqlite3.Connection) -> None:
+    """Hash-chain every stream and keep each stream's head in ``fama_streams``.
+
+    Existing events are chained as found: tamper evidence starts with this
+    migration. The append-only trigger is lifted for the backfill, inside
+    this migration's transaction, and put back before it commits.
+    """
+    conn.execute("ALTER TABLE fama_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE fama_events ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
+    conn.execute(
+        """CREATE TABLE fama_streams (
+    client_id TEXT PRIMARY KEY,
+    version   INTEGER NOT NULL CHECK (version >= 1),
+    head      TEXT NOT NULL
+) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_streams_forward BEFORE UPDATE ON fama_streams
+WHEN NEW.version <= OLD.version OR NEW.client_id IS NOT OLD.client_id
+BEGIN SELECT RAISE(ABORT, 'a stream head only moves forward'); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_streams_no_delete BEFORE DELETE ON fama_streams
+BEGIN SELECT RAISE(ABORT, 'stream heads are never deleted'); END"""
+    )
+    conn.execute("DROP TRIGGER IF EXISTS fama_events_no_update")
+    rows = conn.execute(
+        "SELECT position, client_id, version, event_id, stored_at, payload FROM fama_events "
+        "ORDER BY client_id, version"
+    ).fetchall()
+    heads: dict[str, tuple[int, str]] = {}
+    updates: list[tuple[str, str, int]] = []
+    for position, client_id, version, event_id, stored_at, payload in rows:
+        prev = heads.get(client_id, (0, GENESIS))[1]
+        moment = _parse_time(stored_at, client_id, version, "stored_at")
+        current = event_hash(prev, client_id, version, event_id, moment, payload)
+        updates.append((prev, current, position))
+        heads[client_id] = (version, current)
+    conn.executemany("UPDATE fama_events SET prev_hash = ?, hash = ? WHERE position = ?", updates)
+    conn.executemany(
+        "INSERT INTO fama_streams (client_id, version, head) VALUES (?, ?, ?)",
+        [(c, v, h) for c, (v, h) in heads.items()],
+    )
+    conn.execute(_NO_UPDATE)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_layout_2}
+"""Layout ``n`` → ``n + 1``, in order. Each runs in one transaction with the layout bump."""
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+"""The layout this module writes (``PRAGMA user_version``)."""
+
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS fama_migrations (
+    layout       INTEGER PRIMARY KEY,
+    applied_at   TEXT NOT NULL,
+    fama_version TEXT NOT NULL
+)"""
+
+_LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
+    1: (
+        "position",
+        "client_id",
+        "version",
+        "event_id",
+        "episode_id",
+        "kind",
+        "occurred_on",
+        "recorded_at",
+        "stored_at",
+        "payload",
+    ),
+}
+_LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
-_INSERT = f"INSERT INTO fama_events ({_COLUMNS}, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_SELECT = f"SELECT {_COLUMNS}, payload FROM fama_events"
+_INSERT = (
+    f"INSERT INTO fama_events ({_COLUMNS}, payload, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = f"SELECT {_COLUMNS}, payload, prev_hash, hash FROM fama_events"
+_HEAD_UPSERT = (
+    "INSERT INTO fama_streams (client_id, version, head) VALUES (?, ?, ?) "
+    "ON CONFLICT (client_id) DO UPDATE SET version = excluded.version, head = excluded.head"
+)
 _ID_CHUNK = 500  # well under SQLite's limit on bound parameters
 
 
@@ -77,22 +188,69 @@ def path_from_url(url: str) -> str:
     return url
 
 
-def _row(r: tuple[str, int, str, str, str, str, str, str, str]) -> StoredEvent:
+def _parse_time(value: object, client_id: object, version: object, column: str) -> dt.datetime:
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"stored event {client_id} version {version}: {column} is not a date and time "
+            "with a zone; the row was changed outside fama (run `fama verify`)"
+        ) from None
+
+
+def _row(r: tuple[Any, ...]) -> StoredEvent:
+    """A stored row as a :class:`StoredEvent`; a row changed outside fama is a
+    :class:`StoreError` naming the stream, version and column, never the value."""
+    client_id, version = r[0], r[1]
+    if not isinstance(client_id, str) or type(version) is not int:
+        raise StoreError(
+            "a stored event's stream or version is not of its type; the row was changed "
+            "outside fama (run `fama verify`)"
+        )
+    try:
+        if not isinstance(r[5], str):
+            raise TypeError
+        occurred_on = dt.date.fromisoformat(r[5])
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"stored event {client_id} version {version}: occurred_on is not a date; "
+            "the row was changed outside fama (run `fama verify`)"
+        ) from None
+    for position, column in ((2, "event_id"), (3, "episode_id"), (4, "kind"), (8, "payload")):
+        if not isinstance(r[position], str):
+            raise StoreError(
+                f"stored event {client_id} version {version}: {column} is not text; "
+                "the row was changed outside fama (run `fama verify`)"
+            )
     return StoredEvent(
-        r[0],
-        r[1],
+        client_id,
+        version,
         r[2],
         r[3],
         r[4],
-        dt.date.fromisoformat(r[5]),
-        dt.datetime.fromisoformat(r[6]),
-        dt.datetime.fromisoformat(r[7]),
+        occurred_on,
+        _parse_time(r[6], client_id, version, "recorded_at"),
+        _parse_time(r[7], client_id, version, "stored_at"),
         r[8],
+        r[9] if isinstance(r[9], str) else "",
+        r[10] if isinstance(r[10], str) else "",
     )
 
 
 class SqliteEventStore:
-    """The event log in one SQLite file; safe to share between threads and processes."""
+    """The event log in one SQLite file; safe to share between threads and processes.
+
+    ``migrate`` (default): a store of an older layout is brought to
+    :data:`SCHEMA_VERSION` when opened; without it, an older store is a
+    :class:`StoreError` that says to run ``fama migrate``. :attr:`layout` is
+    the layout after opening, :attr:`migrated_from` the one found (``None``
+    when nothing was migrated).
+    """
 
     def __init__(
         self,
@@ -101,6 +259,7 @@ class SqliteEventStore:
         create: bool = True,
         synchronous: str = "FULL",
         busy_timeout: float = 30.0,
+        migrate: bool = True,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise StoreError("synchronous must be FULL, NORMAL or EXTRA")
@@ -108,15 +267,22 @@ class SqliteEventStore:
         self.url = f"sqlite:///{self.path}"
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
+        self.layout = 0
+        self.migrated_from: int | None = None
         if not create and not self.path.is_file():
             raise StoreError(f"no fama store at {self.url}; create it with `fama init`")
-        self._conn = self._connect()
+        try:
+            self._conn = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.url}: cannot be opened ({type(exc).__name__})") from None
         try:
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
-            self._prepare(create)
-        except sqlite3.DatabaseError as exc:
+            self._prepare(create, migrate)
+        except sqlite3.DatabaseError:
             self._conn.close()
-            raise StoreError(f"{self.url}: not a usable SQLite file ({exc})") from None
+            raise StoreError(
+                f"{self.url}: not a usable SQLite file (damaged, or not SQLite at all)"
+            ) from None
         except BaseException:
             self._conn.close()
             raise
@@ -128,33 +294,112 @@ class SqliteEventStore:
         )
         return conn
 
-    def _prepare(self, create: bool) -> None:
+    def _tables(self) -> set[str]:
+        return {
+            name
+            for (name,) in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+
+    def _prepare(self, create: bool, migrate: bool) -> None:
         conn = self._conn
-        try:
-            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
-                raise StoreError(f"{self.url}: the SQLite file could not switch to WAL mode")
-            (user_version,) = conn.execute("PRAGMA user_version").fetchone()
-            if user_version > SCHEMA_VERSION:
+        (user_version,) = conn.execute("PRAGMA user_version").fetchone()
+        tables = self._tables()
+        if "fama_events" not in tables:
+            if tables or user_version:
                 raise StoreError(
-                    f"{self.url} was written by a newer fama (layout {user_version}); upgrade fama"
+                    f"{self.url} is another application's SQLite database, not a fama store; "
+                    "fama keeps its store in a file of its own"
                 )
-            exists = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fama_events'"
-            ).fetchone()
-            if not exists:
-                if not create:
-                    raise StoreError(f"{self.url} is not a fama store; create it with `fama init`")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in SCHEMA:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
+            if not create:
+                raise StoreError(f"{self.url} is not a fama store; create it with `fama init`")
+            self._switch_to_wal()
+            self._create()
+            return
+        if user_version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.url} was written by a newer fama (layout {user_version}; this fama "
+                f"knows up to {SCHEMA_VERSION}); upgrade fama"
+            )
+        self._check_columns(user_version)
+        self._switch_to_wal()
+        self.layout = user_version
+        if user_version < SCHEMA_VERSION:
+            if not migrate:
+                raise StoreError(
+                    f"{self.url} is of layout {user_version}; this fama writes layout "
+                    f"{SCHEMA_VERSION}: run `fama migrate` (take a `fama backup` first)"
+                )
+            self._migrate()
+
+    def _switch_to_wal(self) -> None:
+        if self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+            raise StoreError(f"{self.url}: the SQLite file could not switch to WAL mode")
+
+    def _check_columns(self, layout: int) -> None:
+        expected = _LAYOUT_COLUMNS.get(layout)
+        found = tuple(r[1] for r in self._conn.execute("PRAGMA table_info(fama_events)"))
+        if expected is None or found != expected:
+            raise StoreError(
+                f"{self.url} has a fama_events table that is not fama's (layout {layout} "
+                "expects other columns); it is not a fama store"
+            )
+
+    def _create(self) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "fama_events" in self._tables():  # another process made it meanwhile
+                conn.execute("ROLLBACK")
+                self._prepare(create=False, migrate=True)
+                return
+            for statement in LAYOUT_1:
+                conn.execute(statement)
+            conn.execute("PRAGMA user_version = 1")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.layout = 1
+        self._migrate(record_from=False)
+
+    def _migrate(self, *, record_from: bool = True) -> None:
+        """Run each pending migration in a transaction of its own, re-reading the layout under
+        the write lock (another process may have migrated meanwhile)."""
+        conn = self._conn
+        found = layout = self.layout
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (layout,) = conn.execute("PRAGMA user_version").fetchone()
+                if layout >= SCHEMA_VERSION:
                     conn.execute("ROLLBACK")
-                    raise
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.url}: not a usable SQLite file ({exc})") from None
+                    break
+                conn.execute(_MIGRATIONS_TABLE)
+                MIGRATIONS[layout](conn)
+                conn.execute(
+                    "INSERT INTO fama_migrations (layout, applied_at, fama_version) "
+                    "VALUES (?, ?, ?)",
+                    (layout + 1, utc_now().isoformat(), fama_version),
+                )
+                conn.execute(f"PRAGMA user_version = {layout + 1}")
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.url}: the migration from layout {layout} to {layout + 1} failed "
+                    f"({type(exc).__name__}); nothing of it was applied"
+                ) from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        (self.layout,) = conn.execute("PRAGMA user_version").fetchone()
+        if record_from and found < self.layout:
+            self.migrated_from = found
 
     # ------------------------------------------------------------------ writing
 
@@ -170,11 +415,14 @@ class SqliteEventStore:
                 found[event_id] = (client_id, payload)
         return found
 
-    def _version(self, client_id: str) -> int:
-        (version,) = self._conn.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM fama_events WHERE client_id = ?", (client_id,)
+    def _head(self, client_id: str) -> tuple[int, str]:
+        row = self._conn.execute(
+            "SELECT version, head FROM fama_streams WHERE client_id = ?", (client_id,)
         ).fetchone()
-        return int(version)
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def _version(self, client_id: str) -> int:
+        return self._head(client_id)[0]
 
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
@@ -189,7 +437,8 @@ class SqliteEventStore:
 
         Each ``(client_id, events, expected_version)`` is judged as
         :meth:`append` judges it; the first that fails raises and nothing of
-        any batch is written.
+        any batch is written. Each new event is chained to the stream's head,
+        and the head moves in the same transaction.
         """
         prepared = prepare_batches(batches)  # encoded before the write lock is taken
         with self._lock:
@@ -201,13 +450,22 @@ class SqliteEventStore:
             current = ""
             try:
                 results: list[AppendResult] = []
-                now = utc_now().isoformat()
+                moment = utc_now()
+                now = moment.isoformat()
+                heads: list[tuple[str, int, str]] = []
                 for batch, expected in prepared:
                     current = client_id = batch.client_id
                     plan = plan_append(client_id, batch, self._stored)
-                    version = self._version(client_id)
+                    version, head = self._head(client_id)
                     if plan.new:
                         check_expected_version(client_id, expected, version)
+                        links = chain(
+                            head,
+                            client_id,
+                            version + 1,
+                            moment,
+                            ((e.event_id, payload) for e, payload in plan.new),
+                        )
                         conn.executemany(
                             _INSERT,
                             [
@@ -221,10 +479,15 @@ class SqliteEventStore:
                                     e.recorded_at.isoformat(),
                                     now,
                                     payload,
+                                    prev,
+                                    this,
                                 )
-                                for i, (e, payload) in enumerate(plan.new, start=1)
+                                for i, ((e, payload), (prev, this)) in enumerate(
+                                    zip(plan.new, links, strict=True), start=1
+                                )
                             ],
                         )
+                        heads.append((client_id, version + len(plan.new), links[-1][1]))
                     results.append(
                         AppendResult(
                             client_id,
@@ -233,6 +496,8 @@ class SqliteEventStore:
                             plan.duplicates,
                         )
                     )
+                if heads:
+                    conn.executemany(_HEAD_UPSERT, heads)
                 conn.execute("COMMIT" if any(r.stored for r in results) else "ROLLBACK")
             except sqlite3.IntegrityError:
                 conn.execute("ROLLBACK")
@@ -252,19 +517,31 @@ class SqliteEventStore:
 
     # ------------------------------------------------------------------ reading
 
+    def _reading(self, what: str, operation: Callable[[], Any]) -> Any:
+        try:
+            return operation()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.url}: {what} failed ({type(exc).__name__}); the file may be damaged: "
+                "run `fama verify`"
+            ) from None
+
     def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
         """The stream's events after version ``after``, in order."""
         with self._lock:
-            rows = self._conn.execute(
-                f"{_SELECT} WHERE client_id = ? AND version > ? ORDER BY version",
-                (client_id, after),
-            ).fetchall()
+            rows = self._reading(
+                "read",
+                lambda: self._conn.execute(
+                    f"{_SELECT} WHERE client_id = ? AND version > ? ORDER BY version",
+                    (client_id, after),
+                ).fetchall(),
+            )
         return [_row(r) for r in rows]
 
     def version(self, client_id: str) -> int:
         """How many events the client's stream holds."""
         with self._lock:
-            return self._version(client_id)
+            return int(self._reading("read", lambda: self._version(client_id)))
 
     def stream_all(self, *, batch_size: int = 1000) -> Iterator[StoredEvent]:
         """Every event ordered by client and version, through a reader of its own.
@@ -274,20 +551,70 @@ class SqliteEventStore:
         """
         conn = self._connect()
         try:
-            cursor = conn.execute(f"{_SELECT} ORDER BY client_id, version")
-            while rows := cursor.fetchmany(batch_size):
-                for r in rows:
-                    yield _row(r)
+            try:
+                cursor = conn.execute(f"{_SELECT} ORDER BY client_id, version")
+                while rows := cursor.fetchmany(batch_size):
+                    for r in rows:
+                        yield _row(r)
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"{self.url}: reading the store failed ({type(exc).__name__}); "
+                    "the file may be damaged: run `fama verify`"
+                ) from None
         finally:
             conn.close()
 
     def stats(self) -> StoreStats:
         """How many clients and events are held."""
         with self._lock:
-            clients, events = self._conn.execute(
-                "SELECT COUNT(DISTINCT client_id), COUNT(*) FROM fama_events"
-            ).fetchone()
+            clients, events = self._reading(
+                "read",
+                lambda: self._conn.execute(
+                    "SELECT COUNT(DISTINCT client_id), COUNT(*) FROM fama_events"
+                ).fetchone(),
+            )
         return StoreStats(int(clients), int(events))
+
+    # ------------------------------------------------------------------ checking
+
+    def verify(self) -> VerifyReport:
+        """Check the file (``PRAGMA quick_check``), every hash chain and every head.
+
+        Reads one snapshot through a connection of its own; rows changed so
+        that they no longer read as events are reported, not raised.
+        """
+        conn = self._connect()
+        damaged: list[IntegrityProblem] = []
+        try:
+            conn.execute("BEGIN")  # one snapshot for the rows and the heads
+            try:
+                (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+                if str(check).lower() != "ok":
+                    damaged.append(
+                        IntegrityProblem(
+                            "", None, "damaged", "SQLite's own check of the file failed"
+                        )
+                    )
+                heads = {
+                    str(c): (int(v), str(h))
+                    for c, v, h in conn.execute("SELECT client_id, version, head FROM fama_streams")
+                }
+                events: list[StoredEvent] = []
+                for r in conn.execute(f"{_SELECT} ORDER BY client_id, version"):
+                    try:
+                        events.append(_row(r))
+                    except StoreError as exc:
+                        damaged.append(_unreadable(r, str(exc)))
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"{self.url}: the store could not be read to the end "
+                    f"({type(exc).__name__}): the file is damaged"
+                ) from None
+            finally:
+                conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        return verify_events(events, heads, damaged)
 
     def close(self) -> None:
         """Close the connection."""
@@ -299,3 +626,10 @@ class SqliteEventStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _unreadable(r: tuple[Any, ...], message: str) -> IntegrityProblem:
+    client_id = r[0] if isinstance(r[0], str) else ""
+    version = r[1] if type(r[1]) is int else None
+    detail = message.split(": ", 1)[1] if ": " in message else message
+    return IntegrityProblem(client_id, version, "edited", detail)
