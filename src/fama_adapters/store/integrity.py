@@ -230,8 +230,8 @@ def _verify_stream(
     if heads_kept and head is not None:
         last_version = max(last_version, head[0])
     missing = [v for v in range(1, last_version + 1) if v not in by_original]
-    for first, last in _ranges(missing):
-        what = f"version {first}" if first == last else f"versions {first} to {last}"
+    for first, final in _ranges(missing):
+        what = f"version {first}" if first == final else f"versions {first} to {final}"
         problems.append(IntegrityProblem(client_id, first, "removed", f"{what} missing"))
     for version in sorted(verified):
         r = by_original[version]
