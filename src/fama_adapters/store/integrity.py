@@ -61,19 +61,11 @@ def event_hash(
     Each part is length-prefixed, so no two different events hash alike by
     moving characters between fields.
     """
-    h = hashlib.sha256()
-    for part in (
-        prev_hash,
-        client_id,
-        str(version),
-        event_id,
-        canonical_time(stored_at),
-        payload,
-    ):
-        data = part.encode("utf-8")
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
+    parts = [
+        p.encode("utf-8")
+        for p in (prev_hash, client_id, str(version), event_id, canonical_time(stored_at), payload)
+    ]
+    return hashlib.sha256(b"".join(len(p).to_bytes(8, "big") + p for p in parts)).hexdigest()
 
 
 def chain(
@@ -300,11 +292,11 @@ def verify_events(
     ``heads`` is the store's head table (``None`` when the store keeps none:
     then only the chains are checked); a stream missing from it, or a head
     past the stream's last event, is reported. ``damaged`` are rows the store
-    could not even read, reported as found. The report's seal is computed
-    from the heads the events show.
+    could not even read, reported as found (read after ``events``, so a
+    store may fill it while the events are read). The report's seal is
+    computed from the heads the events show.
     """
     report = VerifyReport()
-    report.problems.extend(damaged)
     current: str | None = None
     rows: list[StoredEvent] = []
     seen: set[str] = set()
@@ -328,6 +320,7 @@ def verify_events(
             current, rows = e.client_id, []
         rows.append(e)
     finish()
+    report.problems[:0] = list(damaged)  # first, so a damaged row is reported as such
     if heads is not None:
         for client_id in sorted(set(heads) - seen):
             version, _ = heads[client_id]
