@@ -17,5 +17,5 @@ def test_readme_tour_runs_and_prints_what_it_says():
         "Monday",
         "Lunchtime",
         "Newcomers",
-        "session_3_held_before",
+        "engagement_evidence",
     ]

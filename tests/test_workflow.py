@@ -146,19 +146,6 @@ def test_a_goal_id_cannot_be_reused_in_an_episode():
     assert refusal([*b.events, again]).condition == "goal_id_new"
 
 
-def test_engagement_needs_a_session_3_review():
-    b = journey()
-    b.open().session1().session2(commit_to=b.meeting()).journal().engaged()
-    assert refusal(b.events).condition == "session_3_held_before"
-
-
-def test_engagement_needs_an_attended_meeting():
-    b = journey()
-    b.open().session1().session2(commit_to=b.meeting())
-    b.session3(review=CommitmentOutcome.NOT_ATTENDED).engaged()
-    assert refusal(b.events).condition == "attended_a_meeting"
-
-
 def test_declining_needs_session_1_but_closing_does_not():
     declined = journey().open().declined()
     assert refusal(declined.events).condition == "allowed_in_state"

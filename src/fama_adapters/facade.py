@@ -33,6 +33,7 @@ from fama_adapters.store import AppendResult, EventStore, StoredEvent, iter_stre
 from fama_adapters.store.integrity import VerifyReport, verify_events
 from fama_core.catalogue import Catalogue, StepEntry, load_catalogue
 from fama_core.codes import EpisodeStatus, GoalStatus, SessionStage
+from fama_core.engagement import DEFAULT_ENGAGEMENT, EngagementCriterion
 from fama_core.errors import (
     ConcurrencyConflict,
     FamaError,
@@ -62,7 +63,16 @@ _NEXT_STAGE: dict[EpisodeStatus, SessionStage] = {
     EpisodeStatus.UNCOMMITTED: SessionStage.ENGAGEMENT,
     EpisodeStatus.COMMITTED: SessionStage.REVIEW,
 }
-"""Which session the guide has next in each open state (decisions: the event store, 5)."""
+"""Which session the guide has next in each open state (decisions: the event store, 5).
+
+A commitment made at session 1 is reviewed at session 2, not 3: see :func:`_next_stage`.
+"""
+
+
+def _next_stage(status: EpisodeStatus, last_stage: SessionStage | None) -> SessionStage | None:
+    if status is EpisodeStatus.COMMITTED and last_stage is SessionStage.INTRODUCTION:
+        return SessionStage.ENGAGEMENT
+    return _NEXT_STAGE.get(status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +228,11 @@ class Fama:
         *,
         catalogue: Catalogue | None = None,
         cache_size: int = 1024,
+        engagement: EngagementCriterion = DEFAULT_ENGAGEMENT,
     ) -> None:
         self.store = store
+        self.engagement = engagement
+        """The provider's engagement criterion (:mod:`fama_core.engagement`)."""
         self.catalogue = catalogue or load_catalogue()
         self._cache: OrderedDict[str, ClientState] = OrderedDict()
         self._cache_size = cache_size
@@ -263,7 +276,11 @@ class Fama:
         newer = self.store.read(client_id, after=cached.version if cached else 0)
         if not newer:
             return cached if cached is not None else initial(client_id)
-        state = fold((e.event() for e in newer), cached)
+        # Stored events were accepted when written: a rule added since flags them
+        # on their episode instead of making the client unreadable.
+        state = fold(
+            (e.event() for e in newer), cached, criterion=self.engagement, flag_newer_rules=True
+        )
         self._remember(state)
         return state
 
@@ -308,7 +325,7 @@ class Fama:
                 )
             new = state
             for event in batch:
-                new = apply(new, event)
+                new = apply(new, event, criterion=self.engagement)
             try:
                 result = self.store.append(client_id, batch, expected_version=state.version)
             except ConcurrencyConflict:
@@ -370,7 +387,7 @@ class Fama:
             if state is None:
                 state = base[client_id] = working[client_id] = self.state(client_id)
             try:
-                new = apply(state, item)
+                new = apply(state, item, criterion=self.engagement)
             except (TransitionRefused, IdempotencyConflict) as exc:
                 report.problems.append(_problem(line, item.event_id, exc))
                 continue
@@ -466,7 +483,7 @@ class Fama:
             return DueNext(
                 client_id, state.version, None, None, None, None, (), (), (), allowed, ()
             )
-        stage = _NEXT_STAGE.get(ep.status)
+        stage = _next_stage(ep.status, ep.sessions[-1].stage if ep.sessions else None)
         return DueNext(
             client_id,
             state.version,
@@ -491,10 +508,17 @@ class Fama:
             summary.events += len(stored)
             done += len(stored)
             try:
-                state = fold(e.event() for e in stored)
+                state = fold(
+                    (e.event() for e in stored), criterion=self.engagement, flag_newer_rules=True
+                )
             except FamaError as exc:
                 summary.problems.append(
-                    ReplayProblem(client_id, _failing_version(stored), type(exc).__name__, str(exc))
+                    ReplayProblem(
+                        client_id,
+                        _failing_version(stored, self.engagement),
+                        type(exc).__name__,
+                        str(exc),
+                    )
                 )
                 key = "unreadable"
             else:
@@ -505,12 +529,12 @@ class Fama:
         return summary
 
 
-def _failing_version(stored: Sequence[StoredEvent]) -> int:
-    """The version of the first stored event that does not decode or apply."""
+def _failing_version(stored: Sequence[StoredEvent], criterion: EngagementCriterion) -> int:
+    """The version of the first stored event that does not decode or apply (as replay does)."""
     state: ClientState | None = None
     for e in stored:
         try:
-            state = apply(state, e.event())
+            state = fold([e.event()], state, criterion=criterion, flag_newer_rules=True)
         except FamaError:
             return e.version
     return 0  # pragma: no cover - only called after fold failed

@@ -4,6 +4,13 @@
 with sensible defaults (every step done, dates moving forward a week a
 session, ids numbered within the episode). Hosts use it to see what a complete
 record looks like; it is not needed to use fama.
+
+The defaults follow the guide: a session-1 commitment is recorded with some
+past experience of mutual aid, and :meth:`JourneyBuilder.engaged` first records
+whatever evidence the engagement criterion still lacks (further session-3
+reviews, attended meetings, a sign of involvement), so a journey that ends
+"engaged" is one the workflow accepts. Pass ``complete=False`` to write the
+bare event, for a test of the refusal.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from fama_core.codes import (
     GoalReviewOutcome,
     GoalStatus,
     Handout,
+    InvolvementSign,
     LiteracySupportKind,
     Obstacle,
     SessionStage,
@@ -29,6 +37,14 @@ from fama_core.codes import (
     StepStatus,
     VolunteerKind,
 )
+from fama_core.engagement import (
+    DEFAULT_ENGAGEMENT,
+    EngagementCriterion,
+    EngagementEvidence,
+    evidence_from,
+    judge,
+)
+from fama_core.errors import FamaError
 from fama_core.events import (
     AccompanimentArranged,
     AccompanimentConcluded,
@@ -59,6 +75,7 @@ from fama_core.models import (
     PastExperience,
     StepRecord,
 )
+from fama_core.state import EpisodeState
 
 __all__ = ["JourneyBuilder", "all_steps"]
 
@@ -192,13 +209,19 @@ class JourneyBuilder:
     def session1(
         self,
         *,
-        experience: ExperienceLevel = ExperienceLevel.NONE,
+        experience: ExperienceLevel | None = None,
         organisations: Iterable[str] = (),
         commit_to: MeetingRef | None = None,
         literacy: LiteracySupportKind | None = None,
         steps: Mapping[Step, StepStatus] | None = None,
     ) -> JourneyBuilder:
-        """Hold session 1 (hand-outs 1-6 and 10 given, journal given)."""
+        """Hold session 1 (hand-outs 1-6 and 10 given, journal given).
+
+        ``experience`` defaults to ``some`` when the client commits to a meeting
+        (the guide allows a session-1 commitment only then) and ``none`` otherwise.
+        """
+        if experience is None:
+            experience = ExperienceLevel.SOME if commit_to else ExperienceLevel.NONE
         self._next_session_day()
         handouts = (
             Handout.H1,
@@ -320,8 +343,10 @@ class JourneyBuilder:
         attended: bool = True,
         days_after: int = 3,
         contacts: int = 0,
+        involvement: Iterable[InvolvementSign] = (),
     ) -> JourneyBuilder:
-        """Record a journal entry for a meeting ``days_after`` the current day."""
+        """Record a journal entry for a meeting ``days_after`` the current day (may be negative)."""
+        signs = tuple(involvement)
         self.events.append(
             JournalEntryRecorded(
                 **self._base(),
@@ -331,6 +356,7 @@ class JourneyBuilder:
                     date=self.day + dt.timedelta(days=days_after),
                     attended=attended,
                     contacts_made=contacts,
+                    involvement=signs or None,
                 ),
             )
         )
@@ -383,10 +409,85 @@ class JourneyBuilder:
         )
         return self
 
-    def engaged(self, organisation: str = "aa") -> JourneyBuilder:
-        """Confirm the client is engaged with a group (ends the episode)."""
-        self.events.append(EngagementConfirmed(**self._base(), organisation=organisation))
+    def engaged(
+        self,
+        organisation: str = "aa",
+        *,
+        complete: bool = True,
+        criterion: EngagementCriterion = DEFAULT_ENGAGEMENT,
+    ) -> JourneyBuilder:
+        """Confirm the client is engaged with a group (ends the episode).
+
+        With ``complete`` (the default) the builder first records what
+        ``criterion`` still lacks, as a keyworker would over the following weeks:
+        further session 3 reviews of kept commitments, then an attended meeting
+        where numbers were swapped, then attended meetings on further dates. The
+        event then carries the evidence it relied on. ``complete=False`` writes
+        the bare event, as an old log or a hasty host would.
+        """
+        evidence = self._complete_evidence(criterion) if complete else None
+        self.events.append(
+            EngagementConfirmed(**self._base(), organisation=organisation, evidence=evidence)
+        )
         return self
+
+    def _evidence(self) -> tuple[EngagementEvidence, EpisodeState] | None:
+        # Imported here: the workflow's doctests use this builder.
+        from fama_core.workflow import fold
+
+        try:
+            episode = fold(self.events).current
+        except FamaError:  # not a valid journey: leave the refusal to the workflow
+            return None
+        if episode is None or episode.status.is_final:
+            return None
+        ev = evidence_from(
+            episode.sessions, episode.journal, episode.commitments, episode.goals, as_of=self.day
+        )
+        return ev, episode
+
+    def _complete_evidence(self, criterion: EngagementCriterion) -> EngagementEvidence | None:
+        for _ in range(
+            4 * criterion.min_attended_dates + 4 * criterion.min_reviews_with_attendance
+        ):
+            found = self._evidence()
+            if found is None:
+                return None
+            evidence, episode = found
+            missing = {m.item for m in judge(evidence, criterion).missing}
+            if not missing:
+                return evidence
+            if "reviews_with_attendance" in missing:
+                needed = criterion.min_reviews_with_attendance - len(
+                    evidence.reviews_with_attendance
+                )
+                after_session_1 = episode.sessions[-1].stage is SessionStage.INTRODUCTION
+                if episode.outstanding_commitment is None or after_session_1:
+                    self.session2(commit_to=self.meeting())
+                else:
+                    self.session3(commit_to=self.meeting() if needed > 1 else None)
+            elif "involvement" in missing:
+                # Swapped numbers first (session 3, step 5), then the others in order.
+                sign = next(
+                    s
+                    for s in (InvolvementSign.SWAPPED_NUMBERS, *InvolvementSign)
+                    if s in criterion.involvement_signs and s not in evidence.involvement
+                )
+                contacts = 1 if sign is InvolvementSign.SWAPPED_NUMBERS else 0
+                self.journal(
+                    days_after=-self._free_day(evidence), contacts=contacts, involvement=[sign]
+                )
+            else:
+                self.journal(days_after=-self._free_day(evidence))
+        return None
+
+    def _free_day(self, evidence: EngagementEvidence) -> int:
+        """Days before today of the latest date with no attended meeting yet."""
+        taken = set(evidence.attended_dates)
+        back = 1
+        while self.day - dt.timedelta(days=back) in taken:
+            back += 1
+        return back
 
     def declined(self, reason: str | None = None) -> JourneyBuilder:
         """Record that the client decided not to attend at this time (ends the episode)."""

@@ -21,6 +21,7 @@ __all__ = [
     "GoalReviewOutcome",
     "GoalStatus",
     "Handout",
+    "InvolvementSign",
     "LiteracySupportKind",
     "Obstacle",
     "OrganisationApproach",
@@ -173,6 +174,29 @@ class GoalKind(StrEnum):
     """Swap telephone numbers with group members (session 3, step 5)."""
     OTHER = "other"
     """A goal the guide does not name (described in the goal's text)."""
+
+
+class InvolvementSign(StrEnum):
+    """Signs of active involvement with a group, beyond attending.
+
+    From the guide's session 3 (p. 11): step 4 "getting actively involved in
+    meetings and, where relevant, thinking about sponsorship" and step 5 "swap
+    telephone numbers with group members" and "speak to people about
+    sponsorship"; and hand-out 4 (Joining a group): introduce yourself, "help in
+    setting up or cleaning up after the meeting". fama's engagement criterion
+    (:mod:`fama_core.engagement`) asks for at least one of them by default.
+    """
+
+    SWAPPED_NUMBERS = "swapped_numbers"
+    """Swapped telephone numbers with group members (session 3, step 5)."""
+    ACTIVELY_INVOLVED = "actively_involved"
+    """Introduced themselves, shared, took part (session 3 step 4, hand-out 4)."""
+    HELPED_AT_MEETING = "helped_at_meeting"
+    """Helped set up or clear up: service at the group (hand-out 4)."""
+    SPOKE_ABOUT_SPONSORSHIP = "spoke_about_sponsorship"
+    """Spoke to people about sponsorship or mentoring (session 3, step 5)."""
+    HAS_SPONSOR_OR_MENTOR = "has_sponsor_or_mentor"
+    """Has a sponsor or mentor in the group (session 3 step 4, "thinking about sponsorship")."""
 
 
 class GoalStatus(StrEnum):

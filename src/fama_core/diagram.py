@@ -6,9 +6,11 @@ documentation can never drift from the rules the code enforces.
 
 from __future__ import annotations
 
-from fama_core.workflow import GUARDS, NO_EPISODE, TRANSITIONS
+from fama_core.codes import InvolvementSign
+from fama_core.engagement import DEFAULT_ENGAGEMENT, GOAL_INVOLVEMENT, EngagementCriterion
+from fama_core.workflow import GUARDS, NEWER_RULES, NO_EPISODE, TRANSITIONS
 
-__all__ = ["mermaid", "transition_table", "workflow_markdown"]
+__all__ = ["engagement_markdown", "mermaid", "transition_table", "workflow_markdown"]
 
 
 def mermaid() -> str:
@@ -50,6 +52,68 @@ def _guard_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def engagement_markdown(criterion: EngagementCriterion = DEFAULT_ENGAGEMENT) -> str:
+    """The engagement criterion as Markdown: thresholds, the signs that count, the source."""
+    rows = ["| setting | value | meaning |", "|---|---|---|"]
+    for name in ("min_attended_dates", "min_reviews_with_attendance", "min_involvement_signs"):
+        meaning = _attribute_doc(name)
+        rows.append(f"| `{name}` | {getattr(criterion, name)} | {meaning} |")
+    signs = [
+        "| sign | counts | also shown by an achieved goal of kind | meaning |",
+        "|---|---|---|---|",
+    ]
+    by_sign = {sign: kind for kind, sign in GOAL_INVOLVEMENT.items()}
+    for sign in InvolvementSign:
+        kind = by_sign.get(sign)
+        signs.append(
+            f"| `{sign.value}` | {'yes' if sign in criterion.involvement_signs else 'no'} | "
+            f"{f'`{kind.value}`' if kind else '-'} | {_sign_doc(sign)} |"
+        )
+    return (
+        f"Criterion `{criterion.name}` (`fama_core.engagement.DEFAULT_ENGAGEMENT`); a provider "
+        "sets its own with `EngagementCriterion.from_mapping`. Every threshold must hold.\n\n"
+        + "\n".join(rows)
+        + "\n\nSigns of active involvement (a journal entry's `involvement`, or "
+        "`contacts_made` above 0 for `swapped_numbers`):\n\n"
+        + "\n".join(signs)
+        + f"\n\nSource: {criterion.source}\n"
+    )
+
+
+_ATTRIBUTE_DOCS = {
+    "min_attended_dates": 'Attended meetings on at least this many distinct dates ("several").',
+    "min_reviews_with_attendance": (
+        "Session-3 reviews that found attendance (a kept commitment, or an attended journal "
+        "entry since the session before)."
+    ),
+    "min_involvement_signs": "Distinct signs of active involvement.",
+}
+
+
+def _attribute_doc(name: str) -> str:
+    return _ATTRIBUTE_DOCS[name]
+
+
+_SIGN_DOCS = {
+    InvolvementSign.SWAPPED_NUMBERS: "Swapped telephone numbers with group members (s3 step 5).",
+    InvolvementSign.ACTIVELY_INVOLVED: "Introduced themselves, shared, took part (s3 step 4).",
+    InvolvementSign.HELPED_AT_MEETING: "Helped set up or clear up (hand-out 4): service.",
+    InvolvementSign.SPOKE_ABOUT_SPONSORSHIP: "Spoke to people about sponsorship (s3 step 5).",
+    InvolvementSign.HAS_SPONSOR_OR_MENTOR: "Has a sponsor or mentor (s3 step 4).",
+}
+
+
+def _sign_doc(sign: InvolvementSign) -> str:
+    return _SIGN_DOCS[sign]
+
+
+def _newer_rules_table() -> str:
+    rows = ["| guard | added |", "|---|---|"]
+    for name, added in NEWER_RULES.items():
+        rows.append(f"| `{name}` | {added} |")
+    return "\n".join(rows) + "\n"
+
+
 def workflow_markdown() -> str:
     """The whole of ``docs/workflow.md``: diagram, transitions and guards."""
     return (
@@ -58,5 +122,11 @@ def workflow_markdown() -> str:
         "A test fails when this file is stale.\n\n"
         "```mermaid\n" + mermaid() + "```\n\n"
         "## Transitions\n\n" + transition_table() + "\n"
-        "## Guards\n\n" + _guard_table()
+        "## Guards\n\n" + _guard_table() + "\n"
+        "## Engagement criterion\n\n" + engagement_markdown() + "\n"
+        "## Rules added after events were stored\n\n"
+        "Replaying a stored log (`fold(..., flag_newer_rules=True)`, `fama replay`, every read "
+        "of a store) keeps an event that breaks only one of these rules as recorded and flags "
+        "it on its episode's `breaches`; new events must meet every rule.\n\n"
+        + _newer_rules_table()
     )

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from fama_core.codes import STEPS_BY_STAGE, CloseReason, GoalStatus, Handout, SessionStage
+from fama_core.engagement import EngagementEvidence
 from fama_core.errors import (
     FieldProblem,
     InvalidRecord,
@@ -298,6 +299,14 @@ class EngagementConfirmed(EventBase):
     schema_version: Literal[1] = _version(1)
     organisation: OrganisationCode = Field(description="The organisation the client engaged with.")
     note: Note | None = None
+    evidence: EngagementEvidence | None = Field(
+        default=None,
+        description=(
+            "The evidence the keyworker relied on (attended dates, session-3 reviews, signs of "
+            "involvement). Optional: the workflow works the evidence out from the record and "
+            "refuses a claim the record does not show."
+        ),
+    )
 
 
 class ClientDeclined(EventBase):

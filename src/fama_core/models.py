@@ -29,6 +29,7 @@ from fama_core.codes import (
     GoalKind,
     GoalReviewOutcome,
     GoalStatus,
+    InvolvementSign,
     LiteracySupportKind,
     Obstacle,
     OrganisationApproach,
@@ -252,6 +253,14 @@ class JournalEntry(FamaModel):
     benefits: tuple[Note, ...] = ()
     disadvantages: tuple[Note, ...] = ()
     contacts_made: int = Field(default=0, ge=0, le=1000, description="Telephone numbers swapped.")
+    involvement: tuple[InvolvementSign, ...] | None = Field(
+        default=None,
+        description=(
+            "Signs of active involvement at this meeting (introduced themselves, helped set up, "
+            "spoke about sponsorship …); evidence for the engagement criterion. Optional: "
+            "entries written before it existed have none."
+        ),
+    )
 
 
 class ObstacleRecord(FamaModel):

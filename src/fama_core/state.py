@@ -23,6 +23,7 @@ from fama_core.codes import (
     GoalStatus,
     SessionStage,
 )
+from fama_core.engagement import EngagementEvidence
 from fama_core.models import (
     AccompanimentArrangement,
     Goal,
@@ -74,6 +75,7 @@ def _refuse_del(self: object, name: str) -> None:
 __all__ = [
     "STATE_ADAPTER",
     "AccompanimentState",
+    "RuleBreach",
     "ClientState",
     "CommitmentState",
     "EpisodeState",
@@ -146,6 +148,25 @@ class AccompanimentState:
 
 @_frozen
 @dataclass(slots=True)
+class RuleBreach:
+    """A stored event that breaks a rule added after it was written: kept as recorded, flagged.
+
+    Replaying a log with :func:`fama_core.workflow.fold` and ``flag_newer_rules``
+    accepts such an event instead of refusing it, and records this flag on
+    its episode (``docs/decisions.md``: old logs under new rules).
+    """
+
+    event_id: str
+    event: str
+    """The event kind."""
+    condition: str
+    """The rule it breaks (a guard of :data:`fama_core.workflow.GUARDS`)."""
+    detail: str
+    """A sentence saying why, naming ids and fields, never record text."""
+
+
+@_frozen
+@dataclass(slots=True)
 class EpisodeState:
     """One FAMA episode: its status and everything recorded in it."""
 
@@ -166,6 +187,10 @@ class EpisodeState:
     ended_on: dt.date | None = None
     engaged_with: str | None = None
     close_reason: CloseReason | None = None
+    engagement_evidence: EngagementEvidence | None = None
+    """The evidence found in the record when engagement was confirmed."""
+    breaches: tuple[RuleBreach, ...] = ()
+    """Stored events of this episode that break rules added after they were written."""
 
     @property
     def outstanding_commitment(self) -> CommitmentState | None:

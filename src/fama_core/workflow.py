@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from fama_core.codes import (
-    CommitmentOutcome,
     EpisodeStatus,
+    ExperienceLevel,
     GoalReviewOutcome,
     GoalStatus,
     SessionStage,
 )
+from fama_core.engagement import DEFAULT_ENGAGEMENT, EngagementCriterion, evidence_from, judge
 from fama_core.errors import IdempotencyConflict, TransitionRefused, WorkflowDefinitionError
 from fama_core.events import EVENT_KINDS, Event
 from fama_core.state import (
@@ -36,12 +37,14 @@ from fama_core.state import (
     EpisodeState,
     GoalState,
     ObstacleState,
+    RuleBreach,
     SessionSummary,
 )
 
 __all__ = [
     "COMMITMENT_WINDOW_DAYS",
     "GUARDS",
+    "NEWER_RULES",
     "NO_EPISODE",
     "TRANSITIONS",
     "Outcome",
@@ -104,8 +107,14 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         "session_1_held",
         (_O,),
         (Outcome(_C, "commitment_made"), Outcome(_I, "no_commitment")),
-        (*_EPISODE, "sessions_in_order", "commitment_in_coming_week"),
-        "Session 1 introduces mutual aid; an experienced client may already commit to a meeting.",
+        (
+            *_EPISODE,
+            "sessions_in_order",
+            "commitment_needs_experience",
+            "commitment_in_coming_week",
+        ),
+        "Session 1 introduces mutual aid; a client with experience may already commit to a "
+        "meeting.",
     ),
     Transition(
         "session_2_held",
@@ -118,7 +127,8 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
             "reviews_agreed_goals",
             "commitment_in_coming_week",
         ),
-        "Session 2 ends with a commitment to a named meeting or a recorded reason.",
+        "Session 2 reviews any commitment, and ends with a commitment to a named meeting or a "
+        "recorded reason; it always follows session 1.",
     ),
     Transition(
         "session_3_held",
@@ -127,11 +137,12 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         (
             *_EPISODE,
             "sessions_in_order",
+            "follows_session_2_or_3",
             "reviews_outstanding_commitment",
             "reviews_agreed_goals",
             "commitment_in_coming_week",
         ),
-        "Session 3 reviews the commitment made at the session before it.",
+        "Session 3 reviews the commitment made at the session 2 or 3 before it.",
     ),
     Transition(
         "goal_set",
@@ -179,8 +190,9 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         "engagement_confirmed",
         (_C, _U),
         (Outcome(EpisodeStatus.ENGAGED.value),),
-        (*_EPISODE, "session_3_held_before", "attended_a_meeting"),
-        "The client is fully engaged with a group: the episode ends.",
+        (*_EPISODE, "engagement_evidence"),
+        "The record meets the engagement criterion: the client is fully engaged with a group "
+        "and the episode ends.",
     ),
     Transition(
         "client_declined",
@@ -208,11 +220,13 @@ class _EpisodeDraft:
 
     __slots__ = (
         "accompaniments",
+        "breaches",
         "client_id",
         "close_reason",
         "commitments",
         "ended_on",
         "engaged_with",
+        "engagement_evidence",
         "episode_id",
         "goals",
         "journal",
@@ -239,7 +253,8 @@ class _EpisodeDraft:
         d.sessions, d.journal, d.obstacles = [], [], []
         d.goals, d.commitments, d.accompaniments = {}, {}, {}
         d.past_experience = d.literacy_support = None
-        d.ended_on = d.engaged_with = d.close_reason = None
+        d.ended_on = d.engaged_with = d.close_reason = d.engagement_evidence = None
+        d.breaches = []
         return d
 
     def __init__(self, e: EpisodeState) -> None:
@@ -260,6 +275,8 @@ class _EpisodeDraft:
         self.ended_on = e.ended_on
         self.engaged_with = e.engaged_with
         self.close_reason = e.close_reason
+        self.engagement_evidence = e.engagement_evidence
+        self.breaches = list(e.breaches)
 
     def freeze(self) -> EpisodeState:
         return EpisodeState(
@@ -280,6 +297,8 @@ class _EpisodeDraft:
             ended_on=self.ended_on,
             engaged_with=self.engaged_with,
             close_reason=self.close_reason,
+            engagement_evidence=self.engagement_evidence,
+            breaches=tuple(self.breaches),
         )
 
     def outstanding(self) -> CommitmentState | None:
@@ -291,9 +310,16 @@ class _EpisodeDraft:
 
 
 class _ClientDraft:
-    __slots__ = ("applied", "client_id", "cur", "done", "version")
+    __slots__ = ("applied", "client_id", "criterion", "cur", "done", "flag_newer", "version")
 
-    def __init__(self, s: ClientState) -> None:
+    def __init__(
+        self,
+        s: ClientState,
+        criterion: EngagementCriterion = DEFAULT_ENGAGEMENT,
+        flag_newer: bool = False,
+    ) -> None:
+        self.criterion = criterion
+        self.flag_newer = flag_newer
         self.client_id = s.client_id
         self.version = s.version
         self.applied: dict[str, object] = dict(s._applied)
@@ -305,10 +331,16 @@ class _ClientDraft:
             self.cur = None
 
     @classmethod
-    def empty(cls, client_id: str) -> _ClientDraft:
+    def empty(
+        cls,
+        client_id: str,
+        criterion: EngagementCriterion = DEFAULT_ENGAGEMENT,
+        flag_newer: bool = False,
+    ) -> _ClientDraft:
         """A draft for a client with no events yet."""
         d = cls.__new__(cls)
         d.client_id, d.version, d.applied, d.done, d.cur = client_id, 0, {}, [], None
+        d.criterion, d.flag_newer = criterion, flag_newer
         return d
 
     def freeze(self) -> ClientState:
@@ -469,20 +501,62 @@ def _arrangement_open(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None
     return None
 
 
-def _session_3_held_before(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
-    """At least one session 3 has reviewed the client's experience of meetings."""
-    if not any(s.stage is SessionStage.REVIEW for s in cur.sessions):
-        return "engagement is confirmed at a session 3 review; none has been held"
+def _engagement_evidence(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
+    """The record meets the engagement criterion, and any evidence the event claims is in it."""
+    evidence = _evidence(cur, e.occurred_on)
+    claimed = e.evidence
+    if claimed is not None:
+        unknown = []
+        if not set(claimed.attended_dates) <= set(evidence.attended_dates):
+            unknown.append("evidence.attended_dates")
+        if not set(claimed.reviews_with_attendance) <= set(evidence.reviews_with_attendance):
+            unknown.append("evidence.reviews_with_attendance")
+        if not set(claimed.involvement) <= set(evidence.involvement):
+            unknown.append("evidence.involvement")
+        if unknown:
+            return (
+                "the event claims evidence the record does not show ("
+                + ", ".join(unknown)
+                + "); record the meetings, reviews or involvement first, or leave evidence out "
+                "and let fama work it out"
+            )
+    result = judge(evidence, c.criterion)
+    if result.met:
+        return None
+    return (
+        f"the record does not yet meet the engagement criterion {c.criterion.name}: "
+        + "; ".join(str(m) for m in result.missing)
+    )
+
+
+def _evidence(cur: _EpisodeDraft, as_of: Any) -> Any:
+    return evidence_from(
+        cur.sessions, cur.journal, cur.commitments.values(), cur.goals.values(), as_of=as_of
+    )
+
+
+_EXPERIENCED = frozenset({ExperienceLevel.SOME, ExperienceLevel.LONG_HISTORY_THEN_RELAPSE})
+
+
+def _commitment_needs_experience(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
+    """A commitment at session 1 is only for a client with experience of mutual aid."""
+    if e.commitment is not None and e.past_experience.level not in _EXPERIENCED:
+        return (
+            "a commitment at session 1 is only for a client with experience of mutual aid: "
+            "record past_experience.level as some or long_history_then_relapse if the client "
+            "has it, or leave commitment out and agree the first meeting at session 2"
+        )
     return None
 
 
-def _attended_a_meeting(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
-    """The client has attended at least one meeting (a kept commitment or a journal entry)."""
-    if any(j.attended for j in cur.journal):
-        return None
-    if any(x.outcome is CommitmentOutcome.ATTENDED for x in cur.commitments.values()):
-        return None
-    return "no attended meeting is recorded (commitment review or journal)"
+def _follows_session_2_or_3(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
+    """Session 3 follows a session 2 or 3; after session 1 comes session 2."""
+    if cur.sessions and cur.sessions[-1].stage is SessionStage.INTRODUCTION:
+        return (
+            "after session 1 the next session is a session 2, whose step 1 reviews the "
+            "commitment made at session 1: record a session_2_held event instead"
+        )
+    return None
 
 
 GUARDS: Final[dict[str, _Guard]] = {
@@ -499,10 +573,24 @@ GUARDS: Final[dict[str, _Guard]] = {
     "arrangement_new": _arrangement_new,
     "supports_known_commitment": _supports_known_commitment,
     "arrangement_open": _arrangement_open,
-    "session_3_held_before": _session_3_held_before,
-    "attended_a_meeting": _attended_a_meeting,
+    "commitment_needs_experience": _commitment_needs_experience,
+    "follows_session_2_or_3": _follows_session_2_or_3,
+    "engagement_evidence": _engagement_evidence,
 }
 """Named guards; each docstring is the condition it checks."""
+
+NEWER_RULES: Final[dict[str, str]] = {
+    "commitment_needs_experience": "2026-11 (issue 10): a session-1 commitment needs experience",
+    "follows_session_2_or_3": "2026-11 (issue 10): after session 1 comes session 2",
+    "engagement_evidence": "2026-11 (issue 10): engagement is evidence, not one meeting",
+}
+"""Guards added after events were first stored, with when and why.
+
+A log written before a rule existed may break it. Replaying such a log with
+``flag_newer_rules=True`` keeps the event as recorded and flags it on its
+episode (:class:`~fama_core.state.RuleBreach`) instead of refusing it; new
+events are always checked against every rule.
+"""
 
 _WHEN: Final[dict[str, Callable[[Any], bool]]] = {
     "always": lambda e: True,
@@ -616,6 +704,7 @@ def _on_concluded(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
 
 
 def _on_engaged(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
+    cur.engagement_evidence = _evidence(cur, e.occurred_on)
     cur.ended_on = e.occurred_on
     cur.engaged_with = e.organisation
 
@@ -756,13 +845,20 @@ def _step(c: _ClientDraft, e: Any) -> bool:
             detail=f"{e.kind} may happen in: {', '.join(_sources(e.kind))}",
             event_id=e.event_id,
         )
+    breaches = None
     for name, guard in compiled.guards:
         why = guard(c, cur, e)
         if why is not None:
+            if c.flag_newer and name in NEWER_RULES:
+                breaches = breaches or []
+                breaches.append(RuleBreach(e.event_id, e.kind, name, why))
+                continue
             raise TransitionRefused(
                 state=str(state), event=e.kind, condition=name, detail=why, event_id=e.event_id
             )
     compiled.effect(c, cur, e)
+    if breaches:
+        c.cur.breaches.extend(breaches)  # type: ignore[union-attr]  # newer rules need an episode
     if compiled.only is not None:
         c.cur.status = compiled.only  # type: ignore[union-attr]  # every effect leaves an episode
     else:
@@ -785,35 +881,54 @@ def initial(client_id: str) -> ClientState:
     return ClientState(client_id=client_id)
 
 
-def apply(state: ClientState | None, event: Event) -> ClientState:
+def apply(
+    state: ClientState | None,
+    event: Event,
+    *,
+    criterion: EngagementCriterion = DEFAULT_ENGAGEMENT,
+) -> ClientState:
     """Apply one event and return the new state.
 
     ``state`` may be ``None`` for a client's first event. The state passed in
     is never changed. Re-applying an event already applied returns ``state``
     itself. Raises :class:`TransitionRefused` when the workflow does not allow
     the event, or :class:`IdempotencyConflict` when its id was used for a
-    different event.
+    different event. ``criterion`` is the provider's engagement criterion
+    (:mod:`fama_core.engagement`), checked when engagement is confirmed.
     """
     if state is None:
         state = initial(event.client_id)
     if event.event_id in state._applied and state._applied[event.event_id] == event:
         return state
-    draft = _ClientDraft(state)
+    draft = _ClientDraft(state, criterion)
     _step(draft, event)
     return draft.freeze()
 
 
-def fold(events: Iterable[Event], state: ClientState | None = None) -> ClientState:
+def fold(
+    events: Iterable[Event],
+    state: ClientState | None = None,
+    *,
+    criterion: EngagementCriterion = DEFAULT_ENGAGEMENT,
+    flag_newer_rules: bool = False,
+) -> ClientState:
     """Apply events in order, as :func:`apply` would one by one, and return the result.
 
     An empty log gives ``state`` (or raises ``ValueError`` when both are empty,
     since the client is then unknown). Raises like :func:`apply` on the first
     refused event.
+
+    ``flag_newer_rules`` is for replaying a *stored* log: an event that breaks
+    only a rule of :data:`NEWER_RULES` (added after it may have been written)
+    is kept as recorded and flagged on its episode's ``breaches``; any other
+    refusal still raises. Never set it for events that are being recorded now.
     """
-    draft: _ClientDraft | None = _ClientDraft(state) if state is not None else None
+    draft: _ClientDraft | None = (
+        _ClientDraft(state, criterion, flag_newer_rules) if state is not None else None
+    )
     for event in events:
         if draft is None:
-            draft = _ClientDraft.empty(event.client_id)
+            draft = _ClientDraft.empty(event.client_id, criterion, flag_newer_rules)
         _step(draft, event)
     if draft is None:
         raise ValueError("fold needs at least one event or a starting state")

@@ -2,15 +2,18 @@
 
 Dates follow JourneyBuilder's rules: session 1 on the start day, each later
 session ``gap`` days after the one before, a commitment's meeting and its
-journal entry three days after the session that made it.
+journal entry three days after the session that made it. An engaged client
+meets the default engagement criterion: a second session 3 reviews a second
+kept commitment, with one more meeting (numbers swapped) five days after the
+first session 3.
 
 ====  ====  =====  ==========  ===========================  ======  ===  ========================
 id    kw    team   session 1   journey                      org     gap  notes
 ====  ====  =====  ==========  ===========================  ======  ===  ========================
 c01   kw-a  north  2026-01-05  commit 01-12, met 01-15,      aa      7    getting there; accompanied
-                               engaged 01-19
+                               01-22, 01-24; engaged 01-26
 c02   kw-a  north  2026-01-12  commit 01-26, met 01-29,      na      14   getting there, God
-                               engaged 02-09
+                               02-12, 02-14; engaged 02-23
 c03   kw-b  north  2026-01-20  commit 01-27, in progress     aa      7    accompaniment, no-show
 c04   kw-b  north  2026-02-02  declined after session 1      -       -    not like these people
 c05   kw-c  south  2026-02-10  introduced, in progress       -       -    getting there

@@ -21,7 +21,10 @@ from .test_roundtrip import assert_valid
 @st.composite
 def journeys(draw):
     b = JourneyBuilder(draw(st.from_regex(r"\Ac-[a-z0-9]{1,8}\Z")))
-    b.open().session1(commit_to=b.meeting(draw(text.filter(lambda s: 1 <= len(s) <= 200))))
+    meeting = b.meeting(draw(text.filter(lambda s: 1 <= len(s) <= 200)))
+    b.open().session1(commit_to=meeting)
+    # After session 1 comes session 2, which reviews the session-1 commitment.
+    b.session2(review=draw(st.sampled_from(CommitmentOutcome)), commit_to=meeting)
     for _ in range(draw(st.integers(1, 3))):
         b.goal(draw(st.sampled_from(GoalKind)), description=draw(text.filter(bool)))
     if draw(st.booleans()):

@@ -96,6 +96,10 @@ def journey_events(client_id: str, spec: JourneySpec) -> list[Event]:
         return b.session3(review=CommitmentOutcome.ATTENDED).closed().events
     if spec.shape is JourneyShape.ATTENDED_STILL_GOING:
         return b.session3(review=CommitmentOutcome.ATTENDED, commit_to=meeting).events
+    # Engaged by the guide's measure (fama_core.engagement): a second cycle, with
+    # a further meeting where numbers were swapped, before the second review.
+    b.session3(review=CommitmentOutcome.ATTENDED, commit_to=meeting)
+    b.journal(meeting).journal(meeting, days_after=5, contacts=1)
     return b.session3(review=CommitmentOutcome.ATTENDED).engaged(spec.organisation).events
 
 
