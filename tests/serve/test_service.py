@@ -108,7 +108,7 @@ def test_a_bad_if_match_is_a_400(server):
 
 def test_a_refused_event_is_a_422_with_its_condition_and_fix(server):
     b = opened("rf-1")
-    b.engaged("aa")  # engagement before any session 3 review: the workflow refuses it
+    b.engaged("aa", complete=False)  # engagement straight after session 1: refused
     with pytest.raises(TransitionRefused) as local:
         fold(b.events)
     with server.client("kw_a") as http:
