@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 from fama_adapters.cli import main
+from fama_adapters.hl7v2 import er7
+from fama_adapters.hl7v2.mllp import frame
 from fama_adapters.plugins import PluginHost
 
 from .test_adapter import adt
@@ -53,3 +55,57 @@ def test_demo_writes_the_caseload_as_hl7_files(tmp_path):
     assert len(files) == 41 and files[0] == "demo-c001-001-session.hl7"
     assert "HL7 v2.5 messages" in out
     assert "loopback receiver (hl7apy, STRICT validation): 41 AA" in out
+
+
+def test_send_in_text_mode_keeps_the_acknowledged_messages_when_a_later_one_times_out(tmp_path):
+    """Issue 11 item 9: text mode hid the messages already acknowledged."""
+    path = tmp_path / "batch.hl7"
+    path.write_bytes((adt("A01") + "\r" + adt("A08") + "\r" + adt("A02")).encode())
+    server = Listener([lambda cid: ack("AA", cid)] + [lambda cid: None] * 3)
+    try:
+        code, out, _ = run(
+            "hl7", "send", str(path), "--port", str(server.port), "--timeout", "0.3",
+            "--retries", "0",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert code == 3  # nothing more could be sent
+    assert "m-A01" in out and "AA" in out
+    assert "2 message(s) not sent" in out
+
+
+def test_send_shows_the_receivers_reason_for_an_error(tmp_path):
+    """Issue 15: the reason of an AE (MSA-3, ERR) was never shown."""
+    path = tmp_path / "one.hl7"
+    path.write_bytes(adt("A01").encode())
+
+    def refuse(cid):
+        return frame(
+            "MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\r"
+            f"MSA|AE|{cid}|Patient\x1b]0;pwned\x07 unknown\rERR||PID^1^3|204^Unknown key^HL70357|E"
+        )
+
+    server = Listener([refuse])
+    try:
+        code, out, _ = run("hl7", "send", str(path), "--port", str(server.port))
+    finally:
+        server.close()
+    assert code == 1
+    assert 'AE error 204 "Unknown key" at PID-1-3 severity E; "Patient' in out
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_send_refuses_a_message_carrying_a_framing_byte_and_sends_the_others(tmp_path):
+    path = tmp_path / "batch.hl7"
+    poisoned = adt("A01").replace("tx-9", "tx\x1c9")
+    path.write_bytes((poisoned + "\r" + adt("A08")).encode())
+    server = Listener([lambda cid: ack("AA", cid)])
+    try:
+        code, out, _ = run("hl7", "send", str(path), "--port", str(server.port), "--json")
+    finally:
+        server.close()
+    assert code == 1
+    sent = json.loads(out)["sent"]
+    assert [s["ack"][:8] for s in sent] == ["not sent", "AA"]
+    assert "framing byte" in sent[0]["ack"]
+    assert [er7.parse(m).control_id for m in server.received] == ["m-A08"]

@@ -191,3 +191,85 @@ def test_loopback_receiver_answers_ae_to_what_hl7apy_refuses():
         with pytest.raises(AckRejected):
             c.send(broken)
     assert receiver.answers == [("ctl-1", "AE")]
+
+
+# ------------------------------------------- issue 11 and 15: deadline, size, the reason
+
+
+def reply_with(extra: str, code: str = "AE"):
+    def answer(cid: str) -> bytes:
+        return frame(
+            "MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\r"
+            f"MSA|{code}|{cid}|{extra}"
+        )
+
+    return answer
+
+
+def test_an_application_errors_reason_is_shown_quoted_and_sanitised(listener):
+    """Issue 15: an AE acknowledgement's reason (MSA-3, ERR) was never shown."""
+    hostile = "Unknown patient c-1\x1b[2J\u202e" + "x" * 400
+    server = listener(
+        lambda cid: frame(
+            "MSH|^~\\&|RECV||FAMA||20260309170001+0000||ACK^A01^ACK|a-1|P|2.5\r"
+            f"MSA|AE|{cid}|{hostile}\r"
+            "ERR||PID^1^3|204^Unknown key identifier^HL70357|E\r"
+            "ERR||PV1^1^19|a b^bad code with spaces|W"
+        )
+    )
+    with client(server.port) as c, pytest.raises(AckRejected) as caught:
+        c.send(MESSAGE)
+    reason = caught.value.reason
+    assert 'error 204 "Unknown key identifier" at PID-1-3 severity E' in reason
+    assert "error ? " in reason  # a code that is not a code is not repeated
+    assert "\x1b" not in reason and "\u202e" not in reason
+    assert len(reason) < 400
+    assert reason in str(caught.value)
+
+
+def test_an_ack_dripping_forever_ends_at_the_sends_deadline():
+    """Issue 11 items 3 and 9: the MLLP send has an overall deadline, attempts included."""
+    import time
+
+    stop = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def drip() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                while not stop.wait(0.05):
+                    try:
+                        conn.sendall(b"\x0bM")  # never an end block
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        with (
+            MllpClient(
+                "127.0.0.1", server.getsockname()[1], timeout=5, retries=5, deadline=1.0
+            ) as c,
+            pytest.raises(TransportError) as caught,
+        ):
+            c.send(MESSAGE)
+        assert time.monotonic() - started < 30  # bounded: 6 attempts of 5 s would be 30
+    finally:
+        stop.set()
+        server.close()
+        thread.join(timeout=5)
+    assert "c-1" not in str(caught.value)
+
+
+def test_an_ack_larger_than_the_limit_is_cut_off(listener):
+    from fama_adapters.hl7v2.mllp import MAX_ACK_BYTES
+
+    server = listener(lambda cid: b"\x0b" + b"x" * (MAX_ACK_BYTES + 70_000))
+    with client(server.port, retries=0) as c, pytest.raises(TransportError, match="larger"):
+        c.send(MESSAGE)

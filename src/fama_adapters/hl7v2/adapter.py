@@ -46,17 +46,21 @@ from fama_core.state import ClientState
 
 __all__ = [
     "MEDIA_TYPE",
+    "FRAMING_BYTE_READ",
     "NOT_UTF8",
+    "SAFE_ID",
     "Hl7v2RecordSystem",
     "OutboundMessage",
     "decode_message",
+    "has_framing_byte",
     "split_batch",
     "split_batch_bytes",
 ]
 
 MEDIA_TYPE = "application/hl7-v2"
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+"""What a control id must look like to be printed: anything else may be free text."""
 
 _REVIEW_STATUS = {
     GoalReviewOutcome.ACHIEVED: GoalStatus.ACHIEVED,
@@ -79,19 +83,63 @@ def split_batch(payload: bytes | str) -> list[str]:
     """Split a payload into messages: MLLP frames, or messages each starting with ``MSH``.
 
     Bytes must be UTF-8 as a whole; :func:`split_batch_bytes` splits first, so
-    one badly encoded message does not take the others with it.
+    one badly encoded message does not take the others with it. A frame or
+    message that still carries a framing byte is returned as one piece, for the
+    caller to refuse (:func:`has_framing_byte`).
     """
-    text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
-    text = text.replace("\x0b", "\r").replace("\x1c", "\r")
-    parts = re.split(r"(?:^|\r\n|\r|\n)(?=MSH)", text)
-    return [p.strip("\r\n") for p in parts if p.strip()]
+    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    return [part.decode("utf-8") for part in split_batch_bytes(data)]
 
 
 def split_batch_bytes(payload: bytes) -> list[bytes]:
-    """Split raw bytes into messages (as :func:`split_batch`), each still to be decoded."""
-    data = payload.replace(b"\x0b", b"\r").replace(b"\x1c", b"\r")
-    parts = re.split(rb"(?:^|\r\n|\r|\n)(?=MSH)", data)
-    return [p.strip(b"\r\n") for p in parts if p.strip()]
+    """Split raw bytes into messages, each still to be decoded.
+
+    MLLP frames are read strictly (HL7 v2.5 appendix C): a frame starts at a VT
+    (0x0B) and ends at the first FS (0x1C), optionally followed by CR. A frame
+    whose content holds another VT, that never ends, or that is followed by
+    bytes beginning no message (its FS may have been inside the message) comes
+    back whole, VT included, so that :func:`has_framing_byte` refuses it: its
+    boundaries cannot be trusted. Outside frames, messages start with ``MSH`` at a line start; a
+    stray FS stays inside its message, which is then refused, as is a message
+    that runs into a VT without a segment end.
+    """
+    parts: list[bytes] = []
+    pos, size = 0, len(payload)
+    while pos < size:
+        start = payload.find(b"\x0b", pos)
+        plain = _split_plain(payload[pos : size if start < 0 else start])
+        if plain and start > 0 and payload[start - 1 : start] not in (b"\r", b"\n"):
+            plain[-1] += b"\x0b"  # a frame starting inside a message: that message is refused
+        parts += plain
+        if start < 0:
+            break
+        end = payload.find(b"\x1c", start + 1)
+        content = payload[start + 1 : size if end < 0 else end]
+        if end < 0:
+            parts.append(b"\x0b" + content)
+            break
+        pos = end + 1 + (payload[end + 1 : end + 2] == b"\r")
+        following = payload.find(b"\x0b", pos)
+        stray = payload[pos : size if following < 0 else following].lstrip(b"\r\n \t")
+        if b"\x0b" in content or (stray and not stray.startswith(b"MSH")):
+            # Another start block inside, or bytes after the end block that begin no
+            # message: this end block may have been inside the message. Refused whole.
+            parts.append(b"\x0b" + content + b"\x1c")
+        else:
+            parts += _split_plain(content)
+    return parts
+
+
+def _split_plain(data: bytes) -> list[bytes]:
+    pieces = re.split(rb"(?:^|\r\n|\r|\n)(?=MSH)", data)
+    return [p.strip(b"\r\n") for p in pieces if p.strip(b"\r\n \t")]
+
+
+def has_framing_byte(raw: bytes | str) -> bool:
+    """Whether a message carries an MLLP start (VT) or end (FS) block byte: never legitimate."""
+    if isinstance(raw, str):
+        return "\x0b" in raw or "\x1c" in raw
+    return b"\x0b" in raw or b"\x1c" in raw
 
 
 _LATIN_1 = {b"8859/1", b"8859/15"}
@@ -108,6 +156,12 @@ def decode_message(raw: bytes) -> str:
     charset = fields[17].split(b"^")[0].strip() if len(fields) > 17 else b""
     return raw.decode("latin-1" if charset in _LATIN_1 else "utf-8")
 
+
+FRAMING_BYTE_READ = (
+    "carries an MLLP framing byte (VT 0x0B or FS 0x1C) inside the message or frame: "
+    "refused whole, since its boundaries cannot be trusted"
+)
+"""The reason given for a message or frame that carries a framing byte."""
 
 NOT_UTF8 = "not in its character set (fama reads MSH-18 UNICODE UTF-8, ASCII or 8859/1)"
 """The reason given for a message whose bytes are not UTF-8."""
@@ -256,6 +310,10 @@ class Hl7v2RecordSystem:
         problems: list[InvalidRecord] = []
         for n, raw in enumerate(split_batch_bytes(payload), 1):
             record = f"message {n}"
+            if has_framing_byte(raw):  # a forged frame boundary: nothing in it is trusted
+                problem = FieldProblem("", "hl7v2-framing", FRAMING_BYTE_READ)
+                problems.append(InvalidRecord(record=record, kind="HL7 v2", problems=[problem]))
+                continue
             try:
                 text = decode_message(raw)
             except UnicodeDecodeError:  # this message only; the rest of the batch carries on
@@ -264,7 +322,7 @@ class Hl7v2RecordSystem:
                 continue
             try:
                 msg = er7.parse(text)
-                if _SAFE_ID.fullmatch(msg.control_id):  # an id only: never echo free text
+                if SAFE_ID.fullmatch(msg.control_id):  # an id only: never echo free text
                     record = f"message {n} ({msg.control_id})"
                 adt = read_adt(msg, authority=self.authority, transfer_codes=self.transfer_codes)
             except MappingError as exc:

@@ -5,8 +5,11 @@ built as :class:`Segment` tuples of raw (unescaped) values and encoded in one
 pass; reading splits on the delimiters that the message's own MSH declares and
 unescapes every leaf. Escape sequences: ``\\F\\`` field, ``\\S\\`` component,
 ``\\T\\`` subcomponent, ``\\R\\`` repetition, ``\\E\\`` escape, and hex data
-``\\X0D\\`` / ``\\X0A\\`` for carriage return and line feed, which would
-otherwise end a segment.
+(``\\Xhh\\``, section 2.7.5) for every C0 control character and DEL: carriage
+return and line feed would end a segment, and VT (0x0B) and FS (0x1C) are the
+MLLP frame's start and end blocks, so a raw one in a value would let free text
+end the message and start a forged one. No byte below 0x20, and no DEL, is
+ever written raw: every value is text again after :func:`unescape`.
 """
 
 from __future__ import annotations
@@ -46,27 +49,34 @@ Segment = tuple[str, tuple[Field, ...]]
 SEGMENT_END = "\r"
 ENCODING_CHARACTERS = "^~\\&"
 
-_NEEDS_ESCAPE = re.compile(r"[|^~\\&\r\n]")
+_NEEDS_ESCAPE = re.compile(r"[|^~\\&\x00-\x1f\x7f]")
 _ESCAPES = {
     "\\": "\\E\\",
     "|": "\\F\\",
     "^": "\\S\\",
     "&": "\\T\\",
     "~": "\\R\\",
-    "\r": "\\X0D\\",
-    "\n": "\\X0A\\",
 }
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\X{ord(char):02X}\\"
 
 
 def escape(text: str) -> str:
     """Escape a raw value for ER7 with the default delimiters.
+
+    The delimiters get their named escapes; every C0 control (CR, LF, tab, VT,
+    FS …) and DEL a hex escape, so nothing in a value can end a segment or an
+    MLLP frame.
 
     >>> escape("a|b^c")
     'a\\\\F\\\\b\\\\S\\\\c'
     """
     if _NEEDS_ESCAPE.search(text) is None:
         return text
-    return _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[m.group()], text)
+    return _NEEDS_ESCAPE.sub(_escape_one, text)
 
 
 def _encode_component(value: Component) -> str:
@@ -151,9 +161,16 @@ def unescape(text: str, delims: _Delimiters | None = None) -> str:
             out.append(simple[code])
         elif code.startswith("X") and len(code) > 1 and len(code) % 2 == 1:
             try:
-                out.append(bytes.fromhex(code[1:]).decode("latin-1"))
+                data = bytes.fromhex(code[1:])
             except ValueError:
                 out.append(text[i : end + 1])
+            else:
+                # Hex data are bytes of the message's character set: UTF-8 for what fama
+                # writes (single bytes below 0x80 are the same in every set), else Latin-1.
+                try:
+                    out.append(data.decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.append(data.decode("latin-1"))
         else:
             out.append(text[i : end + 1])
         i = end + 1

@@ -25,6 +25,7 @@ from fama_adapters.cli import (
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.adapter import (
     NOT_UTF8,
+    SAFE_ID,
     Hl7v2RecordSystem,
     decode_message,
     split_batch_bytes,
@@ -105,41 +106,71 @@ def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
             + "".join(f"problem: {p}\n" for p in result.problems),
         )
         return EXIT_PARTIAL if result.problems else EXIT_OK
-    # send: content never printed; only file, control id and the receiver's answer
+    return _send(args, ctx)
+
+
+def _safe_control_id(text: str) -> str:
+    """MSH-10 when it is an id; anything else is not echoed (it could be free text)."""
+    try:
+        control_id = er7.parse(text).control_id
+    except MappingError:
+        return ""
+    return control_id if SAFE_ID.fullmatch(control_id) else "(not an id)"
+
+
+def _send(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Send every message of the files; content is never printed.
+
+    Each message gets a row: file, control id and the receiver's answer (with
+    its sanitised reason for AE/AR). When the receiver cannot be reached or
+    stops answering, the rows of the messages already answered are printed, in
+    text as in JSON, with how many were not sent, and the exit code is 3.
+    """
     outcomes: list[dict[str, str]] = []
     failed = False
+    pending = [(name, raw) for name in args.files for raw in split_batch_bytes(_read(name))]
+    error = ""
     with MllpClient(args.host, args.port, timeout=args.timeout, retries=args.retries) as client:
-        for name in args.files:
-            for raw in split_batch_bytes(Path(name).read_bytes()):
-                try:
-                    text = decode_message(raw)
-                except UnicodeDecodeError:  # report this message, send the others
-                    failed = True
-                    outcomes.append(
-                        {"file": name, "control_id": "", "ack": f"not sent: {NOT_UTF8}"}
-                    )
-                    continue
-                try:
-                    control_id = er7.parse(text).control_id
-                    ack = client.send(text)
-                    outcomes.append({"file": name, "control_id": control_id, "ack": ack.code})
-                except AckRejected as exc:
-                    failed = True
-                    outcomes.append({"file": name, "control_id": exc.control_id, "ack": exc.code})
-                except MappingError as exc:
-                    failed = True
-                    outcomes.append({"file": name, "control_id": "", "ack": f"not sent: {exc}"})
-                except TransportError as exc:
-                    ctx.emit({"sent": outcomes, "error": str(exc)}, f"fama hl7 send: {exc}")
-                    return EXIT_FAILED
-    ctx.emit(
-        {"sent": outcomes},
-        render_table(
-            ("file", "control id", "answer"),
-            [(o["file"], o["control_id"], o["ack"]) for o in outcomes],
-        ),
-    )
+        for index, (name, raw) in enumerate(pending):
+            row = {"file": name, "control_id": "", "ack": "", "reason": ""}
+            outcomes.append(row)
+            try:
+                text = decode_message(raw)
+            except UnicodeDecodeError:  # report this message, send the others
+                failed = True
+                row["ack"] = f"not sent: {NOT_UTF8}"
+                continue
+            row["control_id"] = _safe_control_id(text)
+            try:
+                row["ack"] = client.send(text).code
+            except AckRejected as exc:
+                failed = True
+                row["ack"], row["reason"] = exc.code, exc.reason
+            except MappingError as exc:  # not a message, or a framing byte: not sent
+                failed = True
+                row["ack"] = f"not sent: {exc}"
+            except TransportError as exc:
+                outcomes.pop()
+                left = len(pending) - index
+                error = f"{exc}; {left} message(s) not sent"
+                break
+    rows = [
+        (o["file"], o["control_id"], o["ack"] + (f" {o['reason']}" if o["reason"] else ""))
+        for o in outcomes
+    ]
+    payload: dict[str, object] = {"sent": outcomes}
+    text_out = render_table(("file", "control id", "answer"), rows)
+    if error:
+        payload["error"] = error
+        text_out += f"fama hl7 send: {error}\n"
+    ctx.emit(payload, text_out)
+    if error:
+        return EXIT_FAILED
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _read(name: str) -> bytes:
+    return Path(name).read_bytes()
 
 
 def _configure_hl7(p: argparse.ArgumentParser) -> None:
