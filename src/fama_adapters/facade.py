@@ -180,12 +180,33 @@ class LineProblem:
 
 @dataclass
 class RecordReport:
-    """What :meth:`Fama.record_lines` did with a whole file."""
+    """What :meth:`Fama.record_lines` did with a whole file.
+
+    ``problems`` lists the refused lines, unless the caller streamed them to
+    ``on_problem``; ``refused`` counts them either way.
+    """
 
     recorded: int = 0
     duplicates: int = 0
     clients: set[str] = field(default_factory=set)
     problems: list[LineProblem] = field(default_factory=list)
+    refused: int = 0
+    _sink: Callable[[LineProblem], None] | None = field(default=None, repr=False, compare=False)
+    _held: list[LineProblem] = field(default_factory=list, repr=False, compare=False)
+
+    def refuse(self, problem: LineProblem) -> None:
+        """Count a refused line; keep it, or hold it for the sink until the next flush."""
+        self.refused += 1
+        (self._held if self._sink is not None else self.problems).append(problem)
+
+    def release(self) -> None:
+        """Pass held problems to the sink in line order (after a flush no earlier one can come)."""
+        if self._sink is None:
+            return
+        self._held.sort(key=lambda p: p.line)
+        for problem in self._held:
+            self._sink(problem)
+        self._held.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +368,7 @@ class Fama:
         *,
         progress: Callable[[int], None] | None = None,
         flush_every: int = 500,
+        on_problem: Callable[[LineProblem], None] | None = None,
     ) -> RecordReport:
         """Record a file of events for many clients, reporting each bad line and carrying on.
 
@@ -358,8 +380,12 @@ class Fama:
         every ``flush_every`` events, one atomic batch per client, all in one
         transaction when the store has ``append_many``.
         ``progress(n)`` is called with the number of lines read so far.
+        With ``on_problem``, each refused line is passed to it (in line order,
+        after the flush that settles it) instead of being kept in the report, so
+        memory stays bounded whatever the size of the file and however many of
+        its lines are refused.
         """
-        report = RecordReport()
+        report = RecordReport(_sink=on_problem)
         base: dict[str, ClientState] = {}
         working: dict[str, ClientState] = {}
         pending: dict[str, list[tuple[int, Event]]] = {}
@@ -374,12 +400,16 @@ class Fama:
             base.clear()
             working.clear()
             pending.clear()
+            report.release()
 
         for done, (line, item) in enumerate(numbered, start=1):
             if progress is not None:
                 progress(done)
             if isinstance(item, InvalidRecord):
-                report.problems.append(_problem(line, None, item))
+                report.refuse(_problem(line, None, item))
+                if len(report._held) >= flush_every:
+                    flush()  # settles what is pending, so the held lines can be passed on
+                    count = 0
                 continue
             client_id = item.client_id
             report.clients.add(client_id)
@@ -389,7 +419,10 @@ class Fama:
             try:
                 new = apply(state, item, criterion=self.engagement)
             except (TransitionRefused, IdempotencyConflict) as exc:
-                report.problems.append(_problem(line, item.event_id, exc))
+                report.refuse(_problem(line, item.event_id, exc))
+                if len(report._held) >= flush_every:
+                    flush()
+                    count = 0
                 continue
             if new is state:
                 report.duplicates += 1
@@ -456,7 +489,7 @@ class Fama:
                 try:
                     done = self.record(event)
                 except FamaError as exc:
-                    report.problems.append(_problem(line, event.event_id, exc))
+                    report.refuse(_problem(line, event.event_id, exc))
                 else:
                     report.recorded += len(done.stored)
                     report.duplicates += len(done.duplicates)

@@ -74,10 +74,16 @@ class Weekday(IntEnum):
 
 @cache
 def zone(name: str) -> ZoneInfo:
-    """The tz-database zone named ``name``; :class:`ValueError` when unknown."""
+    """The tz-database zone named ``name``; :class:`ValueError` when unknown.
+
+    A name longer than any in the database (or with a NUL) is refused before
+    the zone files are searched: the OS would fail with "file name too long".
+    """
+    if not name or len(name) > 64 or "\x00" in name:
+        raise ValueError("not a tz database time zone name")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("not a tz database time zone name") from None
 
 
@@ -375,7 +381,8 @@ def type_codes_of(
 ) -> tuple[str, ...]:
     """The Meeting Guide type codes for fama's features and languages (inverse of the above)."""
     codes = {_CODE_OF_FEATURE[f] for f in features}
-    codes |= {_CODE_OF_LANGUAGE[lang] for lang in languages}
+    # a language fama has no Meeting Guide code for (an edited saved directory) is left out
+    codes |= {_CODE_OF_LANGUAGE[lang] for lang in languages if lang in _CODE_OF_LANGUAGE}
     codes |= set(unrecognised)
     return tuple(sorted(codes))
 

@@ -225,6 +225,29 @@ class SubmissionError(FamaError):
     """An NDTMS submission row or file is invalid."""
 
 
+def _without_values(err: Any) -> str:
+    """pydantic's message for one error with every input value in it cut out.
+
+    Some messages quote what they met (a discriminator's tag: ``Input tag 'x'
+    found using 'kind' …``; a custom validator may too): the value given, and
+    the tag pydantic read from it, are replaced wherever they appear.
+    """
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "union_tag_invalid" and "expected_tags" in ctx:
+        return f"not one of the expected values: {ctx['expected_tags']}"
+    msg = str(err.get("msg", ""))
+    quoted: list[str] = []
+    given = err.get("input")
+    if isinstance(given, str | int | float) and not isinstance(given, bool):
+        quoted.append(str(given))
+    if isinstance(ctx.get("tag"), str):
+        quoted.append(ctx["tag"])
+    for value in sorted(quoted, key=len, reverse=True):
+        if len(value) >= 2:
+            msg = msg.replace(value, "(the value given)")
+    return msg
+
+
 def invalid_record_from_pydantic(
     exc: Any, *, record: str, kind: str, extra: Iterable[FieldProblem] = ()
 ) -> InvalidRecord:
@@ -234,8 +257,10 @@ def invalid_record_from_pydantic(
     value is dropped so no personal data reaches a log or a screen.
     """
     problems: list[FieldProblem] = []
-    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+    for err in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in err.get("loc", ()))
-        problems.append(FieldProblem(loc, str(err.get("type", "invalid")), str(err.get("msg", ""))))
+        if err.get("type") == "union_tag_invalid" and not loc:  # the tag itself is wrong
+            loc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+        problems.append(FieldProblem(loc, str(err.get("type", "invalid")), _without_values(err)))
     problems.extend(extra)
     return InvalidRecord(record=record, kind=kind, problems=problems)

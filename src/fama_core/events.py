@@ -449,6 +449,12 @@ def events_from_json_lines(
     caller reports it and carries on with the rest of the batch.
     """
     for number, line in enumerate(lines, start=start):
+        if number == start:  # a UTF-8 byte-order mark some editors write is not part of the JSON
+            line = (
+                line.removeprefix(b"\xef\xbb\xbf")
+                if isinstance(line, bytes)
+                else line.removeprefix("\ufeff")
+            )
         if not line.strip():  # blank lines separate nothing and are skipped
             continue
         try:

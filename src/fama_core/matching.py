@@ -67,6 +67,15 @@ class TimeWindow(FamaModel):
     start: dt.time
     end: dt.time
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: dt.time) -> dt.time:
+        # pydantic reads a number (``"start": 0``) as seconds since midnight UTC, an aware
+        # time that cannot be compared with a local one: refuse it as WeeklySlot does.
+        if value.tzinfo is not None:
+            raise ValueError("times are local HH:MM, without a zone or a number of seconds")
+        return value
+
     def on(self, date: dt.date, tz_name: str) -> tuple[dt.datetime, dt.datetime]:
         """The window as aware start and end instants when it opens on ``date``."""
         tz = zone(tz_name)

@@ -164,7 +164,10 @@ def _labels(parser: argparse.ArgumentParser) -> dict[str, str]:
     """``dest`` → how the user wrote it (``--events``, ``FILE``), for every argument of a parser."""
     labels: dict[str, str] = {}
     for action in parser._actions:  # argparse's documented-by-use registry of arguments
-        if action.option_strings:
+        if isinstance(action, argparse._SubParsersAction):  # `fama meetings import --out`
+            for nested in action.choices.values():
+                labels.update(_labels(nested))
+        elif action.option_strings:
             labels[action.dest] = max(action.option_strings, key=len)
         else:
             labels[action.dest] = str(action.metavar or action.dest).upper()
@@ -201,6 +204,8 @@ def _which_option(args: argparse.Namespace, filename: object) -> str:
                 return label
             if given in target.parents:
                 found = f"a path under {label}"
+            elif target in given.parents:  # creating the folders that lead to it
+                found = f"a folder on the way to {label}"
     return found
 
 
@@ -218,6 +223,9 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
         code = command.run(args, ctx)
     except FamaError as exc:
         err.write(f"fama {name}: {exc}\n")
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in _PATH_ERRNOS:
+            return ExitCode.USAGE  # an adapter's own message for a path it could not open
         return exit_code_for(exc)
     except KeyboardInterrupt:
         err.write(f"fama {name}: interrupted\n")

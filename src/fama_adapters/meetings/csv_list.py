@@ -24,8 +24,9 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -253,6 +254,36 @@ def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: 
     )
 
 
+def _rows(
+    reader: csv.DictReader[str], report: ImportReport
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """``(row number, row)`` of each row the csv module can parse; a row it cannot (a field over
+    ``csv.field_size_limit()``, a NUL byte) is refused as a problem and the rest carry on."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.entries += 1
+            reason = (
+                f"a field longer than {csv.field_size_limit()} characters"
+                if "field limit" in str(exc)
+                else "not a CSV row this reader can parse"
+            )
+            report.problems.append(
+                InvalidRecord(
+                    record=f"row {number}",
+                    kind="meeting",
+                    problems=[FieldProblem("", "csv_invalid", reason)],
+                )
+            )
+            continue
+        yield number, raw
+
+
 def read_csv_text(
     text: str, *, options: ImportOptions | None = None, source: str = "list.csv"
 ) -> ImportReport:
@@ -260,14 +291,17 @@ def read_csv_text(
     options = options or ImportOptions()
     label = options.source or source
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = {h.strip().lower() for h in reader.fieldnames or ()}
+    try:
+        headers = {h.strip().lower() for h in reader.fieldnames or ()}
+    except csv.Error:
+        raise MeetingFeedError(source=label, reason="the header row is not readable CSV") from None
     missing = [c for c in HANDOUT_6A_COLUMNS if c.lower() not in headers]
     if missing:
         raise MeetingFeedError(source=label, reason="missing column(s): " + ", ".join(missing))
     report = ImportReport(source=label)
     seen: dict[str, int] = {}
     assumed = 0
-    for number, raw in enumerate(reader, start=2):
+    for number, raw in _rows(reader, report):
         row = {(k or "").strip().lower(): v or "" for k, v in raw.items() if isinstance(v, str)}
         if not any(v.strip() for v in row.values()):
             continue
@@ -319,7 +353,7 @@ def read_csv_file(path: str | Path, *, options: ImportOptions | None = None) -> 
     except (OSError, UnicodeDecodeError) as exc:
         raise MeetingFeedError(
             source=p.name, reason=f"cannot read ({type(exc).__name__})"
-        ) from None
+        ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
     return read_csv_text(text, options=options, source=p.name)
 
 

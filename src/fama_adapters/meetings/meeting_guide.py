@@ -21,7 +21,6 @@ and ``unrecognised_types``; ``attendance_option`` (else derived from ``TC``,
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -38,6 +37,7 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_core import safe_json
 from fama_core.codes import AttendanceMode
 from fama_core.directory import (
     Meeting,
@@ -49,6 +49,7 @@ from fama_core.directory import (
 )
 from fama_core.errors import (
     FieldProblem,
+    InputUnreadable,
     InvalidRecord,
     TransportError,
     invalid_record_from_pydantic,
@@ -302,13 +303,9 @@ def read_meeting_guide_json(
 ) -> ImportReport:
     """Decode a Meeting Guide feed and import it (see :func:`read_meeting_guide`)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MeetingFeedError(
-            source=source, reason=f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise MeetingFeedError(source=source, reason="not UTF-8 text") from None
+        data = safe_json.loads(text, source=source)
+    except InputUnreadable as exc:  # not JSON, not UTF-8, nested too deeply, a huge number
+        raise MeetingFeedError(source=source, reason=exc.reason) from None
     if isinstance(data, Mapping) and isinstance(data.get("meetings"), list):
         data = data["meetings"]  # some servers wrap the array; accept it
     if not isinstance(data, list):
@@ -324,7 +321,7 @@ def read_meeting_guide_file(
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from None
+        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from exc
     return read_meeting_guide_json(data, options=options, source=p.name)
 
 

@@ -28,6 +28,7 @@ from fama_adapters.cli import (
     DemoStep,
     render_table,
 )
+from fama_adapters.cli.argtypes import time_zone
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.meetings.refresh import (
     RefreshReport,
@@ -39,8 +40,9 @@ from fama_adapters.meetings.report import ImportOptions, ImportReport
 from fama_adapters.meetings.sources import BUILTIN_SOURCES, MeetingSource
 from fama_adapters.meetings.store import dump_directory, load_directory
 from fama_adapters.report.io import load_caseload
+from fama_core import safe_json
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting, MeetingDirectory
-from fama_core.errors import FamaError, invalid_record_from_pydantic
+from fama_core.errors import FamaError, InputUnreadable, invalid_record_from_pydantic
 from fama_core.matching import MatchRequest, MatchResult, match_meetings
 from fama_core.refresh import ChangeKind
 from fama_core.state import ClientState
@@ -60,9 +62,9 @@ def load_request(path: str | Path) -> MatchRequest:
     """Read a match request (``{"preferences": …, "availability": …}``) from JSON."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FamaError(f"{p.name}: cannot read ({type(exc).__name__})") from None
+        raw = safe_json.loads(p.read_bytes(), source=p.name)
+    except OSError as exc:
+        raise FamaError(f"{p.name}: cannot read ({type(exc).__name__})") from exc
     try:
         return MatchRequest.model_validate(raw)
     except ValidationError as exc:
@@ -136,9 +138,9 @@ def match_rows(result: MatchResult, limit: int) -> list[tuple[object, ...]]:
 def _load_any(location: str, ctx: CliContext, args: argparse.Namespace) -> MeetingDirectory:
     if location.endswith(".json"):
         try:
-            head = json.loads(Path(location).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            head = None
+            head = safe_json.loads(Path(location).read_bytes(), source=Path(location).name)
+        except (OSError, InputUnreadable):
+            head = None  # the feed reader below says what is wrong with it
         if isinstance(head, dict) and "format" in head:
             return load_directory(location)
     sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
@@ -283,6 +285,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     imp.add_argument("--organisation", default="aa", help="organisation of the feed (default aa)")
     imp.add_argument(
         "--timezone",
+        type=time_zone,
         help="zone of meetings naming none (else Europe/London, with a warning)",
     )
     imp.add_argument(

@@ -15,8 +15,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from fama_adapters.meetings.report import MeetingFeedError
+from fama_core import safe_json
 from fama_core.directory import Meeting, MeetingDirectory
-from fama_core.errors import CatalogueError
+from fama_core.errors import CatalogueError, InputUnreadable
 
 __all__ = ["FORMAT", "dump_directory", "load_directory"]
 
@@ -38,11 +39,13 @@ def load_directory(path: str | Path) -> MeetingDirectory:
     """
     p = Path(path)
     try:
-        data = json.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = safe_json.loads(p.read_bytes(), source=p.name)
+    except OSError as exc:
         raise MeetingFeedError(
             source=p.name, reason=f"cannot read ({type(exc).__name__})"
-        ) from None
+        ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
+    except InputUnreadable as exc:  # not JSON, nested too deeply, a huge number
+        raise MeetingFeedError(source=p.name, reason=exc.reason) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MeetingFeedError(source=p.name, reason=f"not a {FORMAT} directory file")
     directory = MeetingDirectory()

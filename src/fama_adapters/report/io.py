@@ -7,11 +7,11 @@ what it read, naming the file, line or entry and the field, never the value.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from fama_adapters.meetings.store import load_directory as load_saved_directory
+from fama_core import safe_json
 from fama_core.commissioning import (
     DirectoryMeeting,
     PartnershipInput,
@@ -19,7 +19,7 @@ from fama_core.commissioning import (
     parse_partnership_json,
 )
 from fama_core.directory import Meeting
-from fama_core.errors import FamaError, FieldProblem, InvalidRecord
+from fama_core.errors import FamaError, FieldProblem, InputUnreadable, InvalidRecord
 from fama_core.events import Event, events_from_json_lines
 from fama_core.state import ClientState
 from fama_core.workflow import apply
@@ -110,8 +110,8 @@ def completeness_share(data: object, *, record: str = "completeness") -> float |
 def load_completeness(path: Path) -> float | None:
     """Read a ``fama ndtms completeness --json`` file (see :func:`completeness_share`)."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except ValueError:
+        data = safe_json.loads(path.read_bytes(), source=path.name)
+    except InputUnreadable:
         raise InvalidRecord(
             record=path.name,
             kind="NDTMS completeness",

@@ -18,6 +18,7 @@ from fama_adapters.cli import (
     DemoStep,
     render_table,
 )
+from fama_adapters.cli.argtypes import time_zone
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.meetings.plugin import import_sources
 from fama_adapters.report.bundle import CommissioningReport, build_report
@@ -84,6 +85,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timezone",
         default="Europe/London",
+        type=time_zone,
         help="the area's time zone, for meetings listed in another (default Europe/London)",
     )
     p.add_argument("--assessment", type=Path, help="the partnership's answers and actions (JSON)")

@@ -10,6 +10,7 @@ variable, else ``sqlite:///fama.db``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -29,7 +30,7 @@ from fama_adapters.cli import (
 )
 from fama_adapters.cli.exit_codes import ExitCode
 from fama_adapters.cli.progress import progress_for
-from fama_adapters.facade import DueNext, Fama
+from fama_adapters.facade import DueNext, Fama, LineProblem
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.meetings.refresh import load_changes
 from fama_adapters.store import (
@@ -178,56 +179,76 @@ def _run_init(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def _lines(path: str) -> tuple[BinaryIO, int | None]:
-    if path == "-":
-        return sys.stdin.buffer, None
-    try:
-        with open(path, "rb") as fh:
-            total = sum(1 for _ in fh)
-        return open(path, "rb"), total  # closed by the caller
-    except OSError as exc:
-        raise StoreError(f"cannot read {path} ({exc.strerror})") from None
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _problem_json(p: LineProblem) -> dict[str, Any]:
+    return {
+        "line": p.line,
+        "event_id": p.event_id,
+        "error": p.error,
+        "condition": p.condition,
+        "message": p.message,
+    }
+
+
+def _problem_text(p: LineProblem) -> str:
+    condition = f", {p.condition}" if p.condition else ""
+    return f"line {p.line}: refused ({p.error}{condition}): {p.message}\n"
 
 
 def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
-    source, total = _lines(args.file)
-    with _open(args, ctx) as fama, progress_for(ctx, "recording", total) as bar:
-        try:
+    """Record a JSON-lines file, streaming: each refused line is written as soon as it is settled.
+
+    Nothing grows with the file but the set of client ids: a million refused
+    lines are a million lines of output, not a million objects in memory.
+    """
+    if args.file == "-":
+        source: BinaryIO = sys.stdin.buffer
+        total = None
+    else:
+        # An unreadable path is an OSError here, before the store is touched (exit 2).
+        source = open(args.file, "rb")  # noqa: SIM115 - closed below
+        total = _count_lines(args.file) if ctx.interactive and not ctx.json else None
+    out = ctx.stdout
+    first = True
+
+    def on_problem(p: LineProblem) -> None:
+        nonlocal first
+        if ctx.json:
+            out.write(("" if first else ",\n") + "  " + json.dumps(_problem_json(p)))
+        else:
+            out.write(_problem_text(p))
+        first = False
+
+    try:
+        with _open(args, ctx) as fama, progress_for(ctx, "recording", total) as bar:
+            if ctx.json:
+                out.write('{"refused": [\n')
             report = fama.record_lines(
-                events_from_json_lines(source), progress=bar.update, flush_every=args.flush_every
+                events_from_json_lines(source),
+                progress=bar.update,
+                flush_every=args.flush_every,
+                on_problem=on_problem,
             )
-        finally:
-            if source is not sys.stdin.buffer:
-                source.close()
-    problems = [
-        {
-            "line": p.line,
-            "event_id": p.event_id,
-            "error": p.error,
-            "condition": p.condition,
-            "message": p.message,
-        }
-        for p in report.problems
-    ]
-    text = "".join(
-        f"line {p.line}: refused ({p.error}{', ' + p.condition if p.condition else ''}): "
-        f"{p.message}\n"
-        for p in report.problems
-    )
-    text += (
-        f"recorded {report.recorded} events for {len(report.clients)} clients; "
-        f"{report.duplicates} already recorded; {len(report.problems)} refused"
-    )
-    ctx.emit(
-        {
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    if ctx.json:
+        totals = {
             "recorded": report.recorded,
             "duplicates": report.duplicates,
             "clients": len(report.clients),
-            "refused": problems,
-        },
-        text,
-    )
-    return EXIT_PARTIAL if report.problems else EXIT_OK
+        }
+        out.write(("\n" if not first else "") + "],\n" + json.dumps(totals)[1:-1] + "}\n")
+    else:
+        out.write(
+            f"recorded {report.recorded} events for {len(report.clients)} clients; "
+            f"{report.duplicates} already recorded; {report.refused} refused\n"
+        )
+    return EXIT_PARTIAL if report.refused else EXIT_OK
 
 
 def _configure_record(p: argparse.ArgumentParser) -> None:

@@ -19,13 +19,13 @@ written one yet.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, ValidationError
 
+from fama_core import safe_json
 from fama_core.commissioning.access import AccessReport, Dimension
 from fama_core.commissioning.availability import (
     WEEKDAYS,
@@ -33,7 +33,12 @@ from fama_core.commissioning.availability import (
     GapKind,
     MeetingKind,
 )
-from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
+from fama_core.errors import (
+    FieldProblem,
+    InputUnreadable,
+    InvalidRecord,
+    invalid_record_from_pydantic,
+)
 from fama_core.models import FamaModel, Identifier
 
 __all__ = [
@@ -414,8 +419,8 @@ def parse_partnership_json(
 ) -> tuple[PartnershipInput, list[InvalidRecord]]:
     """Decode and validate a partnership JSON document (see :func:`parse_partnership_input`)."""
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = safe_json.loads(text, source=record)
+    except InputUnreadable:
         raise InvalidRecord(
             record=record,
             kind="partnership input",
