@@ -94,6 +94,7 @@ _FILES = (
     "completeness.json",
     "directory.json",
     "feed.json",
+    "bmlt.json",
     "list.csv",
     "request.json",
     "assessment.json",
@@ -115,6 +116,7 @@ def build(folder: Path) -> Path:
     )
     shutil.copy(EXAMPLES / "meetings" / "aa-northbridge.json", folder / "feed.json")
     shutil.copy(EXAMPLES / "meetings" / "local-list.csv", folder / "list.csv")
+    shutil.copy(EXAMPLES / "meetings" / "na-southbridge-bmlt.json", folder / "bmlt.json")
     shutil.copy(EXAMPLES / "commissioning" / "assessment.json", folder / "assessment.json")
     clients = json.loads((EXAMPLES / "meetings" / "clients.json").read_text("utf-8"))
     request = {k: v for k, v in clients["demo-c001"].items() if k != "note"}
@@ -220,6 +222,12 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target("meetings import (json)", ("meetings", "import", "{feed.json}"), "feed.json", "json"),
     Target("meetings import (csv)", ("meetings", "import", "{list.csv}"), "list.csv", "csv"),
+    Target(
+        "meetings import (bmlt)",
+        ("meetings", "import", "{bmlt.json}", "--format", "bmlt"),
+        "bmlt.json",
+        "json",
+    ),
     Target(
         "meetings match (request)",
         ("meetings", "match", "{directory.json}", "--request", "{request.json}"),

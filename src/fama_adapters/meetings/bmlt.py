@@ -25,7 +25,6 @@ Not kept: coordinates (virtual meetings carry placeholder ones), the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,10 +42,12 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_core import safe_json
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, MeetingFeature, Weekday, WeeklySlot, zone
 from fama_core.errors import (
     FieldProblem,
+    InputUnreadable,
     InvalidRecord,
     TransportError,
     invalid_record_from_pydantic,
@@ -488,15 +489,9 @@ def read_bmlt(
 
 def _decode(text: str | bytes, source: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MeetingFeedError(
-            source=source, reason=f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise MeetingFeedError(source=source, reason="not UTF-8 text") from None
-    except RecursionError:
-        raise MeetingFeedError(source=source, reason="JSON nested too deeply") from None
+        return safe_json.loads(text, source=source)
+    except InputUnreadable as exc:  # not JSON, not UTF-8, nested too deeply, a huge number
+        raise MeetingFeedError(source=source, reason=exc.reason) from None
 
 
 def _split(data: Any, source: str) -> tuple[list[Any], Any]:
@@ -553,7 +548,9 @@ def _read(p: Path) -> bytes:
     try:
         return p.read_bytes()
     except OSError as exc:
-        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from None
+        raise MeetingFeedError(
+            source=p.name, reason=f"cannot read ({exc.strerror})"
+        ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
 
 
 def search_url(location: str) -> str:
