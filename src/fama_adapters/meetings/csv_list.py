@@ -37,6 +37,7 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_adapters.spreadsheet import people_csv_writer, restore
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
 from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
@@ -207,7 +208,7 @@ def _verified(text: str) -> dt.date:
 
 def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: str) -> Meeting:
     def cell(name: str) -> str:
-        return (row.get(name.lower()) or "").strip()
+        return restore(row.get(name.lower()) or "").strip()  # undo write_csv's formula mark
 
     name = cell("Group name")
     if not name:
@@ -360,7 +361,7 @@ def read_csv_file(path: str | Path, *, options: ImportOptions | None = None) -> 
 def write_csv(meetings: Iterable[Meeting]) -> str:
     """Write meetings as a hand-kept list (6a's columns and the optional ones)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = people_csv_writer(out, lineterminator="\n")  # formulas neutralised, read back
     writer.writerow([*HANDOUT_6A_COLUMNS, *OPTIONAL_COLUMNS])
     for m in meetings:
         where = "Online" if m.attendance is AttendanceMode.ONLINE else m.address

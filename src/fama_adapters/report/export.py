@@ -8,13 +8,13 @@ itself. All are built from published figures only.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.html import render_html
+from fama_adapters.spreadsheet import people_csv_writer
 from fama_core.commissioning import COUNT_MEASURES, MEDIAN_MEASURES, WEEKDAYS
 
 __all__ = ["REPORT_FILES", "render_csv", "render_json", "write_report"]
@@ -32,7 +32,7 @@ REPORT_FILES: tuple[str, ...] = (
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = people_csv_writer(buffer, lineterminator="\n")  # formulas neutralised
     writer.writerow(header)
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
