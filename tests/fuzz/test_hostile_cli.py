@@ -230,3 +230,21 @@ def test_record_accepts_a_utf8_byte_order_mark(valid, tmp_path):
     code, out, err = run("record", str(path), "--store", "memory://", "--json")
     assert code == ExitCode.OK, out + err
     assert json.loads(out)["refused"] == []
+
+
+def test_meetings_match_exits_partial_when_entries_of_the_list_were_refused(valid, tmp_path):
+    feed = json.loads((valid / "feed.json").read_text("utf-8"))
+    for entry in feed:
+        entry["day"] = 9  # every entry refused
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(feed), "utf-8")
+    code, out, err = run(
+        "meetings", "match", str(path), "--request", str(valid / "request.json"), "--json"
+    )
+    _clean(code, out, err)
+    assert code == ExitCode.PARTIAL
+    assert json.loads(out)["refused"] == len(feed)
+    code, _, _ = run(
+        "meetings", "match", str(valid / "feed.json"), "--request", str(valid / "request.json")
+    )
+    assert code == ExitCode.OK

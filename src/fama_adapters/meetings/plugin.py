@@ -135,14 +135,18 @@ def match_rows(result: MatchResult, limit: int) -> list[tuple[object, ...]]:
     return rows
 
 
-def _load_any(location: str, ctx: CliContext, args: argparse.Namespace) -> MeetingDirectory:
+def _load_any(
+    location: str, ctx: CliContext, args: argparse.Namespace
+) -> tuple[MeetingDirectory, int]:
+    """The directory at ``location`` (saved, or a feed imported on the fly) and how many
+    of the feed's entries were refused (each reported on standard error)."""
     if location.endswith(".json"):
         try:
             head = safe_json.loads(Path(location).read_bytes(), source=Path(location).name)
         except (OSError, InputUnreadable):
             head = None  # the feed reader below says what is wrong with it
         if isinstance(head, dict) and "format" in head:
-            return load_directory(location)
+            return load_directory(location), 0
     sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
     fmt = "csv" if location.lower().endswith(".csv") else "meeting-guide"
     report = sources[fmt].load(
@@ -150,11 +154,11 @@ def _load_any(location: str, ctx: CliContext, args: argparse.Namespace) -> Meeti
     )
     for problem in report.problems:
         ctx.stderr.write(f"refused {problem}\n")
-    return MeetingDirectory(report.meetings)
+    return MeetingDirectory(report.meetings), len(report.problems)
 
 
 def _run_match(args: argparse.Namespace, ctx: CliContext) -> int:
-    directory = _load_any(args.directory, ctx, args)
+    directory, refused = _load_any(args.directory, ctx, args)
     request = load_request(args.request)
     result = match_meetings(directory, request.preferences, request.availability, today=args.today)
     payload = {
@@ -191,8 +195,10 @@ def _run_match(args: argparse.Namespace, ctx: CliContext) -> int:
             ("meeting", "why not"),
             [(x.meeting.name, "; ".join(r.text for r in x.reasons)) for x in result.excluded],
         )
-    ctx.emit(payload, text)
-    return EXIT_OK
+    if refused:
+        text += f"\n{refused} entries of the meeting list refused (see above); ranked without them"
+    ctx.emit({**payload, "refused": refused}, text)
+    return EXIT_PARTIAL if refused else EXIT_OK  # a partial list is a partial answer
 
 
 def _run_sources(args: argparse.Namespace, ctx: CliContext) -> int:
