@@ -258,8 +258,10 @@ def main(
     host: Any = None,
 ) -> ExitCode:
     """Run the ``fama`` command; returns its :class:`ExitCode` (see the module docstring)."""
+    from fama_adapters import logsafe
     from fama_adapters.plugins import PluginHost
 
+    logsafe.install()  # secrets in URLs never reach a log record, at any level
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:
         host = host or PluginHost()
