@@ -134,9 +134,9 @@ def test_an_availability_window_given_as_a_number_is_refused_not_a_crash(valid, 
     assert code == ExitCode.FAILED and "availability.windows.0.start" in err
 
 
-def test_an_unknown_language_in_a_saved_directory_is_not_a_crash(valid, tmp_path):
+def test_an_unknown_language_in_a_saved_directory_is_refused_not_a_crash(valid, tmp_path):
     data = json.loads((valid / "directory.json").read_text("utf-8"))
-    data["meetings"][0]["languages"] = ["zz"]
+    data["meetings"][0]["languages"] = [CANARY]
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(data), "utf-8")
     for argv in (
@@ -145,6 +145,7 @@ def test_an_unknown_language_in_a_saved_directory_is_not_a_crash(valid, tmp_path
     ):
         code, out, err = run(*argv, "--json") if argv[0] == "meetings" else run(*argv)
         _clean(code, out, err)
+        assert code == ExitCode.FAILED and "meetings[0] is not a valid meeting" in err
 
 
 @pytest.mark.parametrize("command", ["meetings import", "report"])

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from fama_adapters.meetings.report import MeetingFeedError
 from fama_core import safe_json
-from fama_core.directory import Meeting, MeetingDirectory
+from fama_core.directory import LANGUAGE_CODES, Meeting, MeetingDirectory
 from fama_core.errors import CatalogueError, InputUnreadable
 
 __all__ = ["FORMAT", "dump_directory", "load_directory"]
@@ -49,9 +49,13 @@ def load_directory(path: str | Path) -> MeetingDirectory:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MeetingFeedError(source=p.name, reason=f"not a {FORMAT} directory file")
     directory = MeetingDirectory()
+    known_languages = set(LANGUAGE_CODES.values())
     for position, raw in enumerate(data.get("meetings", [])):
         try:
-            directory.add(Meeting.model_validate(raw))
+            meeting = Meeting.model_validate(raw)
+            if not known_languages.issuperset(meeting.languages):  # an import never writes one
+                raise CatalogueError(entry=f"meetings[{position}]", reason="unknown language")
+            directory.add(meeting)
         except (ValidationError, CatalogueError):
             raise MeetingFeedError(
                 source=p.name, reason=f"meetings[{position}] is not a valid meeting"
