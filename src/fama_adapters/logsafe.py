@@ -3,10 +3,10 @@
 httpx logs every request at INFO as ``HTTP Request: GET <url> …`` with the whole
 URL, password and ``?token=`` included; a host that turns logging on for
 debugging would store them. :class:`SecretUrlFilter` rewrites each record it
-sees: the password of any ``scheme://user:password@`` becomes ``***``, and so
-does the value of every query parameter whose name looks secret (token, key,
-password, secret, signature, auth, code, session …). :func:`install` puts it on
-the loggers that can carry URLs (``httpx`` and fama's own).
+sees with every URL in it masked by :func:`fama_adapters.net.mask_url` (the one
+policy for secrets in URLs: user info, and query parameters whose name looks
+secret). :func:`install` puts it on the loggers that can carry URLs (``httpx``
+and fama's own).
 """
 
 from __future__ import annotations
@@ -14,29 +14,23 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["SECRET_PARAMETER", "SecretUrlFilter", "install", "mask_secrets"]
+from fama_adapters.net import mask_url
 
-SECRET_PARAMETER = re.compile(
-    r"(pass|pwd|secret|token|key|sig|auth|code|session|credential|bearer|jwt)", re.I
-)
-"""A query parameter whose name matches this is taken to hold a secret."""
+__all__ = ["SecretUrlFilter", "install", "mask_secrets"]
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@\s:]*):[^/@\s]*@")
-_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&#\s]+)=(?P<value>[^&#\s]*)")
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"<>]+")
 
-LOGGERS = ("httpx", "fama", "fama.fhir", "fama.meetings", "fama.hl7v2")
+LOGGERS = ("httpx", "fama", "fama.fhir", "fama.meetings", "fama.hl7v2", "fama.net")
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with URL passwords and secret-looking query values replaced by ``***``."""
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """``text`` with every URL in it passed through :func:`fama_adapters.net.mask_url`.
 
-    def query(m: re.Match[str]) -> str:
-        if SECRET_PARAMETER.search(m["name"]):
-            return f"{m['sep']}{m['name']}=***"
-        return m.group(0)
-
-    return _QUERY_PARAM.sub(query, text)
+    A URL runs to the next space, double quote or angle bracket; what a log line
+    puts after it (``')`` of a repr) is masked with it when it looks like part of
+    a secret, which costs nothing but a character of log text.
+    """
+    return _URL.sub(lambda m: mask_url(m.group(0)), text)
 
 
 class SecretUrlFilter(logging.Filter):
