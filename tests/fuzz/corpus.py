@@ -17,6 +17,7 @@ from pathlib import Path
 from fama_adapters.cli import main
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.messages import build_adt
+from fama_adapters.plugins import PluginHost
 from fama_core.builders import JourneyBuilder
 from fama_core.codes import GoalKind, Obstacle
 from fama_core.context import TreatmentContext
@@ -30,9 +31,15 @@ START = dt.date(2026, 1, 5)
 __all__ = ["TARGETS", "Target", "build", "run"]
 
 
+_HOST: list[PluginHost] = []
+
+
 def run(*argv: str) -> tuple[int, str, str]:
+    """Run ``fama`` in-process with one shared plugin host (loading plugins is most of a run)."""
+    if not _HOST:
+        _HOST.append(PluginHost())
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
+    code = main(list(argv), stdout=out, stderr=err, host=_HOST[0])
     return code, out.getvalue(), err.getvalue()
 
 
