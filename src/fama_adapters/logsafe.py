@@ -37,6 +37,7 @@ class SecretUrlFilter(logging.Filter):
     """Rewrites a record's message with :func:`mask_secrets`; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record's message in place; always ``True`` (the record is kept)."""
         try:
             message = record.getMessage()
         except Exception:  # a malformed record is the logging module's to report, not ours
