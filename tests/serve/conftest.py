@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,10 +12,13 @@ pytest.importorskip("fastapi", reason="the serve extra (FastAPI, uvicorn) is not
 
 from serve_helpers import ROLES, Server, start_server, stop_server  # noqa: E402
 
+from fama_adapters.cli import main  # noqa: E402
 from fama_adapters.http.tokens import TokenFile  # noqa: E402
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve")
     tokens = TokenFile(folder / "tokens.json")
@@ -22,7 +27,30 @@ def server(tmp_path_factory) -> Iterator[Server]:
     for who, (agency, role) in ROLES.items():
         secret[who], record = tokens.issue(agency=agency, role=role, name=who)
         ids[who] = record.id
-    proc, base = start_server(folder, "--store", f"sqlite:///{folder}/{{agency}}.db")
+    # Agency AG1 has a meeting directory; AG2 has none.
+    code = main(
+        [
+            "meetings",
+            "import",
+            str(EXAMPLES / "meetings" / "aa-northbridge.json"),
+            "--organisation",
+            "aa",
+            "--timezone",
+            "Europe/London",
+            "--out",
+            str(folder / "meetings-AG1.json"),
+        ],
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert code == 0
+    proc, base = start_server(
+        folder,
+        "--store",
+        f"sqlite:///{folder}/{{agency}}.db",
+        "--meetings",
+        f"{folder}/meetings-{{agency}}.json",
+    )
     try:
         yield Server(
             base,

@@ -19,16 +19,21 @@ PostgreSQL database.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import logging
+import pathlib
 import threading
 import traceback
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,19 +43,29 @@ from fama_adapters.http.limits import LimitsMiddleware
 from fama_adapters.http.models import (
     ClientView,
     DueNextView,
+    ExportSummaryView,
     Health,
     HistoryLine,
     RecordedView,
+    RuleCount,
     StoredEventView,
+    ValidationView,
     WhoAmI,
 )
 from fama_adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldIssue, Problem, problem_for
 from fama_adapters.http.tokens import PERMISSIONS, Action, TokenFile, TokenRecord
+from fama_adapters.meetings.store import load_directory
+from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.store import open_store, redact_url
 from fama_adapters.views import client_view, history_view, redact
 from fama_core import __version__
+from fama_core.commissioning import DEFAULT_THRESHOLD, from_directory
+from fama_core.directory import MeetingDirectory
 from fama_core.errors import ConcurrencyConflict, FamaError, StoreError
 from fama_core.events import Event, event_from_mapping
+from fama_core.matching import MatchRequest, MatchResult, match_meetings
+from fama_core.ndtms.context import NdtmsContext
+from fama_core.workflow import fold
 
 __all__ = ["API_PREFIX", "MAX_BATCH", "Service", "asgi", "create_app"]
 
@@ -95,8 +110,11 @@ class Service:
     """Largest request body accepted, in bytes."""
     timeout: float = 10.0
     """Seconds before a request is answered 503."""
+    meetings: str | None = None
+    """A saved meeting directory (``fama meetings import --out``); may name ``{agency}``."""
     host: Any = None
     _open: dict[str, Fama] = field(default_factory=dict)
+    _directories: dict[str, tuple[tuple[int, int], MeetingDirectory]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -113,6 +131,40 @@ class Service:
                     open_store(url, create=self.create, host=self.host)
                 )
             return found
+
+    def directory(self, agency: str) -> MeetingDirectory:
+        """``agency``'s meeting directory, re-read when the file changes."""
+        if self.meetings is None:
+            raise _ProblemError(
+                _simple(
+                    409,
+                    "no-meeting-directory",
+                    "No meeting directory is configured",
+                    "start fama serve with --meetings FILE (a saved directory from "
+                    "fama meetings import --out)",
+                )
+            )
+        path = pathlib.Path(self.meetings.replace("{agency}", agency))
+        try:
+            st = path.stat()
+        except OSError:
+            raise _ProblemError(
+                _simple(
+                    409,
+                    "no-meeting-directory",
+                    "No meeting directory for this agency",
+                    "the agency's meeting directory file does not exist",
+                )
+            ) from None
+        seen = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._directories.get(agency)
+        if cached is not None and cached[0] == seen:
+            return cached[1]
+        loaded = load_directory(path)
+        with self._lock:
+            self._directories[agency] = (seen, loaded)
+        return loaded
 
     def serves(self, agency: str) -> bool:
         """Whether this service may open ``agency``'s records at all."""
@@ -549,10 +601,303 @@ def create_app(service: Service) -> FastAPI:
         response.headers.update(_etag(due.version))
         return DueNextView.model_validate(due.to_json())
 
+    _meeting_routes(app, service)
+    _ndtms_routes(app, service)
+    _report_routes(app, service)
+
     wrapped: Any = _AuditMiddleware(app, lambda: service.audit)
     limited = LimitsMiddleware(wrapped, max_body=service.max_body, timeout=service.timeout)
     app.state.asgi = limited
     return app
+
+
+# --------------------------------------------------------------------- meetings and the pack
+
+_Today = Annotated[
+    dt.date | None,
+    Query(description="Date the staleness check and the week from (default: the request's week)."),
+]
+
+
+def _meeting_routes(app: FastAPI, service: Service) -> None:
+    @app.post(
+        f"{API_PREFIX}/meetings/match",
+        tags=["meetings"],
+        responses=_problems(400, 401, 403, 409, 413, 503),
+    )
+    def match(
+        token: Annotated[TokenRecord, Depends(_require(Action.MATCH))],
+        request: Annotated[MatchRequest, Body(description="Preferences and availability.")],
+        today: _Today = None,
+    ) -> MatchResult:
+        """Rank the agency's meetings the client can attend in the coming week, with reasons.
+
+        Every meeting of the directory appears once, chosen (best first) or excluded.
+        """
+        directory = service.directory(token.agency)
+        return match_meetings(directory, request.preferences, request.availability, today=today)
+
+    @app.post(
+        f"{API_PREFIX}/clients/{{client_id}}/pack",
+        tags=["clients"],
+        response_class=HTMLResponse,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **_problems(400, 401, 403, 404, 409, 413, 503),
+        },
+    )
+    def client_pack(
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        request: Annotated[MatchRequest, Body(description="Preferences and availability.")],
+        prepared_on: _Today = None,
+        limit: Annotated[int, Query(ge=1, le=20, description="Meetings in hand-out 6a.")] = 8,
+        large_type: Annotated[bool, Query(description="Large type whatever was recorded.")] = False,
+    ) -> HTMLResponse:
+        """The client's pack (hand-outs 6a, 7 and 10) as accessible, printable HTML."""
+        from fama_adapters.pack.html import build_pack, render_pack
+
+        fama = service.fama(token.agency)
+        state = fama.state(client_id)
+        if state.version == 0:
+            raise _not_found(client_id)
+        directory = service.directory(token.agency)
+        day = prepared_on or request.availability.week_starts
+        result = match_meetings(directory, request.preferences, request.availability, today=day)
+        pack = build_pack(
+            state, result.chosen, prepared_on=day, limit=limit, large_type=large_type or None
+        )
+        return HTMLResponse(render_pack(pack))
+
+
+# --------------------------------------------------------------------- NDTMS
+
+_Dataset = Annotated[
+    Literal["K", "M", "N", "O", "P"],
+    Query(description="NDTMS adult dataset version of the extract."),
+]
+_AsOf = Annotated[dt.date | None, Query(description="Date the checks as of (default: today).")]
+
+
+_Contexts = Annotated[
+    list[NdtmsContext],
+    Body(
+        max_length=100_000,
+        description="The host's treatment contexts (one per client episode), any order.",
+    ),
+]
+
+
+_Threshold = Annotated[
+    int,
+    Query(
+        ge=DEFAULT_THRESHOLD,
+        le=1000,
+        description=f"Withhold counts of 1 to N-1 clients; never below {DEFAULT_THRESHOLD}.",
+    ),
+]
+_Area = Annotated[str, Query(max_length=80, description="Name of the area or partnership.")]
+_From = Annotated[dt.date | None, Query(alias="from", description="First session-1 date.")]
+_To = Annotated[dt.date | None, Query(alias="to", description="Last session-1 date.")]
+
+
+class _Sink(io.RawIOBase):
+    """A binary stream that counts nothing and keeps nothing (a summary's dry run)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def _ndtms_routes(app: FastAPI, service: Service) -> None:
+    def run_export(
+        agency: str, contexts: list[NdtmsContext], dataset: str, as_of: dt.date | None, out: Any
+    ) -> dict[str, object]:
+        from fama_adapters.ndtms.export import export
+        from fama_core.ndtms.tables import load_dataset
+
+        fama = service.fama(agency)
+        ordered = sorted(contexts, key=lambda c: c.client_id)
+        lines = (c.model_dump_json(exclude_none=True).encode() + b"\n" for c in ordered)
+        events = (e.payload.encode() + b"\n" for e in fama.store.stream_all())
+        summary = export(events, lines, out, load_dataset(dataset), as_of=as_of or dt.date.today())
+        return summary.as_dict()
+
+    @app.post(
+        f"{API_PREFIX}/ndtms/export",
+        tags=["ndtms"],
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": "The recovery-support review rows; X-Fama-Rejected counts "
+                "clients left out (see /ndtms/export/summary for why).",
+            },
+            **_problems(400, 401, 403, 413, 503),
+        },
+    )
+    def ndtms_export(
+        token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
+        contexts: _Contexts,
+        dataset: _Dataset = "P",
+        as_of: _AsOf = None,
+    ) -> Response:
+        """The agency's NDTMS sub-intervention review rows (RECMAID, RECPEER) as CSV."""
+        out = io.BytesIO()
+        summary = run_export(token.agency, contexts, dataset, as_of, out)
+        rejected = summary["rejected"]
+        count = sum(rejected.values()) if isinstance(rejected, dict) else 0
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={
+                "X-Fama-Rows": str(summary["rows_written"]),
+                "X-Fama-Rejected": str(count),
+                "Content-Disposition": f'attachment; filename="{token.agency}-fama-sir.csv"',
+            },
+        )
+
+    @app.post(
+        f"{API_PREFIX}/ndtms/export/summary",
+        tags=["ndtms"],
+        responses=_problems(400, 401, 403, 413, 503),
+    )
+    def ndtms_export_summary(
+        token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
+        contexts: _Contexts,
+        dataset: _Dataset = "P",
+        as_of: _AsOf = None,
+    ) -> ExportSummaryView:
+        """What an export would write: rows, clients rejected or withheld and why (no rows)."""
+        return ExportSummaryView.model_validate(
+            run_export(token.agency, contexts, dataset, as_of, _Sink())
+        )
+
+    @app.post(
+        f"{API_PREFIX}/ndtms/validate",
+        tags=["ndtms"],
+        responses=_problems(400, 401, 403, 413, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": "An NDTMS extract (any provider's), as CSV.",
+            }
+        },
+    )
+    async def ndtms_validate(
+        request: Request,
+        token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
+        dataset: _Dataset = "P",
+        as_of: _AsOf = None,
+    ) -> ValidationView:
+        """Check the recovery-support part of an extract: each rule broken, counted, with rows."""
+        body = await request.body()
+        return await anyio.to_thread.run_sync(_validate, body, dataset, as_of)
+
+
+def _validate(body: bytes, dataset: str, as_of: dt.date | None) -> ValidationView:
+    from fama_adapters.ndtms.formats import validate_extract
+    from fama_core.ndtms.tables import load_dataset, load_rules
+
+    table = load_dataset(dataset)
+    rules = load_rules()
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = defaultdict(list)
+    for finding in validate_extract(io.BytesIO(body), table, today=as_of or dt.date.today()):
+        counts[finding.code] += 1
+        if len(examples[finding.code]) < 5:
+            examples[finding.code].append(
+                finding.record + (f" {finding.field}" if finding.field else "")
+            )
+    found = [
+        RuleCount(
+            code=code,
+            severity=rules[code].severity,
+            title=rules[code].title,
+            national_code=rules[code].national_code,
+            count=counts[code],
+            examples=examples[code],
+        )
+        for code in sorted(counts)
+    ]
+    errors = sum(counts[c] for c in counts if rules[c].severity == "error")
+    return ValidationView(dataset=table.version, errors=errors, rules=found)
+
+
+# --------------------------------------------------------------------- the commissioners' report
+
+
+def _report_routes(app: FastAPI, service: Service) -> None:
+    def build(
+        agency: str,
+        as_of: dt.date | None,
+        period_start: dt.date | None,
+        period_end: dt.date | None,
+        threshold: int,
+        area: str,
+    ) -> CommissioningReport:
+        from fama_adapters.report.bundle import build_report
+        from fama_adapters.store import iter_streams
+
+        fama = service.fama(agency)
+        caseload = []
+        for _client, stored in iter_streams(fama.store.stream_all()):
+            try:
+                caseload.append(fold(e.event() for e in stored))
+            except FamaError:
+                continue  # a stream that no longer folds is fama replay's to report
+        day = as_of or dt.date.today()
+        meetings = (
+            from_directory(service.directory(agency), week_of=day) if service.meetings else None
+        )
+        return build_report(
+            area=area,
+            as_of=day,
+            caseload=caseload,
+            meetings=meetings,
+            threshold=threshold,
+            period_start=period_start,
+            period_end=period_end,
+            sources=(f"fama serve, agency {agency}",),
+        )
+
+    @app.get(f"{API_PREFIX}/report", tags=["report"], responses=_problems(400, 401, 403, 503))
+    def report(
+        token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
+        as_of: _AsOf = None,
+        period_start: _From = None,
+        period_end: _To = None,
+        threshold: _Threshold = DEFAULT_THRESHOLD,
+        area: _Area = "Local area",
+    ) -> CommissioningReport:
+        """The commissioners' report for the token's agency: aggregates, small counts withheld."""
+        return build(token.agency, as_of, period_start, period_end, threshold, area)
+
+    @app.get(
+        f"{API_PREFIX}/report.html",
+        tags=["report"],
+        response_class=HTMLResponse,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **_problems(400, 401, 403, 503),
+        },
+    )
+    def report_html(
+        token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
+        as_of: _AsOf = None,
+        period_start: _From = None,
+        period_end: _To = None,
+        threshold: _Threshold = DEFAULT_THRESHOLD,
+        area: _Area = "Local area",
+    ) -> HTMLResponse:
+        """The same report as one self-contained HTML page."""
+        from fama_adapters.report.html import render_html
+
+        built = build(token.agency, as_of, period_start, period_end, threshold, area)
+        return HTMLResponse(render_html(built))
 
 
 def _whoami(token: TokenRecord) -> WhoAmI:

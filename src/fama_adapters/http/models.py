@@ -19,10 +19,13 @@ __all__ = [
     "ClientView",
     "DueNextView",
     "DueStep",
+    "ExportSummaryView",
     "Health",
     "HistoryLine",
     "RecordedView",
+    "RuleCount",
     "StoredEventView",
+    "ValidationView",
     "WhoAmI",
 ]
 
@@ -133,6 +136,35 @@ class WhoAmI(_Out):
     agency: str
     role: str
     may: list[str]
+
+
+class ExportSummaryView(_Out):
+    """What an NDTMS export did or would do: rows, and clients rejected or withheld, by reason."""
+
+    rows_written: int
+    clients_with_rows: int
+    rejected: dict[str, int] = Field(description="Reason → clients (or contexts) left out.")
+    withheld: dict[str, int] = Field(description="Reason → clients withheld (no consent …).")
+    examples: dict[str, list[str]] = Field(description="Reason → records, never personal data.")
+
+
+class RuleCount(_Out):
+    """One validation rule an extract broke, how often, and the first rows that broke it."""
+
+    code: str
+    severity: str
+    title: str
+    national_code: str | None
+    count: int
+    examples: list[str]
+
+
+class ValidationView(_Out):
+    """The recovery-support checks of an NDTMS extract."""
+
+    dataset: str
+    errors: int = Field(description="Findings of severity error; warnings are the rest.")
+    rules: list[RuleCount]
 
 
 class Health(_Out):

@@ -179,6 +179,7 @@ def _run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
         agency=args.agency,
         max_body=args.max_body,
         timeout=args.timeout,
+        meetings=args.meetings,
         host=ctx.host,
     )
     try:
@@ -238,6 +239,12 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
         "--audit",
         default=os.environ.get("FAMA_ACCESS_AUDIT", DEFAULT_AUDIT),
         help=f"access audit file, JSON lines (default: FAMA_ACCESS_AUDIT, else {DEFAULT_AUDIT})",
+    )
+    p.add_argument(
+        "--meetings",
+        metavar="FILE",
+        help="saved meeting directory (fama meetings import --out) for matching and packs; "
+        "may name {agency}",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
