@@ -208,3 +208,11 @@ def test_apply_agrees_with_the_server_on_a_multi_event_batch(server):
     assert r.status_code == 201
     assert r.json()["status"] == state.status.value
     assert json.loads(r.text)["version"] == state.version
+
+
+def test_an_unknown_query_parameter_is_refused_without_repeating_it(server):
+    with server.client("kw_a") as http:
+        r = http.get("/v1/clients/q-1/due", params={"as_off": "SECRET-Q"})
+    assert r.status_code == 400
+    assert r.json()["type"] == "urn:fama:problem:unknown-query-parameter"
+    assert "SECRET-Q" not in r.text and "as_off" not in r.text

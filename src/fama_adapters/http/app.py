@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 import pathlib
 import threading
@@ -33,8 +34,10 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fama_adapters.facade import Fama
@@ -61,7 +64,12 @@ from fama_adapters.views import client_view, history_view, redact
 from fama_core import __version__
 from fama_core.commissioning import DEFAULT_THRESHOLD, from_directory
 from fama_core.directory import MeetingDirectory
-from fama_core.errors import ConcurrencyConflict, FamaError, StoreError
+from fama_core.errors import (
+    ConcurrencyConflict,
+    FamaError,
+    StoreError,
+    invalid_record_from_pydantic,
+)
 from fama_core.events import Event, event_from_mapping
 from fama_core.matching import MatchRequest, MatchResult, match_meetings
 from fama_core.ndtms.context import NdtmsContext
@@ -332,6 +340,30 @@ class _AuditMiddleware:
 # --------------------------------------------------------------------- helpers
 
 
+def _known_query(request: Request) -> None:
+    """Refuse query parameters the operation does not take: a misspelt ``as_of`` must not
+    silently mean today. The message counts them and never repeats them (they are input)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    todo = [dependant]
+    while todo:  # the operation's query parameters, its dependencies' included
+        current = todo.pop()
+        known.update(p.alias for p in current.query_params)
+        todo.extend(current.dependencies)
+    unknown = sum(1 for key in request.query_params if key not in known)
+    if unknown:
+        raise _ProblemError(
+            _simple(
+                400,
+                "unknown-query-parameter",
+                "A query parameter is not one this operation takes",
+                f"{unknown} query parameter(s) are not in this operation's OpenAPI description",
+            )
+        )
+
+
 def _expected_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
@@ -375,10 +407,35 @@ def create_app(service: Service) -> FastAPI:
             "See docs/http-api.md."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
+        dependencies=[Depends(_known_query)],
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
     )
     app.state.service = service
+
+    def openapi() -> dict[str, Any]:
+        # Errors here are 400 problem documents, not FastAPI's default 422 validation body:
+        # drop the default so the document says what the service does.
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            for item in document.get("paths", {}).values():
+                for op in item.values():
+                    default = op.get("responses", {}).get("422", {})
+                    if "HTTPValidationError" in json.dumps(default):
+                        del op["responses"]["422"]
+            schemas = document.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     # ---------------------------------------------------------------- errors
 
@@ -696,7 +753,9 @@ _Threshold = Annotated[
         description=f"Withhold counts of 1 to N-1 clients; never below {DEFAULT_THRESHOLD}.",
     ),
 ]
-_Area = Annotated[str, Query(max_length=80, description="Name of the area or partnership.")]
+_Area = Annotated[
+    str, Query(min_length=1, max_length=80, description="Name of the area or partnership.")
+]
 _From = Annotated[dt.date | None, Query(alias="from", description="First session-1 date.")]
 _To = Annotated[dt.date | None, Query(alias="to", description="Last session-1 date.")]
 
@@ -853,16 +912,25 @@ def _report_routes(app: FastAPI, service: Service) -> None:
         meetings = (
             from_directory(service.directory(agency), week_of=day) if service.meetings else None
         )
-        return build_report(
-            area=area,
-            as_of=day,
-            caseload=caseload,
-            meetings=meetings,
-            threshold=threshold,
-            period_start=period_start,
-            period_end=period_end,
-            sources=(f"fama serve, agency {agency}",),
-        )
+        if period_start and period_end and period_end < period_start:
+            raise _ProblemError(
+                _simple(400, "bad-period", "The period is empty", "'to' is before 'from'")
+            )
+        try:
+            return build_report(
+                area=area,
+                as_of=day,
+                caseload=caseload,
+                meetings=meetings,
+                threshold=threshold,
+                period_start=period_start,
+                period_end=period_end,
+                sources=(f"fama serve, agency {agency}",),
+            )
+        except ValidationError as exc:  # parameters the report's models refuse: the caller's
+            raise invalid_record_from_pydantic(
+                exc, record="report parameters", kind="report"
+            ) from None
 
     @app.get(f"{API_PREFIX}/report", tags=["report"], responses=_problems(400, 401, 403, 503))
     def report(
