@@ -1,0 +1,256 @@
+"""`fama serve` under load on loopback: concurrent writers, no lost and no duplicated event.
+
+Starts a real ``fama serve`` (uvicorn, SQLite store in a temporary folder) and runs
+``--writers`` concurrent writers for ``--seconds``. Writers share ``--clients`` clients on
+purpose, so they contend: each appends one ``goal_set`` event at a time with ``If-Match`` set to
+the version it last saw; a 409 makes it take the version from the problem document and send
+the same event again. Every fifth acknowledged event is sent a second time without ``If-Match``
+(a writer that lost the acknowledgement), which must come back as a duplicate.
+
+At the end every client's stream is read back through the API and checked: versions dense from
+1, no event id twice, every acknowledged event present exactly once and nothing present that was
+never acknowledged. Any loss or duplicate is printed and the exit code is 1; speed is reported,
+never asserted: requests per second and latency percentiles of all requests.
+
+Baseline, same run: the same number of ``goal_set`` events recorded in-process through the façade
+(``Fama.record`` with the expected version) on a SQLite store in the same folder, one writer:
+the ratio is what HTTP, JSON, authentication, the audit and contention cost.
+
+Run: ``python benchmarks/serve_load.py`` (``--writers 50 --seconds 30`` for the issue's figure;
+the defaults fit a one-minute budget on two shared cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import selectors
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from fama_adapters.facade import Fama
+from fama_adapters.http.tokens import TokenFile
+from fama_adapters.store.sqlite import SqliteEventStore
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import GoalKind
+from fama_core.events import event_from_mapping, event_to_json
+
+
+def start(folder: Path) -> tuple[subprocess.Popen, str]:
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from fama_adapters.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        "0",
+        "--tokens",
+        str(folder / "tokens.json"),
+        "--audit",
+        str(folder / "audit.jsonl"),
+        "--store",
+        f"sqlite:///{folder}/{{agency}}.db",
+        "--limit-concurrency",
+        "1000",
+        "--timeout",
+        "60",
+    ]
+    log = (folder / "server.log").open("ab")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    log.close()
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    line = proc.stdout.readline().decode() if sel.select(timeout=120) else ""
+    sel.close()
+    if not line.startswith("fama serve on "):
+        proc.kill()
+        sys.exit("fama serve did not start: " + (folder / "server.log").read_text())
+    return proc, line.split()[3].removesuffix("/v1")
+
+
+def opening(client: str) -> list[dict]:
+    b = JourneyBuilder(client, keyworker_id="kw-load", start=dt.date(2026, 3, 2))
+    b.open().session1()
+    return [json.loads(event_to_json(e)) for e in b.events]
+
+
+def goal_template(client: str) -> dict:
+    b = JourneyBuilder(client, keyworker_id="kw-load", start=dt.date(2026, 3, 2))
+    b.open().session1().goal(GoalKind.READ_HANDOUTS)
+    return json.loads(event_to_json(b.events[-1]))
+
+
+def goal_event(template: dict, writer: int, n: int) -> dict:
+    event = json.loads(json.dumps(template))
+    event["event_id"] = f"{template['client_id']}-w{writer}-n{n}"
+    event["goal"]["goal_id"] = f"{template['client_id']}-w{writer}-g{n}"
+    return event
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.acknowledged: dict[str, set[str]] = {}
+        self.conflicts = 0
+        self.resends = 0
+        self.resend_stored = 0
+        self.unexpected: list[str] = []
+
+
+async def writer(
+    http: httpx.AsyncClient,
+    number: int,
+    clients: list[str],
+    templates: dict[str, dict],
+    versions: dict[str, int],
+    deadline: float,
+    tally: Tally,
+) -> None:
+    n = 0
+    while time.perf_counter() < deadline:
+        client = clients[(number + n) % len(clients)]
+        event = goal_event(templates[client], number, n)
+        n += 1
+        while True:
+            started = time.perf_counter()
+            r = await http.post(
+                f"/v1/clients/{client}/events",
+                json=[event],
+                headers={"If-Match": f'"{versions[client]}"'},
+            )
+            tally.latencies.append(time.perf_counter() - started)
+            if r.status_code == 409:
+                tally.conflicts += 1
+                versions[client] = max(versions[client], int(r.json()["actual"]))
+                continue
+            if r.status_code != 201:
+                tally.unexpected.append(f"{r.status_code} {r.text[:200]}")
+                break
+            versions[client] = max(versions[client], r.json()["version"])
+            tally.acknowledged.setdefault(client, set()).add(event["event_id"])
+            break
+        if n % 5 == 0 and r.status_code == 201:
+            started = time.perf_counter()
+            again = await http.post(f"/v1/clients/{client}/events", json=[event])
+            tally.latencies.append(time.perf_counter() - started)
+            tally.resends += 1
+            if again.status_code != 200 or again.json()["stored"]:
+                tally.resend_stored += 1
+
+
+async def run_load(base: str, token: str, args: argparse.Namespace) -> tuple[Tally, float]:
+    clients = [f"load-c{i:03d}" for i in range(args.clients)]
+    templates = {c: goal_template(c) for c in clients}
+    limits = httpx.Limits(max_connections=args.writers, max_keepalive_connections=args.writers)
+    async with httpx.AsyncClient(
+        base_url=base,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(120.0),
+        limits=limits,
+    ) as http:
+        for c in clients:
+            (await http.post(f"/v1/clients/{c}/events", json=opening(c))).raise_for_status()
+        versions = dict.fromkeys(clients, 2)
+        tally = Tally()
+        started = time.perf_counter()
+        deadline = started + args.seconds
+        await asyncio.gather(
+            *(
+                writer(http, w, clients, templates, versions, deadline, tally)
+                for w in range(args.writers)
+            )
+        )
+        elapsed = time.perf_counter() - started
+        # Read every stream back and check it against what was acknowledged.
+        problems = []
+        for c in clients:
+            stored = (await http.get(f"/v1/clients/{c}/events")).json()
+            versions_seen = [s["version"] for s in stored]
+            ids = [s["event"]["event_id"] for s in stored]
+            if versions_seen != list(range(1, len(stored) + 1)):
+                problems.append(f"{c}: versions are not dense from 1")
+            if len(ids) != len(set(ids)):
+                problems.append(f"{c}: an event id is stored twice")
+            goals = set(ids[2:])
+            acked = tally.acknowledged.get(c, set())
+            if acked - goals:
+                problems.append(f"{c}: {len(acked - goals)} acknowledged events lost")
+            if goals - acked:
+                problems.append(f"{c}: {len(goals - acked)} stored events never acknowledged")
+        tally.unexpected.extend(problems)
+        return tally, elapsed
+
+
+def baseline(folder: Path, events: int) -> float:
+    """Events recorded per second in-process through the façade, one writer, same store kind."""
+    store = SqliteEventStore(str(folder / "baseline.db"), create=True)
+    fama = Fama(store)
+    client = "base-c001"
+    fama.record([event_from_mapping(e) for e in opening(client)])
+    template = goal_template(client)
+    version = 2
+    started = time.perf_counter()
+    for n in range(events):
+        done = fama.record(event_from_mapping(goal_event(template, 0, n)), expected_version=version)
+        version = done.version
+    elapsed = time.perf_counter() - started
+    fama.close()
+    return events / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, default=20, help="clients the writers share")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        token, _ = TokenFile(folder / "tokens.json").issue(agency="LOAD1", role="keyworker")
+        proc, base = start(folder)
+        try:
+            tally, elapsed = asyncio.run(run_load(base, token, args))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+            proc.stdout.close()
+        stored = sum(len(v) for v in tally.acknowledged.values())
+        requests = len(tally.latencies)
+        lat = sorted(tally.latencies)
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        base_rate = baseline(folder, min(max(stored, 200), 2000))
+        audit_lines = sum(1 for _ in (folder / "audit.jsonl").open())
+    print(
+        f"fama serve on loopback: {args.writers} writers, {args.clients} shared clients, "
+        f"{elapsed:.1f} s (cpus: {os.cpu_count()})"
+    )
+    print(f"  requests           {requests:,}  ({requests / elapsed:,.0f} requests/s)")
+    print(f"  latency            p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"  events stored      {stored:,}  ({stored / elapsed:,.0f} events/s)")
+    print(f"  409 conflicts      {tally.conflicts:,} (each retried with the new version)")
+    print(f"  resent after ack   {tally.resends:,}, stored again: {tally.resend_stored}")
+    print(f"  access-audit lines {audit_lines:,}")
+    print(f"baseline: in-process Fama.record, one writer: {base_rate:,.0f} events/s")
+    print(f"ratio (HTTP events/s ÷ in-process events/s): {stored / elapsed / base_rate:.2f}")
+    if tally.unexpected or tally.resend_stored:
+        print("LOST, DUPLICATED OR UNEXPECTED:")
+        for line in tally.unexpected[:20]:
+            print("  " + line)
+        return 1
+    print("no event lost, none stored twice")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
