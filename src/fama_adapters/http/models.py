@@ -138,13 +138,25 @@ class WhoAmI(_Out):
     may: list[str]
 
 
-class ExportSummaryView(_Out):
-    """What an NDTMS export did or would do: rows, and clients rejected or withheld, by reason."""
+class ExportSummaryView(BaseModel):
+    """What an NDTMS export did or would do: rows, and what was left out, by reason.
+
+    Further counts the exporter gains appear as further keys (``additionalProperties``).
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     rows_written: int
     clients_with_rows: int
-    rejected: dict[str, int] = Field(description="Reason → clients (or contexts) left out.")
-    withheld: dict[str, int] = Field(description="Reason → clients withheld (no consent …).")
+    episodes_with_rows: int = 0
+    rejected: dict[str, int] = Field(description="Reason → records left out.")
+    withheld: dict[str, int] = Field(description="Reason → treatment episodes withheld.")
+    unflagged: dict[str, int] = Field(
+        default_factory=dict, description="Reason → FAMA activities that set no flag."
+    )
+    reviews_left_out: dict[str, int] = Field(
+        default_factory=dict, description="Reason → host reviews left out (would not validate)."
+    )
     examples: dict[str, list[str]] = Field(description="Reason → records, never personal data.")
 
 
