@@ -222,7 +222,22 @@ def test_a_bad_kind_in_the_store_is_never_printed_by_replay(valid, tmp_path):
     for extra in ((), ("--json",)):
         code, out, err = run("replay", "--store", str(db), *extra)
         _clean(code, out, err)
-        assert code == ExitCode.PARTIAL and "kind" in out
+        # the hash chain (issue 14) may refuse the store before the row is decoded
+        assert code in (ExitCode.PARTIAL, ExitCode.FAILED)
+    # the decoding replay does for each stored row, on its own
+    import dataclasses
+
+    from fama_adapters.store import open_store
+    from fama_core.errors import InvalidRecord
+
+    store = open_store(str(tmp_path / "other.db"), create=True)
+    assert run("record", str(valid / "events.jsonl"), "--store", str(tmp_path / "other.db"))[0] == 0
+    stored = store.read("fz-c1")[0]
+    store.close()
+    bad = dataclasses.replace(stored, payload=json.dumps(payload))
+    with pytest.raises(InvalidRecord) as caught:
+        bad.event()
+    assert CANARY not in str(caught.value) and "kind" in str(caught.value)
 
 
 def test_record_accepts_a_utf8_byte_order_mark(valid, tmp_path):
@@ -249,3 +264,19 @@ def test_meetings_match_exits_partial_when_entries_of_the_list_were_refused(vali
         "meetings", "match", str(valid / "feed.json"), "--request", str(valid / "request.json")
     )
     assert code == ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"file": "feed\x00.json"}, {"format": CANARY}, {"file": "x" * 5000}],
+    ids=["a NUL in the file name", "an unknown format", "a 5,000-character file name"],
+)
+def test_a_bad_source_of_meetings_refresh_is_reported_not_a_crash_nor_echoed(
+    valid, tmp_path, change
+):
+    sources = json.loads((valid / "sources.json").read_text("utf-8"))
+    sources[0].update(change)
+    path = tmp_path / "sources.json"
+    path.write_text(json.dumps(sources), "utf-8")
+    code, out, err = run("meetings", "refresh", str(path), "--directory", str(tmp_path / "d.json"))
+    _clean(code, out, err)
