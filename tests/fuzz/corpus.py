@@ -102,6 +102,7 @@ _FILES = (
     "directory.json",
     "feed.json",
     "bmlt.json",
+    "sources.json",
     "list.csv",
     "request.json",
     "assessment.json",
@@ -124,6 +125,12 @@ def build(folder: Path) -> Path:
     shutil.copy(EXAMPLES / "meetings" / "aa-northbridge.json", folder / "feed.json")
     shutil.copy(EXAMPLES / "meetings" / "local-list.csv", folder / "list.csv")
     shutil.copy(EXAMPLES / "meetings" / "na-southbridge-bmlt.json", folder / "bmlt.json")
+    sources = [
+        {"file": "feed.json", "format": "meeting-guide", "organisation": "aa"},
+        {"file": "bmlt.json", "format": "bmlt", "organisation": "na", "timezone": "Europe/London"},
+        {"file": "list.csv", "format": "csv", "organisation": "smart"},
+    ]
+    (folder / "sources.json").write_text(json.dumps(sources), "utf-8")
     shutil.copy(EXAMPLES / "commissioning" / "assessment.json", folder / "assessment.json")
     clients = json.loads((EXAMPLES / "meetings" / "clients.json").read_text("utf-8"))
     request = {k: v for k, v in clients["demo-c001"].items() if k != "note"}
@@ -233,6 +240,12 @@ TARGETS: tuple[Target, ...] = (
         "meetings import (bmlt)",
         ("meetings", "import", "{bmlt.json}", "--format", "bmlt"),
         "bmlt.json",
+        "json",
+    ),
+    Target(
+        "meetings refresh (sources)",
+        ("meetings", "refresh", "{sources.json}", "--directory", "{out}/refreshed.json"),
+        "sources.json",
         "json",
     ),
     Target(

@@ -69,6 +69,7 @@ SHOWN_KEYS = {
     "conference_url",
     "source",
     "lead",
+    "file",
 }
 SHOWN_CSV_COLUMNS = {"Group name", "Meeting ID", "Types", "Organisation", "AGNCY", "CLIENTID"}
 

@@ -20,7 +20,6 @@ reads as "every meeting removed".
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,9 @@ import httpx
 
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
 from fama_adapters.meetings.sources import MeetingSource
+from fama_core import safe_json
 from fama_core.directory import Meeting
-from fama_core.errors import FamaError, FieldProblem, InvalidRecord
+from fama_core.errors import FamaError, FieldProblem, InputUnreadable, InvalidRecord
 from fama_core.refresh import ChangeKind, MeetingAlert, MeetingChange, alerts_for, diff_meetings
 from fama_core.state import ClientState
 
@@ -79,6 +79,8 @@ def _entry(raw: Any, position: int, folder: Path) -> SourceEntry:
             continue
         if not isinstance(value, str) or not value.strip() or len(value) > 2000:
             raise bad(key, "must be a non-empty string")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):  # a NUL crashed opening the file
+            raise bad(key, "must not contain control characters")
         text[key] = value.strip()
     if ("file" in text) == ("url" in text):
         raise bad("file", "give exactly one of file and url")
@@ -105,11 +107,13 @@ def read_sources_file(path: str | Path) -> list[SourceEntry]:
     """Read and check a sources file; a bad entry is an :class:`InvalidRecord` naming it."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        data = safe_json.loads(p.read_bytes(), source=p.name)
+    except OSError as exc:
         raise MeetingFeedError(
             source=p.name, reason=f"cannot read ({type(exc).__name__})"
-        ) from None
+        ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
+    except InputUnreadable as exc:  # not JSON, nested too deeply, a 100,000-digit number
+        raise MeetingFeedError(source=p.name, reason=exc.reason) from None
     if not isinstance(data, list):
         raise MeetingFeedError(source=p.name, reason="a sources file is a JSON array")
     entries = [_entry(raw, n, p.parent) for n, raw in enumerate(data)]
@@ -187,7 +191,10 @@ def refresh_sources(
         source = sources.get(entry.format)
         try:
             if source is None:
-                raise MeetingFeedError(source=entry.label, reason=f"no format {entry.format}")
+                raise MeetingFeedError(
+                    source=entry.label,
+                    reason="format: not one this installation reads (fama meetings sources)",
+                )
             options = ImportOptions(
                 organisation=entry.organisation,
                 timezone=entry.timezone,
@@ -254,11 +261,13 @@ def load_changes(path: str | Path) -> tuple[MeetingChange, ...]:
     """The changes of a saved change report (``--changes`` of a refresh)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        data = safe_json.loads(p.read_bytes(), source=p.name)
+    except OSError as exc:
         raise MeetingFeedError(
             source=p.name, reason=f"cannot read ({type(exc).__name__})"
-        ) from None
+        ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
+    except InputUnreadable as exc:  # not JSON, nested too deeply, a 100,000-digit number
+        raise MeetingFeedError(source=p.name, reason=exc.reason) from None
     if not isinstance(data, dict) or data.get("format") != CHANGES_FORMAT:
         raise MeetingFeedError(source=p.name, reason=f"not a {CHANGES_FORMAT} file")
     changes: list[MeetingChange] = []
