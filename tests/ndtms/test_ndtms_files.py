@@ -252,6 +252,10 @@ other = st.text(
                 "RECHSE": other,
                 "DOB": other,
                 "MODST": st.sampled_from(["2026-01-01", "NA"]),
+                "MODID": st.sampled_from(["M1", "M2", "M3"]),
+                "MODAL": st.sampled_from(["94", "95", "96", "RECSUP"]),
+                "MODEND": st.sampled_from(["NA", "2026-01-25", "2026-03-01"]),
+                "DISD": st.sampled_from(["NA", "2026-02-10"]),
             }
         ),
         max_size=8,
@@ -274,3 +278,15 @@ def test_merge_changes_nothing_but_the_recovery_support_columns(rows, crlf, bom,
     assert _cells_outside_flags(merged) == _cells_outside_flags(bytes(data))
     assert len(merged.splitlines()) == len(bytes(data).splitlines())
     assert report.rows == len(full)
+
+
+def test_merge_records_a_session_on_one_intervention_of_the_providers_rows():
+    """Regression: merge set RECMAID=Y on every intervention's review covering the session."""
+    rows = [
+        _review(MODID="PH", MODAL="94", RECMAID="N"),
+        _review(MODID="PS", MODAL="95", RECMAID="N"),
+        _review(MODID="RS", MODAL="96", RECMAID="N"),
+    ]
+    merged, report = _merge(_extract(rows, COLUMNS), {"c1": facilitation((D(2026, 1, 20),))})
+    flags = [line.split(",")[COLUMNS.index("RECMAID")] for line in merged.decode().splitlines()[1:]]
+    assert flags == ['"N"', '"N"', '"Y"'] and report.filled == 3

@@ -133,7 +133,7 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
         event: Event | None = None
         problem: str | None = None
         try:
-            event = event_from_json(raw, record=f"line {number}")
+            event = event_from_json(raw)  # the line number is kept apart, for the report
             client: str | None = event.client_id
         except InvalidRecord as exc:
             problem = _decode_problem(exc)
