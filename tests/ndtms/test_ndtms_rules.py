@@ -508,3 +508,59 @@ def test_cli_rules_file_and_explain(tmp_path):
     (tmp_path / "rules.json").write_text('{"intervention_choice": {"prefer": 1}}')
     code, out = _run(*argv, "--rules", str(tmp_path / "rules.json"))
     assert code == 3 and "--rules: not a rules file" in out and "prefer" in out
+
+
+# ----------------------------------------------------------------------- parsers (properties)
+
+
+@given(st.lists(st.binary(max_size=80), max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_reading_a_template_never_fails_except_as_a_submission_error(lines):
+    from fama_adapters.ndtms.csvfile import read_template
+    from fama_core.errors import SubmissionError
+
+    try:
+        layout = read_template([line + b"\n" for line in lines], TABLE)
+    except SubmissionError:
+        return
+    assert {"CLIENTID", "SUBMODDT", "RECMAID"} <= set(layout.matched(TABLE))
+
+
+_CLIENTS = st.sampled_from(["c1", "c2", "c3", "c4"])
+
+
+@given(st.lists(_CLIENTS, max_size=8), st.lists(st.integers(0, 7), max_size=3))
+@settings(max_examples=150, deadline=None)
+def test_every_contexts_line_is_used_or_reported_once(clients, garbage_at):
+    lines = [_ctx_line(context(client_id=c))[0] for c in clients]
+    for k in garbage_at:
+        lines.insert(min(k, len(lines)), b"{not json\n")
+    got = list(read_contexts(lines))
+    used = sum(len(g.contexts) for g in got)
+    reported = sum(len(g.problems) for g in got)
+    assert used + reported == len(lines)
+    ids = [g.client_id for g in got if g.contexts]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # ascending, each client once
+
+
+@given(
+    st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), st.binary(max_size=40)), max_size=3),
+)
+@settings(max_examples=100, deadline=None)
+def test_every_event_line_is_used_refused_or_reported(clients, junk):
+    from fama_adapters.ndtms.logscan import scan_log
+
+    lines: list[bytes] = []
+    for c in clients:
+        b = JourneyBuilder(c, start=D(2026, 1, 5))
+        m = b.meeting()
+        b.open().session1().session2(commit_to=m).session3()
+        lines += _log(*b.events)
+    for at, raw in junk:
+        lines.insert(min(at, len(lines)), raw.replace(b"\n", b" ") + b"\n")
+    logs = list(scan_log(lines))
+    blank = sum(1 for line in lines if not line.strip())
+    accounted = sum(len(log.problems) + len(log.refused) + log.used for log in logs)
+    assert accounted + blank == len(lines)  # every line used, refused or reported: none dropped
+    assert all(line > 0 for log in logs for line, _ in log.problems)

@@ -61,6 +61,8 @@ class ClientLog:
     """``(line, reason)`` for each line that could not be read (never its content)."""
     refused: list[Refusal] = field(default_factory=list)
     """Events the workflow refused, each with its line and rule."""
+    used: int = 0
+    """Events the workflow took (every line is used, refused or a problem)."""
 
     @property
     def refused_sessions(self) -> int:
@@ -124,6 +126,7 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
             return None
         state, refused = checked_fold(items)
         current.refused = refused
+        current.used = len(items) - len(refused)
         current.facilitation = facilitation_from_state(state) if state is not None else None
         return current
 
