@@ -564,3 +564,23 @@ def test_every_event_line_is_used_refused_or_reported(clients, junk):
     accounted = sum(len(log.problems) + len(log.refused) + log.used for log in logs)
     assert accounted + blank == len(lines)  # every line used, refused or reported: none dropped
     assert all(line > 0 for log in logs for line, _ in log.problems)
+
+
+def test_an_old_log_kept_under_an_older_rule_counts_and_is_reported():
+    """A session 3 straight after a session-1 commitment was allowed before issue 10: the
+    workflow's replay keeps it, flagged; NDTMS counts it (it was delivered) and says so."""
+    from fama_core.codes import ExperienceLevel
+
+    b = JourneyBuilder("c1", start=D(2026, 1, 5), gap_days=30)
+    m = b.meeting()
+    b.open().session1(experience=ExperienceLevel.SOME, commit_to=m).session3()
+    ctx = context(interventions=(intervention(reviews=reviews(D(2026, 1, 31), D(2026, 3, 1))),))
+    out = io.BytesIO()
+    summary = export(_log(*b.events), _ctx_line(ctx), out, TABLE, as_of=AS_OF)
+    assert not summary.rejected and summary.unflagged == {}
+    ((reason, n),) = summary.older_rules.items()
+    assert n == 1 and "session_3_held breaks follows_session_2_or_3" in reason
+    assert summary.examples[reason] == ["events line 3"]
+    recmaid = TABLE.columns.index("RECMAID")
+    rows = out.getvalue().decode().splitlines()[1:]
+    assert [r.split(",")[recmaid] for r in rows] == ['"Y"', '"Y"']

@@ -55,6 +55,8 @@ class ExportSummary:
     """Reason code → FAMA activities (sessions, accompanied meetings) that set no flag."""
     reviews_left_out: Counter[str] = field(default_factory=Counter)
     """Reason → host reviews left out because validation would refuse them."""
+    older_rules: Counter[str] = field(default_factory=Counter)
+    """Rule → events kept (and counted) that break a rule added after they were written."""
     examples: dict[str, list[str]] = field(default_factory=dict)
     """Reason → up to 20 records (line numbers), never personal data."""
 
@@ -84,6 +86,7 @@ class ExportSummary:
             "withheld": dict(self.withheld),
             "unflagged": dict(self.unflagged),
             "reviews_left_out": dict(self.reviews_left_out),
+            "older_rules": dict(self.older_rules),
             "examples": self.examples,
         }
 
@@ -170,6 +173,10 @@ def export(
             for r in log.refused:
                 summary.reject(r.reason, f"events line {r.line}")
             refused = len(log.refused)
+            for r in log.older_rules:
+                key = f"kept under an older rule: {r.event} breaks {r.condition}"
+                summary.older_rules[key] += 1
+                summary._example(key, f"events line {r.line}")
             if log.refused_sessions:
                 summary.not_flagged(
                     "refused", f"events line {log.refused[0].line}", log.refused_sessions

@@ -5,7 +5,7 @@ exports stream by stream), so an export holds one client in memory at a time.
 
 The workflow is always checked: every line is decoded and validated as an
 event, and each client's events are folded through the workflow's public
-:func:`~fama_core.workflow.fold` / :func:`~fama_core.workflow.apply`. An event
+:func:`~fama_core.workflow.fold`, as a stored log is replayed. An event
 the workflow refuses is reported on its own line with the rule it broke
 (:class:`Refusal`) and left out; the client's other events still count, and
 what depended on the refused one is refused in turn by the workflow itself.
@@ -24,7 +24,7 @@ from fama_core.events import Event, event_from_json
 from fama_core.ndtms.context import NdtmsContext
 from fama_core.ndtms.derive import Facilitation, facilitation_from_state
 from fama_core.state import ClientState
-from fama_core.workflow import apply, fold
+from fama_core.workflow import fold
 
 __all__ = ["ClientContexts", "ClientLog", "Refusal", "checked_fold", "read_contexts", "scan_log"]
 
@@ -63,6 +63,9 @@ class ClientLog:
     """Events the workflow refused, each with its line and rule."""
     used: int = 0
     """Events the workflow took (every line is used, refused or a problem)."""
+    older_rules: list[Refusal] = field(default_factory=list)
+    """Events kept although they break a rule added after they were written (the workflow's
+    replay of a stored log flags them; they count, and are reported)."""
 
     @property
     def refused_sessions(self) -> int:
@@ -80,27 +83,39 @@ def checked_fold(
 ) -> tuple[ClientState | None, list[Refusal]]:
     """Fold ``(line, event)`` pairs through the workflow, leaving out each refused event.
 
-    The whole log is folded at once (:func:`~fama_core.workflow.fold`); only
-    when it is refused is it applied event by event (:func:`~fama_core.workflow.apply`),
-    so that each refused event is found, reported and skipped while the
-    events before it, and after it that do not depend on it, still count.
+    The log is a stored one, so it is replayed as the workflow replays stored
+    logs (``flag_newer_rules``: an event that breaks only a rule added after
+    it was written is kept and flagged on its episode). The whole log is
+    folded at once (:func:`~fama_core.workflow.fold`); only when it is refused
+    is it folded event by event, so that each refused event is found,
+    reported and skipped while the events before it, and after it that do not
+    depend on it, still count.
     """
     if not items:
         return None, []
     try:
-        return fold(e for _, e in items), []
+        return fold((e for _, e in items), flag_newer_rules=True), []
     except (TransitionRefused, IdempotencyConflict):
         pass
     state: ClientState | None = None
     refused: list[Refusal] = []
     for line, event in items:
         try:
-            state = apply(state, event)
+            state = fold((event,), state, flag_newer_rules=True)
         except TransitionRefused as exc:
             refused.append(Refusal(line, event.kind, exc.condition, exc.state))
         except IdempotencyConflict:
             refused.append(Refusal(line, event.kind, "event_id_reused", ""))
     return state, refused
+
+
+def _older_rules(state: ClientState, items: list[tuple[int, Event]]) -> list[Refusal]:
+    """The events kept under rules newer than they are, with their lines."""
+    breaches = [b for ep in state.episodes for b in ep.breaches]
+    if not breaches:
+        return []
+    lines = {e.event_id: line for line, e in items}
+    return [Refusal(lines.get(b.event_id, 0), b.event, b.condition, "") for b in breaches]
 
 
 def _decode_problem(exc: InvalidRecord) -> str:
@@ -128,6 +143,8 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
         current.refused = refused
         current.used = len(items) - len(refused)
         current.facilitation = facilitation_from_state(state) if state is not None else None
+        if state is not None:
+            current.older_rules = _older_rules(state, items)
         return current
 
     for number, raw in enumerate(lines, start=1):

@@ -131,6 +131,8 @@ def _summary_text(summary: dict[str, Any], out: str) -> str:
     lines.append(f"FAMA activities that set no flag: {sum(unflagged.values()):,}")
     for code, n in sorted(unflagged.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {n:>7,}  {code}: {unflagged_reason(code)}  (e.g. {eg(code)})")
+    for reason, n in sorted(summary.get("older_rules", {}).items()):
+        lines.append(f"{n:,} {reason}  (e.g. {eg(reason)})")
     for reason, n in sorted(summary["reviews_left_out"].items()):
         lines.append(f"review left out: {n:,}  {reason}")
     for reason, n in sorted(summary["withheld"].items()):
