@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ndtms_factories import AS_OF, TABLE, D, context, facilitation, intervention, reviews
 
@@ -547,6 +547,8 @@ def test_every_contexts_line_is_used_or_reported_once(clients, garbage_at):
     st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=1, max_size=4),
     st.lists(st.tuples(st.integers(0, 40), st.binary(max_size=40)), max_size=3),
 )
+@example(["c1"], [(0, b"\x0b")])  # a vertical tab is not blank: read, and reported
+@example(["c1"], [(0, b"\t\x0b")])
 @settings(max_examples=100, deadline=None)
 def test_every_event_line_is_used_refused_or_reported(clients, junk):
     from fama_adapters.ndtms.logscan import scan_log
@@ -560,7 +562,7 @@ def test_every_event_line_is_used_refused_or_reported(clients, junk):
     for at, raw in junk:
         lines.insert(min(at, len(lines)), raw.replace(b"\n", b" ") + b"\n")
     logs = list(scan_log(lines))
-    blank = sum(1 for line in lines if not line.strip())
+    blank = sum(1 for line in lines if not line.strip(b" \t\r\n"))  # what the scan skips
     accounted = sum(len(log.problems) + len(log.refused) + log.used for log in logs)
     assert accounted + blank == len(lines)  # every line used, refused or reported: none dropped
     assert all(line > 0 for log in logs for line, _ in log.problems)

@@ -30,7 +30,8 @@ __all__ = ["ClientContexts", "ClientLog", "Refusal", "checked_fold", "read_conte
 
 _ID = rb"([A-Za-z0-9][A-Za-z0-9._:\-]{0,63})"
 _CLIENT = re.compile(rb'"client_id"\s*:\s*"' + _ID + rb'"')
-_BLANK = frozenset(b" \t\r\n")
+_BLANK = b" \t\r\n"
+"""A line of only these is blank (skipped); any other byte makes it a line to read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
         return current
 
     for number, raw in enumerate(lines, start=1):
-        if (not raw or raw[0] in _BLANK) and not raw.strip():
+        if not raw.strip(_BLANK):
             continue
         event: Event | None = None
         problem: str | None = None
