@@ -29,13 +29,22 @@ from fama_core.workflow import fold
 from .strategies import goal_messages, referrals, sessions
 from .test_adapter import adt
 
-FORGED = (
-    "MSH|^~\\&|PAS|TRUST|FAMA||20260309170000+0000||ADT^A03^ADT_A03|FORGED-1|P|2.5\r"
-    "EVN||20260309170000+0000\r"
-    "PID|||victim-7^^^FAMA^PI||^^^^^^S\r"
-    "PV1|1|O||||||||||||||||||tx-victim||||||||||||||||||||||||||20260309"
+FORGED = adt(
+    "A03",
+    client_id="victim-7",
+    treatment_episode_id="tx-victim",
+    ended_on=dt.date(2026, 3, 9),
+    end_reason="01",
+).replace("m-A03", "FORGED-1")
+"""A discharge of another client that fama's reader (and a receiver) would take as real."""
+_OTHER_DELIMITERS = str.maketrans("|^~\\&", "#$%*!")
+ATTACK = (
+    "Read the hand-outs\x1c\r\x0b"
+    # The forged message declares its own delimiters (MSH-1 '#', MSH-2 '$%*!'), which no
+    # escaping of | ^ ~ \\ & touches, and uses VT between its segments instead of CR.
+    + "\x0b".join(FORGED.translate(_OTHER_DELIMITERS).split("\r"))
+    + "\x1c\r\x0bMSH#$%*!#X"
 )
-ATTACK = f"Read the hand-outs\x1c\r\x0b{FORGED}\x1c\r\x0bMSH|^~\\&|X"
 STRUCTURE = re.compile(r"[\x00-\x0c\x0e-\x1f\x7f]")
 """Every C0 control but CR (the segment end), and DEL: none may appear raw in a message."""
 
@@ -68,6 +77,9 @@ def test_reading_the_attacked_stream_finds_no_discharge() -> None:
     result = Hl7v2RecordSystem().inbound(stream)
     assert result.contexts == ()
     assert not any("FORGED" in str(p) for p in result.problems)
+    # The forged message on its own is a discharge the reader takes: the test can fail.
+    (forged,) = Hl7v2RecordSystem().inbound(FORGED.encode()).contexts
+    assert forged.client_id == "victim-7" and forged.ended_on is not None
 
 
 EXAMPLES = settings(max_examples=60)
