@@ -275,3 +275,25 @@ def test_store_urls_are_masked_query_passwords_too() -> None:
         "postgresql://db/fama?user=fama&password=***"
     )
     assert redact_url("postgresql://fama:s3cret@db/fama") == "postgresql://fama:***@db/fama"
+
+
+@given(st.text(max_size=60))
+def test_check_url_accepts_or_says_why_never_anything_else(url: str) -> None:
+    try:
+        assert net.check_url(url) == url
+    except net.InvalidUrl as exc:
+        assert exc.reason and (not url.strip() or url not in str(exc))
+
+
+@given(
+    st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    st.integers(1, 65535),
+    st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=20),
+)
+def test_every_url_check_url_accepts_is_one_request_can_start(
+    host: str, port: int, path: str
+) -> None:
+    from urllib.parse import quote
+
+    url = f"http://{host}:{port}/{quote(path)}"
+    assert net.check_url(url) == url

@@ -5,6 +5,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.mllp import AckRejected, MllpClient, frame
@@ -273,3 +275,23 @@ def test_an_ack_larger_than_the_limit_is_cut_off(listener):
     server = listener(lambda cid: b"\x0b" + b"x" * (MAX_ACK_BYTES + 70_000))
     with client(server.port, retries=0) as c, pytest.raises(TransportError, match="larger"):
         c.send(MESSAGE)
+
+
+@given(st.text(max_size=300), st.text(max_size=40), st.text(max_size=40))
+def test_an_ack_reason_is_always_one_bounded_printable_line(text, code, where):
+    from fama_adapters.hl7v2.mllp import ack_reason
+
+    msg = er7.parse(
+        er7.encode(
+            [
+                ("MSH", ("RECV", "", "FAMA", "", "20260309170001+0000", "", ("ACK",), "a-1")),
+                ("MSA", ("AE", "ctl-1", text)),
+                ("ERR", ("", (where, "1"), (code, text), "E")),
+            ]
+        )
+    )
+    reason = ack_reason(msg)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in reason)
+    assert len(reason) < 2 * 130 + 80
+    if text.strip() and len(text) < 100 and text.isprintable() and '"' not in text:
+        assert f'"{" ".join(text.split())}"' in reason
