@@ -4,6 +4,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from fama_adapters.cli import main
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.mllp import frame
@@ -109,3 +111,15 @@ def test_send_refuses_a_message_carrying_a_framing_byte_and_sends_the_others(tmp
     assert [s["ack"][:8] for s in sent] == ["not sent", "AA"]
     assert "framing byte" in sent[0]["ack"]
     assert [er7.parse(m).control_id for m in server.received] == ["m-A08"]
+
+
+@pytest.mark.parametrize(
+    "option", [("--timeout", "-1"), ("--timeout", "nan"), ("--retries", "-1"), ("--port", "0")]
+)
+def test_send_refuses_a_bad_option_as_a_usage_error(tmp_path, option, capsys):
+    """Issue 11 item 4: `--timeout -1`/`nan` were tracebacks; `--retries -1` sent nothing."""
+    path = tmp_path / "one.hl7"
+    path.write_bytes(adt("A01").encode())
+    code, _out, err = run("hl7", "send", str(path), *option)
+    assert code == 2
+    assert "Traceback" not in err + capsys.readouterr().err

@@ -20,14 +20,11 @@ import httpx
 
 from fama_adapters import net
 from fama_adapters.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    EXIT_USAGE,
     CliContext,
     Command,
     DemoContext,
     DemoStep,
+    ExitCode,
     render_table,
 )
 from fama_adapters.fhir import tables
@@ -133,7 +130,7 @@ def _caseload(
 def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.action == "questionnaire":
         ctx.stdout.write(json.dumps(journal_questionnaire(), indent=2) + "\n")
-        return EXIT_OK
+        return ExitCode.OK
     if args.action == "docs":
         target = Path(args.file)
         current = target.read_text("utf-8")
@@ -143,13 +140,13 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
                 {"stale": fresh != current},
                 f"{target} is " + ("stale" if fresh != current else "current"),
             )
-            return EXIT_PARTIAL if fresh != current else EXIT_OK
+            return ExitCode.PARTIAL if fresh != current else ExitCode.OK
         target.write_text(fresh, "utf-8")
         ctx.emit({"written": str(target)}, f"wrote {target}")
-        return EXIT_OK
+        return ExitCode.OK
     if args.events is None:
         ctx.stderr.write(f"fama fhir {args.action}: give the events file (JSON lines)\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     caseload, bad = _caseload(Path(args.events), ctx)
     write: WriteMode = "upsert" if args.upsert else "create"
     rows: list[tuple[object, ...]] = []
@@ -174,7 +171,7 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
     else:  # submit
         if not args.base:
             ctx.stderr.write("fama fhir submit: give --base, the FHIR server's base URL\n")
-            return EXIT_USAGE
+            return ExitCode.USAGE
         outcome_code = _submit(args, ctx, caseload, write, rows)
         ctx.emit(
             [{"client": c, "entries": n, "created": k, "attempts": a} for c, n, k, a in rows],
@@ -183,7 +180,7 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
         if outcome_code is not None:
             return outcome_code
         failed = len(caseload) - len(rows)
-    return EXIT_PARTIAL if bad or failed else EXIT_OK
+    return ExitCode.PARTIAL if bad or failed else ExitCode.OK
 
 
 def _submit(
@@ -212,7 +209,7 @@ def _submit(
                     f"fama fhir submit: {net.mask_url(args.base)}: client {client_id}: {exc}; "
                     f"{left} client(s) not sent, {len(rows)} sent\n"
                 )
-                return EXIT_FAILED
+                return ExitCode.FAILED
             except FamaError as exc:  # refused, unconfirmed or unmappable: report, carry on
                 ctx.stderr.write(f"fama fhir submit: client {client_id}: {exc}\n")
                 continue

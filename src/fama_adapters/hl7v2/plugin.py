@@ -13,13 +13,11 @@ from pathlib import Path
 
 from fama_adapters import net
 from fama_adapters.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PARTIAL,
     CliContext,
     Command,
     DemoContext,
     DemoStep,
+    ExitCode,
     render_table,
 )
 from fama_adapters.hl7v2 import er7
@@ -105,7 +103,7 @@ def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
             + "".join(f"merged {m.merged} into {m.survivor} on {m.on}\n" for m in result.merges)
             + "".join(f"problem: {p}\n" for p in result.problems),
         )
-        return EXIT_PARTIAL if result.problems else EXIT_OK
+        return ExitCode.PARTIAL if result.problems else ExitCode.OK
     return _send(args, ctx)
 
 
@@ -165,23 +163,39 @@ def _send(args: argparse.Namespace, ctx: CliContext) -> int:
         text_out += f"fama hl7 send: {error}\n"
     ctx.emit(payload, text_out)
     if error:
-        return EXIT_FAILED
-    return EXIT_PARTIAL if failed else EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
 def _read(name: str) -> bytes:
     return Path(name).read_bytes()
 
 
+def _port(value: str) -> int:
+    """``argparse`` type for ``--port``: 1 to 65535."""
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError("give a TCP port from 1 to 65535")
+    return int(value)
+
+
+def _retries(value: str) -> int:
+    """``argparse`` type for ``--retries``: a whole number from 0 to 10."""
+    if not value.strip().isdigit() or int(value) > 10:
+        raise argparse.ArgumentTypeError("give a whole number of resends from 0 to 10")
+    return int(value)
+
+
 def _configure_hl7(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("send", "read"), help="send over MLLP, or read ADT files")
     p.add_argument("files", nargs="+", help="files of HL7 v2 messages (one or several each)")
     p.add_argument("--host", default="127.0.0.1", help="MLLP receiver (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=2575, help="MLLP port (default: 2575)")
+    p.add_argument("--port", type=_port, default=2575, help="MLLP port (default: 2575)")
     p.add_argument(
         "--timeout", type=net.timeout_arg, default=10.0, help="seconds to wait for each ACK"
     )
-    p.add_argument("--retries", type=int, default=2, help="resends after a reject or timeout")
+    p.add_argument(
+        "--retries", type=_retries, default=2, help="resends after a reject or timeout (0-10)"
+    )
     p.add_argument("--authority", help="read: PID-3 assigning authority of the client key")
 
 
