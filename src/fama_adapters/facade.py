@@ -53,6 +53,7 @@ __all__ = [
     "LineProblem",
     "RecordReport",
     "Recorded",
+    "ReplayFlag",
     "ReplayProblem",
     "ReplaySummary",
 ]
@@ -219,14 +220,38 @@ class ReplayProblem:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayFlag:
+    """A stored event kept as recorded although it breaks a rule added since it was written.
+
+    The client still replays; the flag is also on its episode's ``breaches``
+    (``docs/decisions.md``, W6).
+    """
+
+    client_id: str
+    episode_id: str
+    event_id: str
+    event: str
+    """The event kind."""
+    rule: str
+    """The guard it breaks (see ``fama_core.workflow.NEWER_RULES``)."""
+    detail: str
+    """Why, in plain words: ids, fields and counts, never record text."""
+
+
 @dataclass
 class ReplaySummary:
-    """What :meth:`Fama.replay` found: clients and events, clients by status, problems."""
+    """What :meth:`Fama.replay` found: clients and events, clients by status, problems.
+
+    ``flagged`` lists each stored event that breaks a rule added after it was
+    written; its client replays all the same.
+    """
 
     clients: int = 0
     events: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     problems: list[ReplayProblem] = field(default_factory=list)
+    flagged: list[ReplayFlag] = field(default_factory=list)
 
 
 def _problem(line: int, event_id: str | None, exc: FamaError) -> LineProblem:
@@ -556,6 +581,11 @@ class Fama:
                 key = "unreadable"
             else:
                 key = state.status.value if state.status is not None else "none"
+                summary.flagged.extend(
+                    ReplayFlag(client_id, ep.episode_id, b.event_id, b.event, b.condition, b.detail)
+                    for ep in state.episodes
+                    for b in ep.breaches
+                )
             summary.by_status[key] = summary.by_status.get(key, 0) + 1
             if progress is not None:
                 progress(done)

@@ -14,7 +14,7 @@ import pytest
 from fama_adapters.cli import main
 from fama_adapters.cli.progress import Progress
 from fama_core.builders import JourneyBuilder
-from fama_core.codes import GoalKind
+from fama_core.codes import ExperienceLevel, GoalKind
 from fama_core.events import event_to_json
 
 ROOT = Path(__file__).parent.parent.parent
@@ -144,7 +144,41 @@ def test_replay_summarises_clients_by_status(url, tmp_path):
         "events": 6,
         "by_status": {"introduced": 2},
         "problems": [],
+        "flagged": [],
     }
+
+
+def old_rules_journey(client="old-1"):
+    """Accepted before issue 10: session 3 straight after a session-1 commitment, then engaged
+    on one meeting. Stored around today's workflow, as an older fama wrote it."""
+    b = JourneyBuilder(client, keyworker_id="kw-1", start=dt.date(2025, 3, 3))
+    b.open().session1(experience=ExperienceLevel.NONE, commit_to=b.meeting()).session3()
+    return b.engaged("aa", complete=False)
+
+
+def test_replay_reports_each_event_an_old_log_breaks_and_replays_the_rest(sqlite_url, tmp_path):
+    from fama_adapters.facade import Fama
+
+    run("init", "--store", sqlite_url)
+    run("record", str(lines_file(tmp_path, journey("c1").events)), "--store", sqlite_url)
+    old = old_rules_journey()
+    with Fama.open(sqlite_url) as fama:
+        fama.store.append(old.client_id, old.events, expected_version=0)
+    code, out, _ = run("replay", "--store", sqlite_url, "--json")
+    body = json.loads(out)
+    assert code == 0 and body["problems"] == []
+    assert body["by_status"] == {"engaged": 1, "introduced": 1}
+    assert [(f["client_id"], f["event_id"], f["rule"]) for f in body["flagged"]] == [
+        ("old-1", old.events[1].event_id, "commitment_needs_experience"),
+        ("old-1", old.events[2].event_id, "follows_session_2_or_3"),
+        ("old-1", old.events[3].event_id, "engagement_evidence"),
+    ]
+    code, text, _ = run("replay", "--store", sqlite_url)
+    assert "3 stored events break rules added since they were written" in text
+    assert f"event {old.events[2].event_id} (session_3_held): follows_session_2_or_3" in text
+    code, out, _ = run("show", "old-1", "--store", sqlite_url, "--json")
+    assert code == 0
+    assert len(json.loads(out)["episodes"][0]["breaches"]) == 3
 
 
 def test_no_progress_bar_when_piped_and_one_on_a_terminal(sqlite_url, tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fama_adapters.facade import Fama
 from fama_adapters.store.memory import MemoryEventStore
 from fama_core.builders import JourneyBuilder
-from fama_core.codes import GoalKind
+from fama_core.codes import EpisodeStatus, ExperienceLevel, GoalKind
 from fama_core.errors import ConcurrencyConflict, IdempotencyConflict, TransitionRefused
 from fama_core.events import event_to_json, events_from_json_lines
 from fama_core.workflow import fold
@@ -295,3 +295,25 @@ def test_record_lines_stores_many_clients_in_one_transaction_when_the_store_can(
     events = [e for n in range(4) for e in journey(f"c{n}").open().session1().events]
     report = fama.record_lines(events_from_json_lines([event_to_json(e) for e in events]))
     assert report.recorded == 8 and calls == [4]
+
+
+def test_an_old_log_still_reads_flagged_and_new_events_meet_every_rule(fama):
+    def old_start() -> JourneyBuilder:
+        b = journey("old").open()
+        return b.session1(experience=ExperienceLevel.NONE, commit_to=b.meeting())
+
+    stored = old_start().events
+    fama.store.append("old", stored, expected_version=0)  # written by an older fama
+    state = fama.state("old")
+    assert state.status is EpisodeStatus.COMMITTED
+    assert [x.condition for x in state.current.breaches] == ["commitment_needs_experience"]
+    summary = fama.replay()
+    assert [(f.client_id, f.event_id, f.rule) for f in summary.flagged] == [
+        ("old", stored[1].event_id, "commitment_needs_experience")
+    ]
+    assert fama.due_next("old").next_session == "2"
+    with pytest.raises(TransitionRefused) as refused:
+        fama.record(old_start().session3().events[-1])
+    assert refused.value.condition == "follows_session_2_or_3"
+    b = old_start()
+    assert fama.record(b.session2(commit_to=b.meeting()).events[-1]).version == 3

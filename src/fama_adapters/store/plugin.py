@@ -442,6 +442,17 @@ def _run_replay(args: argparse.Namespace, ctx: CliContext) -> int:
             f"client {p.client_id} version {p.version}: {p.error}: {p.message}\n"
             for p in summary.problems
         )
+        + (
+            f"\n{len(summary.flagged)} stored events break rules added since they were written; "
+            "kept as recorded and flagged (docs/decisions.md, W6):\n"
+            if summary.flagged
+            else ""
+        )
+        + "".join(
+            f"client {f.client_id} episode {f.episode_id} event {f.event_id} ({f.event}): "
+            f"{f.rule}: {f.detail}\n"
+            for f in summary.flagged
+        )
     )
     ctx.emit(
         {
@@ -456,6 +467,17 @@ def _run_replay(args: argparse.Namespace, ctx: CliContext) -> int:
                     "message": p.message,
                 }
                 for p in summary.problems
+            ],
+            "flagged": [
+                {
+                    "client_id": f.client_id,
+                    "episode_id": f.episode_id,
+                    "event_id": f.event_id,
+                    "event": f.event,
+                    "rule": f.rule,
+                    "detail": f.detail,
+                }
+                for f in summary.flagged
             ],
         },
         text,
