@@ -63,7 +63,7 @@ def test_session_3_straight_after_a_session_1_commitment_is_refused():
     b.open().session1(commit_to=b.meeting()).session3()
     refused = refusal(b.events)
     assert refused.condition == "follows_session_2_or_3"
-    assert "session_2_held" in refused.detail
+    assert "session_2_held" in refused.fix
 
 
 def test_a_session_1_commitment_is_reviewed_at_session_2():
@@ -91,7 +91,7 @@ def test_a_session_1_commitment_without_experience_is_refused(level):
     b.open().session1(experience=level, commit_to=b.meeting())
     refused = refusal(b.events)
     assert refused.condition == "commitment_needs_experience"
-    assert "past_experience.level" in refused.detail
+    assert "past_experience.level" in refused.fix
 
 
 @pytest.mark.parametrize("level", [ExperienceLevel.SOME, ExperienceLevel.LONG_HISTORY_THEN_RELAPSE])

@@ -431,7 +431,7 @@ class Fama:
             if progress is not None:
                 progress(done)
             if isinstance(item, InvalidRecord):
-                report.refuse(_problem(line, None, item))
+                report.refuse(_problem(line, item.event_id, item))
                 if len(report._held) >= flush_every:
                     flush()  # settles what is pending, so the held lines can be passed on
                     count = 0

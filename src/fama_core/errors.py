@@ -25,6 +25,7 @@ The tree::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -94,10 +95,19 @@ class InvalidRecord(FamaError):
     ``problems`` lists each failing field.
     """
 
-    def __init__(self, *, record: str, kind: str, problems: Sequence[FieldProblem]) -> None:
+    def __init__(
+        self,
+        *,
+        record: str,
+        kind: str,
+        problems: Sequence[FieldProblem],
+        event_id: str | None = None,
+    ) -> None:
         self.record = record
         self.kind = kind
         self.problems = tuple(problems)
+        self.event_id = event_id
+        """The record's event id when it could be read (a valid identifier), else ``None``."""
         detail = "; ".join(f"{p.location or '(record)'}: {p.reason}" for p in self.problems)
         super().__init__(f"{record}: invalid {kind}: {detail}")
 
@@ -114,19 +124,29 @@ class TransitionRefused(FamaError):
     """The workflow refused an event; the state is unchanged.
 
     ``state`` is the episode status the event met, ``event`` the event kind,
-    ``condition`` the name of the unmet condition and ``detail`` a sentence.
+    ``condition`` the name of the unmet condition, ``detail`` a sentence saying
+    why and ``fix`` one saying which fields or event would make it pass.
     """
 
     def __init__(
-        self, *, state: str, event: str, condition: str, detail: str, event_id: str = ""
+        self,
+        *,
+        state: str,
+        event: str,
+        condition: str,
+        detail: str,
+        event_id: str = "",
+        fix: str = "",
     ) -> None:
         self.state = state
         self.event = event
         self.condition = condition
         self.detail = detail
         self.event_id = event_id
+        self.fix = fix
         where = f" (event {event_id})" if event_id else ""
-        super().__init__(f"{event} refused in state {state}{where}: {condition}: {detail}")
+        to_fix = f"; to fix: {fix}" if fix and fix not in detail else ""
+        super().__init__(f"{event} refused in state {state}{where}: {condition}: {detail}{to_fix}")
 
 
 class IdempotencyConflict(FamaError):
@@ -249,18 +269,75 @@ def _without_values(err: Any) -> str:
 
 
 def invalid_record_from_pydantic(
-    exc: Any, *, record: str, kind: str, extra: Iterable[FieldProblem] = ()
+    exc: Any,
+    *,
+    record: str,
+    kind: str,
+    extra: Iterable[FieldProblem] = (),
+    event_id: str | None = None,
 ) -> InvalidRecord:
     """Turn a ``pydantic.ValidationError`` into an :class:`InvalidRecord`.
 
-    Only the location, error type and pydantic's message are kept; the input
-    value is dropped so no personal data reaches a log or a screen.
+    Only the location, error type and a plain-words reason are kept; the input
+    value is dropped so no personal data reaches a log or a screen. pydantic's
+    wording is replaced where it would confuse a host ("Value error, …", a
+    regular expression); a rule of fama's that names its fields
+    (``"commitment, no_commitment_reason: …"``) gets them in its location.
     """
     problems: list[FieldProblem] = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in err.get("loc", ()))
-        if err.get("type") == "union_tag_invalid" and not loc:  # the tag itself is wrong
+        code = str(err.get("type", "invalid"))
+        if code == "union_tag_invalid" and not loc:  # the tag itself is wrong
             loc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
-        problems.append(FieldProblem(loc, str(err.get("type", "invalid")), _without_values(err)))
+        reason = _plain_reason(code, _without_values(err), err.get("ctx") or {})
+        if code == "value_error":
+            named = _NAMED_FIELDS.match(reason)
+            if named:
+                fields, reason = named.group(1), named.group(2)
+                loc = ", ".join(f"{loc}.{f}" if loc else f for f in fields.split(", "))
+        problems.append(FieldProblem(loc, code, reason))
     problems.extend(extra)
-    return InvalidRecord(record=record, kind=kind, problems=problems)
+    return InvalidRecord(record=record, kind=kind, problems=problems, event_id=event_id)
+
+
+_NAMED_FIELDS = re.compile(r"^([a-z_][a-z0-9_.]*(?:, [a-z_][a-z0-9_.]*)*): (.+)$", re.S)
+
+_PATTERNS = {
+    r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$": (
+        "must be an identifier: 1 to 64 letters, digits or . _ : - starting with a letter or digit"
+    ),
+    r"^[a-z0-9][a-z0-9_\-]{0,31}$": (
+        "must be an organisation code: 1 to 32 lower-case letters, digits, _ or -, such as aa, "
+        "na or smart (see the organisation codes in docs/events.md)"
+    ),
+}
+
+_PLAIN = {
+    "missing": "required: this field is missing",
+    "extra_forbidden": "not a field of this record (check the spelling and the event kind)",
+    "json_invalid": "not a valid JSON document",
+    "model_type": "must be an object with this record's fields",
+    "model_attributes_type": "must be an object with this record's fields",
+    "dict_type": "must be an object",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "date_from_datetime_inexact": "must be a date (YYYY-MM-DD) with no time",
+    "timezone_aware": "must have a time zone (e.g. 2026-03-02T16:45:00+00:00)",
+}
+
+
+def _plain_reason(code: str, msg: str, ctx: Any) -> str:
+    """pydantic's message in plain words, never quoting the input."""
+    if code == "value_error":
+        return msg.removeprefix("Value error, ")
+    if code == "assertion_error":
+        return msg.removeprefix("Assertion failed, ")
+    if code == "string_pattern_mismatch":
+        return _PATTERNS.get(str(ctx.get("pattern", "")), "does not have the expected form")
+    if code in ("union_tag_invalid", "union_tag_not_found"):
+        expected = ctx.get("expected_tags")
+        if expected:
+            return "must be one of: " + str(expected).replace("'", "")
+        return "is missing: name the record's kind"
+    return _PLAIN.get(code, msg)

@@ -14,6 +14,8 @@ workflow's (:mod:`fama_core.workflow`).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Final, Literal
 
@@ -157,7 +159,12 @@ def _check_steps(steps: tuple[StepRecord, ...], stage: SessionStage) -> None:
             parts.append("not steps of session " + stage.value + ": " + ", ".join(foreign))
         if repeated:
             parts.append("recorded twice: " + ", ".join(repeated))
-        raise ValueError("steps must list each step of the session once; " + "; ".join(parts))
+        raise ValueError(
+            "steps: list each step of session "
+            + stage.value
+            + " once, each with a status (done, not_done or not_applicable); "
+            + "; ".join(parts)
+        )
 
 
 class SessionHeld(EventBase):
@@ -185,7 +192,7 @@ class Session1Held(SessionHeld):
     def _complete(self) -> Session1Held:
         _check_steps(self.steps, SessionStage.INTRODUCTION)
         if len(set(self.handouts_given)) != len(self.handouts_given):
-            raise ValueError("handouts_given lists a hand-out twice")
+            raise ValueError("handouts_given: list each hand-out once")
         return self
 
 
@@ -204,12 +211,13 @@ class _LaterSession(SessionHeld):
         _check_steps(self.steps, stage)
         if (self.commitment is None) == (self.no_commitment_reason is None):
             raise ValueError(
-                "a session ends with either a commitment to a named meeting "
-                "or a recorded reason for none, not both and not neither"
+                "commitment, no_commitment_reason: a session 2 or 3 ends with exactly one of "
+                "them: fill commitment (the meeting the client commits to in the coming week) "
+                "or no_commitment_reason (why there is none)"
             )
         ids = [r.goal_id for r in self.goal_reviews]
         if len(set(ids)) != len(ids):
-            raise ValueError("goal_reviews reviews a goal twice")
+            raise ValueError("goal_reviews: review each goal once")
 
 
 class Session2Held(_LaterSession):
@@ -410,7 +418,7 @@ def event_from_mapping(data: Any, *, record: str = "event") -> Event:
     try:
         return _ADAPTER.validate_python(data, context=DECODING)
     except ValidationError as exc:
-        raise _invalid(exc, record=record, kind=_kind_of(data)) from None
+        raise _invalid(exc, record=record, kind=_kind_of(data), raw=data) from None
 
 
 def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
@@ -425,13 +433,49 @@ def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
                 kind="event",
                 problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
             ) from None
-        raise _invalid(exc, record=record, kind="event") from None
+        try:  # only on the error path: read the kind and id to name the record
+            raw = json.loads(text)
+        except ValueError:  # pragma: no cover - validate_json said it was JSON
+            raw = None
+        raise _invalid(exc, record=record, kind=_kind_of(raw), raw=raw) from None
 
 
-def _invalid(exc: ValidationError, *, record: str, kind: str) -> InvalidRecord:
-    problem = invalid_record_from_pydantic(exc, record=record, kind=kind)
+_READABLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
+
+
+def _event_id_of(raw: Any) -> str | None:
+    """The record's event id when it is a valid identifier (so it is safe to show), else None."""
+    if isinstance(raw, Mapping):
+        value = raw.get("event_id")
+        if isinstance(value, str) and _READABLE_ID.match(value):
+            return value
+    return None
+
+
+def _invalid(exc: ValidationError, *, record: str, kind: str, raw: Any = None) -> InvalidRecord:
+    event_id = _event_id_of(raw)
+    problem = invalid_record_from_pydantic(exc, record=record, kind=kind, event_id=event_id)
+    if kind in EVENT_KINDS:  # the union's tag leads every location: the kind is said already
+        tag = kind + "."
+        problem = InvalidRecord(
+            record=record,
+            kind=kind,
+            problems=[
+                FieldProblem(
+                    ", ".join(part.removeprefix(tag) for part in p.location.split(", "))
+                    if p.location != kind
+                    else "",
+                    p.code,
+                    p.reason,
+                )
+                for p in problem.problems
+            ],
+            event_id=event_id,
+        )
     if any(p.code == "future_schema_version" for p in problem.problems):
-        return UnknownSchemaVersion(record=record, kind=kind, problems=problem.problems)
+        return UnknownSchemaVersion(
+            record=record, kind=kind, problems=problem.problems, event_id=event_id
+        )
     return problem
 
 

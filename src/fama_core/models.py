@@ -224,9 +224,9 @@ class Goal(FamaModel):
     @model_validator(mode="after")
     def _starts_open(self) -> Goal:
         if self.status not in (GoalStatus.PROPOSED, GoalStatus.AGREED):
-            raise ValueError("a new goal must be proposed or agreed")
+            raise ValueError("status: a new goal is proposed or agreed")
         if self.kind is GoalKind.OTHER and not self.description:
-            raise ValueError("a goal of kind 'other' needs a description")
+            raise ValueError("description: a goal of kind other needs a description")
         return self
 
 
@@ -275,7 +275,7 @@ class ObstacleRecord(FamaModel):
     @model_validator(mode="after")
     def _other_needs_text(self) -> ObstacleRecord:
         if self.obstacle is Obstacle.OTHER and not self.response:
-            raise ValueError("an obstacle of kind 'other' needs the response text")
+            raise ValueError("response: an obstacle of kind other needs the agreed response")
         return self
 
 

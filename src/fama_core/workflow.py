@@ -43,6 +43,7 @@ from fama_core.state import (
 
 __all__ = [
     "COMMITMENT_WINDOW_DAYS",
+    "FIXES",
     "GUARDS",
     "NEWER_RULES",
     "NO_EPISODE",
@@ -542,9 +543,8 @@ def _commitment_needs_experience(c: _ClientDraft, cur: _EpisodeDraft, e: Any) ->
     """A commitment at session 1 is only for a client with experience of mutual aid."""
     if e.commitment is not None and e.past_experience.level not in _EXPERIENCED:
         return (
-            "a commitment at session 1 is only for a client with experience of mutual aid: "
-            "record past_experience.level as some or long_history_then_relapse if the client "
-            "has it, or leave commitment out and agree the first meeting at session 2"
+            "a commitment at session 1 is only for a client with experience of mutual aid, "
+            "and the recorded past_experience.level is neither some nor long_history_then_relapse"
         )
     return None
 
@@ -553,8 +553,8 @@ def _follows_session_2_or_3(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str 
     """Session 3 follows a session 2 or 3; after session 1 comes session 2."""
     if cur.sessions and cur.sessions[-1].stage is SessionStage.INTRODUCTION:
         return (
-            "after session 1 the next session is a session 2, whose step 1 reviews the "
-            "commitment made at session 1: record a session_2_held event instead"
+            "after session 1 the next session is a session 2 (its step 1 reviews a commitment "
+            "made at session 1); session 3 reviews a commitment made at a session 2 or 3"
         )
     return None
 
@@ -591,6 +591,63 @@ A log written before a rule existed may break it. Replaying such a log with
 episode (:class:`~fama_core.state.RuleBreach`) instead of refusing it; new
 events are always checked against every rule.
 """
+
+FIXES: Final[dict[str, str]] = {
+    "same_client": "send the event in the stream of the client its client_id names",
+    "same_episode": "set episode_id to the current episode's id, or open a new episode "
+    "(episode_opened) once the current one has ended",
+    "not_before_opening": "set occurred_on on or after the day the episode was opened",
+    "new_episode_id": "give episode_opened an episode_id not used before for this client, "
+    "dated on or after the day the previous episode ended",
+    "sessions_in_order": "set occurred_on on or after the date of the previous session",
+    "commitment_needs_experience": "record past_experience.level as some or "
+    "long_history_then_relapse if the client has that experience; otherwise leave commitment "
+    "out and agree the first meeting at session 2",
+    "commitment_in_coming_week": "set commitment.planned_date 0 to 7 days after occurred_on, "
+    "with a commitment.commitment_id not used before in the episode",
+    "follows_session_2_or_3": "record a session_2_held event, whose commitment_review reviews "
+    "the commitment made at session 1",
+    "reviews_outstanding_commitment": "set commitment_review.commitment_id to the outstanding "
+    "commitment named, with its outcome (or leave commitment_review out when none is "
+    "outstanding)",
+    "reviews_agreed_goals": "add one goal_reviews entry (goal_id, outcome) for each agreed goal "
+    "named, and none for other goals",
+    "goal_id_new": "give goal.goal_id an id not used before in this episode",
+    "goal_change_allowed": "goal_updated agrees a proposed goal or withdraws an open one; "
+    "a session's goal_reviews record achieved or not achieved",
+    "journal_entry_new": "give entry.entry_id an id not used before in this episode",
+    "arrangement_new": "give arrangement.arrangement_id an id not used before in this episode",
+    "supports_known_commitment": "set arrangement.commitment_id to a commitment of this "
+    "episode, or leave it out",
+    "arrangement_open": "set result.arrangement_id to an arrangement of this episode whose "
+    "outcome is not yet recorded",
+    "engagement_evidence": "record the missing evidence named (journal_entry_recorded, "
+    "session_3_held, goal reviews) before engagement_confirmed; leave evidence out to let "
+    "fama work it out",
+}
+"""For each condition, the fields or event that would make a refused event pass."""
+
+_NEXT_HINT: Final[dict[str, str]] = {
+    NO_EPISODE: "record episode_opened first",
+    EpisodeStatus.OPENED.value: "hold session 1 (session_1_held) first",
+    EpisodeStatus.INTRODUCED.value: "hold session 2 (session_2_held) next; session 3 reviews "
+    "a commitment made at a session 2 or 3",
+    EpisodeStatus.UNCOMMITTED.value: "hold a session 2 (session_2_held) that ends with a "
+    "commitment; session 3 reviews it",
+    EpisodeStatus.COMMITTED.value: "hold the session that reviews the outstanding commitment",
+    EpisodeStatus.ENGAGED.value: "the episode has ended: open a new one (episode_opened) "
+    "to record more",
+    EpisodeStatus.DECLINED.value: "the episode has ended: open a new one (episode_opened) "
+    "to record more",
+    EpisodeStatus.CLOSED.value: "the episode has ended: open a new one (episode_opened) "
+    "to record more",
+}
+
+
+def _allowed_fix(state: str) -> str:
+    allowed = [event for (source, event) in _TABLE if source == state]
+    return f"{_NEXT_HINT[state]} (accepted in state {state}: {', '.join(allowed)})"
+
 
 _WHEN: Final[dict[str, Callable[[Any], bool]]] = {
     "always": lambda e: True,
@@ -769,6 +826,8 @@ def check_definition(transitions: Iterable[Transition]) -> dict[tuple[str, str],
         for name in t.guards:
             if name not in GUARDS:
                 raise WorkflowDefinitionError(f"{t.event}: unknown guard {name}")
+            if name not in FIXES:
+                raise WorkflowDefinitionError(f"{t.event}: guard {name} has no fix in FIXES")
         outcomes = []
         for o in t.outcomes:
             if o.when not in _WHEN:
@@ -835,6 +894,7 @@ def _step(c: _ClientDraft, e: Any) -> bool:
             condition="same_client",
             detail=f"the event is for client {e.client_id}, not {c.client_id}",
             event_id=e.event_id,
+            fix=FIXES["same_client"],
         )
     compiled = _TABLE.get((state, e.kind))
     if compiled is None:
@@ -844,6 +904,7 @@ def _step(c: _ClientDraft, e: Any) -> bool:
             condition="allowed_in_state",
             detail=f"{e.kind} may happen in: {', '.join(_sources(e.kind))}",
             event_id=e.event_id,
+            fix=_allowed_fix(str(state)),
         )
     breaches = None
     for name, guard in compiled.guards:
@@ -854,7 +915,12 @@ def _step(c: _ClientDraft, e: Any) -> bool:
                 breaches.append(RuleBreach(e.event_id, e.kind, name, why))
                 continue
             raise TransitionRefused(
-                state=str(state), event=e.kind, condition=name, detail=why, event_id=e.event_id
+                state=str(state),
+                event=e.kind,
+                condition=name,
+                detail=why,
+                event_id=e.event_id,
+                fix=FIXES.get(name, ""),
             )
     compiled.effect(c, cur, e)
     if breaches:

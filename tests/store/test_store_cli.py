@@ -216,3 +216,15 @@ def test_the_demo_records_the_sample_caseload_and_shows_a_client(tmp_path):
     assert (tmp_path / "fama.db").is_file()
     code, out, _ = run("replay", "--store", f"sqlite:///{tmp_path / 'fama.db'}", "--json")
     assert json.loads(out)["clients"] == 5
+
+
+def test_record_names_the_event_id_of_an_invalid_line_when_it_is_readable(url, tmp_path):
+    events = journey("c1").events
+    bad = json.loads(event_to_json(events[0]))
+    bad.update(event_id="c9-e1", client_id="c9", organisation="Not A Code")
+    path = lines_file(tmp_path, events, extra=[json.dumps(bad)])
+    code, out, _ = run("record", str(path), "--store", url, "--json")
+    body = json.loads(out)
+    (problem,) = body["refused"]
+    assert code == 1 and problem["event_id"] == "c9-e1" and problem["error"] == "InvalidRecord"
+    assert "Not A Code" not in out and "not a field of this record" in problem["message"]
