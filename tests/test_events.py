@@ -54,7 +54,7 @@ def test_unknown_fields_are_refused_by_name():
     raw["nhs_number"] = "9434765919"
     with pytest.raises(InvalidRecord) as info:
         ev.event_from_mapping(raw)
-    assert info.value.problems[0].location == "episode_opened.nhs_number"
+    assert info.value.problems[0].location == "nhs_number"
     assert "9434765919" not in str(info.value)
 
 

@@ -464,7 +464,7 @@ def _invalid(exc: ValidationError, *, record: str, kind: str, raw: Any = None) -
                 FieldProblem(
                     ", ".join(part.removeprefix(tag) for part in p.location.split(", "))
                     if p.location != kind
-                    else "",
+                    else ("schema_version" if p.code == "future_schema_version" else ""),
                     p.code,
                     p.reason,
                 )

@@ -200,7 +200,7 @@ def test_a_future_version_is_an_unknown_schema_version_naming_the_record():
     with pytest.raises(UnknownSchemaVersion) as raised:
         event_from_json(json.dumps(raw), record="line 4")
     assert isinstance(raised.value, InvalidRecord)
-    assert str(raised.value).startswith("line 4: invalid event")
+    assert str(raised.value).startswith("line 4: invalid episode_opened: schema_version:")
     assert "schema_version 7 of episode_opened is newer than this fama reads" in str(raised.value)
     with pytest.raises(UnknownSchemaVersion):
         event_from_mapping(raw)
