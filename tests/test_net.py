@@ -225,7 +225,8 @@ _SECRET = st.text(st.characters(codec="utf-8", exclude_characters="&#=/@?:%[]"),
 
 
 @given(
-    secret=_SECRET.filter(lambda s: s.strip() == s and s.isprintable()),
+    # The marker keeps a secret such as "http" from matching the URL's own text.
+    secret=_SECRET.filter(lambda s: s.strip() == s and s.isprintable()).map(lambda s: "Zq9" + s),
     name=st.sampled_from(["password", "token", "apiKey", "secret", "sig", "auth", "access_token"]),
     user=st.from_regex(r"[a-z]{1,8}", fullmatch=True),
 )
@@ -239,7 +240,7 @@ def test_mask_url_never_shows_a_secret(secret: str, name: str, user: str) -> Non
     ):
         shown = net.mask_url(url)
         assert quote(secret) not in shown
-        assert secret not in shown or secret in "https://h.example/x" + user
+        assert secret not in shown
 
 
 @given(st.text())
@@ -305,3 +306,64 @@ def test_every_url_check_url_accepts_is_one_request_can_start(
 
     url = f"http://{host}:{port}/{quote(path)}"
     assert net.check_url(url) == url
+
+
+# ------------------------------------------------------------------------- https
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, object]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command for this run."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=str(cert))
+    return server, client
+
+
+def test_https_answers_are_read_through_the_deadline_transport(tls) -> None:
+    server_ctx, client_ctx = tls
+    with LoopbackHttpServer({"/ok": Answer(200, b"[]")}, tls=server_ctx) as server:
+        assert server.url.startswith("https://")
+        with net.http_client(verify=client_ctx) as client:
+            assert net.request("GET", server.url + "/ok", client=client).content == b"[]"
+
+
+def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(tls) -> None:
+    server_ctx, client_ctx = tls
+    with LoopbackHttpServer({"/d": Drip(interval=0.05, headers_too=True)}, tls=server_ctx) as s:
+        with net.http_client(verify=client_ctx) as client, pytest.raises(net.DeadlineExceeded):
+            net.request("GET", s.url + "/d", client=client, limits=net.Limits(deadline=1.0))
+
+
+def test_a_redirect_from_https_to_http_is_refused_even_across_origins_allowed(tls) -> None:
+    server_ctx, client_ctx = tls
+    with LoopbackHttpServer({"/ok": Answer(200, b"x")}) as plain:
+        with LoopbackHttpServer({"/r": Redirect(plain.url + "/ok")}, tls=server_ctx) as secure:
+            allowed = net.Limits(cross_origin_redirects=True)
+            with net.http_client(verify=client_ctx) as client:
+                with pytest.raises(net.RedirectRefused, match="https to http"):
+                    net.request("GET", secure.url + "/r", client=client, limits=allowed)
+        assert plain.requests == []
+
+
+def test_an_untrusted_certificate_is_a_connection_failure(tls) -> None:
+    server_ctx, _client_ctx = tls
+    with LoopbackHttpServer({"/ok": Answer(200, b"x")}, tls=server_ctx) as server:
+        with pytest.raises(net.ConnectionFailed) as caught:
+            net.request("GET", server.url + "/ok")
+    assert caught.value.cause == "ConnectError"

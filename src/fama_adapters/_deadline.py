@@ -9,6 +9,7 @@ stays cheap.
 from __future__ import annotations
 
 import contextvars
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,7 +107,9 @@ class _DeadlineTransport(httpx.HTTPTransport):
         pool._network_backend = _DeadlineBackend(pool._network_backend)
 
 
-def deadline_client(*, proxy: str | None = None, verify: bool | str = True) -> httpx.Client:
+def deadline_client(
+    *, proxy: str | None = None, verify: bool | ssl.SSLContext = True
+) -> httpx.Client:
     """An ``httpx.Client`` whose socket operations honour :func:`deadline`."""
     transport = _DeadlineTransport(proxy=proxy, verify=verify)
     return httpx.Client(transport=transport, follow_redirects=False, trust_env=False)

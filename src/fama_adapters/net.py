@@ -51,6 +51,8 @@ from urllib.parse import quote, urljoin, urlsplit
 from fama_core.errors import AdapterError, TransportError
 
 if TYPE_CHECKING:  # httpx is imported when a request is made, not to mask a URL
+    import ssl
+
     import httpx
 
 __all__ = [
@@ -314,11 +316,13 @@ def _mask_dsn_pair(match: re.Match[str]) -> str:
     return f"{match.group(1)}={_MASK}" if _secret_name(match.group(1)) else match.group(0)
 
 
-def http_client(*, proxy: str | None = None, verify: bool | str = True) -> httpx.Client:
+def http_client(*, proxy: str | None = None, verify: bool | ssl.SSLContext = True) -> httpx.Client:
     """An ``httpx.Client`` on which :func:`request` enforces its deadline exactly.
 
-    Environment proxies are not read (a transport of one's own turns them off in
-    httpx); give ``proxy`` to use one.
+    ``verify`` is httpx's: ``True`` (the system's CA certificates, through
+    certifi), or an ``ssl.SSLContext`` (a hospital's own CA). Environment proxies
+    are not read (a transport of one's own turns them off in httpx); give
+    ``proxy`` to use one.
     """
     from fama_adapters._deadline import deadline_client
 

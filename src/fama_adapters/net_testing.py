@@ -9,7 +9,8 @@ with a scripted behaviour:
 * :class:`Huge` ``size`` bytes, with or without a ``Content-Length``;
 * :class:`Redirect` a 3xx to a ``Location``.
 
-It binds 127.0.0.1 only, on a free port, and records each request's method,
+With ``tls`` (a server-side ``ssl.SSLContext``) it speaks https. It binds
+127.0.0.1 only, on a free port, and records each request's method,
 path and body (:attr:`LoopbackHttpServer.requests`). A dripping handler stops
 when the client goes away or the server is closed.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,8 +72,12 @@ def _head(status: int, headers: Mapping[str, str]) -> bytes:
 class LoopbackHttpServer:
     """A threaded loopback server; use it as a context manager. Unknown paths get 404."""
 
-    def __init__(self, routes: Mapping[str, Behaviour] | None = None) -> None:
+    def __init__(
+        self, routes: Mapping[str, Behaviour] | None = None, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.routes: dict[str, Behaviour] = dict(routes or {})
+        self.tls = tls
+        """A server-side TLS context: the server speaks https (its URL says so)."""
         self.requests: list[tuple[str, str, bytes]] = []
         self._stop = threading.Event()
         server = self
@@ -87,9 +93,9 @@ class LoopbackHttpServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``; add a path."""
+        """``http://127.0.0.1:<port>`` (``https://`` with ``tls``); add a path."""
         host, port = self._tcp.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def __enter__(self) -> LoopbackHttpServer:
         self._thread.start()
@@ -101,32 +107,41 @@ class LoopbackHttpServer:
         self._tcp.server_close()
         self._thread.join()
 
-    def _handle(self, sock: socket.socket) -> None:
-        sock.settimeout(5)
-        data = b""
+    def _handle(self, raw: socket.socket) -> None:
+        raw.settimeout(5)
+        sock = raw
         try:
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _version = lines[0].split(" ", 2)
-            length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            while len(body) < length:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-            self.requests.append((method, path, body))
-            self._answer(sock, self.routes.get(path))
+            if self.tls is not None:
+                sock = self.tls.wrap_socket(raw, server_side=True)
+            self._serve(sock)
         except OSError:
             return
+        finally:
+            if sock is not raw:  # the TLS socket owns the connection now
+                sock.close()
+
+    def _serve(self, sock: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _version = lines[0].split(" ", 2)
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        self.requests.append((method, path, body))
+        self._answer(sock, self.routes.get(path))
 
     def _answer(self, sock: socket.socket, behaviour: Behaviour | None) -> None:
         if behaviour is None:
