@@ -332,7 +332,8 @@ def evidence_from(
         ):
             reviews.append(s.number)
         previous = s.held_on
-    return EngagementEvidence(
+    # Built from values fama has already validated: no need to validate them again.
+    return EngagementEvidence.model_construct(
         attended_dates=tuple(sorted(attended)),
         reviews_with_attendance=tuple(reviews),
         involvement=tuple(s for s in InvolvementSign if s in signs),

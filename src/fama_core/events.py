@@ -145,9 +145,19 @@ class EpisodeOpened(EventBase):
     team_id: Identifier | None = Field(default=None, description="The keyworker's team.")
 
 
+_STEP_SETS = {stage: frozenset(steps) for stage, steps in STEPS_BY_STAGE.items()}
+
+
 def _check_steps(steps: tuple[StepRecord, ...], stage: SessionStage) -> None:
     expected = STEPS_BY_STAGE[stage]
     seen = [record.step for record in steps]
+    # The common case, cheaply: each step of the session exactly once (in any order).
+    if (
+        len(seen) == len(expected)
+        and _STEP_SETS[stage].issuperset(seen)
+        and len(set(seen)) == len(seen)
+    ):
+        return
     missing = [s.value for s in expected if s not in seen]
     foreign = [s.value for s in seen if s not in expected]
     repeated = sorted({s.value for s in seen if seen.count(s) > 1})

@@ -87,6 +87,8 @@ def _plain_spaces(text: str) -> str:
     stores text in a form every format can. Control characters are left alone
     for each format to refuse (they are not something a person typed).
     """
+    if text.isascii():  # every character the expressions replace is outside ASCII
+        return text
     text = _ODD_SPACE.sub(" ", text)
     return _ODD_BREAK.sub("\n", text)
 

@@ -229,6 +229,7 @@ class _EpisodeDraft:
         "engaged_with",
         "engagement_evidence",
         "episode_id",
+        "evidence_seen",
         "goals",
         "journal",
         "keyworker_id",
@@ -256,6 +257,7 @@ class _EpisodeDraft:
         d.past_experience = d.literacy_support = None
         d.ended_on = d.engaged_with = d.close_reason = d.engagement_evidence = None
         d.breaches = []
+        d.evidence_seen = None
         return d
 
     def __init__(self, e: EpisodeState) -> None:
@@ -278,6 +280,7 @@ class _EpisodeDraft:
         self.close_reason = e.close_reason
         self.engagement_evidence = e.engagement_evidence
         self.breaches = list(e.breaches)
+        self.evidence_seen = None
 
     def freeze(self) -> EpisodeState:
         return EpisodeState(
@@ -504,7 +507,7 @@ def _arrangement_open(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None
 
 def _engagement_evidence(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
     """The record meets the engagement criterion, and any evidence the event claims is in it."""
-    evidence = _evidence(cur, e.occurred_on)
+    evidence = cur.evidence_seen = _evidence(cur, e.occurred_on)
     claimed = e.evidence
     if claimed is not None:
         unknown = []
@@ -761,7 +764,8 @@ def _on_concluded(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
 
 
 def _on_engaged(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.engagement_evidence = _evidence(cur, e.occurred_on)
+    # The guard has just worked the evidence out (engagement_evidence always guards this).
+    cur.engagement_evidence = cur.evidence_seen or _evidence(cur, e.occurred_on)
     cur.ended_on = e.occurred_on
     cur.engaged_with = e.organisation
 
