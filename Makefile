@@ -11,6 +11,10 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The distribution was called "fama" (an unrelated project's name on PyPI) until 0.1.0;
+	# its editable install left metadata that would still answer to that name.
+	$(BIN)/python -m pip uninstall --quiet --yes fama 2>/dev/null || true
+	rm -rf src/fama.egg-info
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -40,8 +44,12 @@ schemas: install
 	$(BIN)/fama schema --write --dir schemas
 	$(BIN)/fama openapi --write schemas/openapi.json
 
-docs: install
+# Every generated document and schema: the workflow page, the FHIR and HL7 mapping tables,
+# the JSON Schemas and the OpenAPI document (each also tested current).
+docs: schemas
 	$(BIN)/fama docs --dir docs
+	$(BIN)/fama fhir docs --file docs/fhir.md
+	$(BIN)/python -m fama_adapters.hl7v2 docs/hl7v2.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,10 +23,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fama_adapters.cli.exit_codes import ExitCode, exit_code_for
 from fama_core.errors import FamaError
+
+if TYPE_CHECKING:
+    from fama_adapters.plugins import PluginHost
 
 __all__ = [
     "EXIT_FAILED",
@@ -50,6 +53,9 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = (
     ExitCode.FAILED,
 )
 
+DISTRIBUTION = "fama-mutual-aid"
+"""The name fama is published under (``fama`` on the index is an unrelated project)."""
+
 REPORT_HINT = (
     "please report it to the fama maintainers with the command line (not the input: "
     "it may hold personal data) and the output of `fama plugins`; "
@@ -61,7 +67,7 @@ REPORT_HINT = (
 class CliContext:
     """What a subcommand receives besides its arguments."""
 
-    host: Any
+    host: PluginHost
     """The :class:`~fama_adapters.plugins.PluginHost` with every plugin loaded."""
     stdout: TextIO
     stderr: TextIO
@@ -130,6 +136,7 @@ def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
         + "; ".join(f"{code.value} {code.meaning}" for code in ExitCode)
         + " (docs/cli.md).",
     )
+    parser.add_argument("--version", action="version", version=f"fama {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in sorted(commands):
         command = commands[name]
@@ -138,6 +145,18 @@ def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
         command.configure(p)
         p.set_defaults(_fama_labels=_labels(p))
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own when run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        from fama_core import __version__
+
+        return __version__
 
 
 def _debug() -> bool:
@@ -238,6 +257,16 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
     except Exception as exc:  # the last resort: never a traceback, never a value
         if _debug():
             traceback.print_exc(file=err)
+        owner = ctx.host.owner("fama_register_commands", name)
+        if owner is not None and owner.source != "builtin":
+            # Another party's code failed: name it, so the report goes to the right people.
+            err.write(
+                f"fama {name}: the command comes from plugin {owner.name} ({owner.source}), "
+                f"which failed ({type(exc).__name__}); report it to that plugin's maintainers "
+                f"(FAMA_DEBUG=1 shows the traceback), or block it with "
+                f"FAMA_BLOCK_PLUGINS={owner.name}\n"
+            )
+            return ExitCode.INTERNAL
         err.write(f"fama {name}: internal error ({type(exc).__name__}); {REPORT_HINT}\n")
         return ExitCode.INTERNAL
     try:
@@ -255,7 +284,7 @@ def main(
     *,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
-    host: Any = None,
+    host: PluginHost | None = None,
 ) -> ExitCode:
     """Run the ``fama`` command; returns its :class:`ExitCode` (see the module docstring)."""
     from fama_adapters import logsafe
@@ -276,6 +305,8 @@ def main(
             f"fama: internal error while loading plugins ({type(exc).__name__}); {REPORT_HINT}\n"
         )
         return ExitCode.INTERNAL
+    for failure in host.failures:
+        err.write(f"fama: {failure.describe()}\n")
     parser = _parser(commands)
     try:
         args = parser.parse_args(argv)

@@ -36,7 +36,7 @@ OPENAPI_PATH = "schemas/openapi.json"
 """Where the checked-in OpenAPI document lives (``make schemas`` writes it)."""
 
 _MISSING_EXTRA = (
-    "the HTTP service needs FastAPI and uvicorn: pip install 'fama[serve]' "
+    "the HTTP service needs FastAPI and uvicorn: pip install 'fama-mutual-aid[serve]' "
     "(or the project's dev install)"
 )
 

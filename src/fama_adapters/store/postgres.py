@@ -1,7 +1,7 @@
 """An event store on PostgreSQL (psycopg 3), for hosts with many concurrent keyworkers.
 
 URL: any libpq connection string, ``postgresql://user@host:5432/db`` or
-``host=/run/postgresql dbname=fama``. Install with ``pip install 'fama[postgres]'``.
+``host=/run/postgresql dbname=fama``. Install with ``pip install 'fama-mutual-aid[postgres]'``.
 
 The same layout as the SQLite store: one append-only table ``fama_events``
 (in the connection's ``search_path``) with ``UNIQUE (client_id, version)``,
@@ -186,7 +186,7 @@ class PostgresEventStore:
 
     def __init__(self, conninfo: str, *, create: bool = True, migrate: bool = True) -> None:
         if psycopg is None:
-            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama[postgres]'")
+            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'")
         self._conninfo = conninfo
         self.url = redact_url(conninfo)
         self._lock = threading.Lock()
@@ -236,7 +236,7 @@ class PostgresEventStore:
     def layout_at(cls, conninfo: str) -> int:
         """The layout of the store at ``conninfo``, read without changing anything."""
         if psycopg is None:
-            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama[postgres]'")
+            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'")
         url = redact_url(conninfo)
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
