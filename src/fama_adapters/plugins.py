@@ -6,6 +6,14 @@ else calls its typed methods.
 
 Set ``FAMA_BLOCK_PLUGINS`` to a comma-separated list of entry-point names to
 skip them, or to ``*`` to load no third-party plugin at all.
+
+A third-party plugin (one loaded from an entry point) that fails to import,
+implements a hook fama does not define, raises inside a registration hook or
+claims a name another plugin has is set aside and listed in
+:attr:`PluginHost.failures` with its name and its error; every other plugin
+keeps working, and ``fama`` says which plugin failed and how to block it.
+Built-in plugins and plugins registered by code still fail loudly with a
+:class:`~fama_core.errors.PluginError`.
 """
 
 from __future__ import annotations
@@ -15,14 +23,21 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from fama_adapters import hookspecs
 from fama_core.errors import PluginError
 
-__all__ = ["BUILTIN_PLUGINS", "PluginHost", "PluginInfo"]
+if TYPE_CHECKING:
+    from fama_adapters.cli import Command, DemoStep
+    from fama_adapters.meetings.sources import MeetingSource
+    from fama_adapters.ndtms.formats import SubmissionFormat
+    from fama_adapters.record_systems import RecordSystem
+    from fama_adapters.store import StoreFactory
+
+__all__ = ["BUILTIN_PLUGINS", "PluginFailure", "PluginHost", "PluginInfo"]
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.cli.core_commands",
@@ -65,6 +80,28 @@ class PluginInfo:
     """``builtin`` or ``entry point <dist name> <version>``."""
 
 
+@dataclass(frozen=True, slots=True)
+class PluginFailure:
+    """A third-party plugin set aside: its name, where it came from, and what went wrong."""
+
+    name: str
+    source: str
+    error: str
+    """The error's class and message (the plugin's own text, at most 300 characters)."""
+
+    def describe(self) -> str:
+        """One line for a terminal: the plugin, its error, and how to block it."""
+        return (
+            f"plugin {self.name} ({self.source}) is not loaded: {self.error}; "
+            f"the other plugins work; to stop this message set FAMA_BLOCK_PLUGINS={self.name}"
+        )
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 class PluginHost:
     """A plugin manager with fama's hookspecs and typed accessors for each hook."""
 
@@ -74,6 +111,9 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+        self.failures: list[PluginFailure] = []
+        """Third-party plugins set aside, each with its error (see the module docstring)."""
         for path in builtins:
             self.register(importlib.import_module(path), name=path, source="builtin")
         if entry_points:
@@ -86,13 +126,13 @@ class PluginHost:
         for ep in entry_points(group=hookspecs.PROJECT):
             if ep.name in blocked or ep.value in self._info:
                 continue  # blocked, or a built-in already registered by import path
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # any import-time failure: name the plugin, fail loudly
-                raise PluginError(f"plugin {ep.name} failed to load: {type(exc).__name__}") from exc
             dist = ep.dist
             where = f"entry point {dist.name} {dist.version}" if dist else "entry point"
-            self.register(plugin, name=ep.name, source=where)
+            try:
+                plugin = ep.load()
+                self.register(plugin, name=ep.name, source=where)
+            except Exception as exc:  # a third party's failure: set it aside, name it, go on
+                self.failures.append(PluginFailure(ep.name, where, _error_text(exc)))
 
     def register(self, plugin: object, *, name: str, source: str = "registered") -> None:
         """Register a plugin object or module under ``name``."""
@@ -125,41 +165,65 @@ class PluginHost:
         """Every loaded plugin, in load order."""
         return list(self._info.values())
 
+    def _third_party(self, plugin_name: str) -> bool:
+        info = self._info.get(plugin_name)
+        return info is not None and info.source.startswith("entry point")
+
     def _call_each(
-        self, hook: str | Any, make_register: Callable[[str], Callable[..., None]]
+        self,
+        hook: str | Any,
+        make_register: Callable[[str], Callable[..., None]],
+        settle: Callable[[str, bool], None] = lambda plugin, ok: None,
     ) -> None:
         """Call a registration hook one plugin at a time, through pluggy.
 
         Going through pluggy keeps its calling rules: an implementation receives
         only the arguments it names (so hooks may gain arguments), and wrappers
-        work. Each plugin gets its own ``register``; an error inside a plugin
-        becomes a :class:`PluginError` naming it.
+        work. Each plugin gets its own ``register``; ``settle(plugin, ok)`` is
+        called after each plugin's call. A third-party plugin that raises is set
+        aside (:attr:`failures`); any other plugin's error is a
+        :class:`PluginError` naming it.
         """
         name = hook if isinstance(hook, str) else hook.name
         caller = getattr(self.pm.hook, name)
         plugins = [impl.plugin_name for impl in caller.get_hookimpls()]  # load order
         for plugin_name in dict.fromkeys(plugins):
+            if plugin_name not in self._info:
+                continue  # set aside earlier in this call
             others = [self.pm.get_plugin(p) for p in self._info if p != plugin_name]
             subset = self.pm.subset_hook_caller(name, remove_plugins=[o for o in others if o])
             try:
                 subset(register=make_register(plugin_name))
-            except PluginError:
-                raise
-            except Exception as exc:  # a third party's bug must name the third party
-                raise PluginError(
+            except Exception as exc:
+                settle(plugin_name, False)
+                if self._third_party(plugin_name):
+                    source = self._info[plugin_name].source
+                    self.failures.append(
+                        PluginFailure(plugin_name, source, f"in {name}: {_error_text(exc)}")
+                    )
+                    self.unregister(plugin_name)
+                    continue
+                if isinstance(exc, PluginError):
+                    raise
+                raise PluginError(  # a plugin registered by code: name it, fail loudly
                     f"plugin {plugin_name} failed in {name}: {type(exc).__name__}"
                 ) from exc
+            settle(plugin_name, True)
 
     def _collect(self, hook: str | Any, key: Callable[[_T], str], what: str) -> dict[str, _T]:
         """Call a registration hook plugin by plugin, refusing two registrations of one name.
 
         ``hook`` is the hook's name (or its ``pm.hook`` caller). Each implementation
-        gets its own ``register`` so a clash names both plugins.
+        gets its own ``register`` so a clash names both plugins. What a plugin
+        registered counts only once its whole call succeeded.
         """
         found: dict[str, _T] = {}
         owner: dict[str, str] = {}
+        pending: dict[str, _T] = {}
 
         def make_register(plugin_name: str) -> Callable[[_T], None]:
+            pending.clear()
+
             def register(item: _T) -> None:
                 try:
                     k = key(item)
@@ -167,17 +231,26 @@ class PluginHost:
                     raise PluginError(
                         f"plugin {plugin_name} registered a {what} without a name"
                     ) from None
-                if k in found:
+                if k in found or k in pending:
+                    first = owner.get(k, plugin_name)
                     raise PluginError(
-                        f"two plugins register the {what} {k!r}: {owner[k]} and {plugin_name}; "
+                        f"two plugins register the {what} {k!r}: {first} and {plugin_name}; "
                         "block the third-party one with FAMA_BLOCK_PLUGINS (built-ins cannot be)"
                     )
-                found[k] = item
-                owner[k] = plugin_name
+                pending[k] = item
 
             return register
 
-        self._call_each(hook, make_register)
+        hook_name = hook if isinstance(hook, str) else hook.name
+
+        def settle(plugin_name: str, ok: bool) -> None:
+            if ok:
+                found.update(pending)
+                owner.update(dict.fromkeys(pending, plugin_name))
+                self._owners.update({(hook_name, k): plugin_name for k in pending})
+            pending.clear()
+
+        self._call_each(hook, make_register, settle)
         return found
 
     def registrations(self) -> dict[str, list[str]]:
@@ -196,37 +269,36 @@ class PluginHost:
             self._call_each(hook_name, make_register)
         return out
 
-    def commands(self) -> dict[str, Any]:
+    def commands(self) -> dict[str, Command]:
         """Subcommands registered by plugins, by name."""
-        return self._collect("fama_register_commands", lambda c: c.name, "command")
+        return self._collect("fama_register_commands", _name, "command")
 
-    def demo_steps(self) -> list[Any]:
+    def demo_steps(self) -> list[DemoStep]:
         """Demo steps registered by plugins, in order."""
-        steps: dict[str, Any] = self._collect(
-            "fama_register_demo_steps", lambda s: s.name, "demo step"
-        )
+        steps: dict[str, DemoStep] = self._collect("fama_register_demo_steps", _name, "demo step")
         return sorted(steps.values(), key=lambda s: (s.order, s.name))
 
-    def record_systems(self) -> dict[str, Any]:
+    def record_systems(self) -> dict[str, RecordSystem]:
         """Record-system adapters registered by plugins, by name."""
-        return self._collect(
-            self.pm.hook.fama_register_record_systems, lambda r: r.name, "record system"
-        )
+        return self._collect("fama_register_record_systems", _name, "record system")
 
-    def event_stores(self) -> dict[str, Any]:
+    def event_stores(self) -> dict[str, StoreFactory]:
         """Event-store factories registered by plugins, by URL scheme."""
-        return self._collect(
-            self.pm.hook.fama_register_event_stores, lambda f: f.scheme, "event store scheme"
-        )
+        return self._collect("fama_register_event_stores", lambda f: f.scheme, "event store scheme")
 
-    def submission_formats(self) -> dict[str, Any]:
+    def submission_formats(self) -> dict[str, SubmissionFormat]:
         """Submission formats (NDTMS dataset versions …) registered by plugins, by name."""
-        return self._collect(
-            self.pm.hook.fama_register_submission_formats, lambda f: f.name, "submission format"
-        )
+        return self._collect("fama_register_submission_formats", _name, "submission format")
 
-    def meeting_sources(self) -> dict[str, Any]:
+    def meeting_sources(self) -> dict[str, MeetingSource]:
         """Meeting-list formats registered by plugins, by name (``meeting-guide``, ``csv`` …)."""
-        return self._collect(
-            self.pm.hook.fama_register_meeting_sources, lambda s: s.name, "meeting source"
-        )
+        return self._collect("fama_register_meeting_sources", _name, "meeting source")
+
+    def owner(self, hook: str, name: str) -> PluginInfo | None:
+        """The plugin that registered ``name`` in the last call of ``hook`` (e.g. a command)."""
+        plugin = self._owners.get((hook, name))
+        return self._info.get(plugin) if plugin else None
+
+
+def _name(item: Any) -> str:
+    return str(item.name)

@@ -107,14 +107,21 @@ def _configure_docs(p: argparse.ArgumentParser) -> None:
 def _run_plugins(args: argparse.Namespace, ctx: CliContext) -> int:
     infos = ctx.host.plugins()
     registers = ctx.host.registrations()
+    failures = ctx.host.failures  # after registrations(): a hook may set a plugin aside
+    infos = [i for i in infos if i.name not in {f.name for f in failures}]
     ctx.emit(
         [
             {"name": i.name, "source": i.source, "registers": registers.get(i.name, [])}
             for i in infos
+        ]
+        + [
+            {"name": f.name, "source": f.source, "registers": [], "error": f.error}
+            for f in failures
         ],
         render_table(
             ("plugin", "from", "registers"),
-            [(i.name, i.source, ", ".join(registers.get(i.name, [])) or "-") for i in infos],
+            [(i.name, i.source, ", ".join(registers.get(i.name, [])) or "-") for i in infos]
+            + [(f.name, f.source, f"NOT LOADED: {f.error}") for f in failures],
         ),
     )
     return EXIT_OK
