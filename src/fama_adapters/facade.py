@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fama_adapters.store import AppendResult, EventStore, StoredEvent, iter_streams, open_store
 from fama_adapters.store.integrity import VerifyReport, verify_events
@@ -46,6 +46,9 @@ from fama_core.events import Event, EventBase
 from fama_core.refresh import MeetingAlert, MeetingChange, alerts_for
 from fama_core.state import AccompanimentState, ClientState, CommitmentState, GoalState
 from fama_core.workflow import allowed_events, apply, fold, initial
+
+if TYPE_CHECKING:
+    from fama_adapters.plugins import PluginHost
 
 __all__ = [
     "DueNext",
@@ -285,8 +288,16 @@ class Fama:
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False, host: Any = None) -> Fama:
-        """A :class:`Fama` on the store at ``url`` (see :func:`fama_adapters.store.open_store`)."""
+    def open(cls, url: str, *, create: bool = False, host: PluginHost | None = None) -> Fama:
+        """A :class:`Fama` on the store at ``url`` (see :func:`fama_adapters.store.open_store`).
+
+        A built-in store (``sqlite``, ``postgresql``, ``memory``) opens without loading
+        any plugin; pass ``host`` to reach a store a plugin provides.
+
+        >>> with Fama.open("memory://") as fama:
+        ...     fama.due_next("c-1").allowed_events
+        ('episode_opened',)
+        """
         return cls(open_store(url, create=create, host=host))
 
     def close(self) -> None:

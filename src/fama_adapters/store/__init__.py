@@ -40,13 +40,17 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fama_core.errors import ConcurrencyConflict, FamaError, IdempotencyConflict, StoreError
 from fama_core.events import Event, event_from_json, event_to_json
 
+if TYPE_CHECKING:
+    from fama_adapters.plugins import PluginHost
+
 __all__ = [
     "DEFAULT_STORE_URL",
+    "BUILTIN_STORES",
     "AppendResult",
     "EventStore",
     "PlannedAppend",
@@ -191,19 +195,96 @@ def redact_url(url: str) -> str:
     return mask_url(url)
 
 
-def open_store(url: str, *, create: bool = False, host: Any = None) -> EventStore:
+def _sqlite_layout(url: str) -> tuple[int, int]:
+    import sqlite3
+    from pathlib import Path
+
+    from fama_adapters.store.sqlite import SCHEMA_VERSION, path_from_url
+
+    path = Path(path_from_url(url))
+    if not path.is_file():
+        raise StoreError(f"no fama store at {url}; create it with `fama init`")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            (layout,) = conn.execute("PRAGMA user_version").fetchone()
+            (events,) = conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fama_events'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        raise StoreError(f"{url}: not a usable SQLite file (damaged, or not SQLite)") from None
+    if not events:
+        raise StoreError(f"{url} is not a fama store")
+    return int(layout), SCHEMA_VERSION
+
+
+def _postgres_layout(url: str) -> tuple[int, int]:
+    from fama_adapters.store.postgres import SCHEMA_VERSION, PostgresEventStore
+
+    return PostgresEventStore.layout_at(url), SCHEMA_VERSION
+
+
+def _open_sqlite(url: str, create: bool) -> EventStore:
+    from pathlib import Path
+
+    from fama_adapters.store.sqlite import SqliteEventStore, path_from_url
+
+    path = path_from_url(url)
+    if create:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteEventStore(path, create=create)
+
+
+def _open_postgres(url: str, create: bool) -> EventStore:
+    from fama_adapters.store.postgres import PostgresEventStore
+
+    return PostgresEventStore(url, create=create)
+
+
+def _open_memory(url: str, create: bool) -> EventStore:
+    from fama_adapters.store.memory import MemoryEventStore
+
+    return MemoryEventStore(url)
+
+
+BUILTIN_STORES: Mapping[str, StoreFactory] = {
+    "sqlite": StoreFactory(
+        "sqlite", "one SQLite file (the embedded default)", _open_sqlite, _sqlite_layout
+    ),
+    "postgresql": StoreFactory(
+        "postgresql", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
+    ),
+    "postgres": StoreFactory(
+        "postgres", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
+    ),
+    "memory": StoreFactory("memory", "in memory, gone when the command ends", _open_memory),
+}
+"""The stores that ship with fama, by scheme (the ``store`` plugin registers these)."""
+
+
+def open_store(url: str, *, create: bool = False, host: PluginHost | None = None) -> EventStore:
     """Open the store at ``url`` through the plugin whose scheme it names.
 
     A value with no ``scheme://`` is taken as a SQLite file path. ``host`` is
-    a :class:`~fama_adapters.plugins.PluginHost` (a new one when ``None``).
-    An unknown scheme is a :class:`~fama_core.errors.StoreError` listing the
-    known ones.
-    """
-    from fama_adapters.plugins import PluginHost
+    a :class:`~fama_adapters.plugins.PluginHost`; without one, a built-in
+    scheme (``sqlite``, ``postgresql``, ``memory``) opens without loading any
+    plugin (no plugin may claim those schemes), and another scheme loads the
+    plugins to find it. An unknown scheme is a
+    :class:`~fama_core.errors.StoreError` listing the known ones.
 
+    >>> store = open_store("memory://")
+    >>> store.version("c-1")
+    0
+    """
     if "://" not in url:
         url = "sqlite:///" + url
     scheme = url.partition("://")[0].lower()
+    if host is None and scheme in BUILTIN_STORES:
+        return BUILTIN_STORES[scheme].open(url, create)
+    from fama_adapters.plugins import PluginHost
+
     factories: Mapping[str, StoreFactory] = (host or PluginHost()).event_stores()
     factory = factories.get(scheme)
     if factory is None:

@@ -15,7 +15,6 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from fama_adapters.cli import (
@@ -34,6 +33,7 @@ from fama_adapters.facade import DueNext, Fama, LineProblem
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.meetings.refresh import load_changes
 from fama_adapters.store import (
+    BUILTIN_STORES,
     DEFAULT_STORE_URL,
     EventStore,
     StoreFactory,
@@ -55,76 +55,11 @@ __all__ = [
 # ----------------------------------------------------------------------- stores
 
 
-def _sqlite_layout(url: str) -> tuple[int, int]:
-    import sqlite3
-
-    from fama_adapters.store.sqlite import SCHEMA_VERSION, path_from_url
-
-    path = Path(path_from_url(url))
-    if not path.is_file():
-        raise StoreError(f"no fama store at {url}; create it with `fama init`")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            (layout,) = conn.execute("PRAGMA user_version").fetchone()
-            (events,) = conn.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fama_events'"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        raise StoreError(f"{url}: not a usable SQLite file (damaged, or not SQLite)") from None
-    if not events:
-        raise StoreError(f"{url} is not a fama store")
-    return int(layout), SCHEMA_VERSION
-
-
-def _postgres_layout(url: str) -> tuple[int, int]:
-    from fama_adapters.store.postgres import SCHEMA_VERSION, PostgresEventStore
-
-    return PostgresEventStore.layout_at(url), SCHEMA_VERSION
-
-
-def _open_sqlite(url: str, create: bool) -> EventStore:
-    from fama_adapters.store.sqlite import SqliteEventStore, path_from_url
-
-    path = path_from_url(url)
-    if create:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteEventStore(path, create=create)
-
-
-def _open_postgres(url: str, create: bool) -> EventStore:
-    from fama_adapters.store.postgres import PostgresEventStore
-
-    return PostgresEventStore(url, create=create)
-
-
-def _open_memory(url: str, create: bool) -> EventStore:
-    from fama_adapters.store.memory import MemoryEventStore
-
-    return MemoryEventStore(url)
-
-
 @hookimpl
 def fama_register_event_stores(register: Callable[[StoreFactory], None]) -> None:
     """The built-in stores."""
-    register(
-        StoreFactory(
-            "sqlite", "one SQLite file (the embedded default)", _open_sqlite, _sqlite_layout
-        )
-    )
-    register(
-        StoreFactory(
-            "postgresql", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
-        )
-    )
-    register(
-        StoreFactory(
-            "postgres", "a PostgreSQL database (psycopg 3)", _open_postgres, _postgres_layout
-        )
-    )
-    register(StoreFactory("memory", "in memory, gone when the command ends", _open_memory))
+    for factory in BUILTIN_STORES.values():
+        register(factory)
 
 
 # ----------------------------------------------------------------------- commands
@@ -551,15 +486,17 @@ def _run_migrate(args: argparse.Namespace, ctx: CliContext) -> int:
         return ExitCode.PARTIAL if pending else ExitCode.OK
     store = open_store(url, create=False, host=ctx.host)
     try:
-        found = getattr(store, "migrated_from", None)
+        migrated: int | None = getattr(store, "migrated_from", None)
         layout = getattr(store, "layout", None)
     finally:
         store.close()
     ctx.emit(
-        {"store": store.url, "migrated_from": found, "layout": layout},
+        {"store": store.url, "migrated_from": migrated, "layout": layout},
         f"{store.url}: "
         + (
-            f"migrated from layout {found} to {layout}" if found else f"layout {layout}, up to date"
+            f"migrated from layout {migrated} to {layout}"
+            if migrated
+            else f"layout {layout}, up to date"
         ),
     )
     return ExitCode.OK
