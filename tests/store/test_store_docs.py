@@ -24,4 +24,4 @@ def test_embedding_guide_examples_run_and_print_what_they_say():
         if following[0] == "text":
             assert out.getvalue() == following[1], f"block {n} printed {out.getvalue()!r}"
             checked += 1
-    assert checked == 5
+    assert checked == 6
