@@ -186,7 +186,9 @@ class PostgresEventStore:
 
     def __init__(self, conninfo: str, *, create: bool = True, migrate: bool = True) -> None:
         if psycopg is None:
-            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'")
+            raise StoreError(
+                "the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'"
+            )
         self._conninfo = conninfo
         self.url = redact_url(conninfo)
         self._lock = threading.Lock()
@@ -236,7 +238,9 @@ class PostgresEventStore:
     def layout_at(cls, conninfo: str) -> int:
         """The layout of the store at ``conninfo``, read without changing anything."""
         if psycopg is None:
-            raise StoreError("the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'")
+            raise StoreError(
+                "the PostgreSQL store needs psycopg: pip install 'fama-mutual-aid[postgres]'"
+            )
         url = redact_url(conninfo)
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
