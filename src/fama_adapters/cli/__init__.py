@@ -258,7 +258,7 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
         if _debug():
             traceback.print_exc(file=err)
         owner = ctx.host.owner("fama_register_commands", name)
-        if owner is not None and owner.source != "builtin":
+        if owner is not None and owner.source.startswith("entry point"):
             # Another party's code failed: name it, so the report goes to the right people.
             err.write(
                 f"fama {name}: the command comes from plugin {owner.name} ({owner.source}), "
