@@ -121,6 +121,7 @@ def test_a_refused_event_is_a_422_with_its_condition_and_fix(server):
     assert problem["state"] == local.value.state
     assert problem["event"] == "engagement_confirmed"
     assert problem["event_id"] == b.events[-1].event_id
+    assert problem["fix"] == (local.value.fix or local.value.detail)
     assert problem["fix"]
     assert missing.status_code == 404  # the batch was refused whole: nothing written
 

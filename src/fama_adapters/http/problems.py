@@ -81,7 +81,6 @@ def field_issues(problems: tuple[FieldProblem, ...] | list[FieldProblem]) -> lis
 def problem_for(exc: FamaError) -> Problem:
     """The problem document for a fama error (its message is value-free by fama's rule)."""
     if isinstance(exc, TransitionRefused):
-        fix = getattr(exc, "fix", None)
         return _problem(
             422,
             "transition-refused",
@@ -91,7 +90,7 @@ def problem_for(exc: FamaError) -> Problem:
             event=exc.event,
             event_id=exc.event_id or None,
             condition=exc.condition,
-            fix=fix if isinstance(fix, str) else exc.detail,
+            fix=exc.fix or exc.detail,
         )
     if isinstance(exc, ConcurrencyConflict):
         return _problem(
