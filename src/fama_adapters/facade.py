@@ -23,13 +23,22 @@ so a keyworker who decided on stale information gets a
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fama_adapters.store import AppendResult, EventStore, StoredEvent, iter_streams, open_store
+from fama_adapters.store import (
+    AppendResult,
+    Erasure,
+    EventStore,
+    StoredEvent,
+    iter_streams,
+    open_store,
+    utc_now,
+)
 from fama_adapters.store.integrity import VerifyReport, verify_events
 from fama_core.catalogue import Catalogue, StepEntry, load_catalogue
 from fama_core.codes import EpisodeStatus, GoalStatus, SessionStage
@@ -44,7 +53,13 @@ from fama_core.errors import (
 )
 from fama_core.events import Event, EventBase
 from fama_core.refresh import MeetingAlert, MeetingChange, alerts_for
-from fama_core.state import AccompanimentState, ClientState, CommitmentState, GoalState
+from fama_core.state import (
+    STATE_ADAPTER,
+    AccompanimentState,
+    ClientState,
+    CommitmentState,
+    GoalState,
+)
 from fama_core.workflow import allowed_events, apply, fold, initial
 
 if TYPE_CHECKING:
@@ -77,6 +92,29 @@ def _next_stage(status: EpisodeStatus, last_stage: SessionStage | None) -> Sessi
     if status is EpisodeStatus.COMMITTED and last_stage is SessionStage.INTRODUCTION:
         return SessionStage.ENGAGEMENT
     return _NEXT_STAGE.get(status)
+
+
+_HELD: list[dict[str, str]] = [
+    {
+        "what": "your client key, and the keys of the keyworkers and volunteers involved",
+        "why": "to keep your FAMA record together and say who recorded each part",
+    },
+    {
+        "what": "dates of sessions, meetings and changes",
+        "why": "the record of your FAMA sessions; NDTMS returns and service counts",
+    },
+    {
+        "what": "codes: the steps of each session, goals, obstacles, mutual aid organisations, "
+        "outcomes",
+        "why": "the record of your FAMA sessions; NDTMS returns and service counts",
+    },
+    {
+        "what": "what was written down: notes, goal descriptions, journal reactions, benefits "
+        "and difficulties, responses to obstacles, meeting names",
+        "why": "the record of your FAMA sessions, for your keyworker",
+    },
+]
+"""The categories a subject access export explains (docs/data-protection.md has the detail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +389,64 @@ class Fama:
             return report
         return verify_events(self.store.stream_all())
 
+    def erase(self, client_id: str) -> Erasure:
+        """Erase the client's personal text for good (crypto-shredding: the store deletes the
+        client's key). The events stay, with ids, codes and dates, so counts and NDTMS history
+        still add up and the hash chain still verifies; every free text and typed-in name then
+        reads as ``[erased]``. Raises :class:`StoreError` for an unknown client or a store
+        that keeps no keys. See ``docs/data-protection.md``."""
+        own = getattr(self.store, "erase", None)
+        if own is None:
+            raise StoreError(f"{self.store.url}: this store keeps no keys, so it cannot erase")
+        result: Erasure = own(client_id)
+        self._forget(client_id)
+        return result
+
+    def _refuse_if_erased(self, client_id: str) -> None:
+        erasure_of = getattr(self.store, "erasure", None)
+        if erasure_of is not None and erasure_of(client_id) is not None:
+            raise StoreError(
+                f"client {client_id} was erased; its stream takes no new events and its old "
+                "ones are not sent again (a person who returns gets a new client key)"
+            )
+
+    def subject_access(self, client_id: str) -> dict[str, Any]:
+        """Everything fama holds about a client, for a subject access request (UK GDPR Art. 15).
+
+        Returns a JSON-ready dict: the categories of data and where they are
+        kept, whether and when the client was erased, the folded state, and
+        every stored event in full (personal text included: this is the
+        subject's own data; deliver it securely). Raises :class:`StoreError`
+        for an unknown client.
+        """
+        stored = self.store.read(client_id)
+        if not stored:
+            raise StoreError(f"no events for client {client_id} in {self.store.url}")
+        erasure_of = getattr(self.store, "erasure", None)
+        erased: Erasure | None = erasure_of(client_id) if erasure_of is not None else None
+        state = self.state(client_id)
+        return {
+            "client_id": client_id,
+            "store": self.store.url,
+            "generated_at": utc_now().isoformat(),
+            "erased": None
+            if erased is None
+            else {"erased_at": erased.erased_at, "events": erased.events},
+            "held": _HELD,
+            "events": [
+                {
+                    "version": e.version,
+                    "kind": e.kind,
+                    "occurred_on": e.occurred_on.isoformat(),
+                    "recorded_at": e.recorded_at.isoformat(),
+                    "stored_at": e.stored_at.isoformat(),
+                    "event": json.loads(e.payload),
+                }
+                for e in stored
+            ],
+            "state": STATE_ADAPTER.dump_python(state, mode="json"),
+        }
+
     def history(self, client_id: str) -> list[StoredEvent]:
         """The client's stored events, in order."""
         return self.store.read(client_id)
@@ -381,8 +477,12 @@ class Fama:
                     stream=client_id, expected=expected_version, actual=state.version
                 )
             new = state
-            for event in batch:
-                new = apply(new, event, criterion=self.engagement)
+            try:
+                for event in batch:
+                    new = apply(new, event, criterion=self.engagement)
+            except IdempotencyConflict:
+                self._refuse_if_erased(client_id)
+                raise
             try:
                 result = self.store.append(client_id, batch, expected_version=state.version)
             except ConcurrencyConflict:

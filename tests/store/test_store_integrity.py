@@ -162,10 +162,13 @@ def test_a_byte_edited_in_the_sqlite_file_is_found(sqlite_url):
     with Fama.open(sqlite_url, create=True) as fama:
         fama.record(journey("c1"))
     path = Path(path_from_url(sqlite_url))
-    data = path.read_bytes()
-    assert data.count(CANARY.encode()) == 1
-    path.write_bytes(data.replace(CANARY.encode(), CANARY.upper().encode()))
-    assert found(sqlite_url) == {("c1", 3, "edited")}
+    data = bytearray(path.read_bytes())
+    assert CANARY.encode() not in data  # stored encrypted: edit a byte of its ciphertext
+    at = data.index(b"fama-enc/1/") + 30
+    data[at] = ord("A") if data[at] != ord("A") else ord("B")
+    path.write_bytes(bytes(data))
+    problems = found(sqlite_url)
+    assert len(problems) == 1 and {p[2] for p in problems} == {"edited"}
 
 
 def test_a_stored_row_with_a_bad_date_is_a_clear_error_without_the_value(sqlite_url):

@@ -19,7 +19,13 @@ def test_sqlite_runs_in_wal_mode_with_an_append_only_table_its_heads_and_migrati
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    assert tables == ["fama_events", "fama_migrations", "fama_streams"]
+    assert tables == [
+        "fama_erasures",
+        "fama_events",
+        "fama_keys",
+        "fama_migrations",
+        "fama_streams",
+    ]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 

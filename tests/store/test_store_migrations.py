@@ -81,12 +81,15 @@ def test_fama_migrate_checks_then_migrates_and_says_so(old):
     assert code == 0 and "up to date" in out
     assert run("migrate", "--store", url, "--check")[0] == 0
     conn = sqlite3.connect(old)
-    assert [r[0] for r in conn.execute("SELECT layout FROM fama_migrations")] == [2]
+    assert [r[0] for r in conn.execute("SELECT layout FROM fama_migrations")] == list(
+        range(2, SCHEMA_VERSION + 1)
+    )
 
 
 def test_any_command_on_an_old_store_migrates_it_and_says_so_on_stderr(old):
     code, out, err = run("replay", "--store", f"sqlite:///{old}")
-    assert code == 0 and f"migrated the store sqlite:///{old} from layout 1 to 2" in err
+    assert code == 0
+    assert f"migrated the store sqlite:///{old} from layout 1 to {SCHEMA_VERSION}" in err
 
 
 def test_without_migrate_an_old_store_is_refused_with_what_to_do(old):
@@ -112,7 +115,9 @@ def test_a_store_of_a_newer_layout_is_refused_by_open_and_by_check(tmp_path):
     path = tmp_path / "f.db"
     SqliteEventStore(path).close()
     sqlite3.connect(path).execute("PRAGMA user_version = 99")
-    with pytest.raises(StoreError, match="newer fama .layout 99; this fama knows up to 2"):
+    with pytest.raises(
+        StoreError, match=f"newer fama .layout 99; this fama knows up to {SCHEMA_VERSION}"
+    ):
         SqliteEventStore(path)
     code, _, err = run("show", "c1", "--store", f"sqlite:///{path}")
     assert code == 3 and "upgrade fama" in err
@@ -194,6 +199,11 @@ def test_a_postgres_store_of_layout_1_migrates_once_and_verifies(postgres_url):
         report = fama.verify()
         assert report.ok and report.events == 37
         assert fama.replay().problems == []
+        journal = fama.state("corpus-engaged").episodes[0].journal[0]
+        assert journal.reactions == "nervous at first, then welcomed"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        payloads = [r[0] for r in conn.execute("SELECT payload::text FROM fama_events")]
+        assert not any("nervous at first" in p for p in payloads)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("INSERT INTO fama_migrations (layout, fama_version) VALUES (99, 'future')")
     with pytest.raises(StoreError, match="newer fama .layout 99"):

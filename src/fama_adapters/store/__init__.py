@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fama_core.errors import ConcurrencyConflict, FamaError, IdempotencyConflict, StoreError
 from fama_core.events import Event, event_from_json, event_to_json
+from fama_core.personal import ERASED
 
 if TYPE_CHECKING:
     from fama_adapters.plugins import PluginHost
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_STORE_URL",
     "BUILTIN_STORES",
     "AppendResult",
+    "Erasure",
     "EventStore",
     "PlannedAppend",
     "PreparedBatch",
@@ -93,6 +95,14 @@ class StoredEvent:
     empty from a store that keeps no hash chain."""
     hash: str = ""
     """This event's hash, chained to ``prev_hash``; empty from a store that keeps none."""
+    stored: str = ""
+    """The JSON exactly as stored, when it differs from :attr:`payload` (personal text
+    encrypted: :mod:`~fama_adapters.store.shredding`); the hash covers this form."""
+
+    @property
+    def stored_payload(self) -> str:
+        """The JSON exactly as stored (what the hash chain covers)."""
+        return self.stored or self.payload
 
     def event(self) -> Event:
         """Decode the stored JSON back into its :data:`~fama_core.events.Event`."""
@@ -110,6 +120,22 @@ class AppendResult:
     """Ids of the events written by this append, in order."""
     duplicates: tuple[str, ...] = ()
     """Ids of events already stored (or repeated within the batch): not written again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a client did (or, with ``already``, what an earlier erasure did)."""
+
+    client_id: str
+    events: int
+    """How many events the stream held when it was erased (they stay, their text unreadable)."""
+    erased_at: str
+    """When, in UTC, ISO 8601."""
+    already: bool = False
+    """The client had been erased before; nothing more was done."""
+    wal_cleared: bool = True
+    """The store's write-ahead log was emptied afterwards (``False``: a reader held it; run
+    ``fama erase`` again, or checkpoint, once readers are gone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,9 +427,16 @@ def _same_event(stored: str, payload: str) -> bool:
     if stored == payload:
         return True
     try:
-        return event_to_json(event_from_json(stored)) == payload
+        canonical = event_to_json(event_from_json(stored))
     except FamaError:
         return False
+    if canonical == payload:
+        return True
+    if ERASED in stored:  # an erased client's event: the same if all but its erased text is
+        from fama_adapters.store.shredding import erased_form
+
+        return erased_form(canonical) == erased_form(payload)
+    return False
 
 
 def check_expected_version(client_id: str, expected: int | None, actual: int) -> None:

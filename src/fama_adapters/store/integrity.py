@@ -181,7 +181,7 @@ def _verify_stream(
     verified: set[int] = set()
     for r in rows:
         recomputed = event_hash(
-            r.prev_hash, client_id, r.version, r.event_id, r.stored_at, r.payload
+            r.prev_hash, client_id, r.version, r.event_id, r.stored_at, r.stored_payload
         )
         original = r.version
         if recomputed == r.hash:
@@ -276,7 +276,7 @@ def _moved_from(r: StoredEvent, size: int) -> int | None:
         return None
     for version in range(1, size + 2):
         if version != r.version and r.hash == event_hash(
-            r.prev_hash, r.client_id, version, r.event_id, r.stored_at, r.payload
+            r.prev_hash, r.client_id, version, r.event_id, r.stored_at, r.stored_payload
         ):
             return version
     return None

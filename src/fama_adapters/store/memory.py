@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 from fama_adapters.store import (
     AppendResult,
+    Erasure,
     StoredEvent,
     StoreStats,
     check_expected_version,
@@ -19,6 +21,8 @@ from fama_adapters.store import (
     utc_now,
 )
 from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, verify_events
+from fama_adapters.store.shredding import new_key, open_payload, seal_payload
+from fama_core.errors import StoreError
 from fama_core.events import Event
 
 __all__ = ["MemoryEventStore"]
@@ -32,6 +36,8 @@ class MemoryEventStore:
         self._lock = threading.Lock()
         self._streams: dict[str, list[StoredEvent]] = {}
         self._by_id: dict[str, StoredEvent] = {}
+        self._keys: dict[str, bytes] = {}
+        self._erased: dict[str, Erasure] = {}
 
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
@@ -52,6 +58,7 @@ class MemoryEventStore:
                 return {e.event_id: (e.client_id, e.payload) for e in found if e is not None}
 
             now = utc_now()
+            new_keys: dict[str, bytes] = {}
             results: list[AppendResult] = []
             rows_by_client: dict[str, list[StoredEvent]] = {}
             for batch, expected in prepared:
@@ -60,12 +67,21 @@ class MemoryEventStore:
                 plan = plan_append(client_id, batch, stored)
                 if plan.new:
                     check_expected_version(client_id, expected, len(stream))
+                    if client_id in self._erased:
+                        raise StoreError(
+                            f"client {client_id} was erased; its stream takes no new events "
+                            "(a person who returns gets a new client key)"
+                        )
+                key = self._keys.get(client_id) or new_key()
+                sealed = [seal_payload(p, key, client_id, e.event_id) for e, p in plan.new]
+                if sealed:
+                    new_keys[client_id] = key
                 links = chain(
                     stream[-1].hash if stream else GENESIS,
                     client_id,
                     len(stream) + 1,
                     now,
-                    ((e.event_id, payload) for e, payload in plan.new),
+                    ((e.event_id, seal) for (e, _), seal in zip(plan.new, sealed, strict=True)),
                 )
                 rows = [
                     StoredEvent(
@@ -80,9 +96,10 @@ class MemoryEventStore:
                         payload,
                         prev,
                         this,
+                        seal if seal != payload else "",
                     )
-                    for i, ((e, payload), (prev, this)) in enumerate(
-                        zip(plan.new, links, strict=True), start=1
+                    for i, ((e, payload), seal, (prev, this)) in enumerate(
+                        zip(plan.new, sealed, links, strict=True), start=1
                     )
                 ]
                 added.update((r.event_id, r) for r in rows)
@@ -99,7 +116,35 @@ class MemoryEventStore:
                 if rows:
                     self._streams[client_id] = [*self._streams.get(client_id, []), *rows]
             self._by_id.update(added)
+            self._keys.update(new_keys)
             return results
+
+    def erase(self, client_id: str) -> Erasure:
+        """Forget the client's key: its personal text reads as erased from now on."""
+        with self._lock:
+            done = self._erased.get(client_id)
+            if done is not None:
+                return done
+            stream = self._streams.get(client_id)
+            if not stream:
+                raise StoreError(f"no events for client {client_id} in {self.url}")
+            self._keys.pop(client_id, None)
+            erased = [
+                replace(e, payload=open_payload(e.stored, None, client_id, e.event_id))
+                if e.stored
+                else e
+                for e in stream
+            ]
+            self._streams[client_id] = erased
+            self._by_id.update((e.event_id, e) for e in erased)
+            result = Erasure(client_id, len(stream), utc_now().isoformat())
+            self._erased[client_id] = replace(result, already=True)
+            return result
+
+    def erasure(self, client_id: str) -> Erasure | None:
+        """When the client was erased (``None`` when it was not)."""
+        with self._lock:
+            return self._erased.get(client_id)
 
     def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
         """The stream's events after version ``after``, in order."""

@@ -511,9 +511,229 @@ def _configure_migrate(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_erase(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.yes:
+        ctx.stderr.write(
+            "fama erase: erasure cannot be undone; add --yes to erase the client's personal text\n"
+        )
+        return ExitCode.USAGE
+    with _open(args, ctx) as fama:
+        done = fama.erase(args.client)
+    if done.already:
+        text = f"client {done.client_id} was already erased at {done.erased_at}; nothing more to do"
+    else:
+        text = (
+            f"erased client {done.client_id} at {done.erased_at}: its key is deleted, so the free "
+            f"text and names in its {done.events} events now read [erased]; ids, codes and dates "
+            "stay for counts and NDTMS history"
+        )
+        if not done.wal_cleared:
+            text += (
+                "\nthe store's write-ahead log could not be emptied (a reader holds it): "
+                "run `fama erase` again once readers are gone"
+            )
+    ctx.emit(
+        {
+            "client_id": done.client_id,
+            "events": done.events,
+            "erased_at": done.erased_at,
+            "already": done.already,
+            "wal_cleared": done.wal_cleared,
+        },
+        text,
+    )
+    return ExitCode.OK
+
+
+def _configure_erase(p: argparse.ArgumentParser) -> None:
+    p.add_argument("client", help="the client's id (the event stream)")
+    _store_option(p)
+    p.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
+
+
+_KIND_WORDS = {
+    "episode_opened": "FAMA started",
+    "session_1_held": "session 1 (introducing mutual aid)",
+    "session_2_held": "session 2 (encouraging engagement)",
+    "session_3_held": "session 3 (taking an interest in the experience)",
+    "goal_set": "a goal was set",
+    "goal_updated": "a goal was changed",
+    "journal_entry_recorded": "a meeting from the journal",
+    "obstacle_raised": "an obstacle and what was agreed",
+    "accompaniment_arranged": "a peer arranged to go along",
+    "accompaniment_concluded": "how the accompaniment went",
+    "engagement_confirmed": "engaged with a group: FAMA ended",
+    "client_declined": "decided not to attend for now: FAMA ended",
+    "episode_closed": "FAMA closed",
+}
+_ENVELOPE = ("kind", "schema_version", "event_id", "client_id", "episode_id", "occurred_on")
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in _flatten(v, f"{prefix}{k} ")]
+    if isinstance(value, list):
+        if not value:
+            return []
+        return [line for i, v in enumerate(value, 1) for line in _flatten(v, f"{prefix}{i} ")]
+    words = prefix.strip().replace("_", " ")
+    return [f"    {words}: {value}"]
+
+
+def render_subject_access(export: dict[str, Any]) -> str:
+    """``fama subject-export``'s plain-words text of :meth:`Fama.subject_access`."""
+    events = export["events"]
+    out = [
+        f"Everything fama holds about client {export['client_id']}\n",
+        f"(from {export['store']}, made {export['generated_at']})\n\n",
+        f"fama holds {len(events)} records about this client, made between "
+        f"{events[0]['occurred_on']} and {events[-1]['occurred_on']}. It holds:\n",
+    ]
+    out += [f"  - {h['what']}: {h['why']}\n" for h in export["held"]]
+    if export["erased"]:
+        out.append(
+            f"\nThe written parts of these records were erased on "
+            f"{export['erased']['erased_at']}; they show as [erased] below and cannot be "
+            "read by anyone any more.\n"
+        )
+    out.append("\nThe records, oldest first:\n")
+    for e in events:
+        out.append(
+            f"\n{e['version']}. {e['occurred_on']}: {_KIND_WORDS.get(e['kind'], e['kind'])} "
+            f"(recorded {e['recorded_at']})\n"
+        )
+        details = {k: v for k, v in e["event"].items() if k not in _ENVELOPE}
+        out += [line + "\n" for line in _flatten(details)]
+    return "".join(out)
+
+
+def _run_subject_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    with _open(args, ctx) as fama:
+        export = fama.subject_access(args.client)
+    text = json.dumps(export, indent=2) + "\n" if ctx.json else render_subject_access(export)
+    if args.out:
+        try:
+            Path(args.out).write_text(text, "utf-8")
+        except OSError:
+            ctx.stderr.write("fama subject-export: the --out path cannot be written\n")
+            return ExitCode.USAGE
+        ctx.stderr.write(f"wrote the subject access export for client {args.client} to --out\n")
+    else:
+        ctx.stdout.write(text)
+    return ExitCode.OK
+
+
+def _configure_subject_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("client", help="the client's id (the event stream)")
+    _store_option(p)
+    p.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")
+
+
+def _sqlite_path(args: argparse.Namespace) -> Path:
+    from fama_adapters.store.sqlite import path_from_url
+
+    url = _store_url(args)
+    if not url.startswith("sqlite:") and "://" in url:
+        raise StoreError(
+            "backup and restore are for the SQLite store; back a PostgreSQL store up with "
+            "pg_dump or the server's own backups, then run `fama verify` on the restored copy"
+        )
+    return Path(path_from_url(url))
+
+
+def _report_copy(ctx: CliContext, verb: str, where: str, report: Any) -> int:
+    ctx.emit(
+        {
+            verb: where,
+            "clients": report.streams,
+            "events": report.events,
+            "ok": report.ok,
+            "problems": [p.to_json() for p in report.problems],
+            "seal": report.seal,
+        },
+        f"{verb} {report.events} events of {report.streams} clients to {where}; verified: "
+        + ("no problems found" if report.ok else f"{len(report.problems)} PROBLEMS FOUND")
+        + f"\nseal {report.seal}",
+    )
+    return ExitCode.OK if report.ok else ExitCode.PARTIAL
+
+
+def _run_backup(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fama_adapters.store.sqlite import SqliteEventStore
+
+    with SqliteEventStore(_sqlite_path(args), create=False) as store:
+        _say_if_migrated(store, ctx)
+        report = store.backup(args.to)
+    return _report_copy(ctx, "backed up", "--to", report)
+
+
+def _configure_backup(p: argparse.ArgumentParser) -> None:
+    _store_option(p)
+    p.add_argument("--to", required=True, metavar="FILE", help="the backup file (must not exist)")
+
+
+def _run_restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fama_adapters.store.sqlite import SqliteEventStore
+
+    path = _sqlite_path(args)
+    report = SqliteEventStore.restore(args.backup, path)
+    return _report_copy(ctx, "restored", f"sqlite:///{path}", report)
+
+
+def _configure_restore(p: argparse.ArgumentParser) -> None:
+    p.add_argument("backup", help="a backup file made by `fama backup`")
+    _store_option(p)
+
+
 @hookimpl
 def fama_register_commands(register: Callable[[Command], None]) -> None:
-    """``init``, ``record``, ``show``, ``replay``, ``verify`` and ``migrate``."""
+    """``init``, ``record``, ``show``, ``replay``, ``verify``, ``migrate``, ``erase``,
+    ``subject-export``, ``backup`` and ``restore``."""
+    register(
+        Command(
+            "backup",
+            "copy a SQLite store to a new file while it is being written, and verify the copy",
+            _run_backup,
+            _configure_backup,
+            "SQLite's online backup: one consistent snapshot, writers carry on. The copy is "
+            "verified (every hash chain) and its seal printed. A backup made before an erasure "
+            "still holds that client's key: see docs/data-protection.md.",
+        )
+    )
+    register(
+        Command(
+            "restore",
+            "make a SQLite store from a backup file, after verifying the backup",
+            _run_restore,
+            _configure_restore,
+            "Refuses to overwrite an existing store and to restore a backup that does not "
+            "verify. After a restore, erase again every client erased since the backup was made.",
+        )
+    )
+    register(
+        Command(
+            "erase",
+            "erase a client's personal text for good (deletes its key; --yes)",
+            _run_erase,
+            _configure_erase,
+            "Crypto-shredding: the client's personal text is stored encrypted under a key of "
+            "its own; this deletes the key, so notes, descriptions, reactions and meeting names "
+            "read [erased] from now on, everywhere, including backups made afterwards. Ids, "
+            "codes and dates stay, so counts and NDTMS history still add up and `fama verify` "
+            "still passes. See docs/data-protection.md.",
+        )
+    )
+    register(
+        Command(
+            "subject-export",
+            "everything fama holds about a client, in plain words (or --json)",
+            _run_subject_export,
+            _configure_subject_export,
+            "For a subject access request: what fama holds and why, whether it was erased, "
+            "and every record in full, personal text included (the subject's own data: "
+            "deliver it securely).",
+        )
+    )
     register(
         Command(
             "verify",

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from fama_adapters.store import (
     AppendResult,
+    Erasure,
     PreparedBatch,
     StoredEvent,
     StoreStats,
@@ -41,6 +42,13 @@ from fama_adapters.store import (
     utc_now,
 )
 from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, event_hash, verify_events
+from fama_adapters.store.shredding import (
+    TOKEN_PREFIX,
+    new_key,
+    open_payload,
+    reseal_streams,
+    seal_payload,
+)
 from fama_core import __version__ as fama_version
 from fama_core.errors import ConcurrencyConflict, StoreError
 from fama_core.events import Event
@@ -134,7 +142,55 @@ FOR EACH ROW EXECUTE FUNCTION fama_streams_forward()"""
     conn.execute("ALTER TABLE fama_events ENABLE TRIGGER fama_events_append_only")
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _to_layout_2}
+def _to_layout_3(conn: Any) -> None:
+    """Encrypt each client's personal text under a key of its own (``fama_keys``) so erasure
+    can delete the key; record erasures in ``fama_erasures``.
+
+    Events stored in plain by layouts 1 and 2 are sealed here, each stream's
+    chain checked first and computed again over the sealed form. The old row
+    versions stay in the table's dead tuples and in the server's WAL until
+    ``VACUUM FULL fama_events`` and WAL recycling: see ``docs/data-protection.md``.
+    """
+    conn.execute(
+        """CREATE TABLE fama_keys (
+    client_id  TEXT COLLATE "C" PRIMARY KEY,
+    key        BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+    )
+    conn.execute(
+        """CREATE TABLE fama_erasures (
+    client_id    TEXT COLLATE "C" PRIMARY KEY,
+    erased_at    TIMESTAMPTZ NOT NULL,
+    events       INTEGER NOT NULL,
+    fama_version TEXT NOT NULL
+)"""
+    )
+    rows = conn.execute(
+        "SELECT position, client_id, version, event_id, stored_at, payload::text, prev_hash, "
+        "hash FROM fama_events ORDER BY client_id, version"
+    ).fetchall()
+    updates, heads, keys = reseal_streams(rows)
+    conn.execute("ALTER TABLE fama_events DISABLE TRIGGER fama_events_append_only")
+    conn.execute("ALTER TABLE fama_streams DISABLE TRIGGER fama_streams_forward")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE fama_events SET payload = %s::json, prev_hash = %s, hash = %s "
+            "WHERE position = %s",
+            updates,
+        )
+        cur.executemany(
+            "UPDATE fama_streams SET head = %s WHERE client_id = %s",
+            [(h, c) for c, (_v, h) in heads.items()],
+        )
+        cur.executemany(
+            "INSERT INTO fama_keys (client_id, key) VALUES (%s, %s)", list(keys.items())
+        )
+    conn.execute("ALTER TABLE fama_events ENABLE TRIGGER fama_events_append_only")
+    conn.execute("ALTER TABLE fama_streams ENABLE TRIGGER fama_streams_forward")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _to_layout_2, 2: _to_layout_3}
 """Layout ``n`` → ``n + 1``, in order; each runs in one transaction."""
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -161,9 +217,14 @@ _LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
     ),
 }
 _LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
+_LAYOUT_COLUMNS[3] = _LAYOUT_COLUMNS[2]
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
-_SELECT = f"SELECT {_COLUMNS}, payload::text, prev_hash, hash FROM fama_events"
+_SELECT = (
+    "SELECT e.client_id, e.version, e.event_id, e.episode_id, e.kind, e.occurred_on, "
+    "e.recorded_at, e.stored_at, e.payload::text, e.prev_hash, e.hash, k.key "
+    "FROM fama_events e LEFT JOIN fama_keys k ON k.client_id = e.client_id"
+)
 _INSERT = (
     "INSERT INTO fama_events (client_id, version, event_id, episode_id, kind, occurred_on, "
     "recorded_at, stored_at, payload, prev_hash, hash) "
@@ -178,7 +239,23 @@ _LOCK_KEY = 0x66616D61  # "fama": the seed of the per-client advisory lock's has
 
 
 def _row(r: Sequence[Any]) -> StoredEvent:
-    return StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+    stored = r[8]
+    key = bytes(r[11]) if r[11] is not None else None
+    payload = open_payload(stored, key, r[0], r[2]) if TOKEN_PREFIX in stored else stored
+    return StoredEvent(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        payload,
+        r[9],
+        r[10],
+        stored if payload != stored else "",
+    )
 
 
 class PostgresEventStore:
@@ -331,11 +408,14 @@ class PostgresEventStore:
     def _stored_in(conn: Any) -> Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]:
         def stored(ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
             rows = conn.execute(
-                "SELECT event_id, client_id, payload::text FROM fama_events "
-                "WHERE event_id = ANY(%s)",
+                "SELECT e.event_id, e.client_id, e.payload::text, k.key FROM fama_events e "
+                "LEFT JOIN fama_keys k ON k.client_id = e.client_id WHERE e.event_id = ANY(%s)",
                 (list(ids),),
             ).fetchall()
-            return {r[0]: (r[1], r[2]) for r in rows}
+            return {
+                r[0]: (r[1], open_payload(r[2], None if r[3] is None else bytes(r[3]), r[1], r[0]))
+                for r in rows
+            }
 
         return stored
 
@@ -345,6 +425,72 @@ class PostgresEventStore:
             "SELECT version, head FROM fama_streams WHERE client_id = %s", (client_id,)
         ).fetchone()
         return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    @staticmethod
+    def _key_in(conn: Any, client_id: str) -> bytes:
+        """The client's key, made on its first event; an erased client takes no new events."""
+        row = conn.execute(
+            "SELECT key FROM fama_keys WHERE client_id = %s", (client_id,)
+        ).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        if conn.execute(
+            "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
+        ).fetchone():
+            raise StoreError(
+                f"client {client_id} was erased; its stream takes no new events "
+                "(a person who returns gets a new client key)"
+            )
+        key = new_key()
+        conn.execute("INSERT INTO fama_keys (client_id, key) VALUES (%s, %s)", (client_id, key))
+        return key
+
+    def erase(self, client_id: str) -> Erasure:
+        """Make the client's personal text unreadable for good: delete its key.
+
+        The key's row is then rewritten out of the table's file (``VACUUM FULL
+        fama_keys``, a small table); the server's WAL segments and base
+        backups keep it until they expire (``docs/data-protection.md``).
+        """
+
+        def erase(conn: Any) -> Erasure:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                    (client_id, _LOCK_KEY),
+                )
+                done = conn.execute(
+                    "SELECT erased_at, events FROM fama_erasures WHERE client_id = %s",
+                    (client_id,),
+                ).fetchone()
+                if done is not None:
+                    return Erasure(client_id, int(done[1]), done[0].isoformat(), already=True)
+                events = self._version_in(conn, client_id)
+                if events == 0:
+                    raise StoreError(f"no events for client {client_id} in {self.url}")
+                erased_at = utc_now()
+                conn.execute("DELETE FROM fama_keys WHERE client_id = %s", (client_id,))
+                conn.execute(
+                    "INSERT INTO fama_erasures (client_id, erased_at, events, fama_version) "
+                    "VALUES (%s, %s, %s, %s)",
+                    (client_id, erased_at, events, fama_version),
+                )
+            conn.execute("VACUUM FULL fama_keys")
+            return Erasure(client_id, events, erased_at.isoformat())
+
+        return self._call("erase", erase)
+
+    def erasure(self, client_id: str) -> Erasure | None:
+        """When the client was erased (``None`` when it was not)."""
+        row = self._call(
+            "read",
+            lambda conn: conn.execute(
+                "SELECT erased_at, events FROM fama_erasures WHERE client_id = %s", (client_id,)
+            ).fetchone(),
+        )
+        if row is None:
+            return None
+        return Erasure(client_id, int(row[1]), row[0].isoformat(), already=True)
 
     @classmethod
     def _version_in(cls, conn: Any, client_id: str) -> int:
@@ -369,12 +515,17 @@ class PostgresEventStore:
                 version, head = self._head_in(conn, client_id)
                 if plan.new:
                     check_expected_version(client_id, expected, version)
+                    key = self._key_in(conn, client_id)
+                    sealed = [
+                        (e, seal_payload(payload, key, client_id, e.event_id))
+                        for e, payload in plan.new
+                    ]
                     links = chain(
                         head,
                         client_id,
                         version + 1,
                         moment,
-                        ((e.event_id, payload) for e, payload in plan.new),
+                        ((e.event_id, payload) for e, payload in sealed),
                     )
                     with conn.cursor() as cur:
                         cur.executemany(
@@ -394,7 +545,7 @@ class PostgresEventStore:
                                     this,
                                 )
                                 for i, ((e, payload), (prev, this)) in enumerate(
-                                    zip(plan.new, links, strict=True), start=1
+                                    zip(sealed, links, strict=True), start=1
                                 )
                             ],
                         )
@@ -448,7 +599,7 @@ class PostgresEventStore:
         rows = self._call(
             "read",
             lambda conn: conn.execute(
-                f"{_SELECT} WHERE client_id = %s AND version > %s ORDER BY version",
+                f"{_SELECT} WHERE e.client_id = %s AND e.version > %s ORDER BY e.version",
                 (client_id, after),
             ).fetchall(),
         )
@@ -466,7 +617,7 @@ class PostgresEventStore:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 with conn.cursor(name="fama_export") as cur:
                     cur.itersize = batch_size
-                    cur.execute(f"{_SELECT} ORDER BY client_id, version")
+                    cur.execute(f"{_SELECT} ORDER BY e.client_id, e.version")
                     for r in cur:
                         yield _row(r)
         finally:
@@ -495,7 +646,7 @@ class PostgresEventStore:
                 }
                 with conn.cursor(name="fama_verify") as cur:
                     cur.itersize = 1000
-                    cur.execute(f"{_SELECT} ORDER BY client_id, version")
+                    cur.execute(f"{_SELECT} ORDER BY e.client_id, e.version")
                     report = verify_events((_row(r) for r in cur), heads)
         except psycopg.Error as exc:
             raise StoreError(f"{self.url}: verify failed ({type(exc).__name__})") from None

@@ -36,6 +36,7 @@ from typing import Any
 
 from fama_adapters.store import (
     AppendResult,
+    Erasure,
     StoredEvent,
     StoreStats,
     check_expected_version,
@@ -50,6 +51,13 @@ from fama_adapters.store.integrity import (
     chain,
     event_hash,
     verify_events,
+)
+from fama_adapters.store.shredding import (
+    TOKEN_PREFIX,
+    new_key,
+    open_payload,
+    reseal_streams,
+    seal_payload,
 )
 from fama_core import __version__ as fama_version
 from fama_core.errors import ConcurrencyConflict, StoreError
@@ -90,6 +98,9 @@ SCHEMA = LAYOUT_1
 
 _NO_UPDATE = """CREATE TRIGGER fama_events_no_update BEFORE UPDATE ON fama_events
 BEGIN SELECT RAISE(ABORT, 'fama_events is append-only'); END"""
+_STREAMS_FORWARD = """CREATE TRIGGER fama_streams_forward BEFORE UPDATE ON fama_streams
+WHEN NEW.version <= OLD.version OR NEW.client_id IS NOT OLD.client_id
+BEGIN SELECT RAISE(ABORT, 'a stream head only moves forward'); END"""
 
 
 def _to_layout_2(conn: sqlite3.Connection) -> None:
@@ -108,11 +119,7 @@ def _to_layout_2(conn: sqlite3.Connection) -> None:
     head      TEXT NOT NULL
 ) WITHOUT ROWID"""
     )
-    conn.execute(
-        """CREATE TRIGGER fama_streams_forward BEFORE UPDATE ON fama_streams
-WHEN NEW.version <= OLD.version OR NEW.client_id IS NOT OLD.client_id
-BEGIN SELECT RAISE(ABORT, 'a stream head only moves forward'); END"""
-    )
+    conn.execute(_STREAMS_FORWARD)
     conn.execute(
         """CREATE TRIGGER fama_streams_no_delete BEFORE DELETE ON fama_streams
 BEGIN SELECT RAISE(ABORT, 'stream heads are never deleted'); END"""
@@ -138,7 +145,57 @@ BEGIN SELECT RAISE(ABORT, 'stream heads are never deleted'); END"""
     conn.execute(_NO_UPDATE)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_layout_2}
+def _to_layout_3(conn: sqlite3.Connection) -> None:
+    """Encrypt each client's personal text under a key of its own (``fama_keys``), so erasure
+    can delete the key; record erasures in ``fama_erasures``.
+
+    Events stored in plain by layouts 1 and 2 are sealed here: each stream's
+    chain is checked first, then re-computed over the sealed form. The file
+    is vacuumed afterwards (with ``secure_delete``), so no page keeps the
+    plain text.
+    """
+    conn.execute(
+        """CREATE TABLE fama_keys (
+    client_id  TEXT PRIMARY KEY,
+    key        BLOB NOT NULL,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE fama_erasures (
+    client_id    TEXT PRIMARY KEY,
+    erased_at    TEXT NOT NULL,
+    events       INTEGER NOT NULL,
+    fama_version TEXT NOT NULL
+) WITHOUT ROWID"""
+    )
+    rows = [
+        (p, c, v, e, _parse_time(at, c, v, "stored_at"), payload, prev, h)
+        for p, c, v, e, at, payload, prev, h in conn.execute(
+            "SELECT position, client_id, version, event_id, stored_at, payload, prev_hash, hash "
+            "FROM fama_events ORDER BY client_id, version"
+        )
+    ]
+    updates, heads, keys = reseal_streams(rows)
+    now = utc_now().isoformat()
+    conn.execute("DROP TRIGGER IF EXISTS fama_events_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS fama_streams_forward")
+    conn.executemany(
+        "UPDATE fama_events SET payload = ?, prev_hash = ?, hash = ? WHERE position = ?", updates
+    )
+    conn.executemany(
+        "UPDATE fama_streams SET head = ? WHERE client_id = ?",
+        [(h, c) for c, (_v, h) in heads.items()],
+    )
+    conn.executemany(
+        "INSERT INTO fama_keys (client_id, key, created_at) VALUES (?, ?, ?)",
+        [(c, k, now) for c, k in keys.items()],
+    )
+    conn.execute(_NO_UPDATE)
+    conn.execute(_STREAMS_FORWARD)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_layout_2, 2: _to_layout_3}
 """Layout ``n`` → ``n + 1``, in order. Each runs in one transaction with the layout bump."""
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -165,13 +222,19 @@ _LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
     ),
 }
 _LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
+_LAYOUT_COLUMNS[3] = _LAYOUT_COLUMNS[2]
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
 _INSERT = (
     f"INSERT INTO fama_events ({_COLUMNS}, payload, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SELECT = f"SELECT {_COLUMNS}, payload, prev_hash, hash FROM fama_events"
+_SELECT = (
+    "SELECT e.client_id, e.version, e.event_id, e.episode_id, e.kind, e.occurred_on, "
+    "e.recorded_at, e.stored_at, e.payload, e.prev_hash, e.hash, k.key "
+    "FROM fama_events e LEFT JOIN fama_keys k ON k.client_id = e.client_id"
+)
+_ORDER = " ORDER BY e.client_id, e.version"
 _HEAD_UPSERT = (
     "INSERT INTO fama_streams (client_id, version, head) VALUES (?, ?, ?) "
     "ON CONFLICT (client_id) DO UPDATE SET version = excluded.version, head = excluded.head"
@@ -216,8 +279,24 @@ def _row(r: tuple[Any, ...]) -> StoredEvent:
             and type(r[9]) is str
             and type(r[10]) is str
         ):
+            stored = r[8]
+            if TOKEN_PREFIX in stored:
+                payload = open_payload(stored, r[11], r[0], r[2])
+            else:
+                payload, stored = stored, ""
             return StoredEvent(
-                r[0], r[1], r[2], r[3], r[4], _DATE_FROM_ISO(r[5]), recorded_at, stored_at, *r[8:]
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                _DATE_FROM_ISO(r[5]),
+                recorded_at,
+                stored_at,
+                payload,
+                r[9],
+                r[10],
+                stored,
             )
     except (TypeError, ValueError):
         pass
@@ -251,6 +330,7 @@ def _careful_row(r: tuple[Any, ...]) -> StoredEvent:
                 f"stored event {client_id} version {version}: {column} is not text; "
                 "the row was changed outside fama (run `fama verify`)"
             )
+    payload = open_payload(r[8], r[11] if isinstance(r[11], bytes) else None, client_id, r[2])
     return StoredEvent(
         client_id,
         version,
@@ -260,9 +340,10 @@ def _careful_row(r: tuple[Any, ...]) -> StoredEvent:
         occurred_on,
         _parse_time(r[6], client_id, version, "recorded_at"),
         _parse_time(r[7], client_id, version, "stored_at"),
-        r[8],
+        payload,
         r[9] if isinstance(r[9], str) else "",
         r[10] if isinstance(r[10], str) else "",
+        r[8] if payload != r[8] else "",
     )
 
 
@@ -316,6 +397,9 @@ class SqliteEventStore:
         conn = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
+        # Deleted content (an erased client's key, plain text re-sealed by a migration) is
+        # overwritten with zeros, not left in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
         return conn
 
     def _tables(self) -> set[str]:
@@ -422,6 +506,11 @@ class SqliteEventStore:
                     conn.execute("ROLLBACK")
                 raise
         (self.layout,) = conn.execute("PRAGMA user_version").fetchone()
+        if found < 3 <= self.layout:
+            # Layout 3 sealed the plain text: rebuild the file and empty the WAL, so no page
+            # of the file or its WAL keeps what was there before.
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         if record_from and found < self.layout:
             self.migrated_from = found
 
@@ -432,11 +521,13 @@ class SqliteEventStore:
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for event_id, client_id, payload in self._conn.execute(
-                f"SELECT event_id, client_id, payload FROM fama_events WHERE event_id IN ({marks})",
+            for event_id, client_id, payload, key in self._conn.execute(
+                "SELECT e.event_id, e.client_id, e.payload, k.key FROM fama_events e "
+                "LEFT JOIN fama_keys k ON k.client_id = e.client_id "
+                f"WHERE e.event_id IN ({marks})",
                 chunk,
             ):
-                found[event_id] = (client_id, payload)
+                found[event_id] = (client_id, open_payload(payload, key, client_id, event_id))
         return found
 
     def _head(self, client_id: str) -> tuple[int, str]:
@@ -447,6 +538,81 @@ class SqliteEventStore:
 
     def _version(self, client_id: str) -> int:
         return self._head(client_id)[0]
+
+    def _key_for(self, client_id: str, now: str) -> bytes:
+        """The client's key, made on its first event; an erased client takes no new events."""
+        row = self._conn.execute(
+            "SELECT key FROM fama_keys WHERE client_id = ?", (client_id,)
+        ).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        if self._conn.execute(
+            "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
+        ).fetchone():
+            raise StoreError(
+                f"client {client_id} was erased; its stream takes no new events "
+                "(a person who returns gets a new client key)"
+            )
+        key = new_key()
+        self._conn.execute(
+            "INSERT INTO fama_keys (client_id, key, created_at) VALUES (?, ?, ?)",
+            (client_id, key, now),
+        )
+        return key
+
+    def erase(self, client_id: str) -> Erasure:
+        """Make the client's personal text unreadable for good: delete its key.
+
+        Events keep their ids, codes and dates (counts and NDTMS history still
+        add up; the chain still verifies); every personal text then reads as
+        ``[erased]``. ``secure_delete`` zeroes the key's bytes in the page, and
+        the WAL is checkpointed and truncated, so neither the file nor its WAL
+        keeps the key. Erasing again reports the first erasure.
+        """
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                done = conn.execute(
+                    "SELECT erased_at, events FROM fama_erasures WHERE client_id = ?",
+                    (client_id,),
+                ).fetchone()
+                if done is not None:
+                    conn.execute("ROLLBACK")
+                    return Erasure(client_id, int(done[1]), str(done[0]), already=True)
+                events = self._version(client_id)
+                if events == 0:
+                    raise StoreError(f"no events for client {client_id} in {self.url}")
+                erased_at = utc_now().isoformat()
+                conn.execute("DELETE FROM fama_keys WHERE client_id = ?", (client_id,))
+                conn.execute(
+                    "INSERT INTO fama_erasures (client_id, erased_at, events, fama_version) "
+                    "VALUES (?, ?, ?, ?)",
+                    (client_id, erased_at, events, fama_version),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"{self.url}: erase failed ({type(exc).__name__})") from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return Erasure(client_id, events, erased_at, already=False, wal_cleared=not busy)
+
+    def erasure(self, client_id: str) -> Erasure | None:
+        """When the client was erased (``None`` when it was not)."""
+        with self._lock:
+            row = self._reading(
+                "read",
+                lambda: self._conn.execute(
+                    "SELECT erased_at, events FROM fama_erasures WHERE client_id = ?",
+                    (client_id,),
+                ).fetchone(),
+            )
+        return None if row is None else Erasure(client_id, int(row[1]), str(row[0]), already=True)
 
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
@@ -483,12 +649,17 @@ class SqliteEventStore:
                     version, head = self._head(client_id)
                     if plan.new:
                         check_expected_version(client_id, expected, version)
+                        key = self._key_for(client_id, now)
+                        sealed = [
+                            (e, seal_payload(payload, key, client_id, e.event_id))
+                            for e, payload in plan.new
+                        ]
                         links = chain(
                             head,
                             client_id,
                             version + 1,
                             moment,
-                            ((e.event_id, payload) for e, payload in plan.new),
+                            ((e.event_id, payload) for e, payload in sealed),
                         )
                         conn.executemany(
                             _INSERT,
@@ -507,7 +678,7 @@ class SqliteEventStore:
                                     this,
                                 )
                                 for i, ((e, payload), (prev, this)) in enumerate(
-                                    zip(plan.new, links, strict=True), start=1
+                                    zip(sealed, links, strict=True), start=1
                                 )
                             ],
                         )
@@ -556,7 +727,7 @@ class SqliteEventStore:
             rows = self._reading(
                 "read",
                 lambda: self._conn.execute(
-                    f"{_SELECT} WHERE client_id = ? AND version > ? ORDER BY version",
+                    f"{_SELECT} WHERE e.client_id = ? AND e.version > ? ORDER BY e.version",
                     (client_id, after),
                 ).fetchall(),
             )
@@ -576,7 +747,7 @@ class SqliteEventStore:
         conn = self._connect()
         try:
             try:
-                cursor = conn.execute(f"{_SELECT} ORDER BY client_id, version")
+                cursor = conn.execute(_SELECT + _ORDER)
                 while rows := cursor.fetchmany(batch_size):
                     for r in rows:
                         yield _row(r)
@@ -625,7 +796,7 @@ class SqliteEventStore:
                 }
 
                 def events() -> Iterator[StoredEvent]:
-                    for r in conn.execute(f"{_SELECT} ORDER BY client_id, version"):
+                    for r in conn.execute(_SELECT + _ORDER):
                         try:
                             yield _row(r)
                         except StoreError as exc:
@@ -643,6 +814,68 @@ class SqliteEventStore:
             conn.close()
         return report
 
+    def backup(self, target: str | Path) -> VerifyReport:
+        """Copy the store to ``target`` (a new file) while writers carry on, and verify the copy.
+
+        SQLite's online backup copies one consistent snapshot through a
+        connection of its own; appends made meanwhile are simply not in it. The
+        copy is a single file (rollback journal, not WAL) ready to be archived.
+        Returns the copy's :meth:`verify` report (its seal names what it holds).
+        """
+        target = Path(target)
+        if target.exists():
+            raise StoreError("the backup file exists already; fama never overwrites one")
+        source = self._connect()
+        try:
+            dest = sqlite3.connect(target)
+            try:
+                source.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+        except sqlite3.Error as exc:
+            target.unlink(missing_ok=True)
+            raise StoreError(f"{self.url}: backup failed ({type(exc).__name__})") from None
+        finally:
+            source.close()
+        return _verify_file(target)
+
+    @classmethod
+    def restore(cls, backup: str | Path, path: str | Path) -> VerifyReport:
+        """Make a new store at ``path`` from a backup file, after verifying the backup.
+
+        Refuses when ``path`` exists (move the damaged store aside first, for
+        the record) or when the backup does not verify. A backup of an older
+        layout is migrated when the restored store is opened.
+        """
+        backup, path = Path(backup), Path(path)
+        if not backup.is_file():
+            raise StoreError("the backup file does not exist")
+        if path.exists():
+            raise StoreError(
+                "a store exists at the restore path; move it aside first (fama never "
+                "overwrites a store)"
+            )
+        report = _verify_file(backup, check_only=True)
+        if not report.ok:
+            raise StoreError(
+                f"the backup does not verify ({len(report.problems)} problems); "
+                "run `fama verify` on it to see them; nothing was restored"
+            )
+        try:
+            source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+            dest = sqlite3.connect(path)
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
+                source.close()
+        except sqlite3.Error as exc:
+            path.unlink(missing_ok=True)
+            raise StoreError(f"restore failed ({type(exc).__name__})") from None
+        with cls(path, create=False) as store:
+            return store.verify()
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -653,6 +886,37 @@ class SqliteEventStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _verify_file(path: Path, *, check_only: bool = False) -> VerifyReport:
+    """Verify a backup file, leaving it a single file in rollback-journal mode.
+
+    ``check_only`` verifies a copy made in a temporary folder, so the backup
+    itself is never migrated or changed.
+    """
+    if check_only:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fama-verify-") as tmp:
+            copy = Path(tmp) / "copy.db"
+            source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            dest = sqlite3.connect(copy)
+            try:
+                source.backup(dest)
+            except sqlite3.Error:
+                raise StoreError("the backup is not a usable SQLite file") from None
+            finally:
+                dest.close()
+                source.close()
+            return _verify_file(copy)
+    with SqliteEventStore(path, create=False) as store:
+        report = store.verify()
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+    return report
 
 
 def _unreadable(r: tuple[Any, ...], message: str) -> IntegrityProblem:
