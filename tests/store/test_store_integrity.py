@@ -187,6 +187,18 @@ def test_a_stored_row_with_a_bad_date_is_a_clear_error_without_the_value(sqlite_
     assert code == 1 and "Jones" not in out
 
 
+def test_replay_reports_a_client_whose_row_no_longer_reads_and_carries_on(sqlite_url):
+    with Fama.open(sqlite_url, create=True) as fama:
+        fama.record(journey("c1"))
+        fama.record(journey("c2"))
+    sql(sqlite_url, "UPDATE fama_events SET recorded_at = 'Mrs Jones' WHERE client_id = 'c1'")
+    code, out, err = run("replay", "--store", sqlite_url, "--json")
+    summary = json.loads(out)
+    assert code == 1 and summary["clients"] == 2 and "Jones" not in out + err
+    assert [p["client_id"] for p in summary["problems"]] == ["c1"]
+    assert "recorded_at is not a date and time" in summary["problems"][0]["message"]
+
+
 def test_appends_after_a_reopen_carry_the_chain_on(store_url):
     with Fama.open(store_url, create=True) as fama:
         fama.record(journey("c1")[:2])

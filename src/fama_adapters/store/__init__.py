@@ -99,6 +99,11 @@ class StoredEvent:
     """The JSON exactly as stored, when it differs from :attr:`payload` (personal text
     encrypted: :mod:`~fama_adapters.store.shredding`); the hash covers this form."""
 
+    problem: str = ""
+    """Set when the stored row no longer reads as an event (changed outside fama): which
+    column and why, never the value; :meth:`event` then raises it as a
+    :class:`~fama_core.errors.StoreError`, so a replay reports the client and carries on."""
+
     @property
     def stored_payload(self) -> str:
         """The JSON exactly as stored (what the hash chain covers)."""
@@ -106,6 +111,8 @@ class StoredEvent:
 
     def event(self) -> Event:
         """Decode the stored JSON back into its :data:`~fama_core.events.Event`."""
+        if self.problem:
+            raise StoreError(self.problem)
         return event_from_json(self.payload, record=f"stored event {self.event_id}")
 
 

@@ -44,7 +44,12 @@ GENESIS = "0" * 64
 
 
 def canonical_time(moment: dt.datetime) -> str:
-    """``moment`` in UTC as ISO 8601, the form every store hashes (and SQLite stores)."""
+    """``moment`` in UTC as ISO 8601, the form every store hashes (and SQLite stores).
+
+    A time without a zone (only ever written around fama) is taken as UTC, never as the
+    machine's local time, so a hash does not depend on where it is computed."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).isoformat()
 
 
@@ -315,6 +320,12 @@ def verify_events(
 
     for e in events:
         report.events += 1
+        if e.problem:  # a row that no longer reads as an event
+            detail = e.problem.split(": ", 1)[1] if ": " in e.problem else e.problem
+            report.problems.append(
+                IntegrityProblem(e.client_id, e.version or None, "edited", detail)
+            )
+            continue
         if e.client_id != current:
             finish()
             current, rows = e.client_id, []

@@ -241,7 +241,11 @@ _LOCK_KEY = 0x66616D61  # "fama": the seed of the per-client advisory lock's has
 def _row(r: Sequence[Any]) -> StoredEvent:
     stored = r[8]
     key = bytes(r[11]) if r[11] is not None else None
-    payload = open_payload(stored, key, r[0], r[2]) if TOKEN_PREFIX in stored else stored
+    problem = ""
+    try:
+        payload = open_payload(stored, key, r[0], r[2]) if TOKEN_PREFIX in stored else stored
+    except StoreError as exc:  # a ciphertext changed outside fama: say so where it is read
+        payload, problem = "", str(exc)
     return StoredEvent(
         r[0],
         r[1],
@@ -255,6 +259,7 @@ def _row(r: Sequence[Any]) -> StoredEvent:
         r[9],
         r[10],
         stored if payload != stored else "",
+        problem,
     )
 
 

@@ -256,14 +256,14 @@ def _parse_time(value: object, client_id: object, version: object, column: str) 
         if not isinstance(value, str):
             raise TypeError
         moment = dt.datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise ValueError
-        return moment
     except (TypeError, ValueError):
         raise StoreError(
-            f"stored event {client_id} version {version}: {column} is not a date and time "
-            "with a zone; the row was changed outside fama (run `fama verify`)"
+            f"stored event {client_id} version {version}: {column} is not a date and time; "
+            "the row was changed outside fama (run `fama verify`)"
         ) from None
+    # fama writes every time with its zone; one without was written around fama: read it as
+    # UTC, the zone fama stores in (verify reports the row all the same).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _row(r: tuple[Any, ...]) -> StoredEvent:
@@ -298,7 +298,7 @@ def _row(r: tuple[Any, ...]) -> StoredEvent:
                 r[10],
                 stored,
             )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, StoreError):
         pass
     return _careful_row(r)  # only rows changed outside fama get here
 
@@ -308,7 +308,28 @@ _DATE_FROM_ISO = dt.date.fromisoformat
 
 
 def _careful_row(r: tuple[Any, ...]) -> StoredEvent:
-    """:func:`_row` for a row that failed the fast path: say which column, or read it."""
+    """:func:`_row` for a row that failed the fast path: read it, or return a stand-in whose
+    :attr:`~fama_adapters.store.StoredEvent.problem` says which column failed and why (never
+    the value), so one row changed outside fama does not stop an export or a replay."""
+    try:
+        return _strict_row(r)
+    except StoreError as exc:
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return StoredEvent(
+            r[0] if isinstance(r[0], str) else "",
+            r[1] if type(r[1]) is int else 0,
+            r[2] if isinstance(r[2], str) else "",
+            r[3] if isinstance(r[3], str) else "",
+            r[4] if isinstance(r[4], str) else "",
+            never.date(),
+            never,
+            never,
+            "",
+            problem=str(exc),
+        )
+
+
+def _strict_row(r: tuple[Any, ...]) -> StoredEvent:
     client_id, version = r[0], r[1]
     if not isinstance(client_id, str) or type(version) is not int:
         raise StoreError(
@@ -797,10 +818,11 @@ class SqliteEventStore:
 
                 def events() -> Iterator[StoredEvent]:
                     for r in conn.execute(_SELECT + _ORDER):
-                        try:
-                            yield _row(r)
-                        except StoreError as exc:
-                            damaged.append(_unreadable(r, str(exc)))
+                        row = _row(r)
+                        if row.problem:
+                            damaged.append(_unreadable(r, row.problem))
+                        else:
+                            yield row
 
                 report = verify_events(events(), heads, damaged)
             except sqlite3.Error as exc:
