@@ -12,7 +12,8 @@ client each: 250,000 clients for a million lines), and every line refused (a
 well-formed event of an unknown kind), which is what used to grow: each
 refusal was kept and the whole ``--json`` document built in memory.
 
-Usage: python benchmarks/record_memory.py [--sizes 100000,1000000] [--skip-stored]
+Usage: python benchmarks/record_memory.py [--sizes 100000,1000000] [--stored-sizes 20000,100000]
+(``--stored-sizes 100000,1000000`` for the full comparison: a million stored lines take minutes.)
 """
 
 from __future__ import annotations
@@ -96,19 +97,21 @@ def _measure(script: str, args: list[str]) -> tuple[int, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default="100000,1000000", help="refused-line sizes")
+    parser.add_argument("--stored-sizes", default="20000,100000", help="stored-line sizes")
     parser.add_argument("--skip-stored", action="store_true", help="only the refused lines")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    kinds = [("refused", write_refused)] + ([] if args.skip_stored else [("stored", write_stored)])
+    kinds = [("refused", write_refused, args.sizes)]
+    if not args.skip_stored:
+        kinds.append(("stored", write_stored, args.stored_sizes))
     print(
         f"{'input':<9}{'lines':>11}  {'mode':<6}{'exit':>5}{'peak MB':>9}{'baseline':>10}"
         f"{'ratio':>7}{'seconds':>9}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for kind, write in kinds:
-            for size in sizes:
+        for kind, write, sizes in kinds:
+            for size in (int(s) for s in sizes.split(",")):
                 data = folder / f"{kind}-{size}.jsonl"
                 write(data, size)
                 _, base, _ = _measure(_BASELINE, [str(data)])
