@@ -128,7 +128,9 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     return "\n".join(lines) + "\n"
 
 
-def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
+def _parser(commands: dict[str, Command], only: str | None = None) -> argparse.ArgumentParser:
+    """The ``fama`` parser; with ``only``, just that subcommand's (building every
+    subcommand's parser is most of the start-up time of a short command)."""
     parser = argparse.ArgumentParser(
         prog="fama",
         description="Facilitated Access to Mutual Aid: workflow, records, NDTMS and adapters.",
@@ -138,7 +140,7 @@ def _parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fama {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in sorted(commands):
+    for name in sorted(commands) if only is None else [only]:
         command = commands[name]
         p = sub.add_parser(name, help=command.help, description=command.description or command.help)
         p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -307,9 +309,10 @@ def main(
         return ExitCode.INTERNAL
     for failure in host.failures:
         err.write(f"fama: {failure.describe()}\n")
-    parser = _parser(commands)
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(commands, only=given[0] if given and given[0] in commands else None)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(given)
     except SystemExit as exc:
         return ExitCode.OK if exc.code == 0 else ExitCode.USAGE
     ctx = CliContext(host=host, stdout=out, stderr=err, json=bool(getattr(args, "json", False)))
