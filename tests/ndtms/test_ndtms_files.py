@@ -290,3 +290,14 @@ def test_merge_records_a_session_on_one_intervention_of_the_providers_rows():
     merged, report = _merge(_extract(rows, COLUMNS), {"c1": facilitation((D(2026, 1, 20),))})
     flags = [line.split(",")[COLUMNS.index("RECMAID")] for line in merged.decode().splitlines()[1:]]
     assert flags == ['"N"', '"N"', '"Y"'] and report.filled == 3
+
+
+def test_merge_reports_what_of_the_log_set_no_flag():
+    """Nothing dropped silently: activities no provider row carries are counted by reason."""
+    rows = [_review(date="2026-02-01", MODEND="2026-02-01")]
+    fac = {
+        "c1": facilitation((D(2026, 1, 20), D(2026, 3, 10))),  # the second: after MODEND
+        "c9": facilitation((D(2026, 1, 20),), client_id="c9"),  # not in the extract at all
+    }
+    _, report = _merge(_extract(rows, COLUMNS), fac)
+    assert report.unflagged == {"no_intervention": 1, "no_review_row_in_extract": 1}

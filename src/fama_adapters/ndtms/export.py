@@ -278,5 +278,6 @@ def unflagged_reason(code: str) -> str:
         "refused": "the workflow refused the event",
         "no_treatment_context": "the client has no treatment context",
         "row_refused": "its row failed validation and was not written",
+        "no_review_row_in_extract": "the extract has no review row (with consent) for the client",
     }
     return extra.get(code) or UNPLACED_CODES.get(code, code)

@@ -26,7 +26,7 @@ from fama_adapters.ndtms.csvfile import Cell, split_line, split_terminator
 from fama_core.context import TreatmentContext
 from fama_core.errors import SubmissionError
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint
-from fama_core.ndtms.derive import Facilitation, derive_client
+from fama_core.ndtms.derive import Facilitation, derive_client, support_days
 from fama_core.ndtms.tables import DatasetTable
 
 __all__ = ["FILLED_COLUMNS", "MergeReport", "merge_extract"]
@@ -50,6 +50,9 @@ class MergeReport:
     """``(line, reason)`` per row fama could not match (never the row's content)."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Rows deliberately left alone (not a review row, no consent), by reason."""
+    unflagged: Counter[str] = field(default_factory=Counter)
+    """Reason code → FAMA activities in the log that set no flag in the extract (a client the
+    extract has no review row for: ``no_review_row_in_extract``)."""
 
     def as_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -60,6 +63,7 @@ class MergeReport:
             "kept_yes": self.kept_yes,
             "unmatched": [{"line": n, "reason": r} for n, r in self.unmatched],
             "skipped": dict(self.skipped),
+            "unflagged": dict(self.unflagged),
         }
 
 
@@ -259,6 +263,7 @@ def merge_extract(
                 problems[number] = why
 
     # fama's flags per review, with the same rules as an export.
+    report = MergeReport()
     flags: dict[_Key, tuple[bool, bool]] = {}
     yes = table.yes
     for client in reader.clients:
@@ -275,7 +280,14 @@ def merge_extract(
                 v.get("SUBMODDT"),
             )
             flags[key] = (v.get("RECMAID") == yes, v.get("RECPEER") == yes)
-    report = MergeReport()
+        for u in derived.unplaced:
+            if u.activity != "review":
+                report.unflagged[u.code] += 1
+    for client, f in facilitation.items():  # nothing of the log is dropped silently
+        if client not in reader.clients:
+            n = sum(len(days) for days in support_days(f, table.peer_support))
+            if n:
+                report.unflagged["no_review_row_in_extract"] += n
     with open_extract() as fh:
         _merge_lines(fh, out, report, reader, flags, problems, facilitation, table)
     return report

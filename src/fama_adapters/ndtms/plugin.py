@@ -268,6 +268,11 @@ def _run_merge(args: argparse.Namespace, ctx: CliContext) -> ExitCode:
         f"unmatched: {len(report.unmatched):,}",
         *(f"  {n:>7,}  {r}" for r, n in reasons.most_common()),
         *(f"skipped: {n:,}  {r}" for r, n in sorted(report.skipped.items())),
+        f"FAMA activities that set no flag: {sum(report.unflagged.values()):,}",
+        *(
+            f"  {n:>7,}  {code}: {unflagged_reason(code)}"
+            for code, n in sorted(report.unflagged.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
     ]
     ctx.emit(payload, "\n".join(text))
     return ExitCode.PARTIAL if report.unmatched else ExitCode.OK
