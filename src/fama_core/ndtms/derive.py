@@ -37,6 +37,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fama_core.codes import AccompanimentOutcome
 from fama_core.ndtms.context import Intervention, NdtmsContext, ReviewPoint
@@ -380,7 +381,13 @@ def _policy_days(
         if not days or days[-1] != intervention.ended_on:
             days.append(intervention.ended_on)
     mid = intervention.intervention_id
-    return [(f"{mid}-{d.year:04d}{d.month:02d}{d.day:02d}", d) for d in days]
+    return [(f"{mid}-{_compact(d)}", d) for d in days]
+
+
+@lru_cache(maxsize=8192)  # bounded: review dates repeat across clients, memory must not grow
+def _compact(day: dt.date) -> str:
+    """``yyyymmdd`` (years always four digits)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
 def policy_reviews(
@@ -655,19 +662,22 @@ class _Deriver:
                 ended_on=fmt(iv.ended_on) if iv.ended_on else None,
                 exit_status=iv.exit_status,
             )
+            # The four review items, by column, looked up once per intervention (rows are many).
+            review_cols = (
+                by_attr.get("review_date", ()),
+                by_attr.get("review_id", ()),
+                by_attr.get("mutual_aid", ()),
+                by_attr.get("peer_support", ()),
+            )
             for r, (review_id, day) in enumerate(self.reviews[i]):
                 hits = self.hits.get((i, r))
                 maid = hits is not None and (hits[_SESSION] > 0 or hits[_ACCOMPANIMENT] > 0)
                 peer = hits is not None and hits[_PEER] > 0
                 values = dict(common)
-                _put(
-                    values,
-                    by_attr,
-                    review_date=fmt(day),
-                    review_id=review_id,
-                    mutual_aid=yes if maid else no,
-                    peer_support=yes if peer else no,
-                )
+                items = (fmt(day), review_id, yes if maid else no, yes if peer else no)
+                for columns, value in zip(review_cols, items, strict=True):
+                    for column in columns:
+                        values[column] = value
                 why = self._explain(i, r, hits) if self.explain else ()
                 rows.append(SirRow(values, iv.intervention_id, day, why))
         return Derivation(t.client_id, tuple(rows), None, tuple(self.unplaced), episodes)
