@@ -301,3 +301,10 @@ def test_merge_reports_what_of_the_log_set_no_flag():
     }
     _, report = _merge(_extract(rows, COLUMNS), fac)
     assert report.unflagged == {"no_intervention": 1, "no_review_row_in_extract": 1}
+
+
+def test_merge_fills_rows_whose_extract_leaves_agency_and_episode_empty():
+    rows = [_review(AGNCY="NA", EPISODID="NA", RECMAID="N")]
+    merged, report = _merge(_extract(rows, COLUMNS), {"c1": facilitation((D(2026, 1, 20),))})
+    assert report.filled == 1 and not report.unmatched
+    assert merged.decode().splitlines()[1].split(",")[COLUMNS.index("RECMAID")] == '"Y"'

@@ -266,20 +266,23 @@ def merge_extract(
     report = MergeReport()
     flags: dict[_Key, tuple[bool, bool]] = {}
     yes = table.yes
-    for client in reader.clients:
+    for client, episodes in reader.clients.items():
         contexts = reader.contexts(client)
         derived = derive_client(contexts, facilitation[client], table, as_of=dt.date.max)
-        for row in derived.rows:
-            v = row.values
-            key = (
-                v.get("AGNCY"),
-                v.get("CLIENTID"),
-                v.get("EPISODID"),
-                row.intervention_id,
-                v.get("SUBMID"),
-                v.get("SUBMODDT"),
-            )
-            flags[key] = (v.get("RECMAID") == yes, v.get("RECPEER") == yes)
+        # Keys as the extract's rows have them (an AGNCY or EPISODID the extract leaves empty
+        # stands in the context under a placeholder), so the episode is taken from the reader.
+        for ep, d in zip(episodes.values(), derived.derivations, strict=True):
+            for row in d.rows:
+                v = row.values
+                key = (
+                    ep.agency,
+                    client,
+                    ep.episode_id,
+                    row.intervention_id,
+                    v.get("SUBMID"),
+                    v.get("SUBMODDT"),
+                )
+                flags[key] = (v.get("RECMAID") == yes, v.get("RECPEER") == yes)
         for u in derived.unplaced:
             if u.activity != "review":
                 report.unflagged[u.code] += 1
