@@ -367,3 +367,19 @@ def test_an_untrusted_certificate_is_a_connection_failure(tls) -> None:
         with pytest.raises(net.ConnectionFailed) as caught:
             net.request("GET", server.url + "/ok")
     assert caught.value.cause == "ConnectError"
+
+
+def test_the_http_libraries_logs_carry_no_secret_even_at_debug(caplog) -> None:
+    """httpx logs each URL at INFO and httpcore each response header at DEBUG."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    cookie = {"Set-Cookie": "session=c00kie-s3cret; HttpOnly"}
+    with LoopbackHttpServer() as server:
+        server.routes["/a?token=t0k-s3cret"] = Redirect("/b?sig=s1g-s3cret", 307)
+        server.routes["/b?sig=s1g-s3cret"] = Answer(200, b"[]", cookie)
+        url = server.url.replace("//", "//ann:pw-s3cret@") + "/a?token=t0k-s3cret"
+        assert net.request("GET", url).content == b"[]"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "HTTP Request" in logged and "token=***" in logged  # it was logged, masked
+    assert "s3cret" not in logged

@@ -18,7 +18,9 @@ Every HTTP call fama makes (FHIR transactions, meeting feeds) goes through
   at most :attr:`Limits.max_redirects`; a POST follows only 307 and 308 (which
   keep the method and body);
 * **URLs masked** in every message (:func:`mask_url`): user info and query
-  parameters whose name looks secret never reach a screen or a log.
+  parameters whose name looks secret never reach a screen or a log, the HTTP
+  libraries' own log records included (a filter on the ``httpx`` and
+  ``httpcore`` loggers masks URLs and secret-looking headers).
 
 Errors, all :class:`~fama_core.errors.AdapterError`::
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import re
 import time
@@ -314,6 +317,62 @@ def mask_url(url: str) -> str:
 
 def _mask_dsn_pair(match: re.Match[str]) -> str:
     return f"{match.group(1)}={_MASK}" if _secret_name(match.group(1)) else match.group(0)
+
+
+# --------------------------------------------------------------- library logs
+
+_URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>]+""")
+_HEADER_IN_TEXT = re.compile(r"""\(b'([^']{1,100})', b'([^']*)'\)""")
+_HTTP_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+"""The loggers of the HTTP libraries under :func:`request` (httpx logs each URL at INFO)."""
+
+
+def _mask_header(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    if _secret_name(name):
+        value = _MASK
+    elif name.lower() in ("location", "content-location") and "://" not in value:
+        path, mark, query = value.partition("?")  # a relative reference: mask its query
+        value = path + mark + _mask_pairs(query)
+    return f"(b'{name}', b'{value}')"
+
+
+def _mask_text(text: str) -> str:
+    text = _URL_IN_TEXT.sub(lambda m: mask_url(m.group()), text)
+    return _HEADER_IN_TEXT.sub(_mask_header, text)
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks URLs and secret-looking headers in the HTTP libraries' own log records.
+
+    httpx logs every request's URL at INFO (``HTTP Request: GET https://…?token=…``)
+    and httpcore every response's headers at DEBUG (``Set-Cookie``, a ``Location``
+    with a token): a host that turns logging up must not find a secret there.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_mask_text(str(a)) if "://" in str(a) else a for a in record.args)
+        if isinstance(record.msg, str) and ("://" in record.msg or "b'" in record.msg):
+            record.msg = _mask_text(record.msg)
+        return True
+
+
+def _install_log_masking() -> None:
+    for name in _HTTP_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _MaskSecrets) for f in target.filters):
+            target.addFilter(_MaskSecrets())
+
+
+_install_log_masking()
 
 
 def http_client(*, proxy: str | None = None, verify: bool | ssl.SSLContext = True) -> httpx.Client:
