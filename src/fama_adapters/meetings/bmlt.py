@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 from pydantic import ValidationError
 
+from fama_adapters import net
 from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
@@ -55,6 +56,7 @@ from fama_core.errors import (
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "FETCH_LIMITS",
     "VENUE_TYPES",
     "WORLD_IDS",
     "BmltFormat",
@@ -570,70 +572,54 @@ def search_url(location: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port
+FETCH_LIMITS = net.Limits(deadline=60.0, max_bytes=DEFAULT_MAX_BYTES)
+"""Limits of each BMLT request: 60 s overall, 50 MB, redirects on the same origin only."""
 
 
-def _get(url: str, client: httpx.Client, *, max_bytes: int) -> bytes:
-    """GET ``url`` with ``client``: same-origin redirects only, at most ``max_bytes``.
-
-    The deadline is the client's timeout (the CLI's own client has one).
-    One call, so it can move onto the shared transport helper unchanged.
-    """
-    target = httpx.URL(url)
-    origin = _origin(target)
-    for _ in range(5):
-        try:
-            with client.stream(
-                "GET", target, headers={"Accept": "application/json"}, follow_redirects=False
-            ) as response:
-                if response.is_redirect:
-                    location = response.headers.get("location", "")
-                    target = target.join(location)
-                    if _origin(target) != origin:
-                        raise TransportError("BMLT server: redirect to another origin refused")
-                    continue
-                if response.status_code >= 400:
-                    raise TransportError(f"BMLT server: HTTP {response.status_code}")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MeetingFeedError(
-                            source=str(origin[1]), reason=f"answer larger than {max_bytes} bytes"
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"BMLT server: {type(exc).__name__}") from None
-    raise TransportError("BMLT server: too many redirects")
+def _get(url: str, client: httpx.Client | None, limits: net.Limits) -> bytes:
+    """GET ``url`` through :func:`fama_adapters.net.request` (deadline, size, redirects)."""
+    response = net.request(
+        "GET", url, client=client, limits=limits, headers={"Accept": "application/json"}
+    )
+    if not 200 <= response.status_code < 300:
+        raise TransportError(f"BMLT server {net.mask_url(url)}: HTTP {response.status_code}")
+    return response.content
 
 
 def fetch_bmlt(
     url: str,
-    client: httpx.Client,
+    client: httpx.Client | None = None,
     *,
     options: ImportOptions | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: net.Limits = FETCH_LIMITS,
 ) -> ImportReport:
-    """Fetch a BMLT server's meetings with the caller's ``client`` and import them.
+    """Fetch a BMLT server's meetings and import them, through :func:`fama_adapters.net.request`.
+
+    ``client`` is the caller's (proxies, a ``MockTransport`` in tests), or
+    fama's own (:func:`fama_adapters.net.http_client`) when ``None``; ``limits``
+    bound each request (an overall deadline, the body size, same-origin
+    redirects). URLs are masked wherever they are shown.
 
     ``url`` is a root server (``https://host/main_server``) or a full
     ``GetSearchResults`` URL with the caller's filters (an aggregator needs at
     least one). When the answer is a bare array (no ``formats``), the
     server's ``GetFormats`` is fetched from the same root to resolve formats.
     """
+    shown = net.mask_url(url)
     if not url.startswith(("http://", "https://")):
-        raise MeetingFeedError(source=url, reason="only http and https URLs are fetched")
+        raise MeetingFeedError(source=shown, reason="only http and https URLs are fetched")
+    try:
+        net.check_url(url, what=f"BMLT server {shown}")
+    except net.InvalidUrl as exc:
+        raise MeetingFeedError(source=shown, reason=exc.reason) from None
     search = search_url(url)
     host = _host(search)
-    data = _decode(_get(search, client, max_bytes=max_bytes), host)
+    data = _decode(_get(search, client, limits), host)
     meetings, formats = _split(data, host)
     if formats is None and meetings:
         parts = urlsplit(search)
         formats_url = urlunsplit(
             (parts.scheme, parts.netloc, parts.path, "switcher=GetFormats", "")
         )
-        formats = _decode(_get(formats_url, client, max_bytes=max_bytes), host)
-    return read_bmlt(meetings, formats, options=options, source=url, fallback_host=host)
+        formats = _decode(_get(formats_url, client, limits), host)
+    return read_bmlt(meetings, formats, options=options, source=shown, fallback_host=host)

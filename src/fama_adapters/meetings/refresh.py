@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from fama_adapters import net
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
 from fama_adapters.meetings.sources import MeetingSource
 from fama_core import safe_json
@@ -93,7 +94,7 @@ def _entry(raw: Any, position: int, folder: Path) -> SourceEntry:
         location = text["url"]
     else:
         location = str(folder / text["file"])
-    label = text.get("name") or text.get("file") or location
+    label = text.get("name") or text.get("file") or net.mask_url(location)
     return SourceEntry(
         label=label[:200],
         location=location,

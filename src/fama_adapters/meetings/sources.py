@@ -25,15 +25,11 @@ from fama_adapters.net import mask_url
 
 __all__ = [
     "BUILTIN_SOURCES",
-    "FETCH_TIMEOUT_SECONDS",
     "BmltSource",
     "CsvListSource",
     "MeetingGuideSource",
     "MeetingSource",
 ]
-
-FETCH_TIMEOUT_SECONDS = 30.0
-"""Time-out of the client a source makes for itself when the caller gives none."""
 
 
 @runtime_checkable
@@ -108,10 +104,7 @@ class BmltSource:
         or from ``options.formats``, a saved ``GetFormats`` answer.
         """
         if location.startswith(("http://", "https://")):
-            if client is not None:
-                return fetch_bmlt(location, client, options=options)
-            with httpx.Client(timeout=FETCH_TIMEOUT_SECONDS) as own:
-                return fetch_bmlt(location, own, options=options)
+            return fetch_bmlt(location, client, options=options)
         return read_bmlt_file(location, formats_path=options.formats, options=options)
 
 
