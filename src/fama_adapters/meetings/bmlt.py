@@ -36,6 +36,7 @@ import httpx
 from pydantic import ValidationError
 
 from fama_adapters import net
+from fama_adapters.meetings.jsonstream import NotAnArray, iter_json_array
 from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
@@ -43,6 +44,7 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_adapters.meetings.seen import SeenIds
 from fama_core import safe_json
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, MeetingFeature, Weekday, WeeklySlot, zone
@@ -446,9 +448,9 @@ def read_bmlt(
     """
     options = options or ImportOptions()
     label = options.source or source
-    report = ImportReport(source=label)
+    report = ImportReport(source=label, sink=options.sink)
     table = parse_formats(formats, report.warnings) if formats is not None else {}
-    seen: dict[str, str] = {}
+    seen = SeenIds()
     assumed = 0
     for position, raw in enumerate(meetings):
         report.entries += 1
@@ -465,7 +467,8 @@ def read_bmlt(
         except ValidationError as exc:
             report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
             continue
-        if meeting.meeting_id in seen:
+        earlier = seen.add(meeting.meeting_id, position)
+        if earlier is not None:
             report.problems.append(
                 InvalidRecord(
                     record=record,
@@ -474,15 +477,14 @@ def read_bmlt(
                         FieldProblem(
                             "id_bigint",
                             "duplicate",
-                            f"id already used by {seen[meeting.meeting_id]}",
+                            f"id already used by meetings[{earlier}]",
                         )
                     ],
                 )
             )
             continue
-        seen[meeting.meeting_id] = record
         assumed += zone_assumed
-        report.meetings.append(meeting)
+        report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
     if assumed:
         report.warnings.append(assumed_zone_warning(label, assumed))
@@ -539,11 +541,27 @@ def read_bmlt_file(
     formats_path: str | Path | None = None,
     options: ImportOptions | None = None,
 ) -> ImportReport:
-    """Import a saved ``GetSearchResults`` answer, with an optional saved ``GetFormats``."""
+    """Import a saved ``GetSearchResults`` answer, with an optional saved ``GetFormats``.
+
+    A bare array is read meeting by meeting (bounded memory with
+    :attr:`ImportOptions.sink`); the ``{meetings, formats}`` shape is read whole.
+    """
     p = Path(path)
-    data = _read(p)
     formats = _read(Path(formats_path)) if formats_path is not None else None
-    return read_bmlt_json(data, formats=formats, options=options, source=p.name)
+    try:
+        fh = p.open(encoding="utf-8")
+    except OSError as exc:
+        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from exc
+    with fh:
+        try:
+            entries = iter_json_array(fh, source=p.name)
+            table = _decode(formats, f"{p.name} formats") if formats is not None else None
+            return read_bmlt(entries, table, options=options, source=p.name)
+        except NotAnArray:
+            pass  # the {meetings, formats} shape: read whole below
+        except UnicodeDecodeError:
+            raise MeetingFeedError(source=p.name, reason="not UTF-8 text") from None
+    return read_bmlt_json(_read(p), formats=formats, options=options, source=p.name)
 
 
 def _read(p: Path) -> bytes:

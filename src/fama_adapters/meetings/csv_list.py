@@ -37,6 +37,7 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_adapters.meetings.seen import SeenIds
 from fama_adapters.spreadsheet import people_csv_writer, restore
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
@@ -48,6 +49,7 @@ __all__ = [
     "format_when",
     "parse_when",
     "read_csv_file",
+    "read_csv_lines",
     "read_csv_text",
     "write_csv",
 ]
@@ -289,9 +291,20 @@ def read_csv_text(
     text: str, *, options: ImportOptions | None = None, source: str = "list.csv"
 ) -> ImportReport:
     """Import a hand-kept list; a bad row is reported as ``row N`` (header is row 1)."""
+    return read_csv_lines(io.StringIO(text.lstrip("\ufeff")), options=options, source=source)
+
+
+def read_csv_lines(
+    lines: Iterable[str], *, options: ImportOptions | None = None, source: str = "list.csv"
+) -> ImportReport:
+    """Import a hand-kept list read line by line (a file opened with ``newline=""``).
+
+    Rows are read and mapped one at a time, so with :attr:`ImportOptions.sink`
+    the memory an import takes does not grow with the list.
+    """
     options = options or ImportOptions()
     label = options.source or source
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(lines)
     try:
         headers = {h.strip().lower() for h in reader.fieldnames or ()}
     except csv.Error:
@@ -299,8 +312,8 @@ def read_csv_text(
     missing = [c for c in HANDOUT_6A_COLUMNS if c.lower() not in headers]
     if missing:
         raise MeetingFeedError(source=label, reason="missing column(s): " + ", ".join(missing))
-    report = ImportReport(source=label)
-    seen: dict[str, int] = {}
+    report = ImportReport(source=label, sink=options.sink)
+    seen = SeenIds()
     assumed = 0
     for number, raw in _rows(reader, report):
         row = {(k or "").strip().lower(): v or "" for k, v in raw.items() if isinstance(v, str)}
@@ -318,7 +331,8 @@ def read_csv_text(
         except ValidationError as exc:
             report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
             continue
-        if meeting.meeting_id in seen:
+        earlier = seen.add(meeting.meeting_id, number)
+        if earlier is not None:
             report.problems.append(
                 InvalidRecord(
                     record=record,
@@ -327,19 +341,18 @@ def read_csv_text(
                         FieldProblem(
                             "Meeting ID",
                             "duplicate",
-                            f"id already used by row {seen[meeting.meeting_id]}",
+                            f"id already used by row {earlier}",
                         )
                     ],
                 )
             )
             continue
-        seen[meeting.meeting_id] = number
         if meeting.unrecognised_types:
             report.warnings.append(
                 f"{record}: types: codes fama does not know kept as given: "
                 + ", ".join(meeting.unrecognised_types)
             )
-        report.meetings.append(meeting)
+        report.add(meeting)
         assumed += options.timezone is None and not row.get("time zone", "").strip()
     if assumed:
         report.warnings.append(assumed_zone_warning(label, assumed))
@@ -350,12 +363,19 @@ def read_csv_file(path: str | Path, *, options: ImportOptions | None = None) -> 
     """Import a hand-kept list from a UTF-8 CSV file."""
     p = Path(path)
     try:
-        text = p.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        # Streamed: a list of a million rows is read a row at a time (utf-8-sig drops a BOM).
+        fh = p.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
         raise MeetingFeedError(
             source=p.name, reason=f"cannot read ({type(exc).__name__})"
         ) from exc  # the CLI tells a path it cannot open (exit 2) by this cause
-    return read_csv_text(text, options=options, source=p.name)
+    with fh:
+        try:
+            return read_csv_lines(fh, options=options, source=p.name)
+        except UnicodeDecodeError as exc:
+            raise MeetingFeedError(
+                source=p.name, reason=f"cannot read ({type(exc).__name__})"
+            ) from exc
 
 
 def write_csv(meetings: Iterable[Meeting]) -> str:

@@ -30,6 +30,7 @@ import httpx
 from pydantic import ValidationError
 
 from fama_adapters import net
+from fama_adapters.meetings.jsonstream import NotAnArray, iter_json_array
 from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
@@ -37,6 +38,7 @@ from fama_adapters.meetings.report import (
     assumed_zone_warning,
     resolve_zone,
 )
+from fama_adapters.meetings.seen import SeenIds
 from fama_core import safe_json
 from fama_core.codes import AttendanceMode
 from fama_core.directory import (
@@ -257,8 +259,8 @@ def read_meeting_guide(
     """
     options = options or ImportOptions()
     label = options.source or source
-    report = ImportReport(source=label)
-    seen: dict[str, int] = {}
+    report = ImportReport(source=label, sink=options.sink)
+    seen = SeenIds()
     assumed = 0
     for position, raw in enumerate(entries):
         report.entries += 1
@@ -275,8 +277,8 @@ def read_meeting_guide(
         except ValidationError as exc:
             report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
             continue
-        if meeting.meeting_id in seen:
-            earlier = seen[meeting.meeting_id]
+        earlier = seen.add(meeting.meeting_id, position)
+        if earlier is not None:
             report.problems.append(
                 InvalidRecord(
                     record=record,
@@ -289,8 +291,7 @@ def read_meeting_guide(
                 )
             )
             continue
-        seen[meeting.meeting_id] = position
-        report.meetings.append(meeting)
+        report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
         assumed += options.timezone is None and not raw.get("timezone")
     if assumed:
@@ -316,8 +317,26 @@ def read_meeting_guide_json(
 def read_meeting_guide_file(
     path: str | Path, *, options: ImportOptions | None = None
 ) -> ImportReport:
-    """Import a Meeting Guide feed from a file."""
+    """Import a Meeting Guide feed from a file.
+
+    The spec's shape, a JSON array, is read entry by entry
+    (:func:`~fama_adapters.meetings.jsonstream.iter_json_array`), so with
+    :attr:`ImportOptions.sink` memory stays flat however large the feed; any
+    other shape (a wrapped ``{"meetings": [...]}``) is read whole.
+    """
     p = Path(path)
+    try:
+        fh = p.open(encoding="utf-8")
+    except OSError as exc:
+        raise MeetingFeedError(source=p.name, reason=f"cannot read ({exc.strerror})") from exc
+    with fh:
+        try:
+            entries = iter_json_array(fh, source=p.name)
+            return read_meeting_guide(entries, options=options, source=p.name)
+        except NotAnArray:
+            pass  # not the spec's bare array: read whole below
+        except UnicodeDecodeError:
+            raise MeetingFeedError(source=p.name, reason="not UTF-8 text") from None
     try:
         data = p.read_bytes()
     except OSError as exc:

@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from fama_adapters.meetings.refresh import (
 )
 from fama_adapters.meetings.report import ImportOptions, ImportReport
 from fama_adapters.meetings.sources import BUILTIN_SOURCES, MeetingSource
-from fama_adapters.meetings.store import dump_directory, load_directory
+from fama_adapters.meetings.store import DirectoryWriter, dump_directory, load_directory
 from fama_adapters.report.io import load_caseload
 from fama_core import safe_json
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting, MeetingDirectory
@@ -89,6 +90,23 @@ def _report_json(report: ImportReport, today: dt.date, max_age: int) -> dict[str
     }
 
 
+class _Tally:
+    """Stale listings counted as meetings stream past (their ids listed up to a limit)."""
+
+    LISTED = 1000
+
+    def __init__(self, today: dt.date, max_age: int) -> None:
+        self.today, self.max_age = today, max_age
+        self.stale = 0
+        self.stale_ids: list[str] = []
+
+    def see(self, meeting: Meeting) -> None:
+        if meeting.is_stale(self.today, self.max_age):
+            self.stale += 1
+            if len(self.stale_ids) < self.LISTED:
+                self.stale_ids.append(meeting.meeting_id)
+
+
 def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
     sources: dict[str, MeetingSource] = ctx.host.meeting_sources()
     fmt = args.format or ("csv" if args.location.lower().endswith(".csv") else "meeting-guide")
@@ -97,19 +115,27 @@ def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
             f"fama meetings import: no format {fmt}; choose from {', '.join(sources)}\n"
         )
         return EXIT_USAGE
-    options = ImportOptions(
-        organisation=args.organisation,
-        timezone=args.timezone,
-        strict=args.strict,
-        formats=args.formats_file,
-    )
-    report = sources[fmt].load(args.location, options=options, client=None)
     today = args.today or dt.date.today()
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(dump_directory(report.meetings), "utf-8")
-    counts = report.summary(today, args.max_age_days)
+    tally = _Tally(today, args.max_age_days)
+    # Meetings stream from the reader to the directory file: memory stays flat in the feed's size.
+    with DirectoryWriter(args.out) if args.out else nullcontext() as writer:
+
+        def sink(meeting: Meeting) -> None:
+            tally.see(meeting)
+            if writer is not None:
+                writer.write(meeting)
+
+        options = ImportOptions(
+            organisation=args.organisation,
+            timezone=args.timezone,
+            strict=args.strict,
+            formats=args.formats_file,
+            sink=sink,
+        )
+        report = sources[fmt].load(args.location, options=options, client=None)
+        for meeting in report.meetings:  # a plugin's source that keeps its meetings
+            sink(meeting)
+    counts = {**report.summary(today, args.max_age_days), "stale": tally.stale}
     lines = [
         f"{report.source}: {counts['imported']} of {counts['entries']} meetings imported, "
         f"{counts['refused']} refused, {counts['stale']} not verified in {args.max_age_days} days"
@@ -120,7 +146,12 @@ def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
         lines.append(f"  … and {len(report.warnings) - args.max_warnings} more warnings (--json)")
     if args.out:
         lines.append(f"wrote {args.out}")
-    ctx.emit(_report_json(report, today, args.max_age_days), "\n".join(lines))
+    payload = {
+        **_report_json(report, today, args.max_age_days),
+        "stale": tally.stale,
+        "stale_meetings": tally.stale_ids,
+    }
+    ctx.emit(payload, "\n".join(lines))
     return EXIT_PARTIAL if report.problems else EXIT_OK
 
 

@@ -10,6 +10,7 @@ raises :class:`MeetingFeedError`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting
@@ -57,6 +58,13 @@ class ImportOptions:
     """BMLT: a saved ``GetFormats`` answer, for search results that carry no formats."""
     retrieved_at: dt.datetime | None = None
     """When the source was read, kept on each meeting as its provenance."""
+    sink: Callable[[Meeting], None] | None = field(default=None, compare=False)
+    """Where each meeting goes as it is read (a directory file being written).
+
+    With a sink the report keeps no meetings, only counts, so an import's
+    memory does not grow with the feed (``fama meetings import --out``).
+    A source that ignores it returns its meetings in the report as before.
+    """
 
 
 def resolve_zone(given: str | None, options: ImportOptions) -> tuple[str, bool]:
@@ -93,6 +101,23 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     entries: int = 0
     """How many entries the feed held (meetings + problems)."""
+    sink: Callable[[Meeting], None] | None = field(default=None, repr=False, compare=False)
+    """From :attr:`ImportOptions.sink`: meetings go there, not to ``meetings``."""
+    passed_on: int = 0
+    """How many meetings went to the sink."""
+
+    def add(self, meeting: Meeting) -> None:
+        """Keep one imported meeting, or pass it to the sink."""
+        if self.sink is None:
+            self.meetings.append(meeting)
+        else:
+            self.sink(meeting)
+            self.passed_on += 1
+
+    @property
+    def imported(self) -> int:
+        """How many meetings were imported (kept or passed on)."""
+        return len(self.meetings) + self.passed_on
 
     def stale(self, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[Meeting]:
         """Imported meetings whose listing is older than ``max_age_days``."""
@@ -102,7 +127,7 @@ class ImportReport:
         """Counts for a report line or ``--json``."""
         return {
             "entries": self.entries,
-            "imported": len(self.meetings),
+            "imported": self.imported,
             "refused": len(self.problems),
             "warnings": len(self.warnings),
             "stale": len(self.stale(today, max_age_days)),
