@@ -436,6 +436,10 @@ class Meeting(FamaModel):
     group: _Short | None = None
     location: _Short | None = Field(default=None, description="Building or landmark.")
     address: _Text | None = Field(default=None, description="Postal address, one line.")
+    postcode: Annotated[str, StringConstraints(max_length=16)] | None = Field(
+        default=None,
+        description="The postcode as published (checked on import, never rewritten).",
+    )
     region: _Short | None = None
     location_notes: _Text | None = None
     conference_url: _Text | None = None

@@ -77,7 +77,7 @@ def bmlt_meeting(**fields: str) -> dict[str, str]:
         "location_municipality": "Northbridge",
         "location_sub_province": "",
         "location_province": "",
-        "location_postal_code_1": "NB1 2AA",
+        "location_postal_code_1": "NE1 2AA",
         "location_nation": "UK",
         "comments": "Tea from 19:15",
         "virtual_meeting_link": "",

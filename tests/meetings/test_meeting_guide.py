@@ -152,7 +152,7 @@ def _generated_feed(n: int, bad_every: int, seed: int = 7) -> tuple[list[object]
             "time": f"{rnd.randrange(24):02d}:{rnd.choice([0, 15, 30, 45]):02d}",
             "end_time": f"{rnd.randrange(24):02d}:{rnd.choice([5, 20, 35, 50]):02d}",
             "types": rnd.sample(codes, 3),
-            "formatted_address": f"{i} High Street, Northbridge NB1 1AA, UK",
+            "formatted_address": f"{i} High Street, Northbridge NE1 1AA, UK",
             "updated": "2025-06-01 12:00:00",
         }
         if i % bad_every == bad_every - 1:

@@ -46,6 +46,7 @@ from fama_adapters.meetings.report import (
 )
 from fama_adapters.meetings.seen import SeenIds
 from fama_core import safe_json
+from fama_core.addresses import postcode_of, postcode_warning
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, MeetingFeature, Weekday, WeeklySlot, zone
 from fama_core.errors import (
@@ -399,6 +400,19 @@ def _entry(
             if text
         ),
     ]
+    address = None if attendance is AttendanceMode.ONLINE else _address(raw)
+    postcode, problems = (
+        (None, ())
+        if address is None
+        else postcode_of(
+            address,
+            _clip(_scalar(raw, "location_postal_code_1"), 16),
+            _scalar(raw, "location_nation"),
+            tz_name,
+        )
+    )
+    if problems:
+        warn.append(postcode_warning("location_postal_code_1", problems))
     location = _scalar(raw, "location_text")
     return {
         "meeting_id": meeting_id,
@@ -412,7 +426,8 @@ def _entry(
         "unrecognised_types": tuple(sorted(unknown)),
         "summary": _clip(_scalar(raw, "comments"), 2000),
         "location": _clip(location, 255),
-        "address": None if attendance is AttendanceMode.ONLINE else _address(raw),
+        "address": address,
+        "postcode": postcode,
         "region": _clip(_scalar(raw, "service_body_name"), 255),
         "location_notes": _clip("; ".join(n for n in notes if n), 2000),
         "conference_url": _clip(_scalar(raw, "virtual_meeting_link"), 2000) if online else None,

@@ -39,6 +39,7 @@ from fama_adapters.meetings.report import (
 )
 from fama_adapters.meetings.seen import SeenIds
 from fama_adapters.spreadsheet import people_csv_writer, restore
+from fama_core.addresses import postcode_of, postcode_warning
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
 from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
@@ -208,7 +209,13 @@ def _verified(text: str) -> dt.date:
     raise _Bad("Last verified", "format", "a date must be YYYY-MM-DD or DD/MM/YYYY")
 
 
-def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: str) -> Meeting:
+def _row(
+    row: Mapping[str, str],
+    position: int,
+    options: ImportOptions,
+    source: str,
+    warn: list[str] | None = None,
+) -> Meeting:
     def cell(name: str) -> str:
         return restore(row.get(name.lower()) or "").strip()  # undo write_csv's formula mark
 
@@ -235,6 +242,10 @@ def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: 
         attendance = AttendanceMode.ONLINE
     else:
         attendance = AttendanceMode.HYBRID if link else AttendanceMode.IN_PERSON
+    address = None if attendance is AttendanceMode.ONLINE else where
+    postcode, problems = postcode_of(address, None, None, tz_name)
+    if problems and warn is not None:
+        warn.append(postcode_warning("When & where", problems))
     verified = cell("Last verified")
     return Meeting(
         meeting_id=cell("Meeting ID") or _slug(name, position),
@@ -248,7 +259,8 @@ def _row(row: Mapping[str, str], position: int, options: ImportOptions, source: 
         unrecognised_types=unknown,
         summary=cell("Summary description") or None,
         location=None,
-        address=None if attendance is AttendanceMode.ONLINE else where,
+        address=address,
+        postcode=postcode,
         conference_url=link,
         contact=cell("Contact details") or None,
         last_verified=_verified(verified) if verified else None,
@@ -321,8 +333,9 @@ def read_csv_lines(
             continue
         report.entries += 1
         record = f"row {number}"
+        warn: list[str] = []
         try:
-            meeting = _row(row, number, options, label)
+            meeting = _row(row, number, options, label, warn)
         except _Bad as bad:
             report.problems.append(
                 InvalidRecord(record=record, kind="meeting", problems=[bad.problem])
@@ -353,6 +366,7 @@ def read_csv_lines(
                 + ", ".join(meeting.unrecognised_types)
             )
         report.add(meeting)
+        report.warnings.extend(f"{record}: {w}" for w in warn)
         assumed += options.timezone is None and not row.get("time zone", "").strip()
     if assumed:
         report.warnings.append(assumed_zone_warning(label, assumed))

@@ -40,6 +40,7 @@ from fama_adapters.meetings.report import (
 )
 from fama_adapters.meetings.seen import SeenIds
 from fama_core import safe_json
+from fama_core.addresses import postcode_of, postcode_warning
 from fama_core.codes import AttendanceMode
 from fama_core.directory import (
     Meeting,
@@ -223,6 +224,12 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
     region = _text(raw, "region", 255)
     if region is None and isinstance(regions, list) and regions and isinstance(regions[-1], str):
         region = regions[-1][:255] or None
+    address = _address(raw)
+    postcode, problems = postcode_of(
+        address, _text(raw, "postal_code", 16), _text(raw, "country"), tz_name
+    )
+    if problems:
+        warn.append(postcode_warning("postal_code", problems))
     return {
         "meeting_id": str(slug).strip(),
         "name": name[:255],
@@ -236,7 +243,8 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
         "summary": _text(raw, "notes", 2000),
         "group": _text(raw, "group", 255),
         "location": _text(raw, "location", 255),
-        "address": _address(raw),
+        "address": address,
+        "postcode": postcode,
         "region": region,
         "location_notes": _text(raw, "location_notes", 2000),
         "conference_url": conference_url,
