@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from html import escape
 
+from fama_core.addresses import address_lines
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode, GoalStatus
 from fama_core.directory import Meeting, MeetingFeature
@@ -193,9 +194,11 @@ def _when_where(item: MatchedMeeting) -> str:
             "Online" + (f": {_e(meeting.conference_url)}" if meeting.conference_url else "")
         )
     else:
-        place = ", ".join(p for p in (meeting.location, meeting.address) if p)
-        if place:
-            lines.append(_e(place))
+        # The UK way (Royal Mail): an element a line, the postcode last, no country line.
+        place = [meeting.location] if meeting.location else []
+        if meeting.address:
+            place += address_lines(meeting.address, meeting.postcode, meeting.timezone)
+        lines.extend(_e(p) for p in place)
         if meeting.attendance is AttendanceMode.HYBRID:
             lines.append("Also online")
     return "<br>".join(lines)
