@@ -7,7 +7,9 @@ decodes one entry at a time with the standard decoder
 (:meth:`json.JSONDecoder.raw_decode`), so memory is bounded by the chunk size
 plus the largest entry (:data:`MAX_ENTRY_CHARS`), whatever the file's size.
 
-Anything that is not a well-formed array stops the read with
+Entries are held to fama's nesting limit (:data:`fama_core.safe_json.MAX_DEPTH`,
+the array counting as one level), as every JSON input is. Anything that is
+not a well-formed array stops the read with
 :class:`~fama_adapters.meetings.report.MeetingFeedError` naming the entry's
 position (``meetings[N]``), never its content; entries before it have been
 yielded already. A file whose first value is not an array is left to the
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from fama_adapters.meetings.report import MeetingFeedError
+from fama_core.safe_json import MAX_DEPTH, nesting_depth
 
 __all__ = ["CHUNK_CHARS", "MAX_ENTRY_CHARS", "NotAnArray", "iter_json_array"]
 
@@ -142,6 +145,8 @@ def iter_json_array(
             if _may_continue(value, reader.buf, end) and reader.more():
                 continue  # a number cut at the chunk's edge ("12" of "123", "1." of "1.5")
             break
+        if nesting_depth(value, MAX_DEPTH - 1) > MAX_DEPTH - 1:  # the array itself is one level
+            raise MeetingFeedError(source=source, reason=f"JSON nested more than {MAX_DEPTH} deep")
         reader.pos = end
         yield value
         position += 1
