@@ -64,7 +64,7 @@ def feed(n: int) -> bytes:
                 "end_time": f"{rnd.randrange(24):02d}:{rnd.choice((15, 45)):02d}",
                 "types": rnd.sample(codes, 4),
                 "location": "St Aidan's Church Hall",
-                "formatted_address": f"{i} High Street, Northbridge NB1 1AA, UK",
+                "formatted_address": f"{i} High Street, Northbridge NE1 1AA, UK",
                 "notes": "Side door; tea from quarter past.",
                 "updated": "2025-06-01 12:00:00",
                 **({"conference_url": "https://meet.example.org/x"} if i % 4 == 0 else {}),
@@ -171,7 +171,7 @@ def write_csv_list(path: Path, rows: int) -> None:
                 [
                     f"Group {i} Recovery Meeting",
                     "Open meeting; tea and biscuits; newcomers welcome",
-                    f"{days[i % 7]} {hour}:30-{hour + 1}:30, St Aidan's Hall, {i} High St, NB1 1AA",
+                    f"{days[i % 7]} {hour}:30-{hour + 1}:30, St Aidan's Hall, {i} High St, NE1 1AA",
                     "Northbridge Intergroup, 01632 960100",
                     "aa",
                     f"m-{i}",
@@ -195,7 +195,7 @@ def write_json_feed(path: Path, rows: int) -> None:
                 "end_time": "21:00",
                 "types": ["O", "BE", "X"],
                 "location": "St Aidan's Hall",
-                "formatted_address": f"{i} High Street, Northbridge NB1 1AA, UK",
+                "formatted_address": f"{i} High Street, Northbridge NE1 1AA, UK",
                 "timezone": "Europe/London",
                 "updated": "2026-02-01 12:00:00",
             }

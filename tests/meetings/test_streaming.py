@@ -162,3 +162,20 @@ def test_the_import_command_streams_to_the_directory_file(tmp_path):
     assert json.loads(out.getvalue())["imported"] == 120
     assert len(load_directory(tmp_path / "d.json")) == 120
     assert not Path(str(tmp_path / "d.json") + ".part").exists()
+
+
+def test_a_systematic_fault_is_counted_in_full_but_its_messages_kept_to_a_limit(monkeypatch):
+    from fama_adapters.meetings import report as report_module
+
+    monkeypatch.setattr(report_module, "KEPT", 5)
+    rows = "".join(
+        f'G{i},Open,"Tue 19:00, Hall, 1 High St, QX9 9ZZ",x,m-{i},Europe/London\n'
+        for i in range(12)
+    )
+    header = "Group name,Summary description,When & where,Contact details,Meeting ID,Time zone\n"
+    from fama_adapters.meetings import read_csv_text
+
+    report = read_csv_text(header + rows)
+    assert len(report.warnings) == 5
+    assert report.summary(__import__("datetime").date(2026, 3, 2))["warnings"] == 12
+    assert report.imported == 12

@@ -31,6 +31,7 @@ from fama_adapters.cli import (
 )
 from fama_adapters.cli.argtypes import time_zone
 from fama_adapters.hookspecs import hookimpl
+from fama_adapters.meetings.hsds import Profile, directory_to_hsds
 from fama_adapters.meetings.refresh import (
     RefreshReport,
     changes_json,
@@ -141,9 +142,11 @@ def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
         f"{counts['refused']} refused, {counts['stale']} not verified in {args.max_age_days} days"
     ]
     lines += [f"  refused {p}" for p in report.problems]
+    if counts["refused"] > len(report.problems):
+        lines.append(f"  … and {counts['refused'] - len(report.problems)} more refused (not kept)")
     lines += [f"  warning {w}" for w in report.warnings[: args.max_warnings]]
-    if len(report.warnings) > args.max_warnings:
-        lines.append(f"  … and {len(report.warnings) - args.max_warnings} more warnings (--json)")
+    if counts["warnings"] > args.max_warnings:
+        lines.append(f"  … and {counts['warnings'] - args.max_warnings} more warnings (--json)")
     if args.out:
         lines.append(f"wrote {args.out}")
     payload = {
@@ -314,6 +317,20 @@ def _run_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_PARTIAL if report.partial else EXIT_OK
 
 
+def _run_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    directory = load_directory(args.directory)
+    profile: Profile = "hsds" if args.format == "hsds" else "uk"
+    document = directory_to_hsds(directory, profile=profile, on=args.on or dt.date.today())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    ctx.emit(
+        {"services": document["total_items"], "format": args.format, "out": str(out)},
+        f"wrote {document['total_items']} services ({args.format}) to {out}",
+    )
+    return EXIT_OK
+
+
 def _configure(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = sub.add_parser("import", help="import a meeting feed or hand-kept list")
@@ -384,6 +401,20 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
     ref.set_defaults(run=_run_refresh)
+    exp = sub.add_parser("export", help="write the directory as Open Referral (HSDS 3.0) services")
+    exp.add_argument("directory", help="saved directory (from import --out or refresh)")
+    exp.add_argument(
+        "--format",
+        choices=("openreferral-uk", "hsds"),
+        default="openreferral-uk",
+        help="the Open Referral UK profile (default) or full HSDS 3.0 with UTC offsets",
+    )
+    exp.add_argument("--on", type=_date, help="date of the UTC offsets in HSDS output (today)")
+    exp.add_argument("--out", required=True, help="the JSON file to write")
+    exp.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    exp.set_defaults(run=_run_export)
     src = sub.add_parser("sources", help="list the meeting-list formats available")
     src.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
@@ -452,7 +483,7 @@ def _demo_step(demo: DemoContext) -> None:
 
 @hookimpl
 def fama_register_meeting_sources(register: Callable[[MeetingSource], None]) -> None:
-    """The Meeting Guide JSON, hand-kept CSV and BMLT sources."""
+    """The Meeting Guide JSON, hand-kept CSV, BMLT and Open Referral (HSDS) sources."""
     for source in BUILTIN_SOURCES:
         register(source)
 

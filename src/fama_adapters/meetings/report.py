@@ -10,14 +10,19 @@ raises :class:`MeetingFeedError`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting
 from fama_core.errors import InvalidRecord, MappingError
 
+_T = TypeVar("_T")
+
 __all__ = [
     "FALLBACK_TIMEZONE",
+    "KEPT",
+    "KeptList",
     "ImportOptions",
     "ImportReport",
     "MeetingFeedError",
@@ -91,14 +96,43 @@ def assumed_zone_warning(source: str, count: int) -> str:
     )
 
 
+KEPT = 10_000
+"""Problems and warnings an import keeps, each; beyond that they are only counted.
+
+A feed with one systematic fault (a million rows with the same bad postcode)
+would otherwise hold a million messages: memory would grow with the feed.
+"""
+
+
+class KeptList(list[_T]):
+    """A list that keeps its first ``limit`` items and counts the rest in ``dropped``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.dropped = 0
+
+    def append(self, item: _T) -> None:
+        if len(self) < self.limit:
+            super().append(item)
+        else:
+            self.dropped += 1
+
+    def extend(self, items: Iterable[_T]) -> None:
+        for item in items:
+            self.append(item)
+
+
 @dataclass
 class ImportReport:
     """The outcome of one import."""
 
     source: str
     meetings: list[Meeting] = field(default_factory=list)
-    problems: list[InvalidRecord] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    problems: list[InvalidRecord] = field(default_factory=lambda: KeptList(KEPT))
+    """Each refused entry (the first :data:`KEPT`; ``refused`` in :meth:`summary` counts all)."""
+    warnings: list[str] = field(default_factory=lambda: KeptList(KEPT))
+    """Each warning (the first :data:`KEPT`; ``warnings`` in :meth:`summary` counts all)."""
     entries: int = 0
     """How many entries the feed held (meetings + problems)."""
     sink: Callable[[Meeting], None] | None = field(default=None, repr=False, compare=False)
@@ -128,7 +162,7 @@ class ImportReport:
         return {
             "entries": self.entries,
             "imported": self.imported,
-            "refused": len(self.problems),
-            "warnings": len(self.warnings),
+            "refused": len(self.problems) + getattr(self.problems, "dropped", 0),
+            "warnings": len(self.warnings) + getattr(self.warnings, "dropped", 0),
             "stale": len(self.stale(today, max_age_days)),
         }
