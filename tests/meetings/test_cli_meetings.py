@@ -158,6 +158,7 @@ def test_sources_lists_the_builtin_formats():
         "meeting-guide",
         "csv",
         "bmlt",
+        "hsds",
     }
 
 
@@ -180,7 +181,13 @@ def test_a_plugin_adds_a_meeting_source_through_the_hook():
     host = PluginHost(entry_points=False)
     host.register(_Plugin(), name="fake")
     try:
-        assert set(host.meeting_sources()) == {"meeting-guide", "csv", "bmlt", "vendor-directory"}
+        assert set(host.meeting_sources()) == {
+            "meeting-guide",
+            "csv",
+            "bmlt",
+            "hsds",
+            "vendor-directory",
+        }
         code, out, _ = run(
             "meetings", "import", "anywhere", "--format", "vendor-directory", host=host
         )

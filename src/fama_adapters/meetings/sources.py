@@ -19,6 +19,7 @@ import httpx
 
 from fama_adapters.meetings.bmlt import fetch_bmlt, read_bmlt_file
 from fama_adapters.meetings.csv_list import read_csv_file
+from fama_adapters.meetings.hsds import read_hsds_file
 from fama_adapters.meetings.meeting_guide import fetch_meeting_guide, read_meeting_guide_file
 from fama_adapters.meetings.report import ImportOptions, ImportReport, MeetingFeedError
 from fama_adapters.net import mask_url
@@ -27,6 +28,7 @@ __all__ = [
     "BUILTIN_SOURCES",
     "BmltSource",
     "CsvListSource",
+    "HsdsSource",
     "MeetingGuideSource",
     "MeetingSource",
 ]
@@ -108,5 +110,28 @@ class BmltSource:
         return read_bmlt_file(location, formats_path=options.formats, options=options)
 
 
-BUILTIN_SOURCES: tuple[MeetingSource, ...] = (MeetingGuideSource(), CsvListSource(), BmltSource())
+@dataclass(frozen=True)
+class HsdsSource:
+    """Open Referral HSDS 3.0 or Open Referral UK services, as a saved ``/services`` answer."""
+
+    name: str = "hsds"
+    description: str = "Open Referral HSDS 3.0 / UK profile services (saved /services answer)"
+
+    def load(
+        self, location: str, *, options: ImportOptions, client: httpx.Client | None = None
+    ) -> ImportReport:
+        """Read a saved answer (a local authority's directory export)."""
+        if location.startswith(("http://", "https://")):
+            raise MeetingFeedError(
+                source=mask_url(location), reason="HSDS services are read from saved files"
+            )
+        return read_hsds_file(location, options=options)
+
+
+BUILTIN_SOURCES: tuple[MeetingSource, ...] = (
+    MeetingGuideSource(),
+    CsvListSource(),
+    BmltSource(),
+    HsdsSource(),
+)
 """The sources fama ships."""
