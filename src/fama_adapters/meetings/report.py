@@ -113,12 +113,14 @@ class KeptList(list[_T]):
         self.dropped = 0
 
     def append(self, item: _T) -> None:
+        """Keep ``item`` while under the limit, else count it."""
         if len(self) < self.limit:
             super().append(item)
         else:
             self.dropped += 1
 
     def extend(self, items: Iterable[_T]) -> None:
+        """Append each of ``items``."""
         for item in items:
             self.append(item)
 
