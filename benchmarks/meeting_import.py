@@ -13,7 +13,7 @@ that loads fama and every plugin and imports nothing. Flat in the input's size
 is the aim.
 
     .venv/bin/python benchmarks/meeting_import.py [--meetings 5000] [--repeats 5]
-        [--csv-rows 100000,1000000] [--json-rows 200000]
+        [--csv-rows 20000,100000] [--json-rows 100000]   # --csv-rows 1000000: several minutes
 """
 
 from __future__ import annotations
@@ -261,8 +261,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meetings", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--csv-rows", default="100000,1000000", help="CSV sizes for memory")
-    parser.add_argument("--json-rows", default="200000", help="JSON feed sizes for memory")
+    parser.add_argument(
+        "--csv-rows", default="20000,100000", help="CSV sizes for memory (1000000 for a million)"
+    )
+    parser.add_argument("--json-rows", default="100000", help="JSON feed sizes for memory")
     args = parser.parse_args()
     data = feed(args.meetings)
     adapter = TypeAdapter(list[SpecMeeting])
