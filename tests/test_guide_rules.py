@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fama_core import events as ev
-from fama_core.builders import JourneyBuilder
+from fama_core.builders import JourneyBuilder, all_steps
 from fama_core.codes import (
     CommitmentOutcome,
     EpisodeStatus,
@@ -24,6 +24,9 @@ from fama_core.codes import (
     GoalKind,
     GoalReviewOutcome,
     InvolvementSign,
+    SessionStage,
+    Step,
+    VolunteerKind,
 )
 from fama_core.engagement import (
     DEFAULT_ENGAGEMENT,
@@ -305,3 +308,54 @@ def test_new_events_after_a_flagged_episode_meet_every_rule():
     with pytest.raises(TransitionRefused) as info:
         apply(state, b.events[-1])
     assert info.value.condition == "follows_session_2_or_3"
+
+
+# ------------------------------------------------------------------ rule 4: the guide's steps
+
+
+def session_1_steps(with_mi: bool) -> list[dict]:
+    steps = [s.model_dump(mode="json") for s in all_steps(SessionStage.INTRODUCTION)]
+    return [s for s in steps if with_mi or s["step"] != Step.S1_MOTIVATIONAL_INTERVIEWING.value]
+
+
+@pytest.mark.parametrize("with_mi", [True, False])
+def test_session_1_may_record_motivational_interviewing(with_mi):
+    b = journey().open().session1()
+    data = {**b.events[1].model_dump(mode="json"), "steps": session_1_steps(with_mi)}
+    event = ev.event_from_mapping(data)
+    listed = {r.step for r in event.steps}
+    assert (Step.S1_MOTIVATIONAL_INTERVIEWING in listed) is with_mi
+    assert fold([b.events[0], event]).status is EpisodeStatus.INTRODUCED
+
+
+def test_motivational_interviewing_is_not_a_step_of_session_2():
+    b = journey().open().session1().session2(reason="x")
+    data = b.events[-1].model_dump(mode="json")
+    data["steps"].append({"step": Step.S1_MOTIVATIONAL_INTERVIEWING.value, "status": "done"})
+    with pytest.raises(InvalidRecord) as info:
+        ev.event_from_mapping(data)
+    assert "not steps of session 2" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", [VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT])
+def test_a_volunteer_recorded_as_not_attending_consistently_is_refused(kind):
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany("vol-9", kind=kind, coordinator="champ-1", attends_consistently=False)
+    refused = refusal(b.events)
+    assert refused.condition == "volunteer_attends"
+    assert "volunteer_attends_consistently" in refused.fix
+
+
+@pytest.mark.parametrize("attends", [True, None])
+def test_a_group_member_coordinated_by_a_champion_is_accepted(attends):
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany(
+        "vol-9",
+        kind=VolunteerKind.GROUP_MEMBER,
+        coordinator="champ-1",
+        attends_consistently=attends,
+    )
+    (arranged,) = fold(b.events).current.accompaniments
+    assert arranged.arrangement.coordinator_id == "champ-1"

@@ -121,6 +121,9 @@ def check_episode(ep: EpisodeState) -> None:
             assert g.reviews and g.reviews[-1].outcome is GoalReviewOutcome.CARRIED_FORWARD
     for a in ep.accompaniments:
         assert a.outcome is None or isinstance(a.outcome, AccompanimentOutcome)
+        assert a.arrangement.volunteer_attends_consistently is not False, (
+            "a volunteer who accompanies attends consistently"
+        )
 
 
 @settings(
@@ -342,13 +345,18 @@ class WorkflowMachine(RuleBasedStateMachine):
     def obstacle(self, obstacle: Obstacle) -> None:
         self.offer(ev.ObstacleRaised(**self.envelope(0), record=ObstacleRecord(obstacle=obstacle)))
 
-    @rule(tie=st.sampled_from(["outstanding"] * 5 + ["none", "bogus"]), reuse=mostly(False, True))
-    def arrange(self, tie: str, reuse: bool) -> None:
+    @rule(
+        tie=st.sampled_from(["outstanding"] * 5 + ["none", "bogus"]),
+        reuse=mostly(False, True),
+        attends=st.sampled_from([True, None, False]),
+    )
+    def arrange(self, tie: str, reuse: bool, attends: bool | None = True) -> None:
         commitment_id = {"outstanding": self.outstanding_id(True), "none": None}.get(tie, "c-bad")
         arrangement = AccompanimentArrangement(
             arrangement_id="a-fixed" if reuse else f"a{self.n + 1}",
             volunteer_id="vol-1",
             volunteer_kind=VolunteerKind.GROUP_MEMBER,
+            volunteer_attends_consistently=attends,
             meeting=MEETING,
             date=self.day,
             commitment_id=commitment_id,

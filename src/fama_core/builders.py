@@ -380,6 +380,8 @@ class JourneyBuilder:
         *,
         kind: VolunteerKind = VolunteerKind.RECOVERY_CHAMPION,
         meeting: MeetingRef | None = None,
+        coordinator: str | None = None,
+        attends_consistently: bool | None = None,
     ) -> JourneyBuilder:
         """Arrange a peer to accompany the client to the outstanding commitment's meeting."""
         self.events.append(
@@ -392,6 +394,8 @@ class JourneyBuilder:
                     meeting=meeting or self.meeting(),
                     date=self.day + dt.timedelta(days=3),
                     commitment_id=self._outstanding,
+                    coordinator_id=coordinator,
+                    volunteer_attends_consistently=attends_consistently,
                 ),
             )
         )

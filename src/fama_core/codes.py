@@ -30,6 +30,8 @@ __all__ = [
     "Step",
     "StepStatus",
     "VolunteerKind",
+    "OPTIONAL_STEPS",
+    "REQUIRED_STEPS_BY_STAGE",
     "STEPS_BY_STAGE",
 ]
 
@@ -53,10 +55,15 @@ class Step(StrEnum):
     box of the model diagram (p. 6) and the session's closing reminder (p. 8).
     ``S2_PEER_ACCOMPANIMENT`` is the session-two paragraph on peer accompaniment
     (p. 10) and ``S2_JOURNAL`` the journal bullets of its step 5.
+    ``S1_MOTIVATIONAL_INTERVIEWING`` is the stage-1 box's "consider using
+    motivational interviewing to explore ambivalence and strengthen motivation"
+    (p. 6): optional (:data:`OPTIONAL_STEPS`), since the guide says "consider" and
+    session records written before it existed do not list it.
     """
 
     S1_IDENTIFY_NEED = "s1.identify_need"
     S1_INTRODUCE = "s1.introduce"
+    S1_MOTIVATIONAL_INTERVIEWING = "s1.motivational_interviewing"
     S1_PAST_EXPERIENCE = "s1.past_experience"
     S1_GIVE_INFORMATION = "s1.give_information"
     S1_MEETING_SCHEDULE = "s1.meeting_schedule"
@@ -82,6 +89,15 @@ STEPS_BY_STAGE: dict[SessionStage, tuple[Step, ...]] = {
     for stage in SessionStage
 }
 """Every step of each session, in the guide's order."""
+
+OPTIONAL_STEPS: frozenset[Step] = frozenset({Step.S1_MOTIVATIONAL_INTERVIEWING})
+"""Steps a session record may list but need not: the guide says "consider"."""
+
+REQUIRED_STEPS_BY_STAGE: dict[SessionStage, tuple[Step, ...]] = {
+    stage: tuple(s for s in steps if s not in OPTIONAL_STEPS)
+    for stage, steps in STEPS_BY_STAGE.items()
+}
+"""The steps each session record must list, in the guide's order."""
 
 
 class StepStatus(StrEnum):

@@ -28,7 +28,15 @@ from pydantic import (
     model_validator,
 )
 
-from fama_core.codes import STEPS_BY_STAGE, CloseReason, GoalStatus, Handout, SessionStage
+from fama_core.codes import (
+    OPTIONAL_STEPS,
+    REQUIRED_STEPS_BY_STAGE,
+    STEPS_BY_STAGE,
+    CloseReason,
+    GoalStatus,
+    Handout,
+    SessionStage,
+)
 from fama_core.engagement import EngagementEvidence
 from fama_core.errors import (
     FieldProblem,
@@ -146,20 +154,22 @@ class EpisodeOpened(EventBase):
 
 
 _STEP_SETS = {stage: frozenset(steps) for stage, steps in STEPS_BY_STAGE.items()}
+_REQUIRED_COUNT = {stage: len(steps) for stage, steps in REQUIRED_STEPS_BY_STAGE.items()}
 
 
 def _check_steps(steps: tuple[StepRecord, ...], stage: SessionStage) -> None:
-    expected = STEPS_BY_STAGE[stage]
     seen = [record.step for record in steps]
-    # The common case, cheaply: each step of the session exactly once (in any order).
+    unique = set(seen)
+    # The common case, cheaply: each required step once, optional ones at most once.
     if (
-        len(seen) == len(expected)
-        and _STEP_SETS[stage].issuperset(seen)
-        and len(set(seen)) == len(seen)
+        len(unique) == len(seen)
+        and _STEP_SETS[stage].issuperset(unique)
+        and len(unique - OPTIONAL_STEPS) == _REQUIRED_COUNT[stage]
     ):
         return
+    expected = REQUIRED_STEPS_BY_STAGE[stage]
     missing = [s.value for s in expected if s not in seen]
-    foreign = [s.value for s in seen if s not in expected]
+    foreign = [s.value for s in seen if s not in _STEP_SETS[stage]]
     repeated = sorted({s.value for s in seen if seen.count(s) > 1})
     if missing or foreign or repeated:
         parts = []

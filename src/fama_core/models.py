@@ -292,6 +292,21 @@ class AccompanimentArrangement(FamaModel):
     commitment_id: Identifier | None = Field(
         default=None, description="The commitment the accompaniment supports."
     )
+    coordinator_id: Identifier | None = Field(
+        default=None,
+        description=(
+            "The recovery champion who coordinated the pairing (appendix 1, option 2: a "
+            "peer-based recovery champion lists willing group members and pairs each client)."
+        ),
+    )
+    volunteer_attends_consistently: bool | None = Field(
+        default=None,
+        description=(
+            "Whether the volunteer has a consistent history of attending mutual aid meetings "
+            "(appendix 1); required true for an established client or a group member when "
+            "recorded. Optional: arrangements written before it existed have none."
+        ),
+    )
 
 
 class AccompanimentResult(FamaModel):

@@ -26,6 +26,7 @@ from fama_core.codes import (
     GoalReviewOutcome,
     GoalStatus,
     SessionStage,
+    VolunteerKind,
 )
 from fama_core.engagement import DEFAULT_ENGAGEMENT, EngagementCriterion, evidence_from, judge
 from fama_core.errors import IdempotencyConflict, TransitionRefused, WorkflowDefinitionError
@@ -177,7 +178,7 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         "accompaniment_arranged",
         _AFTER_SESSION_1,
         _STAY,
-        (*_EPISODE, "arrangement_new", "supports_known_commitment"),
+        (*_EPISODE, "arrangement_new", "supports_known_commitment", "volunteer_attends"),
         "A peer is arranged to go with the client.",
     ),
     Transition(
@@ -495,6 +496,20 @@ def _supports_known_commitment(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> s
     return None
 
 
+_ATTENDING_VOLUNTEERS = frozenset({VolunteerKind.ESTABLISHED_CLIENT, VolunteerKind.GROUP_MEMBER})
+
+
+def _volunteer_attends(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
+    """A group member or established client who accompanies is not recorded as a poor attender."""
+    a = e.arrangement
+    if a.volunteer_kind in _ATTENDING_VOLUNTEERS and a.volunteer_attends_consistently is False:
+        return (
+            f"arrangement {a.arrangement_id}: a {a.volunteer_kind.value} who accompanies should "
+            "have a consistent history of attending mutual aid meetings, and the record says not"
+        )
+    return None
+
+
 def _arrangement_open(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
     """The accompaniment exists and its outcome is not yet recorded."""
     state = cur.accompaniments.get(e.result.arrangement_id)
@@ -576,6 +591,7 @@ GUARDS: Final[dict[str, _Guard]] = {
     "arrangement_new": _arrangement_new,
     "supports_known_commitment": _supports_known_commitment,
     "arrangement_open": _arrangement_open,
+    "volunteer_attends": _volunteer_attends,
     "commitment_needs_experience": _commitment_needs_experience,
     "follows_session_2_or_3": _follows_session_2_or_3,
     "engagement_evidence": _engagement_evidence,
@@ -586,6 +602,7 @@ NEWER_RULES: Final[dict[str, str]] = {
     "commitment_needs_experience": "2026-11 (issue 10): a session-1 commitment needs experience",
     "follows_session_2_or_3": "2026-11 (issue 10): after session 1 comes session 2",
     "engagement_evidence": "2026-11 (issue 10): engagement is evidence, not one meeting",
+    "volunteer_attends": "2026-11 (issue 10): a volunteer who accompanies attends consistently",
 }
 """Guards added after events were first stored, with when and why.
 
@@ -622,6 +639,8 @@ FIXES: Final[dict[str, str]] = {
     "arrangement_new": "give arrangement.arrangement_id an id not used before in this episode",
     "supports_known_commitment": "set arrangement.commitment_id to a commitment of this "
     "episode, or leave it out",
+    "volunteer_attends": "pair the client with a volunteer who attends consistently (a "
+    "recovery champion can coordinate this), or correct arrangement.volunteer_attends_consistently",
     "arrangement_open": "set result.arrangement_id to an arrangement of this episode whose "
     "outcome is not yet recorded",
     "engagement_evidence": "record the missing evidence named (journal_entry_recorded, "
