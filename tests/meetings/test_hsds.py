@@ -233,3 +233,16 @@ def test_the_export_command_writes_services_that_import_back(tmp_path):
     assert code == 0
     saved = json.loads((tmp_path / "back.json").read_text())["meetings"]
     assert saved[0]["meeting_id"] == "tuesday-hope" and len(saved[0]["slots"]) == 3
+
+
+def test_an_address_outside_the_uk_stays_whole_in_address_1():
+    us = meeting("us-1", timezone="America/New_York").model_copy(
+        update={"location": "Alano Club", "address": "123 Main Street, Anytown, CA, 98765, US"}
+    )
+    (at,) = meeting_to_service(us, on=ON)["service_at_locations"]
+    (address,) = at["location"]["addresses"]
+    assert (address["address_1"], address["city"], address["country"]) == (
+        "123 Main Street, Anytown, CA, 98765, US",
+        "",
+        "",
+    )

@@ -44,7 +44,7 @@ from fama_adapters.meetings.report import (
     resolve_zone,
 )
 from fama_adapters.meetings.seen import SeenIds
-from fama_core.addresses import uk_address_lines
+from fama_core.addresses import address_lines, check_postcode
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
@@ -119,11 +119,14 @@ def _offset_hours(tz_name: str, on: dt.date) -> float:
 def _address(meeting: Meeting) -> dict[str, Any] | None:
     if not meeting.address:
         return None
-    lines = list(uk_address_lines(meeting.address, meeting.postcode))
     postcode = meeting.postcode or ""
+    lines = list(address_lines(meeting.address, meeting.postcode, meeting.timezone))
+    uk = meeting.timezone == "Europe/London" or bool(postcode and not check_postcode(postcode))
     if postcode and lines and lines[-1] == postcode:
         lines.pop()
-    city = lines.pop() if len(lines) > 1 else ""
+    # A UK address: the post town is the line before the postcode. Elsewhere fama does not
+    # guess which part is the city: the address stays whole in address_1.
+    city = lines.pop() if uk and len(lines) > 1 else ""
     return {
         "id": _id(meeting.meeting_id, "address"),
         "location_id": _id(meeting.meeting_id, "venue"),
@@ -131,7 +134,7 @@ def _address(meeting: Meeting) -> dict[str, Any] | None:
         "city": city,
         "state_province": "",
         "postal_code": postcode,
-        "country": "GB" if meeting.timezone == "Europe/London" or postcode else "",
+        "country": "GB" if uk else "",
         "address_type": "physical",
     }
 
