@@ -172,3 +172,15 @@ def test_a_keyworker_does_not_get_the_report(server):
     with server.client("kw_a") as http:
         r = http.get("/v1/report")
     assert r.status_code == 403
+
+
+def test_ndtms_over_http_offers_every_dataset_version_the_cli_does():
+    """Dataset R (in force since April 2024, the CLI's default) is a version over HTTP too."""
+    import typing
+
+    from fama_adapters.http import app as http_app
+    from fama_core.ndtms.tables import CURRENT_VERSION, DATASET_VERSIONS
+
+    literal = typing.get_args(http_app._Dataset)[0]
+    assert typing.get_args(literal) == DATASET_VERSIONS
+    assert CURRENT_VERSION == "R"

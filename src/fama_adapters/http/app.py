@@ -730,8 +730,11 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
 # --------------------------------------------------------------------- NDTMS
 
 _Dataset = Annotated[
-    Literal["K", "M", "N", "O", "P"],
-    Query(description="NDTMS adult dataset version of the extract."),
+    Literal["K", "M", "N", "O", "P", "R"],
+    Query(
+        description="NDTMS adult dataset version of the extract (default R, in force since "
+        "1 April 2024; docs/ndtms.md, Layouts)."
+    ),
 ]
 _AsOf = Annotated[dt.date | None, Query(description="Date the checks as of (default: today).")]
 
@@ -800,7 +803,7 @@ def _ndtms_routes(app: FastAPI, service: Service) -> None:
     def ndtms_export(
         token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
         contexts: _Contexts,
-        dataset: _Dataset = "P",
+        dataset: _Dataset = "R",
         as_of: _AsOf = None,
     ) -> Response:
         """The agency's NDTMS sub-intervention review rows (RECMAID, RECPEER) as CSV."""
@@ -826,7 +829,7 @@ def _ndtms_routes(app: FastAPI, service: Service) -> None:
     def ndtms_export_summary(
         token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
         contexts: _Contexts,
-        dataset: _Dataset = "P",
+        dataset: _Dataset = "R",
         as_of: _AsOf = None,
     ) -> ExportSummaryView:
         """What an export would write: rows, clients rejected or withheld and why (no rows)."""
@@ -849,7 +852,7 @@ def _ndtms_routes(app: FastAPI, service: Service) -> None:
     async def ndtms_validate(
         request: Request,
         token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
-        dataset: _Dataset = "P",
+        dataset: _Dataset = "R",
         as_of: _AsOf = None,
     ) -> ValidationView:
         """Check the recovery-support part of an extract: each rule broken, counted, with rows."""
