@@ -43,6 +43,14 @@ def test_workflow_doc_is_current():
     )
 
 
+def test_event_reference_is_current():
+    from fama_core.reference import event_reference_markdown
+
+    assert (ROOT / "docs" / "event-reference.md").read_text(
+        "utf-8"
+    ) == event_reference_markdown(), "run `make docs`"
+
+
 def test_sample_journeys_are_current():
     spec = importlib.util.spec_from_file_location(
         "make_journeys", ROOT / "examples" / "make_journeys.py"

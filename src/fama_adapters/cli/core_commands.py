@@ -87,21 +87,31 @@ def _configure_schema(p: argparse.ArgumentParser) -> None:
 
 
 def _run_docs(args: argparse.Namespace, ctx: CliContext) -> int:
-    target = Path(args.dir) / "workflow.md"
-    text = workflow_markdown()
+    from fama_core.reference import event_reference_markdown
+
+    pages = {
+        Path(args.dir) / "workflow.md": workflow_markdown(),
+        Path(args.dir) / "event-reference.md": event_reference_markdown(),
+    }
     if args.check:
-        current = target.is_file() and target.read_text("utf-8") == text
-        ctx.emit({"stale": not current}, f"{target} is " + ("current" if current else "stale"))
-        return EXIT_OK if current else EXIT_PARTIAL
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, "utf-8")
-    ctx.emit({"written": str(target)}, f"wrote {target}")
+        stale = [
+            str(t) for t, text in pages.items() if not t.is_file() or t.read_text("utf-8") != text
+        ]
+        ctx.emit(
+            {"stale": bool(stale), "files": stale},
+            "stale: " + ", ".join(stale) if stale else "docs are current",
+        )
+        return EXIT_PARTIAL if stale else EXIT_OK
+    for target, text in pages.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+        ctx.emit({"written": str(target)}, f"wrote {target}")
     return EXIT_OK
 
 
 def _configure_docs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default="docs", help="docs folder (default: docs)")
-    p.add_argument("--check", action="store_true", help="exit 1 when docs/workflow.md is stale")
+    p.add_argument("--check", action="store_true", help="exit 1 when a generated doc is stale")
 
 
 def _run_plugins(args: argparse.Namespace, ctx: CliContext) -> int:
