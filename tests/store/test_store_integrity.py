@@ -303,8 +303,9 @@ def test_open_store_verify_on_a_store_without_its_own_verify(tmp_path):
 
 
 class ChainedStore(RuleBasedStateMachine):
-    """Appends, reopenings and edits behind fama's back, in any order: `verify` finds exactly
-    the edited events, and appends after an edit still chain on from the stored head."""
+    """Appends, reopenings, erasures and edits behind fama's back, in any order: `verify` finds
+    exactly the edited events (an erasure changes no stored byte), appends after an edit still
+    chain on from the stored head, and an erased client takes no new events."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -313,23 +314,26 @@ class ChainedStore(RuleBasedStateMachine):
         self.store = SqliteEventStore(self.path)
         self.sizes: dict[str, int] = {}
         self.edited: set[tuple[str, int]] = set()
+        self.erased: set[str] = set()
 
     @rule(client=st.sampled_from(["a", "b", "c"]), size=st.integers(1, 3))
     def append(self, client: str, size: int) -> None:
         start = self.sizes.get(client, 0)
-        batch = [
-            EpisodeOpened(
-                event_id=f"{client}-{n}",
-                client_id=client,
-                episode_id=f"{client}-ep{n}",
-                keyworker_id="kw-1",
-                occurred_on=NOW.date(),
-                recorded_at=NOW,
-            )
-            for n in range(start, start + size)
-        ]
+        if client in self.erased:
+            with pytest.raises(StoreError, match="was erased"):
+                self.store.append(client, [_opened(client, start)], expected_version=start)
+            return
+        batch = [_opened(client, n) for n in range(start, start + size)]
         result = self.store.append(client, batch, expected_version=start)
         self.sizes[client] = result.version
+
+    @precondition(lambda self: bool(self.sizes))
+    @rule(data=st.data())
+    def erase(self, data: st.DataObject) -> None:
+        client = data.draw(st.sampled_from(sorted(self.sizes)))
+        done = self.store.erase(client)
+        assert done.already == (client in self.erased) and done.events == self.sizes[client]
+        self.erased.add(client)
 
     @rule()
     def reopen(self) -> None:
@@ -361,6 +365,18 @@ class ChainedStore(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.store.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _opened(client: str, n: int) -> EpisodeOpened:
+    return EpisodeOpened(
+        event_id=f"{client}-{n}",
+        client_id=client,
+        episode_id=f"{client}-ep{n}",
+        keyworker_id="kw-1",
+        occurred_on=NOW.date(),
+        recorded_at=NOW,
+        team_id="team-a",
+    )
 
 
 ChainedStore.TestCase.settings = settings(max_examples=25, stateful_step_count=12)
