@@ -25,9 +25,9 @@ What the attacker knows (the definitions, ``docs/commissioning.md``):
   each keyworker's ``within``): a team is the sum of its keyworkers' clients;
   a keyworker listed in several teams has at least one client in each;
 * every obstacle count is at most the area's introduced;
-* across two reports of nested periods built from the same records on the
-  same day, the longer period's count is the shorter one's plus the clients
-  introduced only in the difference (``differencing``).
+* across two reports of overlapping periods built from the same records on
+  the same day, each count is the overlap's plus the report's own other days
+  (``overlapping``: differencing).
 
 A withheld count is *disclosed* when its feasible range is narrower than the
 protection interval the report states; a derived count (a difference, a
@@ -38,6 +38,7 @@ disclosed when its feasible range lies inside 1 to threshold - 1.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections import defaultdict
@@ -82,6 +83,8 @@ class Published:
     obstacles: dict[str, int | None]
     within: dict[str, tuple[str, ...]]
     """keyworker -> the teams it sits in."""
+    period: tuple[dt.date | None, dt.date | None] = (None, None)
+    """The report's period (first and last session-1 date counted; None open)."""
 
 
 def read_report(
@@ -116,6 +119,10 @@ def read_report(
         cells=cells,
         obstacles=obstacles,
         within=dict(org_chart) if org_chart is not None else within,
+        period=tuple(
+            None if access[k] is None else dt.date.fromisoformat(access[k])
+            for k in ("period_start", "period_end")
+        ),
     )
 
 
@@ -275,8 +282,33 @@ def _true_value(truth: list[Published] | None, label: tuple) -> int | None:
     return rep.cells[label[1:]]
 
 
+def _month_span(label: str) -> tuple[dt.date, dt.date]:
+    year, month = map(int, label.split("-"))
+    first = dt.date(year, month, 1)
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _inside(span: tuple, period: tuple) -> bool:
+    """Whether ``span`` lies inside ``period`` (None: an open end)."""
+    start, end = period
+    return (start is None or (span[0] is not None and span[0] >= start)) and (
+        end is None or (span[1] is not None and span[1] <= end)
+    )
+
+
+def _apart(span: tuple, period: tuple) -> bool:
+    start, end = period
+    return (start is not None and span[1] is not None and span[1] < start) or (
+        end is not None and span[0] is not None and span[0] > end
+    )
+
+
 def attack(
-    *reports: Published, truth: list[Published] | None = None, nested: bool = False
+    *reports: Published,
+    truth: list[Published] | None = None,
+    overlapping: bool = False,
+    overlap_truth: Published | None = None,
 ) -> list[str]:
     """What the attacker works out from ``reports``; empty when nothing is disclosed.
 
@@ -287,37 +319,103 @@ def attack(
     as a complement, is not sensitive: it is disclosed only when the attacker
     can tell it is small (its range lies inside 1 to threshold - 1).
 
-    With ``nested`` the reports cover nested periods (each inside the next),
-    built from the same records on the same day: every count of a longer
-    period is the shorter one's plus a count of clients introduced only in
-    the longer period (a derived count, attacked like the others).
+    With ``overlapping`` the two reports cover overlapping periods and were
+    built from the same records on the same day, each client having one
+    episode: every count of each is the count of the days both share (X)
+    plus the count of its own other days (Y for the first, Z for the second),
+    all counts of clients; a period inside the other has nothing of its own,
+    a month inside both periods nothing outside the overlap, a month outside
+    one period nothing in the overlap. ``overlap_truth`` (the overlap's
+    report with nothing withheld) tells the judge which of X, Y, Z are small.
     """
     m = _Model()
     targets = []
     for tag, rep in enumerate(reports):
         targets += _add_report(m, tag, rep)
-    if nested:
-        for tag in range(1, len(reports)):
-            prev, cur = reports[tag - 1], reports[tag]
-            common = {(d, g) for (d, g, me) in cur.cells if me == "introduced"} & {
-                (d, g) for (d, g, me) in prev.cells if me == "introduced"
+    derived_truth: dict[tuple, int] = {}
+    if overlapping:
+        first, second = reports
+        p1, p2 = first.period, second.period
+        starts = [d for d in (p1[0], p2[0]) if d is not None]
+        ends = [d for d in (p1[1], p2[1]) if d is not None]
+        shared = (max(starts) if starts else None, min(ends) if ends else None)
+        groups = {(d, g) for rep in reports for (d, g, me) in rep.cells if me == "introduced"}
+        chart: dict[str, tuple[str, ...]] = {**first.within, **second.within}
+        for dim, group in sorted(groups):
+            piece = {
+                part: (lambda measure, d=dim, g=group, p=part: ("overlap", p, d, g, measure))
+                for part in "XYZ"
             }
-            for dim, group in sorted(common):
-                extra = lambda measure, d=dim, g=group, t=tag: (t, "new", d, g, measure)  # noqa: E731
+            for part, cell in piece.items():
+                _group_relations(m, cell)
                 for measure in MEASURES:
+                    targets.append(("derived", cell(measure), {m.index[cell(measure)]: 1}))
+                    if truth is not None and overlap_truth is not None:
+                        x = overlap_truth.cells.get((dim, group, measure), 0)
+                        whole = {
+                            "X": x,
+                            "Y": truth[0].cells.get((dim, group, measure), 0),
+                            "Z": truth[1].cells.get((dim, group, measure), 0),
+                        }[part]
+                        derived_truth[cell(measure)] = whole if part == "X" else whole - x
+            for measure in MEASURES:
+                for tag, own in ((0, "Y"), (1, "Z")):
+                    key = (tag, dim, group, measure)
+                    m.var(key, None if key in m.index else 0)  # a group not shown has nobody
                     m.eq(
                         {
-                            m.var((tag, dim, group, measure)): 1,
-                            m.var((tag - 1, dim, group, measure)): -1,
-                            m.var(extra(measure)): -1,
+                            m.index[key]: 1,
+                            m.index[piece["X"](measure)]: -1,
+                            m.index[piece[own](measure)]: -1,
                         }
                     )
-                _group_relations(m, extra)
-                if dim == "month":  # a month inside both periods has the same clients in both
-                    for measure in MEASURES:
-                        m.eq({m.var(extra(measure)): 1})
+            nothing = set()
+            if _inside(p1, p2):
+                nothing.add("Y")
+            if _inside(p2, p1):
+                nothing.add("Z")
+            if dim == "month":
+                span = _month_span(group)
+                if _inside(span, shared):
+                    nothing |= {"Y", "Z"}
+                if _apart(span, shared):
+                    nothing.add("X")
+            for part in nothing:
                 for measure in MEASURES:
-                    targets.append(("derived", extra(measure), {m.index[extra(measure)]: 1}))
+                    m.eq({m.index[piece[part](measure)]: 1})
+        # keyworkers within teams hold for each piece too (no floors: a piece may be empty)
+        for part in "XYZ":
+            members: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+            for kw, teams in chart.items():
+                for team in teams:
+                    for measure in MEASURES:
+                        if len(teams) == 1:
+                            members[team][measure].append(
+                                ("overlap", part, "keyworker", kw, measure)
+                            )
+                        else:
+                            members[team][measure].append(
+                                ("overlap", part, "kw@team", f"{kw}@{team}", measure)
+                            )
+                if len(teams) > 1:
+                    for measure in MEASURES:
+                        m.eq(
+                            {
+                                m.var(("overlap", part, "keyworker", kw, measure)): 1,
+                                **{
+                                    m.var(("overlap", part, "kw@team", f"{kw}@{t}", measure)): -1
+                                    for t in teams
+                                },
+                            }
+                        )
+            for team, by_measure in members.items():
+                for measure, parts in by_measure.items():
+                    m.eq(
+                        {
+                            m.var(("overlap", part, "team", team, measure)): 1,
+                            **{m.var(p): -1 for p in parts},
+                        }
+                    )
     m.freeze()
     found = []
     for kind, label, objective in targets:
@@ -328,6 +426,8 @@ def attack(
         if kind == "withheld":
             true = _true_value(truth, label)
             sensitive = true is None or 1 <= true < rep.threshold
+        elif label in derived_truth:
+            sensitive = 1 <= derived_truth[label] < rep.threshold
         seen = m.spread(objective)
         if seen and (
             max(seen) - min(seen) >= rep.protection
@@ -338,7 +438,7 @@ def attack(
         lo, hi = m.bounds(objective)
         lo, hi = round(lo), round(hi)
         if sensitive and hi - lo < rep.protection:
-            found.append(f"withheld {label}: between {lo} and {hi}")
+            found.append(f"{kind} {label}: between {lo} and {hi}")
         elif 1 <= lo and hi < rep.threshold:
             found.append(f"{kind} {label}: between {lo} and {hi}")
     return found

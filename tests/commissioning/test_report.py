@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fama_adapters.cli import main
 from fama_adapters.report.bundle import build_report
@@ -265,3 +267,67 @@ def test_report_command_answers_the_ndtms_question_from_the_completeness_file(tm
     ndtms = next(i for i in items if i["question"]["id"] == "ndtms_recording")
     assert (ndtms["answer"], ndtms["source"]) == ("partly", "data")
     assert ndtms["evidence"].startswith("80%")
+
+
+def _area_log(tmp_path, clients=120):
+    from fama_adapters.report.sample import area_caseload
+
+    log = tmp_path / "area.jsonl"
+    log.write_text(
+        "".join(event_to_json(e) + "\n" for evs in area_caseload(clients).values() for e in evs)
+    )
+    return log
+
+
+def test_report_command_protects_differences_with_an_earlier_report(tmp_path):
+    log = _area_log(tmp_path)
+    common = ("--events", str(log), "--as-of", "2026-07-31", "--from", "2026-01-01")
+    code, _, err = run("report", *common, "--to", "2026-03-31", "--out", str(tmp_path / "q1"))
+    assert code == 0, err
+    earlier = tmp_path / "q1" / "report.json"
+    code, _, err = run(
+        "report",
+        *common,
+        "--to",
+        "2026-04-30",
+        "--earlier",
+        str(earlier),
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert code == 0, err
+    data = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert "report.json" in data["sources"]
+
+
+def test_report_command_refuses_an_earlier_report_from_other_records_by_file_name(tmp_path):
+    common = ("--as-of", "2026-07-31", "--from", "2026-01-01", "--to", "2026-03-31")
+    code, _, err = run(
+        "report", "--events", str(_area_log(tmp_path, 60)), *common, "--out", str(tmp_path / "a")
+    )
+    assert code == 0, err
+    code, _, err = run(
+        "report",
+        "--events",
+        str(_area_log(tmp_path, 120)),
+        *common,
+        "--earlier",
+        str(tmp_path / "a" / "report.json"),
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert code == 3, err  # content that cannot be used (docs/cli.md)
+    assert "--earlier report.json: its figures cannot be reproduced" in err
+    assert "Traceback" not in err
+
+
+@settings(max_examples=30)
+@given(text=st.text(max_size=200) | st.sampled_from(['{"access": 3}', "[]", '{"access": {}}']))
+def test_an_earlier_file_that_is_not_a_report_is_refused_by_name(tmp_path_factory, text):
+    from fama_adapters.report.io import load_earlier
+    from fama_core.errors import InputUnreadable
+
+    path = tmp_path_factory.mktemp("earlier") / "old.json"
+    path.write_text(text)
+    with pytest.raises(InputUnreadable, match="--earlier old.json: not the report.json"):
+        load_earlier(path)

@@ -18,6 +18,7 @@ from fama_core.commissioning import (
     DEFAULT_THRESHOLD,
     AccessReport,
     AvailabilityReport,
+    EarlierReport,
     MeetingLike,
     PartnershipInput,
     SelfAssessment,
@@ -25,6 +26,7 @@ from fama_core.commissioning import (
     analyse_availability,
     assess,
     journeys_from_caseload,
+    overlap_of,
 )
 from fama_core.models import FamaModel, Organisation
 from fama_core.state import ClientState
@@ -62,12 +64,31 @@ def build_report(
     ndtms_completeness: float | None = None,
     local_organisations: Mapping[str, Organisation] | None = None,
     sources: Iterable[str] = (),
+    earlier: Iterable[AccessReport] = (),
 ) -> CommissioningReport:
     """Analyse a caseload and a meeting directory and answer the self-assessment.
 
     ``protection`` is the protection interval of withheld counts (default: the
     threshold; see :func:`fama_core.commissioning.suppression.suppress`).
+    ``earlier`` are access figures already published (``report.json``'s
+    ``access``) for periods overlapping this one, from the same records:
+    suppression keeps every difference with them protected too.
     """
+    caseload = list(caseload)
+    period = (period_start, period_end)
+    before = []
+    for published in earlier:
+        theirs = (published.period_start, published.period_end)
+        shared = overlap_of(period, theirs)
+        before.append(
+            EarlierReport(
+                published=published,
+                journeys=tuple(journeys_from_caseload(caseload, start=theirs[0], end=theirs[1])),
+                overlap=()
+                if shared is None
+                else tuple(journeys_from_caseload(caseload, start=shared[0], end=shared[1])),
+            )
+        )
     catalogue = load_catalogue()
     organisations: dict[str, Organisation] = dict(catalogue.organisations)
     organisations.update(local_organisations or {})
@@ -85,6 +106,7 @@ def build_report(
         period_start=period_start,
         period_end=period_end,
         organisation_order=organisations,
+        earlier=before,
     )
     given = partnership or PartnershipInput(partnership=area)
     assessment = assess(

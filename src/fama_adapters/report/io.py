@@ -13,6 +13,7 @@ from pathlib import Path
 from fama_adapters.meetings.store import load_directory as load_saved_directory
 from fama_core import safe_json
 from fama_core.commissioning import (
+    AccessReport,
     DirectoryMeeting,
     PartnershipInput,
     from_directory,
@@ -28,6 +29,7 @@ __all__ = [
     "completeness_share",
     "load_caseload",
     "load_completeness",
+    "load_earlier",
     "load_meetings",
     "load_partnership",
 ]
@@ -50,6 +52,23 @@ def load_meetings(
                 seen.add(meeting.meeting_id)
                 meetings.append(meeting)
     return from_directory(meetings, week_of=week_of, area_timezone=area_timezone)
+
+
+def load_earlier(path: Path) -> AccessReport:
+    """The access figures of a report already published (its ``report.json``).
+
+    Only the ``access`` part is read; a file that is not a fama report is an
+    :class:`~fama_core.errors.InputUnreadable` naming the option and the file.
+    """
+    source = f"--earlier {path.name}"
+    try:
+        data = json.loads(path.read_bytes())
+        access = data["access"] if isinstance(data, dict) else None
+        return AccessReport.model_validate(access)
+    except (ValueError, KeyError, RecursionError):
+        raise InputUnreadable(
+            source=source, reason="not the report.json of a fama report (no valid access figures)"
+        ) from None
 
 
 def load_partnership(path: Path) -> tuple[PartnershipInput, list[InvalidRecord]]:

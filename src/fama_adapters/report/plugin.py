@@ -27,6 +27,7 @@ from fama_adapters.report.io import (
     completeness_share,
     load_caseload,
     load_completeness,
+    load_earlier,
     load_meetings,
     load_partnership,
 )
@@ -34,11 +35,13 @@ from fama_adapters.report.sample import area_caseload
 from fama_core.commissioning import (
     DEFAULT_STALE_AFTER_DAYS,
     DEFAULT_THRESHOLD,
+    AccessReport,
     DirectoryMeeting,
+    PartnershipInput,
     from_directory,
 )
 from fama_core.directory import MeetingDirectory
-from fama_core.errors import FamaError
+from fama_core.errors import FamaError, InputUnreadable
 from fama_core.state import ClientState
 from fama_core.workflow import fold
 
@@ -114,6 +117,15 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "published must be for each withheld small count (default: the threshold)",
     )
     p.add_argument(
+        "--earlier",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="REPORT_JSON",
+        help="report.json of a report already published for an overlapping period, from the "
+        "same records: no difference between the two gives a withheld count away (repeat)",
+    )
+    p.add_argument(
         "--stale-days",
         type=int,
         default=DEFAULT_STALE_AFTER_DAYS,
@@ -162,7 +174,39 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.assessment:
         partnership, bad_answers = load_partnership(args.assessment)
         problems += bad_answers
-    report = build_report(
+    earlier = [load_earlier(path) for path in args.earlier]
+    try:
+        report = _build(args, as_of, caseload, meetings, partnership, earlier)
+    except InputUnreadable as exc:
+        if exc.source.startswith("earlier report "):  # name the file the user gave
+            n = int(exc.source.removeprefix("earlier report ")) - 1
+            raise InputUnreadable(
+                source=f"--earlier {args.earlier[n].name}", reason=exc.reason
+            ) from None
+        raise
+    paths = write_report(report, args.out)
+    for problem in problems:
+        ctx.stderr.write(f"fama report: {problem}\n")
+    ctx.emit(
+        {
+            "written": [str(p) for p in paths],
+            "problems": [str(p) for p in problems],
+            "withheld": report.access.withheld,
+        },
+        summary_lines(report) + f"wrote {len(paths)} files to {args.out}\n",
+    )
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def _build(
+    args: argparse.Namespace,
+    as_of: dt.date,
+    caseload: dict[str, ClientState],
+    meetings: list[DirectoryMeeting] | None,
+    partnership: PartnershipInput | None,
+    earlier: list[AccessReport],
+) -> CommissioningReport:
+    return build_report(
         area=args.area,
         as_of=as_of,
         caseload=caseload.values(),
@@ -179,20 +223,10 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
         sources=[p.name for p in args.events]
         + [p.name for p in args.meetings]
         + ([args.assessment.name] if args.assessment else [])
-        + ([args.ndtms_completeness.name] if args.ndtms_completeness else []),
+        + ([args.ndtms_completeness.name] if args.ndtms_completeness else [])
+        + [p.name for p in args.earlier],
+        earlier=earlier,
     )
-    paths = write_report(report, args.out)
-    for problem in problems:
-        ctx.stderr.write(f"fama report: {problem}\n")
-    ctx.emit(
-        {
-            "written": [str(p) for p in paths],
-            "problems": [str(p) for p in problems],
-            "withheld": report.access.withheld,
-        },
-        summary_lines(report) + f"wrote {len(paths)} files to {args.out}\n",
-    )
-    return EXIT_PARTIAL if problems else EXIT_OK
 
 
 def _demo(demo: DemoContext) -> None:

@@ -38,6 +38,7 @@ from fama_core.commissioning.suppression import (
     check_relations,
     suppress,
 )
+from fama_core.errors import InputUnreadable
 from fama_core.models import FamaModel
 from fama_core.state import ClientState, EpisodeState
 
@@ -54,12 +55,14 @@ __all__ = [
     "AccessReport",
     "ClientJourney",
     "Dimension",
+    "EarlierReport",
     "GroupFigures",
     "ObstacleFigure",
     "access_cells",
     "analyse_access",
     "journey_of",
     "journeys_from_caseload",
+    "overlap_of",
 ]
 
 AREA = "all"
@@ -205,6 +208,18 @@ def journey_of(episode: EpisodeState) -> ClientJourney | None:
             a.outcome is AccompanimentOutcome.ACCOMPANIED for a in episode.accompaniments
         ),
     )
+
+
+def overlap_of(
+    first: tuple[dt.date | None, dt.date | None], second: tuple[dt.date | None, dt.date | None]
+) -> tuple[dt.date | None, dt.date | None] | None:
+    """The days two periods (start, end; ``None`` open) share, or ``None`` when disjoint."""
+    starts = [d for d in (first[0], second[0]) if d is not None]
+    ends = [d for d in (first[1], second[1]) if d is not None]
+    start, end = (max(starts) if starts else None), (min(ends) if ends else None)
+    if start is not None and end is not None and start > end:
+        return None
+    return start, end
 
 
 def journeys_from_caseload(
@@ -438,6 +453,147 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
     return AccessCells(published, hidden, tuple(relations), members, within, floors)
 
 
+@dataclass(frozen=True, slots=True)
+class EarlierReport:
+    """A report already published whose period overlaps this one's: a reader may difference them.
+
+    ``published`` is what it showed; ``journeys`` are its period's journeys and
+    ``overlap`` those of the days both periods share, both from the records
+    this report is built from (:func:`journeys_from_caseload` with each
+    period). Differences are exact only when both reports come from the same
+    records, as a quarter and a year to date built together do; when the
+    records have changed since, :func:`analyse_access` refuses the earlier
+    report rather than pretend to check it.
+    """
+
+    published: AccessReport
+    journeys: tuple[ClientJourney, ...]
+    overlap: tuple[ClientJourney, ...]
+
+
+def _rekey(prefix: str, key: Key) -> Key:
+    return (f"{prefix}{key[0]}", key[1], key[2])
+
+
+def _earlier_cells(
+    n: int, earlier: EarlierReport, this: AccessCells, this_period: Period
+) -> tuple[dict[Key, int], dict[Key, int], list[Relation[Key]], dict[Key, int]]:
+    """What a reader of an earlier report knows, keyed apart: fixed, hidden, relations, floors.
+
+    Its shown counts are fixed; its withheld counts and its overlap with this
+    report are unknown; each count of either period is the overlap's plus the
+    part outside it (a difference, a count of clients when the periods nest).
+    """
+    before = access_cells(earlier.journeys)
+    both = access_cells(earlier.overlap)
+    earlier_period = (earlier.published.period_start, earlier.published.period_end)
+    shared = overlap_of(this_period, earlier_period)
+    tag_before, tag_both = f"earlier {n}:", f"earlier {n} overlap:"
+    tag_only_before, tag_only_this = f"earlier {n} only:", f"earlier {n} not:"
+    fixed: dict[Key, int] = {}
+    hidden: dict[Key, int] = {}
+    shown_groups = set()
+    for g in earlier.published.groups:
+        shown_groups.add((g.dimension.value, g.group))
+        for m in COUNT_MEASURES:
+            key = (g.dimension.value, g.group, m)
+            true = before.published.get(key, 0)
+            value = g.counts[m]
+            if value is not None and value != true:
+                raise InputUnreadable(
+                    source=f"earlier report {n + 1}",
+                    reason="its figures cannot be reproduced from these records (they have "
+                    "changed since it was made), so differences with it cannot be checked; "
+                    "build both reports from the same records",
+                )
+            if value is None:
+                hidden[_rekey(tag_before, key)] = true
+            else:
+                fixed[_rekey(tag_before, key)] = value
+    for dim, label in before.members:
+        if (dim.value, label) not in shown_groups:
+            raise InputUnreadable(
+                source=f"earlier report {n + 1}",
+                reason=f"a {dim.value} group it should show is missing",
+            )
+    hidden.update({_rekey(tag_before, k): v for k, v in before.hidden.items()})
+    hidden.update({_rekey(tag_both, k): v for k, v in both.published.items()})
+    hidden.update({_rekey(tag_both, k): v for k, v in both.hidden.items()})
+    relations = [
+        Relation(_rekey(tag_before, r.total), tuple(_rekey(tag_before, p) for p in r.parts))
+        for r in before.relations
+    ]
+    relations += [
+        Relation(_rekey(tag_both, r.total), tuple(_rekey(tag_both, p) for p in r.parts))
+        for r in both.relations
+    ]
+    floors = {_rekey(tag_before, k): v for k, v in before.floors.items()}
+    every = [*COUNT_MEASURES, *(name for name, _w, _p in _DIFFERENCES)]
+    this_values = {**this.published, **this.hidden}
+    before_values = {**before.published, **before.hidden}
+    both_values = {**both.published, **both.hidden}
+    groups = {(d.value, lb) for d, lb in (*this.members, *before.members, *both.members)}
+    for d, label in sorted(groups):
+        for m in every:
+            key = (d, label, m)
+            overlap = _rekey(tag_both, key)
+            if overlap not in hidden:  # nobody of the overlap in this group, which a
+                hidden[overlap] = 0  # reader cannot know: it stays unknown
+            for tag, values, mine in (
+                (tag_only_before, before_values, _rekey(tag_before, key)),
+                (tag_only_this, this_values, key),
+            ):
+                if mine not in this_values and mine not in hidden and mine not in fixed:
+                    fixed[mine] = 0  # a group a report does not show has no clients there
+                rest = _rekey(tag, key)
+                hidden[rest] = values.get(key, 0) - both_values.get(key, 0)
+                relations.append(Relation(mine, (overlap, rest)))
+            # What the periods themselves tell a reader: a period inside the other has no
+            # days of its own; a month inside the overlap has nobody outside it, a month
+            # outside it nobody in it. Known as such only where it is true (it can fail
+            # for a client with several episodes, which only blurs a difference more).
+            known_empty = []
+            if _within(earlier_period, this_period):
+                known_empty.append(_rekey(tag_only_before, key))
+            if _within(this_period, earlier_period):
+                known_empty.append(_rekey(tag_only_this, key))
+            if d == Dimension.MONTH.value and shared is not None:
+                span = _month_span(label)
+                if _within(span, shared):
+                    known_empty += [_rekey(tag_only_before, key), _rekey(tag_only_this, key)]
+                elif _apart(span, shared):
+                    known_empty.append(overlap)
+            elif d == Dimension.MONTH.value:
+                known_empty.append(overlap)
+            for cell in known_empty:
+                if hidden.get(cell) == 0:
+                    del hidden[cell]
+                    fixed[cell] = 0
+    return fixed, hidden, relations, floors
+
+
+Period = tuple[dt.date | None, dt.date | None]
+"""First and last day of a period; ``None`` leaves that end open."""
+
+
+def _within(inner: Period, outer: Period) -> bool:
+    return (outer[0] is None or (inner[0] is not None and inner[0] >= outer[0])) and (
+        outer[1] is None or (inner[1] is not None and inner[1] <= outer[1])
+    )
+
+
+def _apart(span: Period, period: Period) -> bool:
+    return (period[0] is not None and span[1] is not None and span[1] < period[0]) or (
+        period[1] is not None and span[0] is not None and span[0] > period[1]
+    )
+
+
+def _month_span(label: str) -> Period:
+    year, month = int(label[:4]), int(label[5:7])
+    first = dt.date(year, month, 1)
+    return first, dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
 def analyse_access(
     journeys: Iterable[ClientJourney],
     *,
@@ -446,6 +602,7 @@ def analyse_access(
     period_end: dt.date | None = None,
     organisation_order: Iterable[str] = (),
     protection: int | None = None,
+    earlier: Iterable[EarlierReport] = (),
 ) -> AccessReport:
     """Count the funnel per group, withhold small counts, and return what may be published.
 
@@ -454,7 +611,9 @@ def analyse_access(
     ``protection`` is the protection interval (default: the threshold): how
     wide the range of values consistent with everything published must be
     for every withheld small count
-    (:func:`~fama_core.commissioning.suppression.suppress`).
+    (:func:`~fama_core.commissioning.suppression.suppress`). ``earlier`` are
+    reports already published whose periods overlap this one: suppression
+    also keeps every difference between them protected.
     """
     rows = list(journeys)
     cells = access_cells(rows)
@@ -467,14 +626,27 @@ def analyse_access(
         if 0 < published[(dim.value, label, "introduced")] < threshold
         for m in COUNT_MEASURES
     ]
+    hidden = dict(cells.hidden)
+    relations = list(cells.relations)
+    floors = dict(cells.floors)
+    fixed: dict[Key, int] = {}
+    for n, before in enumerate(earlier):
+        more_fixed, more_hidden, more_relations, more_floors = _earlier_cells(
+            n, before, cells, (period_start, period_end)
+        )
+        fixed.update(more_fixed)
+        hidden.update(more_hidden)
+        relations += more_relations
+        floors.update(more_floors)
     withheld = suppress(
         published,
-        cells.hidden,
-        cells.relations,
+        hidden,
+        relations,
         threshold,
         also=tiny,
         protection=protection,
-        floors=cells.floors,
+        floors=floors,
+        fixed=fixed,
     )
 
     order = {code: i for i, code in enumerate(organisation_order)}

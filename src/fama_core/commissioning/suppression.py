@@ -94,6 +94,7 @@ def suppress(
     also: Iterable[K] = (),
     protection: int | None = None,
     floors: Mapping[K, int] | None = None,
+    fixed: Mapping[K, int] | None = None,
 ) -> frozenset[K]:
     """The keys of ``published`` to withhold.
 
@@ -105,7 +106,8 @@ def suppress(
     threshold) is the width every sensitive count's feasible range must reach.
     ``floors`` are lower bounds a reader knows for hidden cells (a keyworker
     listed in a team has at least one client there); every other cell is at
-    least 0.
+    least 0. ``fixed`` are counts a reader already has and that cannot be
+    withheld any more (an earlier report's shown counts).
 
     The quick rules relation by relation come first (a relation with one
     unknown left gives it away); then the exact ranges, withholding more until
@@ -117,12 +119,20 @@ def suppress(
     rels = tuple(relations)
     known_floors = dict(floors or {})
     sensitive_hidden = {k for k, v in hidden.items() if is_small(v, threshold)}
-    withheld = set(_local(published, hidden, rels, threshold, also))
+    known = dict(fixed or {})
+    withheld = set(_local(published, hidden, rels, threshold, also, known))
     sensitive = {k for k in withheld if is_small(published[k], threshold)} | sensitive_hidden
     to_check = set(sensitive)
     while to_check:
         ranges = feasible_ranges(
-            published, hidden, rels, withheld, to_check, floors=known_floors, enough=width
+            published,
+            hidden,
+            rels,
+            withheld,
+            to_check,
+            floors=known_floors,
+            enough=width,
+            fixed=known,
         )
         exposed = sorted(
             (k for k, (lo, hi) in ranges.items() if hi is not None and hi - lo < width), key=repr
@@ -136,7 +146,7 @@ def suppress(
                 withheld.add(extra)
         if withheld == before:  # nothing shown is left beside them: cannot happen (unbounded)
             raise AssertionError("suppression could not protect every sensitive count")
-        withheld = set(_local(published, hidden, rels, threshold, withheld))
+        withheld = set(_local(published, hidden, rels, threshold, withheld, known))
         # Withholding more only widens ranges: recheck the exposed ones and any new sensitive.
         to_check = set(exposed) | {
             k for k in withheld - before if is_small(published[k], threshold)
@@ -153,6 +163,7 @@ def feasible_ranges(
     *,
     floors: Mapping[K, int] | None = None,
     enough: int | None = None,
+    fixed: Mapping[K, int] | None = None,
 ) -> dict[K, tuple[int, int | None]]:
     """The smallest and largest value of each target a reader can work out.
 
@@ -167,7 +178,7 @@ def feasible_ranges(
     returned with those two values instead of its exact ends: the answer to
     "is it protected?" without solving for it.
     """
-    problem = _Problem(published, hidden, relations, withheld, floors or {})
+    problem = _Problem({**(fixed or {}), **published}, hidden, relations, withheld, floors or {})
     return {t: problem.range(t, enough) for t in targets}
 
 
@@ -267,6 +278,7 @@ def _local(
     relations: tuple[Relation[K], ...],
     threshold: int,
     also: Iterable[K],
+    fixed: Mapping[K, int],
 ) -> frozenset[K]:
     """Primary suppression, then the relation-by-relation rules until none applies."""
     if threshold < 1:
@@ -275,7 +287,7 @@ def _local(
     by_cell: dict[K, list[int]] = defaultdict(list)
     for index, rel in enumerate(rels):
         for term in rel.terms:
-            if term not in published and term not in hidden:
+            if term not in published and term not in hidden and term not in fixed:
                 raise KeyError(f"relation term {term!r} is neither published nor hidden")
             by_cell[term].append(index)
     withheld = {k for k, v in published.items() if is_small(v, threshold)}
@@ -287,6 +299,7 @@ def _local(
     def protected(k: K) -> bool:
         return k in withheld or (k in hidden and is_small(hidden[k], threshold))
 
+    values = {**fixed, **published}
     queue = list(range(len(rels)))
     queued = set(queue)
     while queue:
@@ -294,9 +307,9 @@ def _local(
         queued.discard(index)
         rel = rels[index]
         unknowns = [t for t in rel.terms if unknown(t)]
-        if len(unknowns) == len(rel.terms):  # nothing shown left to withhold beside them
-            continue
-        if not _exposed(rel, unknowns, protected, published, hidden, threshold):
+        if not any(t in published and t not in withheld for t in rel.terms):
+            continue  # nothing left that could be withheld beside them
+        if not _exposed(rel, unknowns, protected, values, hidden, threshold):
             continue
         extra = _complement(rel, published, withheld)
         withheld.add(extra)
