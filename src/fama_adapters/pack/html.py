@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from html import escape
 
+from fama_adapters.markup import Markup, escape, link
+from fama_adapters.markup import html as _h
 from fama_core.addresses import address_lines
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode, GoalStatus
@@ -103,8 +104,12 @@ def build_pack(
         outstanding = episode.outstanding_commitment
         if outstanding is not None:
             c = outstanding.commitment
-            commitment = (
-                f"{c.meeting.name}, {c.planned_date:%A} {c.planned_date.day} {c.planned_date:%B}"
+            commitment = _h(
+                "{}, {:%A} {} {:%B}",
+                c.meeting.name,
+                c.planned_date,
+                c.planned_date.day,
+                c.planned_date,
             )
     return ClientPack(
         prepared_on=prepared_on,
@@ -117,7 +122,7 @@ def build_pack(
     )
 
 
-_CSS = """
+_CSS = Markup("""
 :root { font-family: Arial, "Helvetica Neue", Helvetica, sans-serif; }
 body { color: %(body_fg)s; background: %(body_bg)s; margin: 0 auto; max-width: 60rem;
        padding: 1rem 1.5rem; font-size: 12pt; line-height: 1.5; }
@@ -146,10 +151,10 @@ a { color: %(heading_fg)s; }
   tr, li { break-inside: avoid; }
   a { text-decoration: none; }
 }
-"""
+""")
 
 
-def _css() -> str:
+def _css() -> Markup:
     return _CSS % {
         "body_fg": PALETTE["body"][0],
         "body_bg": PALETTE["body"][1],
@@ -162,36 +167,38 @@ def _css() -> str:
     }
 
 
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+def _e(text: object) -> Markup:
+    return escape(text)
 
 
-def _summary(meeting: Meeting, pack: ClientPack) -> str:
+def _summary(meeting: Meeting, pack: ClientPack) -> Markup:
     catalogue = load_catalogue()
     org = catalogue.organisations.get(meeting.organisation)
     name = org.name if org else meeting.organisation.upper()
-    parts = [f"<strong>{_e(name)}</strong>"]
+    parts = [(_h("<strong>{}</strong>", _e(name)))]
     words = [w for f, w in _FEATURE_WORDS.items() if meeting.has(f)]
     if words:
-        parts.append(_e(", ".join(words).capitalize()))
+        parts.append(_e((Markup(", ").join(words)).capitalize()))
     if meeting.summary:
         parts.append(_e(meeting.summary))
-    html = "<br>".join(parts)
+    html = Markup("<br>").join(parts)
     if meeting.is_stale(pack.prepared_on, pack.stale_after_days):
-        html += '<br><span class="notice">Listing not checked recently: ring first.</span>'
+        html += Markup('<br><span class="notice">Listing not checked recently: ring first.</span>')
     return html
 
 
-def _when_where(item: MatchedMeeting) -> str:
+def _when_where(item: MatchedMeeting) -> Markup:
     meeting = item.meeting
-    lines = [f"<strong>Next: {_e(item.next.label())}</strong>"]
-    every = "Every " + "; ".join(s.label() for s in meeting.slots)
+    lines = [(_h("<strong>Next: {}</strong>", _e(item.next.label())))]
+    every = "Every " + (Markup("; ").join(s.label() for s in meeting.slots))
     if str(item.next.start.tzinfo) != meeting.timezone:  # the client lives elsewhere
-        every += f" ({meeting.timezone.split('/')[-1].replace('_', ' ')} time)"
+        every += _h(" ({} time)", meeting.timezone.split("/")[-1].replace("_", " "))
     lines.append(_e(every))
     if item.next.mode is AttendanceMode.ONLINE:
         lines.append(
-            "Online" + (f": {_e(meeting.conference_url)}" if meeting.conference_url else "")
+            _h("Online: {}", link(meeting.conference_url))
+            if meeting.conference_url
+            else Markup("Online")
         )
     else:
         # The UK way (Royal Mail): an element a line, the postcode last, no country line.
@@ -200,150 +207,173 @@ def _when_where(item: MatchedMeeting) -> str:
             place += address_lines(meeting.address, meeting.postcode, meeting.timezone)
         lines.extend(_e(p) for p in place)
         if meeting.attendance is AttendanceMode.HYBRID:
-            lines.append("Also online")
-    return "<br>".join(lines)
+            lines.append(Markup("Also online"))
+    return Markup("<br>").join(lines)
 
 
-def _contact(meeting: Meeting) -> str:
-    parts = [p for p in (meeting.contact, meeting.url) if p]
+def _contact(meeting: Meeting) -> Markup:
+    parts: list[Markup] = []
+    if meeting.contact:
+        parts.append(_e(meeting.contact))
+    if meeting.url:
+        parts.append(link(meeting.url))  # a link only when it is http or https
     if meeting.conference_phone and meeting.attendance is not AttendanceMode.IN_PERSON:
-        parts.append(f"Dial in: {meeting.conference_phone}")
-    return "<br>".join(_e(p) for p in parts) or "Ask your keyworker"
+        parts.append(_h("Dial in: {}", meeting.conference_phone))
+    return Markup("<br>").join(parts) or Markup("Ask your keyworker")
 
 
-def _handout_6a(pack: ClientPack) -> str:
+def _handout_6a(pack: ClientPack) -> Markup:
     rows = []
     for item in pack.meetings:
         rows.append(
-            "<tr>"
-            f'<th scope="row">{_e(item.meeting.name)}</th>'
-            f"<td>{_summary(item.meeting, pack)}</td>"
-            f"<td>{_when_where(item)}</td>"
-            f"<td>{_contact(item.meeting)}</td>"
-            "</tr>"
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
+                _e(item.meeting.name),
+                _summary(item.meeting, pack),
+                _when_where(item),
+                _contact(item.meeting),
+            )
         )
     if not rows:
         rows.append(
-            '<tr><td colspan="4">No meeting fits this week: talk to your keyworker.</td></tr>'
+            Markup(
+                '<tr><td colspan="4">No meeting fits this week: talk to your keyworker.</td></tr>'
+            )
         )
-    return (
-        '<section class="handout" aria-labelledby="h6a">'
-        '<h2 id="h6a">6a. Local mutual aid group information</h2>'
-        '<p class="lead">Meetings near you that fit the times you said you are free this week. '
-        "If it is your first meeting, or you would rather not go alone, ask your keyworker "
-        "about someone going with you.</p>"
-        "<table>"
-        "<caption>Meetings you could go to</caption>"
-        '<thead><tr><th scope="col">Group name</th><th scope="col">Summary description</th>'
-        '<th scope="col">When &amp; where</th><th scope="col">Contact details</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    return _h(
+        '<section class="handout" aria-labelledby="h6a"><h2 id="h6a">6a. Local mutual aid group '
+        'information</h2><p class="lead">Meetings near you that fit the times you said you are '
+        "free this week. If it is your first meeting, or you would rather not go alone, ask "
+        "your keyworker about someone going with you.</p><table><caption>Meetings you could go "
+        'to</caption><thead><tr><th scope="col">Group name</th><th scope="col">Summary '
+        'description</th><th scope="col">When &amp; where</th><th scope="col">Contact '
+        "details</th></tr></thead><tbody>{}</tbody></table></section>",
+        Markup("").join(rows),
     )
 
 
-def _handout_7(pack: ClientPack) -> str:
+def _handout_7(pack: ClientPack) -> Markup:
     titles = load_catalogue().goal_kinds
     rows = []
     for n, goal in enumerate(pack.goals, start=1):
         text = titles[goal.kind.value].title if goal.kind.value in titles else goal.kind.value
         if pack.include_notes and goal.description:
-            text += f" ({goal.description})"
+            text += _h(" ({})", goal.description)
         when = (
-            f"{goal.target_date:%A} {goal.target_date.day} {goal.target_date:%B}"
+            (_h("{:%A} {} {:%B}", goal.target_date, goal.target_date.day, goal.target_date))
             if goal.target_date
             else ""
         )
         meeting = goal.meeting.name if goal.meeting else ""
         rows.append(
-            f'<tr><th scope="row">{_e(text)}</th><td>{_e(when)}</td><td>{_e(meeting)}</td>'
-            f'<td class="blank"><input type="text" aria-label="How did goal {n} go?"></td></tr>'
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td class="blank"><input '
+                'type="text" aria-label="How did goal {} go?"></td></tr>',
+                _e(text),
+                _e(when),
+                _e(meeting),
+                n,
+            )
         )
     if not rows:
-        rows.append('<tr><td colspan="4">Goals will be agreed with your keyworker.</td></tr>')
-    return (
-        '<section class="handout" aria-labelledby="h7">'
-        '<h2 id="h7">7. Mutual aid goal planner</h2>'
-        '<p class="lead">The goals you agreed with your keyworker. '
-        "You will look at them together at your next session.</p>"
-        "<table><caption>Your goals</caption>"
-        '<thead><tr><th scope="col">Goal</th><th scope="col">By when</th>'
-        '<th scope="col">Meeting</th><th scope="col">How did it go?</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
+        rows.append(
+            Markup('<tr><td colspan="4">Goals will be agreed with your keyworker.</td></tr>')
+        )
+    return _h(
+        '<section class="handout" aria-labelledby="h7"><h2 id="h7">7. Mutual aid goal '
+        'planner</h2><p class="lead">The goals you agreed with your keyworker. You will look at '
+        "them together at your next session.</p><table><caption>Your goals</caption><thead><tr>"
+        '<th scope="col">Goal</th><th scope="col">By when</th><th scope="col">Meeting</th><th '
+        'scope="col">How did it go?</th></tr></thead><tbody>{}</tbody></table></section>',
+        Markup("").join(rows),
     )
 
 
-def _handout_10(pack: ClientPack) -> str:
+def _handout_10(pack: ClientPack) -> Markup:
     n = pack.journal_rows
     to_attend = []
     first = [pack.commitment] if pack.commitment else []
     for i in range(1, n + 1):
-        value = f' value="{_e(first[0])}"' if i == 1 and first else ""
+        value = (_h(' value="{}"', _e(first[0]))) if i == 1 and first else ""
         to_attend.append(
-            f'<li><input class="line" type="text" aria-label="Meeting to attend {i}"{value}></li>'
+            _h(
+                '<li><input class="line" type="text" aria-label="Meeting to attend {}"{}></li>',
+                i,
+                value,
+            )
         )
-    reaction_rows = "".join(
-        f'<tr><th scope="row">{i}</th>'
-        + "".join(
-            f'<td class="blank"><input type="text" aria-label="Meeting {i}: {col}"></td>'
+    reaction_rows = Markup("").join(
+        _h('<tr><th scope="row">{}</th>', i)
+        + Markup("").join(
+            _h(
+                '<td class="blank"><input type="text" aria-label="Meeting {}: {}"></td>',
+                i,
+                col,
+            )
             for col in ("date", "group", "did you go?", "your reactions")
         )
-        + "</tr>"
+        + Markup("</tr>")
         for i in range(1, n + 1)
     )
 
     def lines(label: str, count: int) -> str:
-        return "".join(
-            f'<li><input class="line" type="text" aria-label="{label} {i}"></li>'
+        return Markup("").join(
+            _h('<li><input class="line" type="text" aria-label="{} {}"></li>', label, i)
             for i in range(1, count + 1)
         )
 
-    contact_rows = "".join(
-        f'<tr><th scope="row">{i}</th>'
-        f'<td class="blank"><input type="text" aria-label="Contact {i}: name"></td>'
-        f'<td class="blank"><input type="text" aria-label="Contact {i}: telephone"></td></tr>'
+    contact_rows = Markup("").join(
+        _h(
+            '<tr><th scope="row">{}</th><td class="blank"><input type="text" '
+            'aria-label="Contact {}: name"></td><td class="blank"><input type="text" '
+            'aria-label="Contact {}: telephone"></td></tr>',
+            i,
+            i,
+            i,
+        )
         for i in range(1, 6)
     )
-    return (
-        '<section class="handout" aria-labelledby="h10">'
-        '<h2 id="h10">10. Your mutual aid experience: client journal</h2>'
-        '<div class="field"><label for="journal-name">Name:</label> '
-        '<input id="journal-name" class="line" type="text"></div>'
-        '<div class="field"><label for="journal-date">Date:</label> '
-        '<input id="journal-date" class="line" type="text"></div>'
-        '<h3 id="to-attend">Meetings to attend</h3>'
-        f'<ol class="lines" aria-labelledby="to-attend">{"".join(to_attend)}</ol>'
-        '<h3 id="reactions">Reactions to meetings</h3>'
-        "<table><caption>After each meeting, write down how it went</caption>"
+    return _h(
+        '<section class="handout" aria-labelledby="h10"><h2 id="h10">10. Your mutual aid '
+        'experience: client journal</h2><div class="field"><label for="journal-name">'
+        'Name:</label> <input id="journal-name" class="line" type="text"></div><div '
+        'class="field"><label for="journal-date">Date:</label> <input id="journal-date" '
+        'class="line" type="text"></div><h3 id="to-attend">Meetings to attend</h3><ol '
+        'class="lines" aria-labelledby="to-attend">{}</ol><h3 id="reactions">Reactions to '
+        "meetings</h3><table><caption>After each meeting, write down how it went</caption>"
         '<thead><tr><th scope="col">No.</th><th scope="col">Date</th><th scope="col">Group</th>'
-        '<th scope="col">Did you go?</th><th scope="col">Your reactions</th></tr></thead>'
-        f"<tbody>{reaction_rows}</tbody></table>"
-        '<h3 id="benefits">Benefits of attending meetings</h3>'
-        f'<ul class="lines" aria-labelledby="benefits">{lines("Benefit", 4)}</ul>'
-        '<h3 id="disadvantages">Disadvantages of attending meetings</h3>'
-        f'<ul class="lines" aria-labelledby="disadvantages">{lines("Disadvantage", 4)}</ul>'
-        '<h3 id="contacts">Contacts</h3>'
-        '<p class="meta">For you only: these stay on your paper, not in your record.</p>'
-        "<table><caption>People you swapped numbers with</caption>"
-        '<thead><tr><th scope="col">No.</th><th scope="col">Name</th>'
-        '<th scope="col">Telephone</th></tr></thead>'
-        f"<tbody>{contact_rows}</tbody></table>"
-        "<p>Bring this journal to your next session.</p></section>"
+        '<th scope="col">Did you go?</th><th scope="col">Your reactions</th></tr></thead><tbody>'
+        '{}</tbody></table><h3 id="benefits">Benefits of attending meetings</h3><ul '
+        'class="lines" aria-labelledby="benefits">{}</ul><h3 id="disadvantages">Disadvantages '
+        'of attending meetings</h3><ul class="lines" aria-labelledby="disadvantages">{}</ul><h3 '
+        'id="contacts">Contacts</h3><p class="meta">For you only: these stay on your paper, not '
+        "in your record.</p><table><caption>People you swapped numbers with</caption><thead><tr>"
+        '<th scope="col">No.</th><th scope="col">Name</th><th scope="col">Telephone</th></tr>'
+        "</thead><tbody>{}</tbody></table><p>Bring this journal to your next session.</p>"
+        "</section>",
+        Markup("").join(to_attend),
+        reaction_rows,
+        lines("Benefit", 4),
+        lines("Disadvantage", 4),
+        contact_rows,
     )
 
 
 def render_pack(pack: ClientPack) -> str:
     """The pack as a complete HTML document (UTF-8, no external resources)."""
-    body_class = ' class="large-type"' if pack.large_type else ""
-    prepared = f"{pack.prepared_on.day} {pack.prepared_on:%B %Y}"
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en-GB"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Your mutual aid pack</title>"
-        f"<style>{_css()}</style></head>"
-        f"<body{body_class}><main>"
-        "<h1>Your mutual aid pack</h1>"
-        f'<p class="meta">Prepared on {_e(prepared)} by {_e(pack.service)}. '
-        "Meeting details change: if in doubt, ring the contact first.</p>"
-        f"{_handout_6a(pack)}{_handout_7(pack)}{_handout_10(pack)}"
-        "</main></body></html>\n"
+    body_class = Markup(' class="large-type"') if pack.large_type else ""
+    prepared = _h("{} {:%B %Y}", pack.prepared_on.day, pack.prepared_on)
+    return _h(
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1"><title>Your mutual aid pack</title>'
+        '<style>{}</style></head><body{}><main><h1>Your mutual aid pack</h1><p class="meta">'
+        "Prepared on {} by {}. Meeting details change: if in doubt, ring the contact first.</p>"
+        "{}{}{}</main></body></html>\n",
+        _css(),
+        body_class,
+        _e(prepared),
+        _e(pack.service),
+        _handout_6a(pack),
+        _handout_7(pack),
+        _handout_10(pack),
     )

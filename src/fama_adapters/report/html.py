@@ -9,8 +9,9 @@ Cells that count people carry ``class="people"``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from html import escape
 
+from fama_adapters.markup import Markup, escape
+from fama_adapters.markup import html as _h
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
 from fama_core.commissioning import (
@@ -60,7 +61,7 @@ ANSWER_LABELS = {
     Answer.UNKNOWN: "Unknown",
 }
 
-_CSS = """
+_CSS = Markup("""
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; color: #1b1b1b;
   background: #ffffff; margin: 0; line-height: 1.45; }
@@ -97,33 +98,36 @@ figcaption { font-size: 0.9rem; color: #3d3d3d; }
 .chart { max-width: 100%; height: auto; }
 .note { background: #f3f2f1; padding: 8px 12px; border-left: 4px solid #767676; }
 @media print { nav { display: none; } h2 { page-break-before: auto; } }
-"""
+""")
 
 
-def _e(text: object) -> str:
-    return escape(str(text))
+def _e(text: object) -> Markup:
+    return escape(text)
 
 
-def _people(value: int | None, measure: str = "") -> str:
-    attr = f' data-measure="{_e(measure)}"' if measure else ""
+def _people(value: int | None, measure: str = "") -> Markup:
+    attr = (_h(' data-measure="{}"', _e(measure))) if measure else ""
     if value is None:
-        return (
-            f'<td class="n people withheld"{attr}>'
-            '<abbr title="withheld to protect clients">*</abbr></td>'
+        return _h(
+            '<td class="n people withheld"{}><abbr title="withheld to protect clients">*</abbr>'
+            "</td>",
+            attr,
         )
-    return f'<td class="n people"{attr}>{value}</td>'
+    return _h('<td class="n people"{}>{}</td>', attr, value)
 
 
-def _days(value: float | None) -> str:
+def _days(value: float | None) -> Markup:
     if value is None:
-        return '<td class="n withheld"><abbr title="fewer clients than the threshold">–</abbr></td>'
-    return f'<td class="n">{value:g}</td>'
+        return Markup(
+            '<td class="n withheld"><abbr title="fewer clients than the threshold">–</abbr></td>'
+        )
+    return _h('<td class="n">{:g}</td>', value)
 
 
-def _pct(num: int | None, den: int | None) -> str:
+def _pct(num: int | None, den: int | None) -> Markup:
     if num is None or not den:
-        return "–"
-    return f"{100 * num / den:.0f}%"
+        return Markup("–")
+    return _h("{:.0f}%", 100 * num / den)
 
 
 def _table(
@@ -132,28 +136,32 @@ def _table(
     rows: Iterable[str],
     *,
     table_id: str = "",
-) -> str:
-    ident = f' id="{table_id}"' if table_id else ""
-    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
-    body = "".join(rows)
-    return (
-        f'<div class="scroll"><table{ident}><caption>{_e(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+) -> Markup:
+    ident = (_h(' id="{}"', table_id)) if table_id else ""
+    head = Markup("").join(_h('<th scope="col">{}</th>', _e(h)) for h in headers)
+    body = Markup("").join(rows)
+    return _h(
+        '<div class="scroll"><table{}><caption>{}</caption><thead><tr>{}</tr></thead><tbody>'
+        "{}</tbody></table></div>",
+        ident,
+        _e(caption),
+        head,
+        body,
     )
 
 
-def _group_label(report: CommissioningReport, group: GroupFigures) -> str:
+def _group_label(report: CommissioningReport, group: GroupFigures) -> Markup:
     if group.dimension is Dimension.ORGANISATION:
-        return report.organisation_names.get(group.group, group.group)
+        return _e(report.organisation_names.get(group.group, group.group))
     if group.dimension is Dimension.AREA:
-        return "Whole area"
+        return Markup("Whole area")
     if group.dimension is Dimension.KEYWORKER and group.within:
-        return f"{group.group} (team {', '.join(group.within)})"
-    return group.group
+        return _h("{} (team {})", group.group, Markup(", ").join(group.within))
+    return _e(group.group)
 
 
 # ------------------------------------------------------------------ sections
-def _summary(report: CommissioningReport) -> str:
+def _summary(report: CommissioningReport) -> Markup:
     area = report.access.area.counts
     cards = [
         ("Clients introduced", area["introduced"], "people"),
@@ -164,47 +172,57 @@ def _summary(report: CommissioningReport) -> str:
     for label, value, _kind in cards:
         shown = "*" if value is None else str(value)
         items.append(
-            f'<li class="card"><span class="big people">{_e(shown)}</span>{_e(label)}</li>'
+            _h('<li class="card"><span class="big people">{}</span>{}</li>', _e(shown), _e(label))
         )
     av = report.availability
     if av is not None:
         items.append(
-            f'<li class="card"><span class="big">{len(av.no_local_meeting)}</span>'
-            "annex 1 and 2 organisations with no local meeting</li>"
+            _h(
+                '<li class="card"><span class="big">{}</span>annex 1 and 2 organisations with '
+                "no local meeting</li>",
+                len(av.no_local_meeting),
+            )
         )
     gaps = len(report.assessment.gaps)
     overdue = sum(1 for a in report.assessment.plan if a.overdue)
     items.append(
-        f'<li class="card"><span class="big">{gaps}</span>self-assessment gaps; '
-        f"overdue actions: {overdue}</li>"
+        _h(
+            '<li class="card"><span class="big">{}</span>self-assessment gaps; overdue actions: '
+            "{}</li>",
+            gaps,
+            overdue,
+        )
     )
     share = _pct(area["first_meeting"], area["introduced"])
-    return (
-        '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>'
-        f'<ul class="cards">{"".join(items)}</ul>'
-        f"<p>Of the clients introduced to mutual aid in the period, {_e(share)} attended a first "
-        "meeting.</p></section>"
+    return _h(
+        '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2><ul '
+        'class="cards">{}</ul><p>Of the clients introduced to mutual aid in the period, {} '
+        "attended a first meeting.</p></section>",
+        Markup("").join(items),
+        _e(share),
     )
 
 
-def _availability(report: CommissioningReport) -> str:
+def _availability(report: CommissioningReport) -> Markup:
     av = report.availability
-    head = (
-        '<section id="availability" aria-labelledby="availability-h">'
-        '<h2 id="availability-h">Availability of mutual aid</h2>'
+    head = Markup(
+        '<section id="availability" aria-labelledby="availability-h"><h2 id="availability-h">'
+        "Availability of mutual aid</h2>"
     )
     if av is None:
-        return head + '<p class="note">No meeting directory was given.</p></section>'
+        return head + (Markup('<p class="note">No meeting directory was given.</p></section>'))
     bands = [b.value for b in TimeBand]
     counts = {
         (c.weekday, c.band.value): c.meetings
         for c in av.grid
         if c.kind is MeetingKind.ANY_IN_PERSON
     }
-    empty = [f"{WEEKDAYS[d - 1]} {b}" for (d, b), n in sorted(counts.items()) if n == 0]
-    desc = (
-        f"Weekly in-person meeting slots by weekday and time of day; {av.slots} active slots in "
-        f"all. Times with no in-person meeting: {', '.join(empty) if empty else 'none'}."
+    empty = [(_h("{} {}", WEEKDAYS[d - 1], b)) for (d, b), n in sorted(counts.items()) if n == 0]
+    desc = _h(
+        "Weekly in-person meeting slots by weekday and time of day; {} active slots in all. "
+        "Times with no in-person meeting: {}.",
+        av.slots,
+        Markup(", ").join(empty) if empty else "none",
     )
     grid = grid_svg(
         "grid",
@@ -216,15 +234,22 @@ def _availability(report: CommissioningReport) -> str:
     )
     kind_rows = []
     for kind in MeetingKind:
-        cells = "".join(f'<td class="n">{av.count(kind, d)}</td>' for d in range(1, 8))
-        kind_rows.append(f'<tr><th scope="row">{_e(KIND_LABELS[kind])}</th>{cells}</tr>')
+        cells = Markup("").join(_h('<td class="n">{}</td>', av.count(kind, d)) for d in range(1, 8))
+        kind_rows.append(_h('<tr><th scope="row">{}</th>{}</tr>', _e(KIND_LABELS[kind]), cells))
     org_rows = []
     for o in av.organisations:
-        annex = f"Annex {o.annex}" if o.annex else "Local"
+        annex = (_h("Annex {}", o.annex)) if o.annex else "Local"
         org_rows.append(
-            f'<tr><th scope="row">{_e(o.name)}</th><td>{_e(annex)}</td>'
-            f'<td class="n">{o.in_person}</td><td class="n">{o.online}</td>'
-            f'<td class="n">{o.women_only}</td><td class="n">{o.weekdays_covered}</td></tr>'
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td class="n">{}</td><td class="n">'
+                '{}</td><td class="n">{}</td><td class="n">{}</td></tr>',
+                _e(o.name),
+                _e(annex),
+                o.in_person,
+                o.online,
+                o.women_only,
+                o.weekdays_covered,
+            )
         )
     names = report.organisation_names
     no_local = [names.get(c, c) for c in av.no_local_meeting]
@@ -242,46 +267,77 @@ def _availability(report: CommissioningReport) -> str:
             if g.kind is kind and g.gap is GapKind.EVENING
         ]
         gap_rows.append(
-            f'<tr><th scope="row">{_e(KIND_LABELS[kind])}</th>'
-            f"<td>{_e(', '.join(whole) or 'none')}</td>"
-            f"<td>{_e(', '.join(evening) or 'none')}</td></tr>"
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+                _e(KIND_LABELS[kind]),
+                _e(Markup(", ").join(whole) or "none"),
+                _e(Markup(", ").join(evening) or "none"),
+            )
         )
     stale_rows = [
-        f'<tr><th scope="row">{_e(s.meeting_id)}</th>'
-        f"<td>{_e(names.get(s.organisation, s.organisation))}</td>"
-        f"<td>{_e(s.last_verified.isoformat() if s.last_verified else 'never')}</td>"
-        f'<td class="n">{_e(s.days_since if s.days_since is not None else "–")}</td></tr>'
+        (
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td class="n">{}</td></tr>',
+                _e(s.meeting_id),
+                _e(names.get(s.organisation, s.organisation)),
+                _e(s.last_verified.isoformat() if s.last_verified else "never"),
+                _e(s.days_since if s.days_since is not None else "–"),
+            )
+        )
         for s in av.stale
     ]
     return (
-        head + f"<p>{av.meetings} directory entries: {av.slots} weekly meeting slots active, "
-        f"{av.inactive} inactive, {av.by_appointment} by appointment. Counts are meetings, "
-        "not people; a meeting held on two weekdays counts twice.</p>"
-        + '<h3 id="grid-h">Weekly grid</h3><figure>'
+        head
+        + (
+            _h(
+                "<p>{} directory entries: {} weekly meeting slots active, {} inactive, {} by "
+                "appointment. Counts are meetings, not people; a meeting held on two weekdays "
+                "counts twice.</p>",
+                av.meetings,
+                av.slots,
+                av.inactive,
+                av.by_appointment,
+            )
+        )
+        + (Markup('<h3 id="grid-h">Weekly grid</h3><figure>'))
         + grid
-        + "<figcaption>In-person and hybrid meetings by start time: morning 05:00–11:59, "
-        "afternoon 12:00–16:59, evening 17:00–04:59. A dashed red cell has none.</figcaption>"
-        "</figure>"
+        + (
+            Markup(
+                "<figcaption>In-person and hybrid meetings by start time: morning 05:00–11:59, "
+                "afternoon 12:00–16:59, evening 17:00–04:59. A dashed red cell has "
+                "none.</figcaption></figure>"
+            )
+        )
         + _table(
             "Meeting slots by kind and weekday",
             ["Kind", *WEEKDAYS],
             kind_rows,
             table_id="kinds-by-day",
         )
-        + '<h3 id="orgs-h">Organisations (annexes 1 and 2)</h3>'
+        + (Markup('<h3 id="orgs-h">Organisations (annexes 1 and 2)</h3>'))
         + _table(
             "Weekly meeting slots by organisation",
             ["Organisation", "Annex", "In person", "Online", "Women-only", "Weekdays covered"],
             org_rows,
             table_id="organisations",
         )
-        + '<h3 id="gaps-h">Gaps in availability</h3>'
-        + "<p><strong>No local (in-person) meeting:</strong> "
-        + f"{_e(', '.join(no_local) or 'none')}.</p>"
-        + f"<p><strong>Online only:</strong> {_e(', '.join(online_only) or 'none')}.</p>"
+        + (Markup('<h3 id="gaps-h">Gaps in availability</h3>'))
+        + (Markup("<p><strong>No local (in-person) meeting:</strong> "))
+        + (_h("{}.</p>", _e(Markup(", ").join(no_local) or "none")))
         + (
-            "<p><strong>Organisations the catalogue does not know</strong> (add them as local "
-            f"organisations): {_e(', '.join(av.unknown_organisations))}.</p>"
+            _h(
+                "<p><strong>Online only:</strong> {}.</p>",
+                _e(Markup(", ").join(online_only) or "none"),
+            )
+        )
+        + (
+            (
+                _h(
+                    "<p><strong>Organisations the catalogue does not know</strong> (add them as "
+                    "local organisations): {}.</p>",
+                    _e(Markup(", ").join(av.unknown_organisations)),
+                )
+            )
             if av.unknown_organisations
             else ""
         )
@@ -291,8 +347,8 @@ def _availability(report: CommissioningReport) -> str:
             gap_rows,
             table_id="time-gaps",
         )
-        + f"<p>Directory entries not verified in the last {av.stale_after_days} days: "
-        + f"{len(av.stale)}.</p>"
+        + (_h("<p>Directory entries not verified in the last {} days: ", av.stale_after_days))
+        + (_h("{}.</p>", len(av.stale)))
         + (
             _table(
                 "Directory entries not verified recently",
@@ -303,7 +359,7 @@ def _availability(report: CommissioningReport) -> str:
             if stale_rows
             else ""
         )
-        + "</section>"
+        + (Markup("</section>"))
     )
 
 
@@ -317,8 +373,8 @@ def _count_table(
     dims = dimension if isinstance(dimension, tuple) else (dimension,)
     rows = []
     for g in (g for d in dims for g in report.access.groups_of(d)):
-        cells = "".join(_people(g.counts[m], m) for m in measures)
-        rows.append(f'<tr><th scope="row">{_e(_group_label(report, g))}</th>{cells}</tr>')
+        cells = Markup("").join(_people(g.counts[m], m) for m in measures)
+        rows.append(_h('<tr><th scope="row">{}</th>{}</tr>', _e(_group_label(report, g)), cells))
     return _table(
         caption,
         [dims[-1].value.capitalize(), *(MEASURE_LABELS[m] for m in measures)],
@@ -327,29 +383,35 @@ def _count_table(
     )
 
 
-def _access(report: CommissioningReport) -> str:
+def _access(report: CommissioningReport) -> Markup:
     ac: AccessReport = report.access
     area = ac.area
     stages = [
         (MEASURE_LABELS[m], area.counts[m])
         for m in (*FUNNEL_STAGES, "declined", "closed", "in_progress")
     ]
-    spoken = "; ".join(f"{label}: {'withheld' if v is None else v}" for label, v in stages)
+    spoken = Markup("; ").join(
+        (_h("{}: {}", label, "withheld" if v is None else v) for label, v in stages)
+    )
     funnel = funnel_svg(
         "funnel",
         stages,
         title="The FAMA funnel for the whole area",
-        desc=f"Clients at each stage of FAMA in the period. {spoken}.",
+        desc=(_h("Clients at each stage of FAMA in the period. {}.", spoken)),
     )
     months = ac.groups_of(Dimension.MONTH)
     trend_series = [
         (MEASURE_LABELS[m], [g.counts[m] for g in months])
         for m in ("introduced", "first_meeting", "engaged")
     ]
-    trend_desc = "; ".join(
-        f"{g.group}: "
-        + ", ".join(
-            f"{MEASURE_LABELS[m].lower()} {'withheld' if g.counts[m] is None else g.counts[m]}"
+    trend_desc = Markup("; ").join(
+        _h("{}: ", g.group)
+        + Markup(", ").join(
+            _h(
+                "{} {}",
+                MEASURE_LABELS[m].lower(),
+                "withheld" if g.counts[m] is None else g.counts[m],
+            )
             for m in ("introduced", "first_meeting", "engaged")
         )
         for g in months
@@ -360,26 +422,32 @@ def _access(report: CommissioningReport) -> str:
             [g.group for g in months],
             trend_series,
             title="Clients by month of introduction",
-            desc=f"By month of session 1: {trend_desc}." if months else "No clients.",
+            desc=(_h("By month of session 1: {}.", trend_desc)) if months else "No clients.",
         )
         if months
-        else '<p class="note">No clients in the period.</p>'
+        else (Markup('<p class="note">No clients in the period.</p>'))
     )
     median_rows = []
     for g in (area, *ac.groups_of(Dimension.ORGANISATION)):
         median_rows.append(
-            f'<tr><th scope="row">{_e(_group_label(report, g))}</th>'
-            + "".join(_days(g.medians[m]) for m in MEDIAN_MEASURES)
-            + "</tr>"
+            (_h('<tr><th scope="row">{}</th>', _e(_group_label(report, g))))
+            + (Markup("").join(_days(g.medians[m]) for m in MEDIAN_MEASURES))
+            + (Markup("</tr>"))
         )
     obstacle_rows = [
-        f'<tr><th scope="row">{_e(report.obstacle_titles.get(o.obstacle.value, o.obstacle))}</th>'
-        f"{_people(o.clients, 'obstacle')}</tr>"
+        (
+            _h(
+                '<tr><th scope="row">{}</th>{}</tr>',
+                _e(report.obstacle_titles.get(o.obstacle.value, o.obstacle)),
+                _people(o.clients, "obstacle"),
+            )
+        )
         for o in ac.obstacles
     ]
-    period = (
-        f"{ac.period_start.isoformat() if ac.period_start else 'the first record'} to "
-        f"{ac.period_end.isoformat() if ac.period_end else 'the last record'}"
+    period = _h(
+        "{} to {}",
+        ac.period_start.isoformat() if ac.period_start else "the first record",
+        ac.period_end.isoformat() if ac.period_end else "the last record",
     )
     stage_measures = (
         "introduced",
@@ -392,26 +460,35 @@ def _access(report: CommissioningReport) -> str:
     )
     acc_measures = ("introduced", "accompaniment_arranged", "accompaniment_used")
     return (
-        '<section id="access" aria-labelledby="access-h">'
-        '<h2 id="access-h">Access to mutual aid</h2>'
-        f"<p>Clients whose FAMA session 1 was held from {_e(period)}, each counted once (their "
-        f"latest such episode). Counts of 1 to {ac.threshold - 1} clients, and counts that would "
-        "let one be worked out from the others, are withheld and shown as *.</p>"
-        '<h3 id="funnel-h">The FAMA funnel</h3><figure>'
+        (
+            _h(
+                '<section id="access" aria-labelledby="access-h"><h2 id="access-h">Access to '
+                "mutual aid</h2><p>Clients whose FAMA session 1 was held from {}, each counted "
+                "once (their latest such episode). Counts of 1 to {} clients, and counts that "
+                "would let one be worked out from the others, are withheld and shown as *.</p>"
+                '<h3 id="funnel-h">The FAMA funnel</h3><figure>',
+                _e(period),
+                ac.threshold - 1,
+            )
+        )
         + funnel
-        + "<figcaption>Stages reached by clients introduced in the period; the last three rows "
-        "are how episodes ended or stand.</figcaption></figure>"
+        + (
+            Markup(
+                "<figcaption>Stages reached by clients introduced in the period; the last three "
+                "rows are how episodes ended or stand.</figcaption></figure>"
+            )
+        )
         + _count_table(
             report, "Funnel for the whole area", Dimension.AREA, stage_measures, "funnel-table"
         )
-        + '<h3 id="time-h">Time between stages (median days)</h3>'
+        + (Markup('<h3 id="time-h">Time between stages (median days)</h3>'))
         + _table(
             "Median days between stages, whole area and by organisation chosen",
             ["Group", *(MEASURE_LABELS[m] for m in MEDIAN_MEASURES)],
             median_rows,
             table_id="medians",
         )
-        + '<h3 id="obstacles-h">Obstacles most often raised</h3>'
+        + (Markup('<h3 id="obstacles-h">Obstacles most often raised</h3>'))
         + (
             _table(
                 "Clients raising each obstacle (hand-outs 3 and 5)",
@@ -420,9 +497,9 @@ def _access(report: CommissioningReport) -> str:
                 table_id="obstacles",
             )
             if obstacle_rows
-            else "<p>No obstacles were recorded.</p>"
+            else (Markup("<p>No obstacles were recorded.</p>"))
         )
-        + '<h3 id="accompaniment-h">Peer accompaniment</h3>'
+        + (Markup('<h3 id="accompaniment-h">Peer accompaniment</h3>'))
         + _count_table(
             report,
             "Accompaniment, whole area and by organisation chosen",
@@ -430,7 +507,7 @@ def _access(report: CommissioningReport) -> str:
             acc_measures,
             "accompaniment",
         )
-        + '<h3 id="by-organisation-h">By organisation chosen</h3>'
+        + (Markup('<h3 id="by-organisation-h">By organisation chosen</h3>'))
         + _count_table(
             report,
             "Funnel by the organisation of the first commitment",
@@ -438,122 +515,172 @@ def _access(report: CommissioningReport) -> str:
             stage_measures,
             "by-organisation",
         )
-        + '<h3 id="by-keyworker-h">By keyworker</h3>'
+        + (Markup('<h3 id="by-keyworker-h">By keyworker</h3>'))
         + _count_table(
             report, "Funnel by keyworker", Dimension.KEYWORKER, stage_measures, "by-keyworker"
         )
-        + '<h3 id="by-team-h">By team</h3>'
+        + (Markup('<h3 id="by-team-h">By team</h3>'))
         + _count_table(report, "Funnel by team", Dimension.TEAM, stage_measures, "by-team")
-        + '<h3 id="trend-h">Trends by month</h3><figure>'
+        + (Markup('<h3 id="trend-h">Trends by month</h3><figure>'))
         + trend
-        + "<figcaption>By month of session 1. A gap in a line is a withheld month.</figcaption>"
-        "</figure>"
+        + (
+            Markup(
+                "<figcaption>By month of session 1. A gap in a line is a withheld "
+                "month.</figcaption></figure>"
+            )
+        )
         + _count_table(
             report, "Funnel by month of introduction", Dimension.MONTH, stage_measures, "by-month"
         )
-        + "</section>"
+        + (Markup("</section>"))
     )
 
 
-def _assessment(report: CommissioningReport) -> str:
+def _assessment(report: CommissioningReport) -> Markup:
     sa = report.assessment
     rows = []
     for item in sa.items:
         q = item.question
         rows.append(
-            f'<tr><th scope="row">{_e(q.text)}<br><small>{_e(q.theme)} · guide: '
-            f"{_e(q.guide_section)}</small></th>"
-            f'<td class="answer-{item.answer.value}">{_e(ANSWER_LABELS[item.answer])}</td>'
-            f"<td>{_e(item.source.value)}</td><td>{_e(item.evidence)}</td></tr>"
+            _h(
+                '<tr><th scope="row">{}<br><small>{} · guide: {}</small></th><td '
+                'class="answer-{}">{}</td><td>{}</td><td>{}</td></tr>',
+                _e(q.text),
+                _e(q.theme),
+                _e(q.guide_section),
+                item.answer.value,
+                _e(ANSWER_LABELS[item.answer]),
+                _e(item.source.value),
+                _e(item.evidence),
+            )
         )
-    gap_items = "".join(
-        f"<li><strong>{_e(ANSWER_LABELS[g.answer])}:</strong> {_e(g.text)} "
-        f"<small>(actions: {_e(', '.join(g.actions))})</small></li>"
+    gap_items = Markup("").join(
+        _h(
+            "<li><strong>{}:</strong> {} <small>(actions: {})</small></li>",
+            _e(ANSWER_LABELS[g.answer]),
+            _e(g.text),
+            _e(Markup(", ").join(g.actions)),
+        )
         for g in sa.gaps
     )
     plan_rows = []
     for a in sa.plan:
         due = a.due.isoformat() if a.due else "to agree"
-        overdue = ' <span class="overdue">overdue</span>' if a.overdue else ""
+        overdue = (Markup(' <span class="overdue">overdue</span>')) if a.overdue else ""
         plan_rows.append(
-            f'<tr><th scope="row">{_e(a.id)}</th><td>{_e(a.action)}</td>'
-            f'<td>{_e(a.lead or "to agree")}</td><td class="date">{_e(due)}{overdue}</td>'
-            f"<td>{_e(a.status.value.replace('_', ' '))}</td><td>{_e(a.gap or '')}</td></tr>"
+            _h(
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td class="date">{}{}</td><td>'
+                "{}</td><td>{}</td></tr>",
+                _e(a.id),
+                _e(a.action),
+                _e(a.lead or "to agree"),
+                _e(due),
+                overdue,
+                _e(a.status.value.replace("_", " ")),
+                _e(a.gap or ""),
+            )
         )
-    notes = "".join(f"<li>{_e(n)}</li>" for n in sa.notes)
+    notes = Markup("").join(_h("<li>{}</li>", _e(n)) for n in sa.notes)
     return (
-        '<section id="assessment" aria-labelledby="assessment-h">'
-        '<h2 id="assessment-h">Self-assessment</h2>'
-        "<p>Questions built from the commissioners' guide. The <em>source</em> column says which "
-        "answers come from the data above and which the partnership gave.</p>"
+        (
+            Markup(
+                '<section id="assessment" aria-labelledby="assessment-h"><h2 id="assessment-h">'
+                "Self-assessment</h2><p>Questions built from the commissioners' guide. The <em>"
+                "source</em> column says which answers come from the data above and which the "
+                "partnership gave.</p>"
+            )
+        )
         + _table(
-            f"Self-assessment of {sa.partnership}",
+            (_h("Self-assessment of {}", sa.partnership)),
             ["Question", "Answer", "Source", "Evidence"],
             rows,
             table_id="self-assessment",
         )
-        + '<h3 id="gap-list-h">Gaps</h3>'
-        + (f"<ol>{gap_items}</ol>" if gap_items else "<p>No gaps.</p>")
-        + '<h3 id="plan-h">Local action plan</h3>'
+        + (Markup('<h3 id="gap-list-h">Gaps</h3>'))
+        + ((_h("<ol>{}</ol>", gap_items)) if gap_items else (Markup("<p>No gaps.</p>")))
+        + (Markup('<h3 id="plan-h">Local action plan</h3>'))
         + _table(
             "Local action plan",
             ["Action", "What", "Lead", "Due", "Status", "Gap"],
             plan_rows,
             table_id="action-plan",
         )
-        + (f'<h3 id="notes-h">Notes on the answers</h3><ul>{notes}</ul>' if notes else "")
-        + "</section>"
+        + ((_h('<h3 id="notes-h">Notes on the answers</h3><ul>{}</ul>', notes)) if notes else "")
+        + (Markup("</section>"))
     )
 
 
-def _about(report: CommissioningReport) -> str:
-    sources = "".join(f"<li>{_e(s)}</li>" for s in report.sources)
+def _about(report: CommissioningReport) -> Markup:
+    sources = Markup("").join(_h("<li>{}</li>", _e(s)) for s in report.sources)
     return (
-        '<section id="about" aria-labelledby="about-h"><h2 id="about-h">About these figures</h2>'
-        f"<p>Counts of clients from 1 to {report.access.threshold - 1} are withheld (*), and so "
-        "is any count from which a withheld one, or a small difference between two shown counts, "
-        "could be narrowed down: adding up totals and their parts, keyworkers within their teams "
-        "(shown beside each keyworker), organisations within the clients who committed and "
-        "months within the period, every withheld small count could still be any of at least "
-        f"{report.access.protection + 1} values (protection interval {report.access.protection})."
-        " Zero is shown, except in a group of fewer than "
-        f"{report.access.threshold} clients. Medians are shown only for groups of at least "
-        f"{report.access.threshold} clients. {report.access.withheld} counts are withheld.</p>"
-        "<p>No client identifier, date of birth or free text from a record is used. Keyworker "
-        "and team labels are the service's own staff keys.</p>"
-        + (f'<h3 id="sources-h">Sources</h3><ul>{sources}</ul>' if sources else "")
-        + "<p>Built on <cite>Improving access to mutual aid: a brief guide for commissioners"
-        "</cite> "
-        "and <cite>Facilitating access to mutual aid: three essential stages</cite> (Public "
-        "Health England, Open Government Licence v2.0).</p></section>"
+        (
+            _h(
+                '<section id="about" aria-labelledby="about-h"><h2 id="about-h">About these '
+                "figures</h2><p>Counts of clients from 1 to {} are withheld (*), and so is any "
+                "count from which a withheld one, or a small difference between two shown "
+                "counts, could be narrowed down: adding up totals and their parts, keyworkers "
+                "within their teams (shown beside each keyworker), organisations within the "
+                "clients who committed and months within the period, every withheld small count "
+                "could still be any of at least {} values (protection interval {}). Zero is "
+                "shown, except in a group of fewer than {} clients. Medians are shown only for "
+                "groups of at least {} clients. {} counts are withheld.</p><p>No client "
+                "identifier, date of birth or free text from a record is used. Keyworker and "
+                "team labels are the service's own staff keys.</p>",
+                report.access.threshold - 1,
+                report.access.protection + 1,
+                report.access.protection,
+                report.access.threshold,
+                report.access.threshold,
+                report.access.withheld,
+            )
+        )
+        + ((_h('<h3 id="sources-h">Sources</h3><ul>{}</ul>', sources)) if sources else "")
+        + (
+            Markup(
+                "<p>Built on <cite>Improving access to mutual aid: a brief guide for "
+                "commissioners</cite> and <cite>Facilitating access to mutual aid: three "
+                "essential stages</cite> (Public Health England, Open Government Licence "
+                "v2.0).</p></section>"
+            )
+        )
     )
 
 
 def render_html(report: CommissioningReport) -> str:
     """The whole report as one HTML document (UTF-8 text)."""
-    title = f"Improving access to mutual aid: {report.area}"
-    nav = "".join(
-        f'<li><a href="#{i}">{_e(t)}</a></li>'
-        for i, t in (
-            ("summary", "Summary"),
-            ("availability", "Availability"),
-            ("access", "Access"),
-            ("assessment", "Self-assessment"),
-            ("about", "About these figures"),
+    title = _h("Improving access to mutual aid: {}", report.area)
+    nav = Markup("").join(
+        (
+            _h('<li><a href="#{}">{}</a></li>', i, _e(t))
+            for i, t in (
+                ("summary", "Summary"),
+                ("availability", "Availability"),
+                ("access", "Access"),
+                ("assessment", "Self-assessment"),
+                ("about", "About these figures"),
+            )
         )
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{_e(title)}</h1>"
-        f'<p class="meta">Report of {_e(report.generated_on.isoformat())} · '
-        f"small counts withheld below {report.access.threshold}</p></header>"
-        f'<nav aria-label="Contents"><ul>{nav}</ul></nav><main>'
+        (
+            _h(
+                '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8"><meta '
+                'name="viewport" content="width=device-width, initial-scale=1"><title>{}</title>'
+                '<style>{}</style></head><body><header><h1>{}</h1><p class="meta">Report of {} '
+                '· small counts withheld below {}</p></header><nav aria-label="Contents"><ul>'
+                "{}</ul></nav><main>",
+                _e(title),
+                _CSS,
+                _e(title),
+                _e(report.generated_on.isoformat()),
+                report.access.threshold,
+                nav,
+            )
+        )
         + _summary(report)
         + _availability(report)
         + _access(report)
         + _assessment(report)
         + _about(report)
-        + '</main><footer><p class="meta">Generated by fama.</p></footer></body></html>\n'
+        + (Markup('</main><footer><p class="meta">Generated by fama.</p></footer></body></html>\n'))
     )

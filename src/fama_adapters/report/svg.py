@@ -11,7 +11,9 @@ so tests can find every such number.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
+
+from fama_adapters.markup import Markup, escape
+from fama_adapters.markup import html as _h
 
 __all__ = ["funnel_svg", "grid_svg", "trend_svg"]
 
@@ -19,13 +21,22 @@ _BLUES = ("#eef3fb", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 _INK = "#1b1b1b"
 
 
-def _frame(chart_id: str, width: int, height: int, title: str, desc: str, body: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc">'
-        f'<title id="{chart_id}-title">{escape(title)}</title>'
-        f'<desc id="{chart_id}-desc">{escape(desc)}</desc>{body}</svg>'
+def _frame(chart_id: str, width: int, height: int, title: str, desc: str, body: str) -> Markup:
+    return _h(
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {} {}" '
+        'width="{}" height="{}" aria-labelledby="{}-title {}-desc"><title id="{}-title">'
+        '{}</title><desc id="{}-desc">{}</desc>{}</svg>',
+        width,
+        height,
+        width,
+        height,
+        chart_id,
+        chart_id,
+        chart_id,
+        escape(title),
+        chart_id,
+        escape(desc),
+        body,
     )
 
 
@@ -40,25 +51,47 @@ def funnel_svg(
     for i, (label, value) in enumerate(stages):
         y = top + i * row_h
         parts.append(
-            f'<text x="{label_w - 10}" y="{y + 25}" text-anchor="end" font-size="15" '
-            f'fill="{_INK}">{escape(label)}</text>'
+            _h(
+                '<text x="{}" y="{}" text-anchor="end" font-size="15" fill="{}">{}</text>',
+                label_w - 10,
+                y + 25,
+                _INK,
+                escape(label),
+            )
         )
         if value is None:
             parts.append(
-                f'<rect x="{label_w}" y="{y + 6}" width="{bar_w}" height="{row_h - 12}" '
-                f'fill="none" stroke="#767676" stroke-dasharray="4 3"/>'
-                f'<text class="people" x="{label_w + 10}" y="{y + 25}" font-size="14" '
-                f'font-style="italic" fill="{_INK}">withheld</text>'
+                _h(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#767676" '
+                    'stroke-dasharray="4 3"/><text class="people" x="{}" y="{}" font-size="14" '
+                    'font-style="italic" fill="{}">withheld</text>',
+                    label_w,
+                    y + 6,
+                    bar_w,
+                    row_h - 12,
+                    label_w + 10,
+                    y + 25,
+                    _INK,
+                )
             )
             continue
         w = round(bar_w * value / scale)
         parts.append(
-            f'<rect x="{label_w}" y="{y + 6}" width="{w}" height="{row_h - 12}" '
-            f'fill="{_BLUES[3]}"/>'
-            f'<text class="people" x="{label_w + w + 8}" y="{y + 25}" font-size="15" '
-            f'font-weight="bold" fill="{_INK}">{value}</text>'
+            _h(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text class="people" '
+                'x="{}" y="{}" font-size="15" font-weight="bold" fill="{}">{}</text>',
+                label_w,
+                y + 6,
+                w,
+                row_h - 12,
+                _BLUES[3],
+                label_w + w + 8,
+                y + 25,
+                _INK,
+                value,
+            )
         )
-    return _frame(chart_id, width, height, title, desc, "".join(parts))
+    return _frame(chart_id, width, height, title, desc, (Markup("").join(parts)))
 
 
 def grid_svg(
@@ -77,36 +110,61 @@ def grid_svg(
     parts = []
     for d, day in enumerate(days):
         parts.append(
-            f'<text x="{left + d * cell_w + cell_w / 2}" y="20" text-anchor="middle" '
-            f'font-size="14" fill="{_INK}">{escape(day[:3])}</text>'
+            _h(
+                '<text x="{}" y="20" text-anchor="middle" font-size="14" fill="{}">{}</text>',
+                left + d * cell_w + cell_w / 2,
+                _INK,
+                escape(day[:3]),
+            )
         )
     for b, band in enumerate(bands):
         y = top + b * cell_h
         parts.append(
-            f'<text x="{left - 8}" y="{y + cell_h / 2 + 5}" text-anchor="end" font-size="14" '
-            f'fill="{_INK}">{escape(band)}</text>'
+            _h(
+                '<text x="{}" y="{}" text-anchor="end" font-size="14" fill="{}">{}</text>',
+                left - 8,
+                y + cell_h / 2 + 5,
+                _INK,
+                escape(band),
+            )
         )
         for d in range(len(days)):
             n = counts.get((d + 1, band), 0)
             x = left + d * cell_w
             if n == 0:
                 parts.append(
-                    f'<rect x="{x + 2}" y="{y + 2}" width="{cell_w - 4}" height="{cell_h - 4}" '
-                    f'fill="#ffffff" stroke="#b10e1e" stroke-width="2" stroke-dasharray="5 3"/>'
-                    f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 5}" text-anchor="middle" '
-                    f'font-size="13" fill="#b10e1e">none</text>'
+                    _h(
+                        '<rect x="{}" y="{}" width="{}" height="{}" fill="#ffffff" '
+                        'stroke="#b10e1e" stroke-width="2" stroke-dasharray="5 3"/><text x="{}" '
+                        'y="{}" text-anchor="middle" font-size="13" fill="#b10e1e">none</text>',
+                        x + 2,
+                        y + 2,
+                        cell_w - 4,
+                        cell_h - 4,
+                        x + cell_w / 2,
+                        y + cell_h / 2 + 5,
+                    )
                 )
                 continue
             step = min(len(_BLUES) - 1, 1 + (n * (len(_BLUES) - 2)) // top_value)
             fill = _BLUES[step]
             ink = "#ffffff" if step >= 3 else _INK
             parts.append(
-                f'<rect x="{x + 2}" y="{y + 2}" width="{cell_w - 4}" height="{cell_h - 4}" '
-                f'fill="{fill}"/>'
-                f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 6}" text-anchor="middle" '
-                f'font-size="16" font-weight="bold" fill="{ink}">{n}</text>'
+                _h(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{}" '
+                    'text-anchor="middle" font-size="16" font-weight="bold" fill="{}">{}</text>',
+                    x + 2,
+                    y + 2,
+                    cell_w - 4,
+                    cell_h - 4,
+                    fill,
+                    x + cell_w / 2,
+                    y + cell_h / 2 + 6,
+                    ink,
+                    n,
+                )
             )
-    return _frame(chart_id, width, height, title, desc, "".join(parts))
+    return _frame(chart_id, width, height, title, desc, (Markup("").join(parts)))
 
 
 _SERIES_STYLE = (
@@ -116,15 +174,25 @@ _SERIES_STYLE = (
 )
 
 
-def _marker(shape: str, x: float, y: float, colour: str) -> str:
+def _marker(shape: str, x: float, y: float, colour: str) -> Markup:
     if shape == "square":
-        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{colour}"/>'
-    if shape == "diamond":
-        return (
-            f'<path d="M{x:.1f} {y - 5:.1f} L{x + 5:.1f} {y:.1f} L{x:.1f} {y + 5:.1f} '
-            f'L{x - 5:.1f} {y:.1f} Z" fill="{colour}"/>'
+        return _h(
+            '<rect x="{:.1f}" y="{:.1f}" width="8" height="8" fill="{}"/>', x - 4, y - 4, colour
         )
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+    if shape == "diamond":
+        return _h(
+            '<path d="M{:.1f} {:.1f} L{:.1f} {:.1f} L{:.1f} {:.1f} L{:.1f} {:.1f} Z" fill="{}"/>',
+            x,
+            y - 5,
+            x + 5,
+            y,
+            x,
+            y + 5,
+            x - 5,
+            y,
+            colour,
+        )
+    return _h('<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"/>', x, y, colour)
 
 
 def trend_svg(
@@ -150,41 +218,93 @@ def trend_svg(
         return top + plot_h - plot_h * v / top_value
 
     parts = [
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
-        f'stroke="#767676"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#767676"/>',
-        f'<text x="{left - 6}" y="{top + 5}" text-anchor="end" font-size="12" '
-        f'fill="{_INK}">{top_value}</text>',
-        f'<text x="{left - 6}" y="{top + plot_h + 4}" text-anchor="end" font-size="12" '
-        f'fill="{_INK}">0</text>',
+        (
+            _h(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#767676"/>',
+                left,
+                top + plot_h,
+                left + plot_w,
+                top + plot_h,
+            )
+        ),
+        (
+            _h(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#767676"/>',
+                left,
+                top,
+                left,
+                top + plot_h,
+            )
+        ),
+        (
+            _h(
+                '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="{}">{}</text>',
+                left - 6,
+                top + 5,
+                _INK,
+                top_value,
+            )
+        ),
+        (
+            _h(
+                '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="{}">0</text>',
+                left - 6,
+                top + plot_h + 4,
+                _INK,
+            )
+        ),
     ]
     for i, month in enumerate(months):
         parts.append(
-            f'<text x="{px(i):.1f}" y="{top + plot_h + 20}" text-anchor="middle" font-size="12" '
-            f'fill="{_INK}">{escape(month)}</text>'
+            _h(
+                '<text x="{:.1f}" y="{}" text-anchor="middle" font-size="12" fill="{}">{}</text>',
+                px(i),
+                top + plot_h + 20,
+                _INK,
+                escape(month),
+            )
         )
     for s, (label, vs) in enumerate(series):
         colour, dash, shape = _SERIES_STYLE[s % len(_SERIES_STYLE)]
         legend_x = left + s * 240
         parts.append(
-            f'<line x1="{legend_x}" y1="16" x2="{legend_x + 28}" y2="16" stroke="{colour}" '
-            f'stroke-width="3" stroke-dasharray="{dash}"/>'
+            (
+                _h(
+                    '<line x1="{}" y1="16" x2="{}" y2="16" stroke="{}" stroke-width="3" '
+                    'stroke-dasharray="{}"/>',
+                    legend_x,
+                    legend_x + 28,
+                    colour,
+                    dash,
+                )
+            )
             + _marker(shape, legend_x + 14, 16, colour)
-            + f'<text x="{legend_x + 34}" y="20" font-size="13" fill="{_INK}">'
-            f"{escape(label)}</text>"
+            + (
+                _h(
+                    '<text x="{}" y="20" font-size="13" fill="{}">{}</text>',
+                    legend_x + 34,
+                    _INK,
+                    escape(label),
+                )
+            )
         )
         run: list[str] = []
         for i, v in enumerate([*vs, None]):
             if v is not None:
-                run.append(f"{px(i):.1f},{py(v):.1f}")
+                run.append(_h("{:.1f},{:.1f}", px(i), py(v)))
                 continue
             if len(run) > 1:
                 parts.append(
-                    f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
-                    f'stroke-width="3" stroke-dasharray="{dash}"/>'
+                    _h(
+                        '<polyline points="{}" fill="none" stroke="{}" stroke-width="3" '
+                        'stroke-dasharray="{}"/>',
+                        Markup(" ").join(run),
+                        colour,
+                        dash,
+                    )
                 )
             run = []
         for i, v in enumerate(vs):
             if v is not None:
                 parts.append(_marker(shape, px(i), py(v), colour))
-    return _frame(chart_id, width, height, title, desc, "".join(parts))
+    return _frame(chart_id, width, height, title, desc, (Markup("").join(parts)))
