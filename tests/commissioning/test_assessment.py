@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from fama_core.catalogue import load_catalogue
 from fama_core.commissioning import (
     QUESTIONS,
+    THRESHOLD_SOURCES,
     ActionStatus,
     Answer,
     AnswerSource,
+    Heading,
     PartnershipInput,
     analyse_access,
     analyse_availability,
@@ -52,8 +54,8 @@ def test_data_answers_from_the_directory_and_the_caseload(availability, access):
     assert got["range_of_groups"] == (Answer.MET, D)
     # Thursday and Saturday have no in-person meeting
     assert got["meetings_every_day"] == (Answer.PARTLY, D)
-    # one women-only slot, one Al-Anon slot
-    assert got["women_and_family_groups"] == (Answer.MET, D)
+    # Al-Anon meets in person; Alateen and Families Anonymous do not
+    assert got["family_groups"] == (Answer.PARTLY, D)
     # 1 of 9 entries stale (never verified): fewer than half
     assert got["directory_current"] == (Answer.PARTLY, D)
     # kw-a, kw-b, kw-c delivered session 1; 4 keyworkers in all
@@ -236,7 +238,69 @@ def test_the_example_partnership_file_parses_cleanly():
 
 def test_questions_cite_the_guide_and_have_unique_ids():
     assert len({q.id for q in QUESTIONS}) == len(QUESTIONS)
-    assert all(q.guide_section and q.suggested_action for q in QUESTIONS)
+    assert all(q.source and q.source_passage and q.suggested_action for q in QUESTIONS)
+
+
+def test_every_question_cites_phe_or_is_labelled_a_local_addition():
+    phe = ("Improving access to mutual aid", "Mutual aid self-assessment tool")
+    for q in QUESTIONS:
+        assert q.local_addition or any(doc in q.source for doc in phe), q.id
+    assert [q.id for q in QUESTIONS if q.local_addition] == ["directory_current"]
+
+
+def test_questions_sit_under_phe_headings_in_order():
+    order = [q.heading for q in QUESTIONS]
+    assert order == sorted(order, key=list(Heading).index)
+    assert set(order) == set(Heading)
+
+
+def test_the_unsourced_questions_are_gone_and_the_missing_ones_are_asked():
+    texts = " ".join(q.text.lower() for q in QUESTIONS)
+    assert "women" not in texts and "evening" not in texts
+    by_id = {q.id: q for q in QUESTIONS}
+    assert "in-patient and residential" in by_id["shared_vision"].text
+    assert "attitudes" in by_id["provider_staff_attitudes"].text
+    assert by_id["provider_staff_attitudes"].heading is Heading.BARRIERS
+    jsna = by_id["jsna_and_strategy"].text
+    assert "joint strategic needs assessment" in jsna and "health and wellbeing strategy" in jsna
+
+
+def test_thresholds_are_configuration_shown_with_default_and_source(availability, access):
+    given_ = PartnershipInput(partnership="T", ndtms_met_percent=80, ndtms_partly_percent=40)
+    sa = assess(
+        given_, availability=availability, access=access, as_of=AS_OF, ndtms_completeness=0.85
+    )
+    assert answers(sa)["ndtms_recording"] == (Answer.MET, AnswerSource.DATA)
+    default = assess(
+        PartnershipInput(partnership="T"),
+        availability=availability,
+        access=access,
+        as_of=AS_OF,
+        ndtms_completeness=0.85,
+    )
+    assert answers(default)["ndtms_recording"][0] is Answer.PARTLY
+    shown = {t.name: t for t in sa.thresholds}
+    assert set(shown) == set(THRESHOLD_SOURCES)
+    assert (shown["ndtms_met_percent"].value, shown["ndtms_met_percent"].default) == (80, 95)
+    assert shown["stale_after_days"].value == availability.stale_after_days
+    assert all(t.source for t in sa.thresholds)
+
+
+@settings(max_examples=60)
+@given(
+    met=st.floats(0, 100),
+    partly=st.floats(0, 100),
+    completeness=st.floats(0, 1),
+)
+def test_the_ndtms_answer_follows_its_thresholds(met, partly, completeness):
+    given_ = PartnershipInput(partnership="T", ndtms_met_percent=met, ndtms_partly_percent=partly)
+    sa = assess(
+        given_, availability=None, access=None, as_of=AS_OF, ndtms_completeness=completeness
+    )
+    answer = answers(sa)["ndtms_recording"][0]
+    pct = 100 * completeness
+    expected = Answer.MET if pct >= met else Answer.PARTLY if pct >= partly else Answer.NOT_MET
+    assert answer is expected
 
 
 @settings(max_examples=60)

@@ -331,3 +331,20 @@ def test_an_earlier_file_that_is_not_a_report_is_refused_by_name(tmp_path_factor
     path.write_text(text)
     with pytest.raises(InputUnreadable, match="--earlier old.json: not the report.json"):
         load_earlier(path)
+
+
+def test_self_assessment_csv_cites_each_questions_source(report):
+    sa = {r["question"]: r for r in rows(render_csv(report)["self_assessment.csv"])}
+    assert sa["shared_vision"]["heading"] == "integration"
+    assert "The role commissioners can play" in sa["shared_vision"]["question_source"]
+    assert sa["directory_current"]["local_addition"] == "yes"
+    assert sa["jsna_and_strategy"]["local_addition"] == "no"
+
+
+def test_html_shows_headings_sources_local_additions_and_thresholds(report):
+    html = render_html(report)
+    for title in ("Availability of mutual aid locally", "Barriers within the treatment system"):
+        assert title in html
+    assert "local addition" in html
+    assert "Source: <cite>Improving access to mutual aid" in html
+    assert 'id="thresholds"' in html and "First-meeting target" in html

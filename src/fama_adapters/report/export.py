@@ -111,9 +111,27 @@ def render_csv(report: CommissioningReport) -> dict[str, str]:
         ),
         "gaps.csv": _csv(("gap", "subject", "weekday", "detail"), _gaps(report)),
         "self_assessment.csv": _csv(
-            ("question", "theme", "answer", "source", "evidence"),
             (
-                (i.question.id, i.question.theme, i.answer.value, i.source.value, i.evidence)
+                "question",
+                "theme",
+                "answer",
+                "source",
+                "evidence",
+                "heading",
+                "question_source",
+                "local_addition",
+            ),
+            (
+                (
+                    i.question.id,
+                    i.question.theme,
+                    i.answer.value,
+                    i.source.value,
+                    i.evidence,
+                    i.question.heading.value,
+                    i.question.source,
+                    "yes" if i.question.local_addition else "no",
+                )
                 for i in sa.items
             ),
         ),

@@ -16,6 +16,7 @@ from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
 from fama_core.commissioning import (
     FUNNEL_STAGES,
+    HEADING_TITLES,
     MEDIAN_MEASURES,
     WEEKDAYS,
     AccessReport,
@@ -23,6 +24,7 @@ from fama_core.commissioning import (
     Dimension,
     GapKind,
     GroupFigures,
+    Heading,
     MeetingKind,
     TimeBand,
 )
@@ -536,24 +538,83 @@ def _access(report: CommissioningReport) -> Markup:
     )
 
 
-def _assessment(report: CommissioningReport) -> Markup:
+THRESHOLD_LABELS: dict[str, str] = {
+    "first_meeting_target_percent": "First-meeting target (share of clients introduced)",
+    "ndtms_met_percent": "NDTMS recording: met at",
+    "ndtms_partly_percent": "NDTMS recording: partly met at",
+    "directory_stale_partly_percent": "Meeting directory: partly current below this share stale",
+    "stale_after_days": "Meeting directory: not verified recently after",
+}
+"""Plain-English names of the self-assessment's thresholds."""
+
+
+_LOCAL = Markup(' <strong class="local">local addition</strong>')
+
+
+def _question_tables(report: CommissioningReport) -> Markup:
     sa = report.assessment
-    rows = []
-    for item in sa.items:
-        q = item.question
-        rows.append(
-            _h(
-                '<tr><th scope="row">{}<br><small>{} · guide: {}</small></th><td '
-                'class="answer-{}">{}</td><td>{}</td><td>{}</td></tr>',
-                _e(q.text),
-                _e(q.theme),
-                _e(q.guide_section),
-                item.answer.value,
-                _e(ANSWER_LABELS[item.answer]),
-                _e(item.source.value),
-                _e(item.evidence),
+    out = []
+    for heading in Heading:
+        rows = []
+        for item in sa.items:
+            q = item.question
+            if q.heading is not heading:
+                continue
+            label = (
+                Markup(' <strong class="local">local addition</strong>') if q.local_addition else ""
+            )
+            rows.append(
+                _h(
+                    '<tr><th scope="row">{}{}<br><small>Source: <cite>{}</cite>. {}</small></th>'
+                    '<td class="answer-{}">{}</td><td>{}</td><td>{}</td></tr>',
+                    q.text,
+                    label,
+                    q.source,
+                    q.source_passage,
+                    item.answer.value,
+                    ANSWER_LABELS[item.answer],
+                    item.source.value,
+                    item.evidence,
+                )
+            )
+        if rows:
+            out.append(
+                _h('<h3 id="assessment-{}">{}</h3>', heading.value, HEADING_TITLES[heading])
+                + _table(
+                    _h("{}: {}", HEADING_TITLES[heading], sa.partnership),
+                    ["Question", "Answer", "Answered from", "Evidence"],
+                    rows,
+                    table_id="self-assessment-" + heading.value,
+                )
+            )
+    thresholds = [
+        _h(
+            '<tr><th scope="row">{}</th><td class="n">{:g} {}</td><td class="n">{:g} {}</td>'
+            "<td>{}</td></tr>",
+            THRESHOLD_LABELS.get(t.name, t.name),
+            t.value,
+            t.unit,
+            t.default,
+            t.unit,
+            t.source,
+        )
+        for t in sa.thresholds
+    ]
+    if thresholds:
+        out.append(
+            Markup('<h3 id="thresholds-h">Thresholds the answers use</h3>')
+            + _table(
+                "Thresholds: each is configuration (the partnership's JSON, or --stale-days)",
+                ["Threshold", "Value", "Default", "Source"],
+                thresholds,
+                table_id="thresholds",
             )
         )
+    return Markup("").join(out)
+
+
+def _assessment(report: CommissioningReport) -> Markup:
+    sa = report.assessment
     gap_items = Markup("").join(
         _h(
             "<li><strong>{}:</strong> {} <small>(actions: {})</small></li>",
@@ -585,17 +646,15 @@ def _assessment(report: CommissioningReport) -> Markup:
         (
             Markup(
                 '<section id="assessment" aria-labelledby="assessment-h"><h2 id="assessment-h">'
-                "Self-assessment</h2><p>Questions built from the commissioners' guide. The <em>"
-                "source</em> column says which answers come from the data above and which the "
-                "partnership gave.</p>"
+                "Self-assessment</h2><p>Questions under the headings of PHE's <cite>Mutual aid "
+                "self-assessment tool</cite> (availability, gaps, barriers) and of the "
+                "commissioners' guide (integration, steering group, data), each citing the "
+                "passage it comes from; questions fama adds are marked <strong>local addition"
+                "</strong>. <em>Answered from</em> says which answers come from the data above "
+                "and which the partnership gave.</p>"
             )
         )
-        + _table(
-            (_h("Self-assessment of {}", sa.partnership)),
-            ["Question", "Answer", "Source", "Evidence"],
-            rows,
-            table_id="self-assessment",
-        )
+        + _question_tables(report)
         + (Markup('<h3 id="gap-list-h">Gaps</h3>'))
         + ((_h("<ol>{}</ol>", gap_items)) if gap_items else (Markup("<p>No gaps.</p>")))
         + (Markup('<h3 id="plan-h">Local action plan</h3>'))

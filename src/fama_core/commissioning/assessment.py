@@ -1,12 +1,14 @@
 """The partnership's self-assessment, its gaps, and the local action plan they feed.
 
-The commissioners' guide recommends partnerships "use PHE's self-assessment
-tool" to understand the availability of mutual aid, identify gaps and barriers,
-then write a local action plan ("who will lead on specific actions") reviewed
-by a mutual aid steering group. The tool itself is not published with the
-guide; :data:`QUESTIONS` are fama's questions built from the guide's own
-headings (service specifications, identifying local need, steering group,
-monitoring through NDTMS), each citing its section.
+The commissioners' guide recommends partnerships use PHE's *Mutual aid
+self-assessment tool* (December 2013) to understand the availability of mutual
+aid, identify gaps and highlight barriers, then write a local action plan
+("who will lead on specific actions") reviewed by a mutual aid steering group.
+Only the tool's brief user guide could be read here, not its questions, so
+:data:`QUESTIONS` sit under its three purposes and the guide's own headings
+(:class:`Heading`), each citing the passage it comes from; a question fama
+adds is marked ``local_addition``. Every threshold an answer uses is
+configuration with its default and source (:data:`THRESHOLD_SOURCES`).
 
 Some questions are answered from data (the meeting directory, the access
 figures, NDTMS completeness when known) and say so; the rest come from the
@@ -28,6 +30,7 @@ from pydantic import Field, ValidationError
 from fama_core import safe_json
 from fama_core.commissioning.access import AccessReport, Dimension
 from fama_core.commissioning.availability import (
+    DEFAULT_STALE_AFTER_DAYS,
     WEEKDAYS,
     AvailabilityReport,
     GapKind,
@@ -42,13 +45,16 @@ from fama_core.errors import (
 from fama_core.models import FamaModel, Identifier
 
 __all__ = [
+    "HEADING_TITLES",
     "QUESTIONS",
+    "THRESHOLD_SOURCES",
     "ActionItem",
     "ActionStatus",
     "Answer",
     "AnswerSource",
     "AssessmentItem",
     "Gap",
+    "Heading",
     "PartnershipAction",
     "PartnershipAnswer",
     "PartnershipInput",
@@ -56,6 +62,7 @@ __all__ = [
     "SelfAssessment",
     "SteeringGroup",
     "SteeringMember",
+    "Threshold",
     "assess",
     "parse_partnership_input",
     "parse_partnership_json",
@@ -80,27 +87,86 @@ class AnswerSource(StrEnum):
     NONE = "none"
 
 
+class Heading(StrEnum):
+    """The self-assessment's headings, in the order a partnership works through them.
+
+    The first three are what PHE's *Mutual aid self-assessment tool* (December
+    2013, *A brief user guide*, "About this tool") says the tool is for:
+    understanding the availability of mutual aid locally, identifying gaps,
+    highlighting barriers. The last three are the commissioners' guide's own
+    headings: integration with treatment ("The role commissioners can play",
+    "Service specifications"), the steering group, and data ("Monitoring the
+    effectiveness of local action", "Local action plans").
+    """
+
+    AVAILABILITY = "availability"
+    GAPS = "gaps"
+    BARRIERS = "barriers"
+    INTEGRATION = "integration"
+    STEERING_GROUP = "steering_group"
+    DATA = "data"
+
+
+HEADING_TITLES: dict[Heading, str] = {
+    Heading.AVAILABILITY: "Availability of mutual aid locally",
+    Heading.GAPS: "Gaps",
+    Heading.BARRIERS: "Barriers within the treatment system",
+    Heading.INTEGRATION: "Integration with treatment",
+    Heading.STEERING_GROUP: "Steering group",
+    Heading.DATA: "Data and local strategy",
+}
+"""Each heading as the page shows it."""
+
+GUIDE = "Improving access to mutual aid: a brief guide for commissioners (PHE, 2014)"
+TOOL = "Mutual aid self-assessment tool: a brief user guide (PHE, December 2013)"
+FAMA_GUIDE = "Facilitating access to mutual aid: three essential stages (PHE, 2013)"
+
+
 class Question(FamaModel):
-    """One self-assessment question, where the guide raises it, and what data can answer it."""
+    """One self-assessment question, the passage it comes from, and what data can answer it."""
 
     id: str
-    theme: str
+    heading: Heading
+    theme: str = Field(description="The heading as shown (HEADING_TITLES).")
     text: str
-    guide_section: str = Field(description="Section of the commissioners' guide it comes from.")
+    source: str = Field(description="The document and section the question comes from.")
+    source_passage: str = Field(
+        description="What that passage says, in brief (the question's grounds)."
+    )
+    local_addition: bool = Field(
+        default=False,
+        description="fama's own question, not asked by PHE's guide or tool (labelled as such).",
+    )
     from_data: str | None = Field(
         default=None, description="What data answers it; None when only the partnership can."
     )
     suggested_action: str
 
+    @property
+    def guide_section(self) -> str:
+        """The source, as older readers of this model knew it."""
+        return self.source
+
 
 def _q(
-    id: str, theme: str, text: str, section: str, action: str, data: str | None = None
+    id: str,
+    heading: Heading,
+    text: str,
+    source: str,
+    passage: str,
+    action: str,
+    data: str | None = None,
+    *,
+    local: bool = False,
 ) -> Question:
     return Question(
         id=id,
-        theme=theme,
+        heading=heading,
+        theme=HEADING_TITLES[heading],
         text=text,
-        guide_section=section,
+        source=source,
+        source_passage=passage,
+        local_addition=local,
         suggested_action=action,
         from_data=data,
     )
@@ -109,134 +175,241 @@ def _q(
 QUESTIONS: tuple[Question, ...] = (
     _q(
         "range_of_groups",
-        "Availability",
-        "Is a range of mutual aid groups available locally, both 12-step and secular "
-        "(SMART Recovery), from the organisations of annex 1?",
-        "Identifying local need; The role commissioners can play",
+        Heading.AVAILABILITY,
+        "Is a range of mutual aid groups available locally, both 12-step and SMART Recovery, "
+        "from the organisations of annex 1?",
+        f"{GUIDE}: The role commissioners can play; Identifying local need",
+        "People in treatment should have access to a range of peer-based recovery support "
+        "options, including 12-step, SMART Recovery and community recovery organisations; "
+        "commissioners should support choice.",
         "Invite the annex 1 organisations not meeting locally to establish local groups; "
         "offer premises for a nominal fee.",
         "meeting directory: organisations with an in-person meeting",
     ),
     _q(
         "meetings_every_day",
-        "Availability",
-        "Can a client attend an in-person meeting on every day of the week, including evenings?",
-        "Identifying local need",
-        "Share the weekly grid with the steering group and ask groups to fill the empty days "
-        "and evenings.",
+        Heading.AVAILABILITY,
+        "Can a client attend an in-person meeting on every day of the week?",
+        f"{GUIDE}: Identifying local need",
+        "The type and frequency of meetings varies: some areas have daily meetings, others "
+        "only one or two fellowships.",
+        "Share the weekly grid with the steering group and ask groups to fill the empty days.",
         "meeting directory: weekly grid of in-person meetings",
     ),
     _q(
-        "women_and_family_groups",
-        "Availability",
-        "Are there women-only meetings, and groups for relatives and friends (annex 2)?",
-        "Annex 2; Identifying local need",
-        "Ask Al-Anon, Alateen and Families Anonymous, and local groups, about women-only and "
-        "family meetings.",
-        "meeting directory: women-only and annex 2 meetings",
+        "family_groups",
+        Heading.AVAILABILITY,
+        "Are there groups for relatives, friends and others affected by someone's drug or "
+        "alcohol use (annex 2: Al-Anon, Alateen, Families Anonymous)?",
+        f"{GUIDE}: Annex 2; Our aim",
+        "Mutual aid can improve the health and wellbeing of families and relatives; annex 2 "
+        "lists the groups for them.",
+        "Ask Al-Anon, Alateen and Families Anonymous about meeting locally.",
+        "meeting directory: annex 2 meetings in person",
     ),
     _q(
         "directory_current",
-        "Availability",
+        Heading.AVAILABILITY,
         "Is the local meeting information given to clients (hand-out 6a) verified recently?",
-        "Initiating and maintaining contact with mutual aid groups",
+        f"{FAMA_GUIDE}: Session 1, provide schedule of local meetings (hand-out 6a)",
+        "The keyworker gives the client a schedule of local meetings; fama asks whether it is "
+        "current.",
         "Check each entry not verified recently with the group's public information contact.",
         "meeting directory: last verified dates",
+        local=True,
+    ),
+    _q(
+        "gaps_agreed",
+        Heading.GAPS,
+        "Have the gaps in availability and access to mutual aid groups been identified and "
+        "agreed with the steering group?",
+        f"{TOOL}: About this tool; {GUIDE}: Establishing a mutual aid steering group",
+        "The tool helps partnerships identify any gaps that exist; the steering group agrees "
+        "the gaps in availability and access.",
+        "Take this report's gap list to the steering group and agree it.",
+    ),
+    _q(
+        "missing_organisations_invited",
+        Heading.GAPS,
+        "Where a range of options is missing, have organisations not operating locally been "
+        "invited to establish local groups?",
+        f"{GUIDE}: Initiating and maintaining contact with mutual aid groups",
+        "If there is not a range of options in the area, contact others through their "
+        "national numbers and invite them to establish local groups.",
+        "Contact the national offices of the annex 1 organisations with no local meeting.",
+    ),
+    _q(
+        "provider_staff_attitudes",
+        Heading.BARRIERS,
+        "Do providers' and staff's attitudes towards the various mutual aid organisations "
+        "present barriers to clients' access, and are they being addressed?",
+        f"{GUIDE}: Identifying local need; {TOOL}: About this tool",
+        "There is great variability among providers and staff in their attitudes towards "
+        "mutual aid organisations, which may present barriers to be overcome.",
+        "Arrange talks by mutual aid groups' public information or health liaison members for "
+        "staff; review attitudes in supervision.",
     ),
     _q(
         "keyworkers_deliver_fama",
-        "Access",
+        Heading.BARRIERS,
         "Do all keyworkers support their clients to access mutual aid by delivering FAMA?",
-        "Local objectives and leadership; Service specifications",
+        f"{GUIDE}: Local objectives and leadership",
+        "Commissioners lead by ensuring all keyworkers support their clients to access mutual "
+        "aid by delivering the structured FAMA approach.",
         "Train keyworkers not yet delivering FAMA; add FAMA to supervision.",
         "event log: keyworkers who held a session 1, against the keyworker count supplied",
     ),
     _q(
         "clients_reach_meetings",
-        "Access",
+        Heading.BARRIERS,
         "Do clients introduced to mutual aid go on to attend a first meeting?",
-        "Our aim; Monitoring the effectiveness of local action",
+        f"{GUIDE}: Local action plans; {TOOL}: About this tool",
+        "The aim is that all clients have access to a mutual aid programme of their choice; "
+        "the tool highlights barriers within the treatment system.",
         "Review the obstacles most raised with keyworkers; offer peer accompaniment.",
         "event log: clients attending a first meeting as a share of those introduced",
     ),
     _q(
         "peer_accompaniment",
-        "Access",
+        Heading.BARRIERS,
         "Is peer accompaniment to a first meeting available and used?",
-        "Recovery community organisations",
+        f"{GUIDE}: Recovery community organisations; {FAMA_GUIDE}: Appendix 1",
+        "Recovery community organisations might support by accompanying users to meetings.",
         "Agree with recovery community organisations and groups how volunteers accompany "
         "clients to first meetings.",
         "event log: accompaniment arranged and used",
     ),
     _q(
+        "shared_vision",
+        Heading.INTEGRATION,
+        "Is there a shared, locally developed vision of recovery in which mutual aid is fully "
+        "integrated with alcohol and drug services, including in-patient and residential "
+        "treatment?",
+        f"{GUIDE}: The role commissioners can play",
+        "Commissioners need to ensure a shared, locally developed vision of recovery where "
+        "mutual aid is fully integrated with services, including in-patient and residential "
+        "treatment, so all staff know its value.",
+        "Agree a local recovery vision with providers, in-patient and residential services and "
+        "mutual aid groups.",
+    ),
+    _q(
         "service_spec_fama",
-        "Service specifications",
+        Heading.INTEGRATION,
         "Do service specifications require keyworkers to help service users access mutual aid, "
         "for example by delivering FAMA?",
-        "Service specifications",
+        f"{GUIDE}: Service specifications",
+        "Keyworkers are required to help service users access mutual aid, perhaps by "
+        "delivering FAMA.",
         "Add the FAMA requirement to service specifications at the next review.",
     ),
     _q(
         "service_spec_links",
-        "Service specifications",
+        Heading.INTEGRATION,
         "Do service specifications require providers to develop and maintain links with mutual "
         "aid organisations?",
-        "Service specifications",
+        f"{GUIDE}: Service specifications",
+        "Drug treatment providers are required to develop and maintain appropriate links with "
+        "mutual aid organisations.",
         "Add the requirement to maintain links with mutual aid organisations.",
     ),
     _q(
         "premises_offered",
-        "Service specifications",
+        Heading.INTEGRATION,
         "Are providers required, where appropriate, to make premises available to mutual aid "
         "groups for a nominal fee?",
-        "Service specifications",
+        f"{GUIDE}: Service specifications",
+        "Where appropriate, providers make their premises available for mutual aid meetings "
+        "for a nominal fee.",
         "Ask providers which rooms they can offer to groups, and at what fee.",
     ),
     _q(
         "structured_facilitation",
-        "Service specifications",
+        Heading.INTEGRATION,
         "Are providers encouraged to offer structured facilitation programmes (12-step "
         "facilitation, SMART Recovery-based interventions)?",
-        "Service specifications",
+        f"{GUIDE}: Service specifications",
+        "Commissioners may encourage more structured mutual aid facilitation programmes.",
         "Consider incentives for 12-step facilitation or the SMART Recovery partnership scheme.",
     ),
     _q(
-        "ndtms_recording",
-        "Monitoring",
-        "Are NDTMS recovery support sub-interventions (facilitated access to mutual aid, peer "
-        "support) routinely and robustly recorded?",
-        "Monitoring the effectiveness of local action; Data completeness",
-        "Audit recovery support recording with providers; build it into local governance.",
-        "NDTMS completeness, when figures are supplied",
-    ),
-    _q(
         "rco_links",
-        "Links",
+        Heading.INTEGRATION,
         "Are there links with recovery community organisations, for example to accompany "
         "clients to meetings?",
-        "Recovery community organisations",
+        f"{GUIDE}: Recovery community organisations",
+        "Recovery community organisations are well placed to improve links between treatment "
+        "and local mutual aid groups.",
         "Invite recovery community organisations to the steering group.",
     ),
     _q(
         "mutual_aid_contacts",
-        "Links",
+        Heading.INTEGRATION,
         "Is there contact with local groups' public information or health liaison roles, and "
         "has an introductory meeting been held?",
-        "Initiating and maintaining contact; Communicating local objectives",
+        f"{GUIDE}: Initiating and maintaining contact; Communicating local objectives",
+        "Contact groups' public information or health liaison roles; invite representatives "
+        "of all groups to an introductory meeting.",
         "Invite representatives of every local group, and of those not yet local, to an "
         "introductory meeting.",
     ),
     _q(
         "steering_group",
-        "Leadership",
+        Heading.STEERING_GROUP,
         "Is there a mutual aid steering group including mutual aid groups, recovery community "
         "organisations, treatment providers' managers and service users?",
-        "Establishing a mutual aid steering group",
+        f"{GUIDE}: Establishing a mutual aid steering group",
+        "Membership recommended: all local mutual aid groups, recovery community "
+        "organisations, managers or recovery leads of providers, service users.",
         "Set up a steering group, or add mutual aid to an existing provider group.",
         "the steering group's membership, as supplied",
     ),
+    _q(
+        "steering_group_plan",
+        Heading.STEERING_GROUP,
+        "Does the steering group review the self-assessment and feed the local action plan, "
+        "saying who leads each action?",
+        f"{GUIDE}: Establishing a mutual aid steering group; Local action plans",
+        "The steering group reviews the self-assessment, agrees gaps and feeds the local "
+        "action plan, detailing who will lead on specific actions.",
+        "Give every action of the plan a lead and take the plan to the steering group.",
+    ),
+    _q(
+        "ndtms_recording",
+        Heading.DATA,
+        "Are NDTMS recovery support sub-interventions (facilitated access to mutual aid, peer "
+        "support) routinely and robustly recorded?",
+        f"{GUIDE}: Service specifications; Data completeness and reporting",
+        "NDTMS recovery support interventions should be routinely and robustly completed; "
+        "early analysis found them poorly reported.",
+        "Audit recovery support recording with providers; build it into local governance.",
+        "NDTMS completeness, when figures are supplied",
+    ),
+    _q(
+        "data_governance",
+        Heading.DATA,
+        "Is recovery support recording built into local governance, with audit teams checking "
+        "the data reflects activity?",
+        f"{GUIDE}: Data completeness and reporting of recovery support interventions",
+        "Consider building completion into local governance frameworks, using audit teams to "
+        "ensure the data is a true reflection of activity.",
+        "Add recovery support recording to the provider performance framework and audit plan.",
+    ),
+    _q(
+        "jsna_and_strategy",
+        Heading.DATA,
+        "Are the self-assessment's results included in the joint strategic needs assessment, "
+        "and the resulting action plan in the health and wellbeing strategy?",
+        f"{GUIDE}: Local action plans",
+        "The results might be included in joint strategic needs assessments, and the action "
+        "plans in health and wellbeing strategies.",
+        "Send this report to the JSNA lead and the health and wellbeing board.",
+    ),
 )
-"""The self-assessment questions, in the order a partnership works through them."""
+"""The self-assessment questions under PHE's headings, each citing the passage it comes from.
+
+The women-only and evening questions of earlier versions had no source and
+are gone (evening gaps are still listed with the meeting directory's gaps).
+"""
 
 _BY_ID = {q.id: q for q in QUESTIONS}
 _CLOSED_ACTIONS = frozenset({"done", "dropped"})
@@ -293,10 +466,60 @@ class PartnershipInput(FamaModel):
     partnership: str = Field(min_length=1, max_length=200)
     completed_on: dt.date | None = None
     keyworkers_total: int | None = Field(default=None, ge=0)
-    first_meeting_target_percent: float = Field(default=50.0, ge=0, le=100)
+    first_meeting_target_percent: float = Field(
+        default=50.0,
+        ge=0,
+        le=100,
+        description="Share of clients introduced who should reach a "
+        "first meeting for the question to be met (a local choice; neither guide sets one).",
+    )
+    ndtms_met_percent: float = Field(
+        default=95.0, ge=0, le=100, description="NDTMS recording complete enough to be met."
+    )
+    ndtms_partly_percent: float = Field(
+        default=50.0, ge=0, le=100, description="NDTMS recording complete enough to be partly met."
+    )
+    directory_stale_partly_percent: float = Field(
+        default=50.0,
+        ge=0,
+        le=100,
+        description="The meeting directory is partly current while fewer than this share of "
+        "its entries are not verified recently.",
+    )
     answers: dict[str, PartnershipAnswer] = Field(default_factory=dict)
     steering_group: SteeringGroup | None = None
     actions: tuple[PartnershipAction, ...] = ()
+
+
+THRESHOLD_SOURCES: dict[str, tuple[str, str]] = {
+    "first_meeting_target_percent": (
+        "%",
+        "Local choice, fama's default: neither PHE guide sets a target for first meetings.",
+    ),
+    "ndtms_met_percent": (
+        "%",
+        "Local choice, fama's default: the guide asks that recovery support be recorded "
+        "'routinely and robustly', without a figure.",
+    ),
+    "ndtms_partly_percent": ("%", "Local choice, fama's default (as above)."),
+    "directory_stale_partly_percent": ("%", "Local choice, fama's default."),
+    "stale_after_days": (
+        "days",
+        "Local choice, fama's default (a year), shared with the meeting directory and the "
+        "client pack (--stale-days).",
+    ),
+}
+"""Each configurable threshold's unit and where its default comes from."""
+
+
+class Threshold(FamaModel):
+    """A threshold an answer depends on: its value, its default and its source."""
+
+    name: str
+    value: float
+    default: float
+    unit: str
+    source: str
 
 
 class AssessmentItem(FamaModel):
@@ -338,6 +561,9 @@ class SelfAssessment(FamaModel):
     gaps: tuple[Gap, ...]
     plan: tuple[ActionItem, ...]
     notes: tuple[str, ...] = Field(description="Input problems and overridden answers.")
+    thresholds: tuple[Threshold, ...] = Field(
+        default=(), description="The thresholds the answers used, with defaults and sources."
+    )
 
 
 def _shape_problem(record: str, field: str, reason: str) -> InvalidRecord:
@@ -463,41 +689,43 @@ def _range(av: AvailabilityReport | None) -> _DataAnswer:
 def _every_day(av: AvailabilityReport | None) -> _DataAnswer:
     if av is None:
         return None
-    gaps = [g for g in av.time_gaps if g.kind is MeetingKind.ANY_IN_PERSON]
-    whole = [g.weekday for g in gaps if g.gap is GapKind.WHOLE_DAY]
-    evening = [g.weekday for g in gaps if g.gap is GapKind.EVENING]
-    if not gaps:
-        return Answer.MET, "An in-person meeting every day of the week, every evening."
+    whole = [
+        g.weekday
+        for g in av.time_gaps
+        if g.kind is MeetingKind.ANY_IN_PERSON and g.gap is GapKind.WHOLE_DAY
+    ]
+    if not whole:
+        return Answer.MET, "An in-person meeting every day of the week."
     answer = Answer.NOT_MET if len(whole) == 7 else Answer.PARTLY
-    return answer, (
-        f"Days with no in-person meeting: {_names([WEEKDAYS[d - 1] for d in whole])}; "
-        f"evenings with none: {_names([WEEKDAYS[d - 1] for d in evening])}."
-    )
+    return answer, f"Days with no in-person meeting: {_names([WEEKDAYS[d - 1] for d in whole])}."
 
 
-def _women_family(av: AvailabilityReport | None) -> _DataAnswer:
+def _family(av: AvailabilityReport | None) -> _DataAnswer:
     if av is None:
         return None
-    women = sum(c.meetings for c in av.grid if c.kind is MeetingKind.WOMEN_ONLY)
-    family = sum(c.meetings for c in av.grid if c.kind is MeetingKind.FAMILY)
-    annex2_missing = [o.code for o in av.organisations if o.annex == "2" and not o.in_person]
-    answer = (
-        Answer.MET if women and family else Answer.PARTLY if women or family else Answer.NOT_MET
-    )
+    annex2 = [o for o in av.organisations if o.annex == "2"]
+    local = [o.code for o in annex2 if o.in_person]
+    missing = [o.code for o in annex2 if not o.in_person]
+    answer = Answer.MET if local and not missing else Answer.PARTLY if local else Answer.NOT_MET
     return answer, (
-        f"{women} women-only and {family} family meeting slots a week in person; "
-        f"annex 2 organisations not meeting locally: {_names(annex2_missing)}."
+        f"{len(local)} of {len(annex2)} annex 2 organisations meet in person locally "
+        f"({_names(local)}); not meeting locally: {_names(missing)}."
     )
 
 
-def _current(av: AvailabilityReport | None) -> _DataAnswer:
+def _current(av: AvailabilityReport | None, given: PartnershipInput) -> _DataAnswer:
     if av is None:
         return None
     if av.meetings == 0:
         return Answer.NOT_MET, "The directory lists no meetings."
     stale = len(av.stale)
+    share = 100.0 * stale / av.meetings
     answer = (
-        Answer.MET if stale == 0 else Answer.PARTLY if stale * 2 < av.meetings else (Answer.NOT_MET)
+        Answer.MET
+        if stale == 0
+        else Answer.PARTLY
+        if share < given.directory_stale_partly_percent
+        else Answer.NOT_MET
     )
     return answer, (
         f"{stale} of {av.meetings} entries not verified in the last {av.stale_after_days} days."
@@ -552,11 +780,17 @@ def _accompaniment(ac: AccessReport | None) -> _DataAnswer:
     return answer, f"Accompaniment arranged for {arranged} clients and used by {used}."
 
 
-def _ndtms(completeness: float | None) -> _DataAnswer:
+def _ndtms(completeness: float | None, given: PartnershipInput) -> _DataAnswer:
     if completeness is None:
         return None
     pct = 100.0 * completeness
-    answer = Answer.MET if pct >= 95 else Answer.PARTLY if pct >= 50 else Answer.NOT_MET
+    answer = (
+        Answer.MET
+        if pct >= given.ndtms_met_percent
+        else Answer.PARTLY
+        if pct >= given.ndtms_partly_percent
+        else Answer.NOT_MET
+    )
     return answer, (
         f"{pct:.0f}% of clients with FAMA recorded have a complete recovery support review "
         "in NDTMS."
@@ -578,12 +812,12 @@ def _steering(given: PartnershipInput) -> _DataAnswer:
 _EVALUATORS: dict[str, Callable[[_Context], _DataAnswer]] = {
     "range_of_groups": lambda c: _range(c[0]),
     "meetings_every_day": lambda c: _every_day(c[0]),
-    "women_and_family_groups": lambda c: _women_family(c[0]),
-    "directory_current": lambda c: _current(c[0]),
+    "family_groups": lambda c: _family(c[0]),
+    "directory_current": lambda c: _current(c[0], c[2]),
     "keyworkers_deliver_fama": lambda c: _keyworkers(c[1], c[2]),
     "clients_reach_meetings": lambda c: _reach(c[1], c[2]),
     "peer_accompaniment": lambda c: _accompaniment(c[1]),
-    "ndtms_recording": lambda c: _ndtms(c[3]),
+    "ndtms_recording": lambda c: _ndtms(c[3], c[2]),
     "steering_group": lambda c: _steering(c[2]),
 }
 
@@ -660,6 +894,26 @@ def assess(
             plan.append(proposed)
             ids.append(proposed.id)
         gaps.append(Gap(question_id=q.id, text=q.text, answer=item.answer, actions=tuple(ids)))
+    defaults = PartnershipInput(partnership=given.partnership)
+    values: dict[str, tuple[float, float]] = {
+        name: (getattr(given, name), getattr(defaults, name))
+        for name in THRESHOLD_SOURCES
+        if name != "stale_after_days"
+    }
+    values["stale_after_days"] = (
+        availability.stale_after_days if availability else DEFAULT_STALE_AFTER_DAYS,
+        DEFAULT_STALE_AFTER_DAYS,
+    )
+    thresholds = tuple(
+        Threshold(
+            name=name,
+            value=values[name][0],
+            default=values[name][1],
+            unit=unit,
+            source=source,
+        )
+        for name, (unit, source) in THRESHOLD_SOURCES.items()
+    )
     return SelfAssessment(
         partnership=given.partnership,
         as_of=as_of,
@@ -667,4 +921,5 @@ def assess(
         gaps=tuple(gaps),
         plan=tuple(plan),
         notes=tuple(notes),
+        thresholds=thresholds,
     )
