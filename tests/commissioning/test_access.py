@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import Obstacle
@@ -202,3 +204,52 @@ def test_withheld_obstacles_are_listed_in_hand_out_order(published):
         (Obstacle.TOO_MUCH_TALK_OF_GOD, None),
         (Obstacle.NOT_LIKE_THESE_PEOPLE, None),
     ]
+
+
+def test_area_percentiles_beside_the_medians(report):
+    # introduced→committed: 7, 7, 7, 14, 21 → 25th 7, 75th 14 (inclusive method)
+    assert report.area.quartiles["days_introduced_to_committed"] == (7.0, 14.0)
+    assert report.area.quartiles["days_committed_to_first_meeting"] == (3.0, 3.0)
+
+
+@settings(max_examples=80)
+@given(st.lists(st.integers(0, 400), min_size=0, max_size=30), st.integers(1, 6))
+def test_percentiles_bracket_the_median_and_follow_the_threshold(days, threshold):
+    from fama_core.codes import EpisodeStatus
+    from fama_core.commissioning import ClientJourney, analyse_access
+
+    start = dt.date(2026, 1, 5)
+    journeys = [
+        ClientJourney(
+            keyworker_id="kw",
+            team_id="t",
+            introduced_on=start,
+            status=EpisodeStatus.COMMITTED,
+            organisation="aa",
+            committed_on=start + dt.timedelta(days=d),
+        )
+        for d in days
+    ]
+    area = analyse_access(journeys, threshold=threshold).area
+    m = "days_introduced_to_committed"
+    if len(days) < threshold or not days:
+        assert area.quartiles[m] is None and area.medians[m] is None
+        return
+    low, high = area.quartiles[m]
+    assert min(days) <= low <= area.medians[m] <= high <= max(days)
+
+
+def test_engaged_counts_only_episodes_meeting_the_workflows_engagement_criterion():
+    from fama_adapters.report.sample import area_caseload
+    from fama_core.codes import EpisodeStatus as S
+    from fama_core.commissioning import analyse_access, journeys_from_caseload
+    from fama_core.engagement import assess_engagement
+    from fama_core.workflow import fold
+
+    caseload = [fold(e) for e in area_caseload(120, seed=11).values()]
+    engaged = [
+        ep for c in caseload for ep in c.episodes[-1:] if ep.sessions and ep.status is S.ENGAGED
+    ]
+    assert engaged and all(assess_engagement(ep).met for ep in engaged)
+    area = analyse_access(journeys_from_caseload(caseload), threshold=1).area
+    assert area.counts["engaged"] == len(engaged)

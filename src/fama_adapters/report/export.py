@@ -68,6 +68,12 @@ def _figures(report: CommissioningReport) -> list[tuple[object, ...]]:
                 ("access_median", g.dimension.value, g.group, m, d, "days")
                 + ("withheld" if d is None else "shown",)
             )
+            q = g.quartiles.get(m)
+            for name, value in (("p25", q[0] if q else None), ("p75", q[1] if q else None)):
+                rows.append(
+                    ("access_percentile", g.dimension.value, g.group, f"{m}_{name}", value, "days")
+                    + ("withheld" if value is None else "shown",)
+                )
     for ob in report.access.obstacles:
         rows.append(
             ("obstacles", "area", "all", ob.obstacle.value, ob.clients, "clients")

@@ -118,12 +118,16 @@ def _people(value: int | None, measure: str = "") -> Markup:
     return _h('<td class="n people"{}>{}</td>', attr, value)
 
 
-def _days(value: float | None) -> Markup:
+def _days(value: float | None, quartiles: tuple[float, float] | None = None) -> Markup:
     if value is None:
         return Markup(
             '<td class="n withheld"><abbr title="fewer clients than the threshold">–</abbr></td>'
         )
-    return _h('<td class="n">{:g}</td>', value)
+    if quartiles is None:
+        return _h('<td class="n">{:g}</td>', value)
+    return _h(
+        '<td class="n">{:g} <small>({:g}–{:g})</small></td>', value, quartiles[0], quartiles[1]
+    )
 
 
 def _pct(num: int | None, den: int | None) -> Markup:
@@ -433,7 +437,7 @@ def _access(report: CommissioningReport) -> Markup:
     for g in (area, *ac.groups_of(Dimension.ORGANISATION)):
         median_rows.append(
             (_h('<tr><th scope="row">{}</th>', _e(_group_label(report, g))))
-            + (Markup("").join(_days(g.medians[m]) for m in MEDIAN_MEASURES))
+            + (Markup("").join(_days(g.medians[m], g.quartiles.get(m)) for m in MEDIAN_MEASURES))
             + (Markup("</tr>"))
         )
     obstacle_rows = [
@@ -483,9 +487,15 @@ def _access(report: CommissioningReport) -> Markup:
         + _count_table(
             report, "Funnel for the whole area", Dimension.AREA, stage_measures, "funnel-table"
         )
-        + (Markup('<h3 id="time-h">Time between stages (median days)</h3>'))
+        + (
+            Markup(
+                '<h3 id="time-h">Time between stages (median days, with the 25th and 75th '
+                "percentiles)</h3>"
+            )
+        )
         + _table(
-            "Median days between stages, whole area and by organisation chosen",
+            "Median days between stages (25th–75th percentile), whole area and by organisation "
+            "chosen",
             ["Group", *(MEASURE_LABELS[m] for m in MEDIAN_MEASURES)],
             median_rows,
             table_id="medians",

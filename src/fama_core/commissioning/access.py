@@ -249,6 +249,11 @@ class GroupFigures(FamaModel):
     medians: dict[str, float | None] = Field(
         description="Median days between stages; None when fewer clients than the threshold."
     )
+    quartiles: dict[str, tuple[float, float] | None] = Field(
+        default_factory=dict,
+        description="25th and 75th percentiles of the days between stages, beside each median "
+        "(inclusive method); None when fewer clients than the threshold.",
+    )
     within: tuple[str, ...] = Field(
         default=(),
         description="For a keyworker: the teams its clients' episodes were opened in.",
@@ -309,6 +314,14 @@ def _label(journey: ClientJourney, dimension: Dimension) -> str:
 
 def _median(values: list[int]) -> float:
     return float(statistics.median(values))
+
+
+def _quartiles(values: list[int]) -> tuple[float, float]:
+    """25th and 75th percentiles, interpolated between the clients' own values."""
+    if len(values) == 1:
+        return float(values[0]), float(values[0])
+    low, _mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return float(low), float(high)
 
 
 @dataclass(frozen=True, slots=True)
@@ -672,12 +685,16 @@ def analyse_access(
         medians = {
             m: (_median(v) if len(v) >= threshold and v else None) for m, v in samples.items()
         }
+        quartiles = {
+            m: (_quartiles(v) if len(v) >= threshold and v else None) for m, v in samples.items()
+        }
         groups.append(
             GroupFigures(
                 dimension=dim,
                 group=label,
                 counts=key_counts,
                 medians=medians,
+                quartiles=quartiles,
                 within=cells.within.get(label, ()) if dim is Dimension.KEYWORKER else (),
             )
         )
