@@ -1,8 +1,8 @@
 """HTML that escapes by default: the one way fama's pages (report, client pack) are built.
 
-Every piece of markup is a :class:`Markup` (markupsafe's, as Jinja2 uses):
+Every piece of markup is a ``markupsafe.Markup`` (as Jinja2 uses):
 markup written in fama's own code is a template, and whatever fills it is
-escaped unless it is itself :class:`Markup`. So a meeting name, a note, an
+escaped unless it is itself ``Markup``. So a meeting name, a note, an
 organisation name from a feed or a partnership's answer cannot open a tag or
 break out of an attribute, whichever helper forgets what::
 
@@ -22,20 +22,20 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-__all__ = ["Markup", "escape", "html", "join", "link", "safe_url"]
+__all__ = ["html", "join", "link", "safe_url"]
 
 
 def html(template: str, /, *args: object) -> Markup:
     """``template`` (markup written in fama's code) with each ``{}`` filled by an escaped argument.
 
     Format specifications work as in :meth:`str.format` (``{:.0f}``); an
-    argument that is already :class:`Markup` is inserted as it is.
+    argument that is already ``Markup`` is inserted as it is.
     """
     return Markup(template).format(*args)
 
 
 def join(separator: str, parts: object) -> Markup:
-    """The parts, each escaped unless it is :class:`Markup`, between ``separator`` (markup)."""
+    """The parts, each escaped unless it is ``Markup``, between ``separator`` (markup)."""
     return Markup(separator).join(parts)  # type: ignore[arg-type]
 
 

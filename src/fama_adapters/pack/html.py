@@ -21,8 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from fama_adapters.markup import Markup, escape, link
+from markupsafe import Markup, escape
+
 from fama_adapters.markup import html as _h
+from fama_adapters.markup import link
 from fama_core.addresses import address_lines
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode, GoalStatus

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from fama_adapters.markup import Markup, escape
+from markupsafe import Markup, escape
+
 from fama_adapters.markup import html as _h
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg

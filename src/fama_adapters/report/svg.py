@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from fama_adapters.markup import Markup, escape
+from markupsafe import Markup, escape
+
 from fama_adapters.markup import html as _h
 
 __all__ = ["funnel_svg", "grid_svg", "trend_svg"]
