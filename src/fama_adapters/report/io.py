@@ -61,8 +61,8 @@ def load_earlier(path: Path) -> AccessReport:
     :class:`~fama_core.errors.InputUnreadable` naming the option and the file.
     """
     source = f"--earlier {path.name}"
+    data = safe_json.loads(path.read_bytes(), source=source)
     try:
-        data = json.loads(path.read_bytes())
         access = data["access"] if isinstance(data, dict) else None
         return AccessReport.model_validate(access)
     except (ValueError, KeyError, RecursionError):
