@@ -463,3 +463,70 @@ def table_ranges(
         lo, hi = m.bounds({m.index[key]: 1})
         out[key] = (round(lo), round(hi))
     return out
+
+
+COMPLETENESS = (
+    "clients_in_treatment",
+    "facilitation_recorded",
+    "no_facilitation_in_treatment",
+    "no_fama_record",
+    "reviews_missing",
+)
+
+
+def _recording_cells(figures_csv: str) -> dict[tuple[str, str], int | None]:
+    return {
+        (row["group"], row["measure"]): None if row["value"] == "" else int(row["value"])
+        for row in csv.DictReader(io.StringIO(figures_csv))
+        if row["section"] == "ndtms_completeness"
+    }
+
+
+def attack_recording(
+    figures_csv: str, truth_csv: str, *, threshold: int, protection: int
+) -> list[str]:
+    """The NDTMS recording table: in treatment = recorded + not recorded; no FAMA record is
+    among those not recorded; keyworkers add up to the overall row ("all keyworkers")."""
+    cells = _recording_cells(figures_csv)
+    truth = _recording_cells(truth_csv)
+    m = _Model()
+    for key, value in cells.items():
+        m.var(key, value)
+    rows = sorted({group for group, _ in cells})
+    overall = "all keyworkers"
+    targets: list[tuple[str, tuple, dict, int | None]] = []
+    for row in rows:
+        c = lambda measure, r=row: m.index[(r, measure)]  # noqa: E731
+        m.eq(
+            {
+                c("clients_in_treatment"): 1,
+                c("facilitation_recorded"): -1,
+                c("no_facilitation_in_treatment"): -1,
+            }
+        )
+        m.ge({c("no_facilitation_in_treatment"): 1, c("no_fama_record"): -1})
+        diff = {c("no_facilitation_in_treatment"): 1, c("no_fama_record"): -1}
+        true = truth[(row, "no_facilitation_in_treatment")] - truth[(row, "no_fama_record")]
+        targets.append(("derived", (row, "record_not_facilitated"), diff, true))
+        for measure in COMPLETENESS:
+            if cells[(row, measure)] is None:
+                targets.append(("withheld", (row, measure), {c(measure): 1}, truth[(row, measure)]))
+    keyworkers = [r for r in rows if r != overall]
+    if keyworkers:
+        for measure in COMPLETENESS:
+            m.eq(
+                {
+                    m.index[(overall, measure)]: 1,
+                    **{m.index[(k, measure)]: -1 for k in keyworkers},
+                }
+            )
+    m.freeze()
+    found = []
+    for kind, label, objective, true in targets:
+        sensitive = true is not None and 1 <= true < threshold
+        lo, hi = (round(v) for v in m.bounds(objective))
+        if sensitive and hi - lo < protection:
+            found.append(f"{kind} {label}: between {lo} and {hi}")
+        elif 1 <= lo and hi < threshold:
+            found.append(f"{kind} {label}: between {lo} and {hi}")
+    return found

@@ -18,12 +18,14 @@ from fama_core.commissioning import (
     DEFAULT_THRESHOLD,
     AccessReport,
     AvailabilityReport,
+    CompletenessFigures,
     EarlierReport,
     MeetingLike,
     PartnershipInput,
     SelfAssessment,
     analyse_access,
     analyse_availability,
+    analyse_completeness,
     assess,
     journeys_from_caseload,
     overlap_of,
@@ -44,6 +46,11 @@ class CommissioningReport(FamaModel):
     )
     access: AccessReport
     assessment: SelfAssessment
+    completeness: CompletenessFigures | None = Field(
+        default=None,
+        description="NDTMS recording per keyworker (counts of clients, suppressed); None when "
+        "no completeness file was given.",
+    )
     organisation_names: dict[str, str] = Field(description="Organisation code to name.")
     obstacle_titles: dict[str, str] = Field(description="Obstacle code to its hand-out title.")
     sources: tuple[str, ...] = Field(description="What the figures were computed from.")
@@ -65,6 +72,7 @@ def build_report(
     local_organisations: Mapping[str, Organisation] | None = None,
     sources: Iterable[str] = (),
     earlier: Iterable[AccessReport] = (),
+    completeness: object | None = None,
 ) -> CommissioningReport:
     """Analyse a caseload and a meeting directory and answer the self-assessment.
 
@@ -73,6 +81,8 @@ def build_report(
     ``earlier`` are access figures already published (``report.json``'s
     ``access``) for periods overlapping this one, from the same records:
     suppression keeps every difference with them protected too.
+    ``completeness`` is the decoded ``fama ndtms completeness --json``: its
+    per-keyworker counts are published with the same suppression.
     """
     caseload = list(caseload)
     period = (period_start, period_end)
@@ -116,8 +126,14 @@ def build_report(
         as_of=as_of,
         ndtms_completeness=ndtms_completeness,
     )
+    recording = (
+        analyse_completeness(completeness, threshold=threshold, protection=protection)
+        if completeness is not None
+        else None
+    )
     return CommissioningReport(
         area=area,
+        completeness=recording,
         generated_on=as_of,
         availability=availability,
         access=access,

@@ -15,7 +15,12 @@ from pathlib import Path
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.html import render_html
 from fama_adapters.spreadsheet import people_csv_writer
-from fama_core.commissioning import COUNT_MEASURES, MEDIAN_MEASURES, WEEKDAYS
+from fama_core.commissioning import (
+    COMPLETENESS_MEASURES,
+    COUNT_MEASURES,
+    MEDIAN_MEASURES,
+    WEEKDAYS,
+)
 
 __all__ = ["REPORT_FILES", "render_csv", "render_json", "write_report"]
 
@@ -73,6 +78,15 @@ def _figures(report: CommissioningReport) -> list[tuple[object, ...]]:
                 rows.append(
                     ("access_percentile", g.dimension.value, g.group, f"{m}_{name}", value, "days")
                     + ("withheld" if value is None else "shown",)
+                )
+    if report.completeness is not None:
+        rec = report.completeness
+        for row, dimension in ((rec.overall, "area"), *((k, "keyworker") for k in rec.keyworkers)):
+            for m in COMPLETENESS_MEASURES:
+                v = row.counts[m]
+                rows.append(
+                    ("ndtms_completeness", dimension, row.keyworker, m, v, "clients")
+                    + ("withheld" if v is None else "shown",)
                 )
     for ob in report.access.obstacles:
         rows.append(

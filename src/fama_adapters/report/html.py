@@ -16,6 +16,7 @@ from fama_adapters.markup import html as _h
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
 from fama_core.commissioning import (
+    COMPLETENESS_MEASURES,
     FUNNEL_STAGES,
     HEADING_TITLES,
     MEDIAN_MEASURES,
@@ -501,6 +502,7 @@ def _access(report: CommissioningReport) -> Markup:
             median_rows,
             table_id="medians",
         )
+        + _recording(report)
         + (Markup('<h3 id="obstacles-h">Obstacles most often raised</h3>'))
         + (
             _table(
@@ -622,6 +624,46 @@ def _question_tables(report: CommissioningReport) -> Markup:
             )
         )
     return Markup("").join(out)
+
+
+COMPLETENESS_LABELS: dict[str, str] = {
+    "clients_in_treatment": "Clients in treatment",
+    "facilitation_recorded": "FAMA recorded in treatment",
+    "no_facilitation_in_treatment": "No FAMA recorded in treatment",
+    "no_fama_record": "No FAMA record at all",
+    "reviews_missing": "Recovery support review missing",
+}
+"""Plain-English names of the NDTMS recording counts."""
+
+
+def _recording(report: CommissioningReport) -> Markup:
+    rec = report.completeness
+    if rec is None:
+        return Markup("")
+    rows = []
+    for row in (rec.overall, *rec.keyworkers):
+        share = (
+            Markup('<td class="n withheld"><abbr title="withheld to protect clients">*</abbr></td>')
+            if row.recorded_percent is None
+            else _h('<td class="n">{:.0f}%</td>', row.recorded_percent)
+        )
+        rows.append(
+            _h('<tr><th scope="row">{}</th>', row.keyworker)
+            + Markup("").join(_people(row.counts[m], m) for m in COMPLETENESS_MEASURES)
+            + share
+            + Markup("</tr>")
+        )
+    return Markup(
+        '<h3 id="recording-h">Recovery support recorded in NDTMS, by keyworker</h3>'
+        "<p>Every client in treatment (from the service's NDTMS contexts), including clients "
+        "with no FAMA record, counted once under their keyworker. Small counts are withheld "
+        "as above.</p>"
+    ) + _table(
+        "NDTMS recording by keyworker",
+        ["Keyworker", *(COMPLETENESS_LABELS[m] for m in COMPLETENESS_MEASURES), "Recorded"],
+        rows,
+        table_id="ndtms-recording",
+    )
 
 
 def _assessment(report: CommissioningReport) -> Markup:

@@ -29,6 +29,7 @@ __all__ = [
     "completeness_share",
     "load_caseload",
     "load_completeness",
+    "load_completeness_data",
     "load_earlier",
     "load_meetings",
     "load_partnership",
@@ -128,12 +129,16 @@ def completeness_share(data: object, *, record: str = "completeness") -> float |
 
 def load_completeness(path: Path) -> float | None:
     """Read a ``fama ndtms completeness --json`` file (see :func:`completeness_share`)."""
+    return completeness_share(load_completeness_data(path), record=path.name)
+
+
+def load_completeness_data(path: Path) -> object:
+    """The decoded ``fama ndtms completeness --json`` file (per keyworker and overall)."""
     try:
-        data = safe_json.loads(path.read_bytes(), source=path.name)
+        return safe_json.loads(path.read_bytes(), source=path.name)
     except InputUnreadable:
         raise InvalidRecord(
             record=path.name,
             kind="NDTMS completeness",
             problems=[FieldProblem("", "json_invalid", "not a valid JSON document")],
         ) from None
-    return completeness_share(data, record=path.name)

@@ -26,7 +26,7 @@ from fama_adapters.report.export import write_report
 from fama_adapters.report.io import (
     completeness_share,
     load_caseload,
-    load_completeness,
+    load_completeness_data,
     load_earlier,
     load_meetings,
     load_partnership,
@@ -206,6 +206,7 @@ def _build(
     partnership: PartnershipInput | None,
     earlier: list[AccessReport],
 ) -> CommissioningReport:
+    recording = load_completeness_data(args.ndtms_completeness) if args.ndtms_completeness else None
     return build_report(
         area=args.area,
         as_of=as_of,
@@ -218,8 +219,11 @@ def _build(
         period_end=args.period_end,
         stale_after_days=args.stale_days,
         ndtms_completeness=(
-            load_completeness(args.ndtms_completeness) if args.ndtms_completeness else None
+            completeness_share(recording, record=args.ndtms_completeness.name)
+            if recording is not None
+            else None
         ),
+        completeness=recording,
         sources=[p.name for p in args.events]
         + [p.name for p in args.meetings]
         + ([args.assessment.name] if args.assessment else [])
@@ -241,11 +245,10 @@ def _demo(demo: DemoContext) -> None:
     if bad_answers:
         raise FamaError(f"examples/commissioning is invalid: {bad_answers[0]}")
     completeness_file = demo.out / "ndtms" / "completeness.json"  # left by the NDTMS step
-    ndtms = (
-        completeness_share(json.loads(completeness_file.read_text("utf-8")))
-        if completeness_file.is_file()
-        else None
+    recording = (
+        json.loads(completeness_file.read_text("utf-8")) if completeness_file.is_file() else None
     )
+    ndtms = completeness_share(recording) if recording is not None else None
     report = build_report(
         area=partnership.partnership,
         as_of=DEMO_AS_OF,
@@ -253,6 +256,7 @@ def _demo(demo: DemoContext) -> None:
         meetings=meetings,
         partnership=partnership,
         ndtms_completeness=ndtms,
+        completeness=recording,
         sources=(
             "examples/journeys (5 sample journeys)",
             f"{len(caseload) - len(demo.data.get('caseload', {}))} fictional clients generated "

@@ -72,6 +72,12 @@ from fama_core.commissioning.availability import (
     kinds_of,
     time_band,
 )
+from fama_core.commissioning.completeness import (
+    COMPLETENESS_MEASURES,
+    CompletenessFigures,
+    CompletenessRow,
+    analyse_completeness,
+)
 from fama_core.commissioning.suppression import (
     DEFAULT_THRESHOLD,
     Relation,
@@ -82,6 +88,7 @@ from fama_core.commissioning.suppression import (
 
 __all__ = [
     "AREA",
+    "COMPLETENESS_MEASURES",
     "COUNT_MEASURES",
     "DEFAULT_STALE_AFTER_DAYS",
     "DEFAULT_THRESHOLD",
@@ -104,6 +111,8 @@ __all__ = [
     "AssessmentItem",
     "AvailabilityReport",
     "ClientJourney",
+    "CompletenessFigures",
+    "CompletenessRow",
     "DayBandCount",
     "Dimension",
     "DirectoryMeeting",
@@ -131,6 +140,7 @@ __all__ = [
     "access_cells",
     "analyse_access",
     "analyse_availability",
+    "analyse_completeness",
     "assess",
     "feasible_ranges",
     "from_directory",
