@@ -70,3 +70,49 @@ def test_caseload_skips_refused_events_and_keeps_the_rest(tmp_path):
     assert problems and all("log.jsonl: line" in str(p) for p in problems)
     assert "session_1_held refused" in str(problems[0])
     assert states["c01"].status.value == "engaged"  # other clients unaffected
+
+
+def _interleave(logs, order):
+    """Merge per-client logs in the order ``order`` gives (client indices), each kept in order."""
+    positions = [0] * len(logs)
+    out = []
+    for i in order:
+        if positions[i] < len(logs[i]):
+            out.append(logs[i][positions[i]])
+            positions[i] += 1
+    for i, log in enumerate(logs):
+        out += log[positions[i] :]
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    clients=st.integers(1, 12),
+    order=st.lists(st.integers(0, 11), max_size=80),
+    split_at=st.integers(0, 200),
+    bad_line=st.booleans(),
+)
+def test_streamed_journeys_equal_folding_everything(
+    tmp_path_factory, clients, order, split_at, bad_line
+):
+    from fama_adapters.report.io import stream_journeys
+    from fama_adapters.report.sample import area_caseload
+    from fama_core.commissioning import journeys_from_caseload
+
+    logs = list(area_caseload(clients, seed=3).values())
+    events = _interleave(logs, [i for i in order if i < clients])
+    lines = [event_to_json(e) + "\n" for e in events]
+    if bad_line:
+        lines.insert(len(lines) // 2, "{not json}\n")
+    folder = tmp_path_factory.mktemp("logs")
+    first, second = folder / "a.jsonl", folder / "b.jsonl"
+    first.write_text("".join(lines[:split_at]))
+    second.write_text("".join(lines[split_at:]))
+    q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    streamed = stream_journeys([first, second], [(None, None), q1])
+    states, problems = load_caseload([first, second])
+    for start, end in ((None, None), q1):
+        expected = journeys_from_caseload(states.values(), start=start, end=end)
+        assert sorted(map(repr, streamed.journeys[(start, end)])) == sorted(map(repr, expected))
+    assert [str(p) for p in streamed.problems] == [str(p) for p in problems]
+    assert streamed.clients == len(states)

@@ -230,6 +230,8 @@ def _completeness(**overall):
     counts = {
         "clients_in_treatment": 20,
         "facilitation_recorded": 10,
+        "no_facilitation_in_treatment": 10,
+        "no_fama_record": 4,
         "reviews_missing": 1,
         "reviews_pending": 0,
         "invalid_flags": 0,
@@ -348,3 +350,25 @@ def test_html_shows_headings_sources_local_additions_and_thresholds(report):
     assert "local addition" in html
     assert "Source: <cite>Improving access to mutual aid" in html
     assert 'id="thresholds"' in html and "First-meeting target" in html
+
+
+def test_a_completeness_file_without_per_keyworker_counts_is_reported_and_the_rest_written(
+    tmp_path,
+):
+    path = tmp_path / "completeness.json"
+    data = _completeness()
+    del data["overall"]["no_fama_record"]
+    path.write_text(json.dumps(data))
+    code, _, err = run(
+        "report",
+        "--events",
+        str(_inputs(tmp_path)),
+        "--ndtms-completeness",
+        str(path),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 1, err
+    assert "no_fama_record: needs a whole number of clients" in err
+    written = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert written["completeness"] is None

@@ -8,7 +8,7 @@ so no renderer can print it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from fama_core.commissioning import (
     DEFAULT_THRESHOLD,
     AccessReport,
     AvailabilityReport,
+    ClientJourney,
     CompletenessFigures,
     EarlierReport,
     MeetingLike,
@@ -73,6 +74,7 @@ def build_report(
     sources: Iterable[str] = (),
     earlier: Iterable[AccessReport] = (),
     completeness: object | None = None,
+    journeys: Mapping[tuple[dt.date | None, dt.date | None], Sequence[ClientJourney]] | None = None,
 ) -> CommissioningReport:
     """Analyse a caseload and a meeting directory and answer the self-assessment.
 
@@ -81,10 +83,19 @@ def build_report(
     ``earlier`` are access figures already published (``report.json``'s
     ``access``) for periods overlapping this one, from the same records:
     suppression keeps every difference with them protected too.
+    ``journeys`` replaces ``caseload`` at scale: each period's journeys
+    (this report's, each earlier report's and each overlap), as
+    :func:`fama_adapters.report.io.stream_journeys` keeps them.
     ``completeness`` is the decoded ``fama ndtms completeness --json``: its
     per-keyworker counts are published with the same suppression.
     """
     caseload = list(caseload)
+
+    def journeys_for(start: dt.date | None, end: dt.date | None) -> Sequence[ClientJourney]:
+        if journeys is not None:  # already folded, one client at a time (stream_journeys)
+            return journeys[(start, end)]
+        return journeys_from_caseload(caseload, start=start, end=end)
+
     period = (period_start, period_end)
     before = []
     for published in earlier:
@@ -93,10 +104,8 @@ def build_report(
         before.append(
             EarlierReport(
                 published=published,
-                journeys=tuple(journeys_from_caseload(caseload, start=theirs[0], end=theirs[1])),
-                overlap=()
-                if shared is None
-                else tuple(journeys_from_caseload(caseload, start=shared[0], end=shared[1])),
+                journeys=tuple(journeys_for(theirs[0], theirs[1])),
+                overlap=() if shared is None else tuple(journeys_for(shared[0], shared[1])),
             )
         )
     catalogue = load_catalogue()
@@ -110,7 +119,7 @@ def build_report(
         else None
     )
     access = analyse_access(
-        journeys_from_caseload(caseload, start=period_start, end=period_end),
+        journeys_for(period_start, period_end),
         threshold=threshold,
         protection=protection,
         period_start=period_start,

@@ -7,16 +7,20 @@ what it read, naming the file, line or entry and the field, never the value.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fama_adapters.meetings.store import load_directory as load_saved_directory
 from fama_core import safe_json
 from fama_core.commissioning import (
     AccessReport,
+    ClientJourney,
     DirectoryMeeting,
     PartnershipInput,
     from_directory,
+    journeys_from_caseload,
     parse_partnership_json,
 )
 from fama_core.directory import Meeting
@@ -26,6 +30,8 @@ from fama_core.state import ClientState
 from fama_core.workflow import apply
 
 __all__ = [
+    "Period",
+    "StreamedCaseload",
     "completeness_share",
     "load_caseload",
     "load_completeness",
@@ -33,6 +39,7 @@ __all__ = [
     "load_earlier",
     "load_meetings",
     "load_partnership",
+    "stream_journeys",
 ]
 
 
@@ -75,6 +82,104 @@ def load_earlier(path: Path) -> AccessReport:
 def load_partnership(path: Path) -> tuple[PartnershipInput, list[InvalidRecord]]:
     """Read the partnership's answers and action plan (JSON)."""
     return parse_partnership_json(path.read_bytes(), record=path.name)
+
+
+Period = tuple[dt.date | None, dt.date | None]
+"""First and last session-1 date of a report period (``None``: open)."""
+
+
+@dataclass
+class StreamedCaseload:
+    """What ``fama report`` keeps of an event log: each client's journeys, nothing else."""
+
+    journeys: dict[Period, list[ClientJourney]]
+    """The journeys of each period asked for, one per client at most."""
+    clients: int
+    """Clients with at least one usable event."""
+    problems: list[FamaError]
+
+
+def _journeys_of(state: ClientState | None, periods: Sequence[Period]) -> tuple[Any, ...]:
+    if state is None:
+        return tuple(None for _ in periods)
+    out = []
+    for start, end in periods:
+        found = journeys_from_caseload((state,), start=start, end=end)
+        out.append(found[0] if found else None)
+    return tuple(out)
+
+
+def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> StreamedCaseload:
+    """Fold each client's events and keep only its journeys: the report's path at scale.
+
+    Events are read line by line, in file order. A client's events that come
+    together (as an event store exports them, stream by stream) are folded
+    as soon as the next client starts, and only the report's view of them
+    (:class:`~fama_core.commissioning.ClientJourney`, one per period) is kept.
+    A client whose events are split (interleaved with others, or in several
+    files) is folded again from a second pass over the files that reads only
+    its events. Bad lines and refused events are reported (file and line) and
+    skipped, as :func:`load_caseload` does.
+    """
+    kept: dict[str, tuple[Any, ...]] = {}
+    problems: list[tuple[str | None, FamaError]] = []
+    split: set[str] = set()
+
+    def fold_block(
+        client: str, events: list[tuple[str, int, Event]], into: dict[str, tuple[Any, ...]]
+    ) -> None:
+        state: ClientState | None = None
+        for name, number, event in events:
+            try:
+                state = apply(state, event)
+            except FamaError as refused:
+                problems.append((client, FamaError(f"{name}: line {number}: {refused}")))
+        if state is not None:
+            into[client] = _journeys_of(state, periods)
+
+    def read(only: set[str] | None) -> Iterator[tuple[str, int, Event]]:
+        for path in paths:
+            with path.open("rb") as fh:
+                for number, result in events_from_json_lines(fh):
+                    if isinstance(result, InvalidRecord):
+                        if only is None:
+                            problems.append((None, FamaError(f"{path.name}: {result}")))
+                        continue
+                    if only is None or result.client_id in only:
+                        yield path.name, number, result
+
+    current: str | None = None
+    block: list[tuple[str, int, Event]] = []
+    seen: set[str] = set()
+    for name, number, event in read(None):
+        if event.client_id != current:
+            if current is not None:
+                fold_block(current, block, kept)
+            current, block = event.client_id, []
+            if current in seen:
+                split.add(current)
+            seen.add(current)
+        block.append((name, number, event))
+    if current is not None:
+        fold_block(current, block, kept)
+    del block, seen
+    if split:
+        problems = [(c, p) for c, p in problems if c not in split]
+        for client in split:
+            kept.pop(client, None)
+        gathered: dict[str, list[tuple[str, int, Event]]] = {}
+        for name, number, event in read(split):
+            gathered.setdefault(event.client_id, []).append((name, number, event))
+        for client, events in gathered.items():
+            fold_block(client, events, kept)
+    journeys: dict[Period, list[ClientJourney]] = {period: [] for period in periods}
+    for found in kept.values():
+        for period, journey in zip(periods, found, strict=True):
+            if journey is not None:
+                journeys[period].append(journey)
+    return StreamedCaseload(
+        journeys=journeys, clients=len(kept), problems=[p for _c, p in problems]
+    )
 
 
 def load_caseload(

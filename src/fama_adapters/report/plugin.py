@@ -24,12 +24,13 @@ from fama_adapters.meetings.plugin import import_sources
 from fama_adapters.report.bundle import CommissioningReport, build_report
 from fama_adapters.report.export import write_report
 from fama_adapters.report.io import (
+    StreamedCaseload,
     completeness_share,
-    load_caseload,
     load_completeness_data,
     load_earlier,
     load_meetings,
     load_partnership,
+    stream_journeys,
 )
 from fama_adapters.report.sample import area_caseload
 from fama_core.commissioning import (
@@ -38,10 +39,12 @@ from fama_core.commissioning import (
     AccessReport,
     DirectoryMeeting,
     PartnershipInput,
+    analyse_completeness,
     from_directory,
+    overlap_of,
 )
 from fama_core.directory import MeetingDirectory
-from fama_core.errors import FamaError, InputUnreadable
+from fama_core.errors import FamaError, InputUnreadable, InvalidRecord
 from fama_core.state import ClientState
 from fama_core.workflow import fold
 
@@ -164,8 +167,23 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.stderr.write("fama report: give at least one --events FILE\n")
         return EXIT_USAGE
     problems: list[FamaError] = []
-    caseload, bad = load_caseload(args.events)
-    problems += bad
+    earlier = [load_earlier(path) for path in args.earlier]
+    period = (args.period_start, args.period_end)
+    periods = [period]
+    for published in earlier:
+        theirs = (published.period_start, published.period_end)
+        shared = overlap_of(period, theirs)
+        periods += [theirs] + ([shared] if shared is not None else [])
+    streamed = stream_journeys(args.events, list(dict.fromkeys(periods)))
+    problems += streamed.problems
+    recording = load_completeness_data(args.ndtms_completeness) if args.ndtms_completeness else None
+    table = recording
+    if recording is not None:
+        try:  # the per-keyworker table needs every count; the NDTMS answer only the overall
+            analyse_completeness(recording, record=args.ndtms_completeness.name)
+        except InvalidRecord as unusable:
+            problems.append(unusable)
+            table = None
     as_of = args.as_of or dt.date.today()
     meetings: list[DirectoryMeeting] | None = None
     if args.meetings:
@@ -174,9 +192,8 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.assessment:
         partnership, bad_answers = load_partnership(args.assessment)
         problems += bad_answers
-    earlier = [load_earlier(path) for path in args.earlier]
     try:
-        report = _build(args, as_of, caseload, meetings, partnership, earlier)
+        report = _build(args, as_of, streamed, meetings, partnership, earlier, recording, table)
     except InputUnreadable as exc:
         if exc.source.startswith("earlier report "):  # name the file the user gave
             n = int(exc.source.removeprefix("earlier report ")) - 1
@@ -201,16 +218,18 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
 def _build(
     args: argparse.Namespace,
     as_of: dt.date,
-    caseload: dict[str, ClientState],
+    streamed: StreamedCaseload,
     meetings: list[DirectoryMeeting] | None,
     partnership: PartnershipInput | None,
     earlier: list[AccessReport],
+    recording: object | None,
+    table: object | None,
 ) -> CommissioningReport:
-    recording = load_completeness_data(args.ndtms_completeness) if args.ndtms_completeness else None
     return build_report(
         area=args.area,
         as_of=as_of,
-        caseload=caseload.values(),
+        caseload=(),
+        journeys=streamed.journeys,
         meetings=meetings,
         partnership=partnership,
         threshold=args.threshold,
@@ -223,7 +242,7 @@ def _build(
             if recording is not None
             else None
         ),
-        completeness=recording,
+        completeness=table,
         sources=[p.name for p in args.events]
         + [p.name for p in args.meetings]
         + ([args.assessment.name] if args.assessment else [])
