@@ -33,11 +33,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import numpy as np
-from scipy.optimize import LinearConstraint, linprog, milp
-from scipy.sparse import coo_matrix
+if TYPE_CHECKING:  # scipy and numpy load when a range is first solved, not at import (CLI start-up)
+    import numpy as np
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -200,6 +199,9 @@ class _Problem(Generic[K]):
         withheld: Iterable[K],
         floors: Mapping[K, int],
     ) -> None:
+        import numpy as np
+        from scipy.sparse import coo_matrix
+
         unknown = list(dict.fromkeys([*withheld, *hidden]))
         self.index = {k: i for i, k in enumerate(unknown)}
         rows: list[int] = []
@@ -233,6 +235,9 @@ class _Problem(Generic[K]):
         self.solutions: list[np.ndarray] = []
 
     def _bound(self, i: int, sign: float) -> float:
+        import numpy as np
+        from scipy.optimize import LinearConstraint, linprog, milp
+
         c = np.zeros(self.n)
         c[i] = sign
         bounds = np.column_stack([self.lower, self.upper])
