@@ -586,3 +586,15 @@ def test_an_old_log_kept_under_an_older_rule_counts_and_is_reported():
     recmaid = TABLE.columns.index("RECMAID")
     rows = out.getvalue().decode().splitlines()[1:]
     assert [r.split(",")[recmaid] for r in rows] == ['"Y"', '"Y"']
+
+
+def test_a_misspelt_volunteer_kind_in_the_rules_is_refused_not_ignored():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        NdtmsRules.model_validate({"peer_support": {"volunteer_kinds": ["recovery_comunity_org"]}})
+    rule = NdtmsRules.model_validate(
+        {"peer_support": {"volunteer_kinds": ["recovery_community_organisation"]}}
+    ).peer_support
+    assert rule is not None and rule.counts("recovery_community_organisation", "v1")

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from fama_core.codes import VolunteerKind
 from fama_core.errors import CatalogueError
 from fama_core.models import FamaModel
 
@@ -195,8 +196,8 @@ class PeerSupportRule(FamaModel):
     facilitation (``RECMAID``) on its meeting date.
     """
 
-    volunteer_kinds: tuple[str, ...] = Field(
-        description="Volunteer kinds (fama_core.codes.VolunteerKind values) that count."
+    volunteer_kinds: tuple[VolunteerKind, ...] = Field(
+        description="Volunteer kinds that count (a misspelt kind is refused, not ignored)."
     )
     volunteer_ids: tuple[str, ...] = Field(
         default=(), description="The host's keys of volunteers that count, whatever their kind."
