@@ -161,6 +161,32 @@ def _version() -> str:
         return __version__
 
 
+def _overview(argv: list[str], err: TextIO) -> ExitCode:
+    """``fama --help`` (or no command): list the commands without importing built-in plugins.
+
+    Built-in commands come from :data:`fama_adapters.plugins.BUILTIN_COMMANDS`; third-party
+    plugins are loaded as usual (and a broken one reported), since only they know theirs.
+    """
+    from fama_adapters.plugins import BUILTIN_COMMANDS, PluginHost
+
+    third_party = PluginHost(builtins=())
+    listing = {name: command.help for name, command in third_party.commands().items()}
+    listing.update({name: text for name, (_plugin, text) in BUILTIN_COMMANDS.items()})
+    for failure in third_party.failures:
+        err.write(f"fama: {failure.describe()}\n")
+    parser = _parser({name: Command(name, text, _not_run) for name, text in listing.items()})
+    try:
+        parser.parse_args(argv)
+    except SystemExit as exc:
+        return ExitCode.OK if exc.code == 0 else ExitCode.USAGE
+    return ExitCode.USAGE  # pragma: no cover - argparse always exits here
+
+
+def _not_run(args: argparse.Namespace, ctx: CliContext) -> int:  # pragma: no cover
+    """Stands for a command in the ``--help`` overview; never run."""
+    return ExitCode.USAGE
+
+
 def _debug() -> bool:
     return os.environ.get("FAMA_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -294,6 +320,9 @@ def main(
 
     logsafe.install()  # secrets in URLs never reach a log record, at any level
     out, err = stdout or sys.stdout, stderr or sys.stderr
+    given = list(sys.argv[1:] if argv is None else argv)
+    if host is None and all(a in ("-h", "--help", "--version") for a in given):
+        return _overview(given, err)
     try:
         host = host or PluginHost()
         commands: dict[str, Command] = host.commands()
