@@ -59,6 +59,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 """Import paths of the plugins that ship with fama."""
 
 BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
+    "backup": (
+        "fama_adapters.store.plugin",
+        "copy a SQLite store to a new file while it is being written, and verify the copy",
+    ),
     "demo": (
         "fama_adapters.cli.core_commands",
         "run the sample journeys and every plugin's demo step",
@@ -66,6 +70,10 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
     "docs": (
         "fama_adapters.cli.core_commands",
         "write or check docs generated from the workflow",
+    ),
+    "erase": (
+        "fama_adapters.store.plugin",
+        "erase a client's personal text for good (deletes its key; --yes)",
     ),
     "fhir": (
         "fama_adapters.fhir.plugin",
@@ -115,6 +123,10 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
         "fama_adapters.report.plugin",
         "write the commissioners' report (HTML, CSV, JSON)",
     ),
+    "restore": (
+        "fama_adapters.store.plugin",
+        "make a SQLite store from a backup file, after verifying the backup",
+    ),
     "schema": (
         "fama_adapters.cli.core_commands",
         "print, write or check the JSON Schemas",
@@ -126,6 +138,10 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
     "show": (
         "fama_adapters.store.plugin",
         "a client's state, goals, journal, what is due next and history",
+    ),
+    "subject-export": (
+        "fama_adapters.store.plugin",
+        "everything fama holds about a client, in plain words (or --json)",
     ),
     "tokens": (
         "fama_adapters.http.plugin",
