@@ -21,7 +21,7 @@ from fama_adapters.store import (
     utc_now,
 )
 from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, verify_events
-from fama_adapters.store.shredding import new_key, open_payload, seal_payload
+from fama_adapters.store.shredding import needs_sealing, new_key, open_payload, seal_payload
 from fama_core.errors import StoreError
 from fama_core.events import Event
 
@@ -73,7 +73,10 @@ class MemoryEventStore:
                             "(a person who returns gets a new client key)"
                         )
                 key = self._keys.get(client_id) or new_key()
-                sealed = [seal_payload(p, key, client_id, e.event_id) for e, p in plan.new]
+                sealed = [
+                    seal_payload(p, key, client_id, e.event_id) if needs_sealing(e.kind, p) else p
+                    for e, p in plan.new
+                ]
                 if sealed:
                     new_keys[client_id] = key
                 links = chain(

@@ -44,6 +44,7 @@ from fama_adapters.store import (
 from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, event_hash, verify_events
 from fama_adapters.store.shredding import (
     TOKEN_PREFIX,
+    needs_sealing,
     new_key,
     open_payload,
     reseal_streams,
@@ -520,11 +521,23 @@ class PostgresEventStore:
                 version, head = self._head_in(conn, client_id)
                 if plan.new:
                     check_expected_version(client_id, expected, version)
-                    key = self._key_in(conn, client_id)
-                    sealed = [
-                        (e, seal_payload(payload, key, client_id, e.event_id))
-                        for e, payload in plan.new
-                    ]
+                    key: bytes | None = None
+                    sealed = []
+                    for e, payload in plan.new:
+                        if needs_sealing(e.kind, payload):
+                            key = key or self._key_in(conn, client_id)
+                            payload = seal_payload(payload, key, client_id, e.event_id)
+                        sealed.append((e, payload))
+                    if (
+                        key is None
+                        and conn.execute(
+                            "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
+                        ).fetchone()
+                    ):
+                        raise StoreError(
+                            f"client {client_id} was erased; its stream takes no new events "
+                            "(a person who returns gets a new client key)"
+                        )
                     links = chain(
                         head,
                         client_id,

@@ -34,12 +34,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from fama_adapters.store.integrity import GENESIS, event_hash
 from fama_core.errors import StoreError
-from fama_core.personal import ERASED, map_personal_text
+from fama_core.personal import ERASED, PERSONAL_FIELDS, map_personal_text
 
 __all__ = [
     "TOKEN_PREFIX",
     "KeyCache",
     "erased_form",
+    "needs_sealing",
     "new_key",
     "open_payload",
     "reseal_streams",
@@ -51,6 +52,18 @@ TOKEN_PREFIX: Final = "fama-enc/1/"
 
 _TOKEN = re.compile(r'"fama-enc/1/([A-Za-z0-9_\-]+={0,2})"')
 _NONCE = 12
+
+
+_LEAVES: Final[dict[str, tuple[str, ...]]] = {
+    kind: tuple(sorted({f'"{p.rsplit(".", 1)[-1].removesuffix("[]")}":' for p in paths}))
+    for kind, paths in PERSONAL_FIELDS.items()
+}
+
+
+def needs_sealing(kind: str, payload: str) -> bool:
+    """Whether an event's JSON may hold personal text: a cheap look for its fields' names,
+    so events without any (most of them) are stored without parsing them again."""
+    return any(leaf in payload for leaf in _LEAVES.get(kind, ()))
 
 
 def new_key() -> bytes:

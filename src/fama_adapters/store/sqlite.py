@@ -54,6 +54,7 @@ from fama_adapters.store.integrity import (
 )
 from fama_adapters.store.shredding import (
     TOKEN_PREFIX,
+    needs_sealing,
     new_key,
     open_payload,
     reseal_streams,
@@ -670,11 +671,23 @@ class SqliteEventStore:
                     version, head = self._head(client_id)
                     if plan.new:
                         check_expected_version(client_id, expected, version)
-                        key = self._key_for(client_id, now)
-                        sealed = [
-                            (e, seal_payload(payload, key, client_id, e.event_id))
-                            for e, payload in plan.new
-                        ]
+                        key: bytes | None = None
+                        sealed = []
+                        for e, payload in plan.new:
+                            if needs_sealing(e.kind, payload):
+                                key = key or self._key_for(client_id, now)
+                                payload = seal_payload(payload, key, client_id, e.event_id)
+                            sealed.append((e, payload))
+                        if (
+                            key is None
+                            and self._conn.execute(
+                                "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
+                            ).fetchone()
+                        ):
+                            raise StoreError(
+                                f"client {client_id} was erased; its stream takes no new events "
+                                "(a person who returns gets a new client key)"
+                            )
                         links = chain(
                             head,
                             client_id,
