@@ -107,6 +107,9 @@ _FILES = (
     "request.json",
     "assessment.json",
     "adt.hl7",
+    "tokens.json",
+    "changes.json",
+    "fama.db",
     "out",
 )
 
@@ -171,6 +174,27 @@ def build(folder: Path) -> Path:
     )
     assert code in (0, 1), err
     (folder / "completeness.json").write_text(out, "utf-8")
+    code, _, err = run(
+        "tokens",
+        "issue",
+        "--file",
+        str(folder / "tokens.json"),
+        "--agency",
+        "AG001",
+        "--role",
+        "keyworker",
+        "--name",
+        "fuzz",
+    )
+    assert code == 0, err
+    code, _, err = run(
+        "meetings", "refresh", str(folder / "sources.json"), "--directory", str(folder / "r.json")
+    )
+    assert code in (0, 1), err
+    (folder / "r.changes.json").rename(folder / "changes.json")
+    db = folder / "fama.db"
+    assert run("init", "--store", str(db))[0] == 0
+    assert run("record", str(folder / "events.jsonl"), "--store", str(db))[0] == 0
     (folder / "out").mkdir(exist_ok=True)
     return folder
 
@@ -246,6 +270,13 @@ TARGETS: tuple[Target, ...] = (
         "meetings refresh (sources)",
         ("meetings", "refresh", "{sources.json}", "--directory", "{out}/refreshed.json"),
         "sources.json",
+        "json",
+    ),
+    Target("tokens list", ("tokens", "list", "--file", "{tokens.json}"), "tokens.json", "json"),
+    Target(
+        "show --meeting-changes",
+        ("show", "fz-c1", "--store", "{fama.db}", "--meeting-changes", "{changes.json}"),
+        "changes.json",
         "json",
     ),
     Target(

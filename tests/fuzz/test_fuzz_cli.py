@@ -70,6 +70,7 @@ SHOWN_KEYS = {
     "source",
     "lead",
     "file",
+    "agency",
 }
 SHOWN_CSV_COLUMNS = {"Group name", "Meeting ID", "Types", "Organisation", "AGNCY", "CLIENTID"}
 

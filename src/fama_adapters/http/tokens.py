@@ -33,7 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from fama_core.errors import FamaError
+from fama_core import safe_json
+from fama_core.errors import FamaError, InputUnreadable
 
 __all__ = [
     "AGENCY_PATTERN",
@@ -132,6 +133,13 @@ def _record(item: object, n: int) -> TokenRecord:
         raise TokenError(f"token file: entry {n} has an agency code that is not 1-16 letters")
     if not re.fullmatch(r"[0-9a-f]{64}", record.sha256):
         raise TokenError(f"token file: entry {n} has no SHA-256 digest")
+    if record.issued_at:  # printed by `fama tokens list`: never an arbitrary value
+        try:
+            dt.datetime.fromisoformat(record.issued_at)
+        except ValueError:
+            raise TokenError(
+                f"token file: entry {n} has an issue time that is not a date"
+            ) from None
     return record
 
 
@@ -154,8 +162,10 @@ class TokenFile:
         if not self.path.exists():
             return []
         try:
-            raw = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
+            raw = safe_json.loads(self.path.read_bytes(), source=self.path.name)
+        except OSError as exc:  # the CLI tells a path it cannot open (exit 2) by this cause
+            raise TokenError(f"token file {self.path} is not readable JSON") from exc
+        except InputUnreadable:  # not JSON, nested too deeply (a RecursionError before)
             raise TokenError(f"token file {self.path} is not readable JSON") from None
         items = raw.get("tokens") if isinstance(raw, dict) else None
         if not isinstance(items, list):
