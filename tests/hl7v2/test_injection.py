@@ -18,12 +18,18 @@ from hypothesis import strategies as st
 
 from fama_adapters.hl7v2 import Hl7v2RecordSystem, er7
 from fama_adapters.hl7v2.adapter import split_batch_bytes
-from fama_adapters.hl7v2.messages import build_goal_message, build_referral, build_session
+from fama_adapters.hl7v2.messages import (
+    SessionMessage,
+    build_goal_message,
+    build_referral,
+    build_session,
+)
 from fama_adapters.hl7v2.mllp import MllpClient, frame
 from fama_adapters.hl7v2.testing import loopback_receiver
 from fama_core.builders import JourneyBuilder
-from fama_core.codes import GoalKind
+from fama_core.codes import STEPS_BY_STAGE, GoalKind, SessionStage, StepStatus
 from fama_core.errors import MappingError
+from fama_core.models import StepRecord
 from fama_core.workflow import fold
 
 from .strategies import goal_messages, referrals, sessions
@@ -88,6 +94,33 @@ EXAMPLES = settings(max_examples=60)
 @EXAMPLES
 @given(goal_messages | referrals | sessions())
 def test_any_free_text_stays_inside_one_message_for_python_hl7(record) -> None:
+    _stays_inside_one_message_for_python_hl7(record)
+
+
+def test_a_note_of_spaces_in_the_last_segment_is_kept_by_fama_and_stripped_by_python_hl7() -> None:
+    # Found by the property above: python-hl7 strips the message's trailing white space.
+    steps = tuple(
+        StepRecord(step=s, status=StepStatus.DONE, note=" ")
+        for s in STEPS_BY_STAGE[SessionStage.INTRODUCTION]
+    )
+    record = SessionMessage(
+        client_id="c-1",
+        control_id="ctl-1",
+        recorded_at=dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC),
+        episode_id="ep-1",
+        event_id="e-1",
+        stage=SessionStage.INTRODUCTION,
+        number=1,
+        held_on=dt.date(2026, 3, 2),
+        keyworker_id="kw-1",
+        steps=steps,
+    )
+    text = er7.encode(build_session(record))
+    assert er7.parse(text).all("NTE")[-1].get(3) == " "
+    _stays_inside_one_message_for_python_hl7(record)
+
+
+def _stays_inside_one_message_for_python_hl7(record: object) -> None:
     build = {"GoalMessage": build_goal_message, "ReferralMessage": build_referral}
     text = er7.encode(build.get(type(record).__name__, build_session)(record))
     assert STRUCTURE.search(text) is None
@@ -96,9 +129,16 @@ def test_any_free_text_stays_inside_one_message_for_python_hl7(record) -> None:
     assert [str(s[0]) for s in parsed] == [s.id for s in er7.parse(text).segments]
     ours = er7.parse(text).all("NTE")
     theirs = [s for s in parsed if str(s[0]) == "NTE"]
+    last = parsed[-1]
     for mine, other in zip(ours, theirs, strict=True):
         raw = str(other[3]) if len(other) > 3 else ""
-        assert parsed.unescape(raw) == mine.get(3)
+        expected = mine.get(3)
+        if other is last:
+            # python-hl7 strips the whole message text before splitting it, so trailing spaces
+            # of the last segment never reach it (spaces are the only raw white space fama
+            # writes: controls are escaped as \\Xhh\\).
+            expected = expected.rstrip(" ")
+        assert parsed.unescape(raw) == expected
 
 
 @given(st.text(st.characters(codec="utf-8"), max_size=80))
