@@ -211,6 +211,15 @@ def test_apply_agrees_with_the_server_on_a_multi_event_batch(server):
     assert json.loads(r.text)["version"] == state.version
 
 
+def test_a_repeated_query_parameter_is_refused_without_repeating_it(server):
+    # Found by schemathesis: /v1/report took `to` twice and answered 200 with one of them.
+    with server.client("kw_a") as http:
+        r = http.get("/v1/clients/q-1/due", params=[("as_of", "2026-03-02"), ("as_of", "X-Q")])
+    assert r.status_code == 400
+    assert r.json()["type"] == "urn:fama:problem:repeated-query-parameter"
+    assert "X-Q" not in r.text and "as_of" not in r.text
+
+
 def test_an_unknown_query_parameter_is_refused_without_repeating_it(server):
     with server.client("kw_a") as http:
         r = http.get("/v1/clients/q-1/due", params={"as_off": "SECRET-Q"})

@@ -342,7 +342,20 @@ class _AuditMiddleware:
 
 def _known_query(request: Request) -> None:
     """Refuse query parameters the operation does not take: a misspelt ``as_of`` must not
-    silently mean today. The message counts them and never repeats them (they are input)."""
+    silently mean today. A parameter given twice is refused too: every query parameter fama
+    takes is one value, and which of two dates a server picks must not be a guess. The
+    messages count the parameters and never repeat them (they are input)."""
+    names = [key for key, _ in request.query_params.multi_items()]
+    repeated = len(names) - len(set(names))
+    if repeated:
+        raise _ProblemError(
+            _simple(
+                400,
+                "repeated-query-parameter",
+                "A query parameter is given more than once",
+                f"{repeated} query parameter(s) repeat one already given; each takes one value",
+            )
+        )
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None:
         return
