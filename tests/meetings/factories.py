@@ -71,7 +71,9 @@ def slot_strategy():  # type: ignore[no-untyped-def]
     """Hypothesis strategy of valid weekly slots (minutes precision, end != start)."""
     from hypothesis import strategies as st
 
-    minutes = st.times().map(lambda v: v.replace(second=0, microsecond=0))
+    # fold=0: a weekly wall-clock time has no repeated hour; hypothesis draws fold=1 too, which
+    # compares equal but sorts apart by repr, so the round-trip tests flaked on it.
+    minutes = st.times().map(lambda v: v.replace(second=0, microsecond=0, fold=0))
     return (
         st.tuples(st.sampled_from(list(Weekday)), minutes, st.none() | minutes)
         .filter(lambda x: x[2] != x[1])
