@@ -168,14 +168,15 @@ def _mutate_csv(draw: Any, text: str, *, canary: bool) -> tuple[bytes, bool]:
 
 def _mutate_hl7(draw: Any, text: str, *, canary: bool) -> tuple[bytes, bool]:
     segments = [s.split("|") for s in text.replace("\n", "\r").split("\r")]
-    # PID-3 (the client id), PV1-19 (the treatment episode), PV1-36 (the discharge code) and
+    # PID-3 (the client id), PV1-19 (the treatment episode), PV1-36 (the discharge code), PV1-39
+    # (the servicing facility, read as the agency code) and
     # MSH-4 (the sending facility, read as the agency code) are printed by design
     choices = [
         (s, f)
         for s, seg in enumerate(segments)
         for f in range(1, len(seg))
         if not (seg[0] == "PID" and f == 3)
-        and not (seg[0] == "PV1" and f in (19, 36))
+        and not (seg[0] == "PV1" and f in (19, 36, 39))
         and not (seg[0] == "MSH" and f in (1, 2, 3))
     ]
     s, f = draw(st.sampled_from(choices))
