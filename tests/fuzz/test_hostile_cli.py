@@ -293,3 +293,22 @@ def test_a_token_file_value_is_never_printed_by_tokens_list(valid, tmp_path, fie
     code, out, err = run("tokens", "list", "--file", str(path))
     _clean(code, out, err)
     assert code == ExitCode.FAILED
+
+
+def test_ndtms_merge_of_rows_shorter_than_their_header_is_not_a_crash(valid, tmp_path):
+    lines = (valid / "extract.csv").read_text("utf-8").splitlines()
+    # the header said twice (found by the fuzz harness): each name's last column is past the rows
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join([lines[0] + "," + lines[0], *lines[1:]]) + "\n", "utf-8")
+    code, out, err = run(
+        "ndtms",
+        "merge",
+        str(path),
+        "--events",
+        str(valid / "events.jsonl"),
+        "--out",
+        str(tmp_path / "m.csv"),
+        "--as-of",
+        "2026-06-01",
+    )
+    _clean(code, out, err)

@@ -83,7 +83,7 @@ def _val(
     cells: list[Cell], cols: Mapping[str, int], name: str, nulls: Collection[str]
 ) -> str | None:
     i = cols.get(name)
-    if i is None:
+    if i is None or i >= len(cells):  # a row shorter than the header (an IndexError before)
         return None
     v = cells[i].value.strip()
     return None if v in nulls else v
