@@ -28,16 +28,17 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from pydantic import ValidationError
 
 from fama_adapters import net
 from fama_adapters.meetings.jsonstream import NotAnArray, iter_json_array
 from fama_adapters.meetings.report import (
+    EntryRefused,
     ImportOptions,
     ImportReport,
     MeetingFeedError,
@@ -50,11 +51,8 @@ from fama_core.addresses import postcode_of, postcode_warning
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, MeetingFeature, Weekday, WeeklySlot, zone
 from fama_core.errors import (
-    FieldProblem,
     InputUnreadable,
-    InvalidRecord,
     TransportError,
-    invalid_record_from_pydantic,
 )
 
 __all__ = [
@@ -119,12 +117,7 @@ _ISO_639_1 = re.compile(r"^[a-z]{2}$")
 _ID = re.compile(r"^\d{1,19}$")
 
 
-class _Bad(Exception):
-    """One field of one meeting is wrong (internal: becomes a FieldProblem)."""
-
-    def __init__(self, field: str, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = FieldProblem(field, code, reason)
+_Bad = EntryRefused
 
 
 @dataclass(frozen=True)
@@ -340,8 +333,8 @@ def _entry(
     source: str,
     fallback_host: str,
     warn: list[str],
-) -> tuple[dict[str, Any], bool]:
-    """Map one BMLT meeting to :class:`Meeting` fields and whether its zone was assumed."""
+) -> tuple[Meeting, bool]:
+    """Map one BMLT meeting to a :class:`Meeting` and whether its zone was assumed."""
     if not isinstance(raw, Mapping):
         raise _Bad("", "type", "a meeting must be a JSON object")
     meeting_id = _meeting_id(raw, fallback_host)
@@ -414,7 +407,7 @@ def _entry(
     if problems:
         warn.append(postcode_warning("location_postal_code_1", problems))
     location = _scalar(raw, "location_text")
-    return {
+    fields = {
         "meeting_id": meeting_id,
         "name": name[:255],
         "organisation": options.organisation,
@@ -434,7 +427,8 @@ def _entry(
         "conference_phone": _clip(_scalar(raw, "phone_meeting_number"), 100) if online else None,
         "source": source[:200],
         "retrieved_at": options.retrieved_at,
-    }, assumed
+    }
+    return Meeting.model_validate(fields), assumed
 
 
 def _record(position: int, raw: Any) -> str:
@@ -471,33 +465,17 @@ def read_bmlt(
         report.entries += 1
         record = _record(position, raw)
         warn: list[str] = []
-        try:
-            fields, zone_assumed = _entry(raw, table, options, label, fallback_host, warn)
-            meeting = Meeting.model_validate(fields)
-        except _Bad as bad:
-            report.problems.append(
-                InvalidRecord(record=record, kind="meeting", problems=[bad.problem])
-            )
+        admitted = report.admit(
+            record,
+            position,
+            seen,
+            partial(_entry, raw, table, options, label, fallback_host, warn),
+            id_field="id_bigint",
+            duplicate_of=lambda earlier: f"meetings[{earlier}]",
+        )
+        if admitted is None:
             continue
-        except ValidationError as exc:
-            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
-            continue
-        earlier = seen.add(meeting.meeting_id, position)
-        if earlier is not None:
-            report.problems.append(
-                InvalidRecord(
-                    record=record,
-                    kind="meeting",
-                    problems=[
-                        FieldProblem(
-                            "id_bigint",
-                            "duplicate",
-                            f"id already used by meetings[{earlier}]",
-                        )
-                    ],
-                )
-            )
-            continue
+        meeting, zone_assumed = admitted
         assumed += zone_assumed
         report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)

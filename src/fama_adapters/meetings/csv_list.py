@@ -25,12 +25,12 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from fama_adapters.meetings.report import (
+    EntryRefused,
     ImportOptions,
     ImportReport,
     MeetingFeedError,
@@ -42,7 +42,7 @@ from fama_adapters.spreadsheet import people_csv_writer, restore
 from fama_core.addresses import postcode_of, postcode_warning
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
-from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
+from fama_core.errors import FieldProblem, InvalidRecord
 
 __all__ = [
     "HANDOUT_6A_COLUMNS",
@@ -98,10 +98,7 @@ _ATTENDANCE = {
 }
 
 
-class _Bad(Exception):
-    def __init__(self, field: str, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = FieldProblem(field, code, reason)
+_Bad = EntryRefused
 
 
 def _day(word: str) -> Weekday:
@@ -215,7 +212,9 @@ def _row(
     options: ImportOptions,
     source: str,
     warn: list[str] | None = None,
-) -> Meeting:
+) -> tuple[Meeting, bool]:
+    """Map one row to a :class:`Meeting` and whether its zone was assumed (raises ``_Bad``)."""
+
     def cell(name: str) -> str:
         return restore(row.get(name.lower()) or "").strip()  # undo write_csv's formula mark
 
@@ -224,7 +223,7 @@ def _row(
         raise _Bad("Group name", "missing", "group name is required")
     slots, where = parse_when(cell("When & where"))
     try:
-        tz_name, _assumed = resolve_zone(cell("Time zone"), options)
+        tz_name, assumed = resolve_zone(cell("Time zone"), options)
     except LookupError:
         raise _Bad("Time zone", "missing", "no time zone in the list and none given") from None
     try:
@@ -247,7 +246,7 @@ def _row(
     if problems and warn is not None:
         warn.append(postcode_warning("When & where", problems))
     verified = cell("Last verified")
-    return Meeting(
+    meeting = Meeting(
         meeting_id=cell("Meeting ID") or _slug(name, position),
         name=name,
         organisation=cell("Organisation").lower() or options.organisation,
@@ -267,6 +266,7 @@ def _row(
         source=source[:200],
         retrieved_at=options.retrieved_at,
     )
+    return meeting, assumed
 
 
 def _rows(
@@ -334,32 +334,17 @@ def read_csv_lines(
         report.entries += 1
         record = f"row {number}"
         warn: list[str] = []
-        try:
-            meeting = _row(row, number, options, label, warn)
-        except _Bad as bad:
-            report.problems.append(
-                InvalidRecord(record=record, kind="meeting", problems=[bad.problem])
-            )
+        admitted = report.admit(
+            record,
+            number,
+            seen,
+            partial(_row, row, number, options, label, warn),
+            id_field="Meeting ID",
+            duplicate_of=lambda earlier: f"row {earlier}",
+        )
+        if admitted is None:
             continue
-        except ValidationError as exc:
-            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
-            continue
-        earlier = seen.add(meeting.meeting_id, number)
-        if earlier is not None:
-            report.problems.append(
-                InvalidRecord(
-                    record=record,
-                    kind="meeting",
-                    problems=[
-                        FieldProblem(
-                            "Meeting ID",
-                            "duplicate",
-                            f"id already used by row {earlier}",
-                        )
-                    ],
-                )
-            )
-            continue
+        meeting, zone_assumed = admitted
         if meeting.unrecognised_types:
             report.warnings.append(
                 f"{record}: types: codes fama does not know kept as given: "
@@ -367,7 +352,7 @@ def read_csv_lines(
             )
         report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
-        assumed += options.timezone is None and not row.get("time zone", "").strip()
+        assumed += zone_assumed
     if assumed:
         report.warnings.append(assumed_zone_warning(label, assumed))
     return report

@@ -31,12 +31,12 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from fama_adapters.meetings.report import (
+    EntryRefused,
     ImportOptions,
     ImportReport,
     MeetingFeedError,
@@ -48,7 +48,6 @@ from fama_core.addresses import address_lines, check_postcode
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode
 from fama_core.directory import Meeting, Weekday, WeeklySlot, normalise_types, zone
-from fama_core.errors import FieldProblem, InvalidRecord, invalid_record_from_pydantic
 
 __all__ = [
     "BYDAY",
@@ -260,10 +259,7 @@ def directory_to_hsds(
     }
 
 
-class _Bad(Exception):
-    def __init__(self, field: str, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = FieldProblem(field, code, reason)
+_Bad = EntryRefused
 
 
 def _clock(value: Any, field: str) -> dt.time:
@@ -299,9 +295,7 @@ def _offset_zone(hours: Any) -> str | None:
     return "Etc/UTC" if n == 0 else f"Etc/GMT{'-' if n > 0 else '+'}{abs(n)}"  # signs inverted
 
 
-def _service(
-    raw: Any, options: ImportOptions, label: str, warn: list[str]
-) -> tuple[dict[str, Any], bool]:
+def _service(raw: Any, options: ImportOptions, label: str, warn: list[str]) -> tuple[Meeting, bool]:
     if not isinstance(raw, Mapping):
         raise _Bad("", "type", "a service must be a JSON object")
     name = raw.get("name")
@@ -401,7 +395,7 @@ def _service(
     conference = online.get("url") if online and isinstance(online.get("url"), str) else None
     if conference is None and attendance is AttendanceMode.ONLINE:
         conference, url = url, None
-    return {
+    fields = {
         "meeting_id": meeting_id,
         "name": name.strip()[:255],
         "organisation": options.organisation,
@@ -424,7 +418,8 @@ def _service(
         "last_verified": verified,
         "source": label[:200],
         "retrieved_at": options.retrieved_at,
-    }, assumed
+    }
+    return Meeting.model_validate(fields), assumed
 
 
 def hsds_to_meetings(
@@ -444,29 +439,18 @@ def hsds_to_meetings(
         report.entries += 1
         record = f"services[{position}]"
         warn: list[str] = []
-        try:
-            fields, zone_assumed = _service(raw, options, label, warn)
-            meeting = Meeting.model_validate(fields)
-        except _Bad as bad:
-            report.problems.append(
-                InvalidRecord(record=record, kind="service", problems=[bad.problem])
-            )
+        admitted = report.admit(
+            record,
+            position,
+            seen,
+            partial(_service, raw, options, label, warn),
+            kind="service",
+            id_field="id",
+            duplicate_of=lambda earlier: f"services[{earlier}]",
+        )
+        if admitted is None:
             continue
-        except ValidationError as exc:
-            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="service"))
-            continue
-        earlier = seen.add(meeting.meeting_id, position)
-        if earlier is not None:
-            report.problems.append(
-                InvalidRecord(
-                    record=record,
-                    kind="service",
-                    problems=[
-                        FieldProblem("id", "duplicate", f"id already used by services[{earlier}]")
-                    ],
-                )
-            )
-            continue
+        meeting, zone_assumed = admitted
         report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
         assumed += zone_assumed

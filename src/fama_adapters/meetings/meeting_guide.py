@@ -23,15 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from fama_adapters import net
 from fama_adapters.meetings.jsonstream import NotAnArray, iter_json_array
 from fama_adapters.meetings.report import (
+    EntryRefused,
     ImportOptions,
     ImportReport,
     MeetingFeedError,
@@ -51,11 +52,8 @@ from fama_core.directory import (
     zone,
 )
 from fama_core.errors import (
-    FieldProblem,
     InputUnreadable,
-    InvalidRecord,
     TransportError,
-    invalid_record_from_pydantic,
 )
 
 __all__ = [
@@ -72,12 +70,7 @@ _ATTENDANCE_OPTIONS = frozenset(m.value for m in AttendanceMode)
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)(?::00)?$")
 
 
-class _Bad(Exception):
-    """One field of one entry is wrong (internal: becomes a FieldProblem)."""
-
-    def __init__(self, field: str, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = FieldProblem(field, code, reason)
+_Bad = EntryRefused
 
 
 def parse_time(value: Any, field: str = "time") -> dt.time:
@@ -165,8 +158,9 @@ def _approximate(raw: Mapping[str, Any]) -> bool:
     return isinstance(value, str) and value.strip().lower() in ("yes", "true", "1")
 
 
-def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> dict[str, Any]:
-    """Map one feed entry to :class:`Meeting` fields (raises ``_Bad``)."""
+def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> tuple[Meeting, bool]:
+    """Map one feed entry to a :class:`Meeting` and whether its zone was assumed (raises
+    ``_Bad``)."""
     if not isinstance(raw, Mapping):
         raise _Bad("", "type", "an entry must be a JSON object")
     name = _text(raw, "name")
@@ -189,7 +183,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
             end = None
         slots = tuple(WeeklySlot(day=d, start=start, end=end) for d in parse_day(raw["day"]))
     try:
-        tz_name, _assumed = resolve_zone(_text(raw, "timezone"), options)
+        tz_name, assumed = resolve_zone(_text(raw, "timezone"), options)
     except LookupError:
         raise _Bad("timezone", "missing", "no time zone in the feed and none given") from None
     try:
@@ -230,7 +224,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
     )
     if problems:
         warn.append(postcode_warning("postal_code", problems))
-    return {
+    fields = {
         "meeting_id": str(slug).strip(),
         "name": name[:255],
         "organisation": options.organisation,
@@ -255,6 +249,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> di
         "source": source[:200],
         "retrieved_at": options.retrieved_at,
     }
+    return Meeting.model_validate(fields), assumed
 
 
 def read_meeting_guide(
@@ -274,34 +269,21 @@ def read_meeting_guide(
         report.entries += 1
         record = f"meetings[{position}]"
         warn: list[str] = []
-        try:
-            fields = _entry(raw, options, label, warn)
-            meeting = Meeting.model_validate(fields)
-        except _Bad as bad:
-            report.problems.append(
-                InvalidRecord(record=record, kind="meeting", problems=[bad.problem])
-            )
+        admitted = report.admit(
+            record,
+            position,
+            seen,
+            partial(_entry, raw, options, label, warn),
+            id_field="slug",
+            noun="slug",
+            duplicate_of=lambda earlier: f"meetings[{earlier}]",
+        )
+        if admitted is None:
             continue
-        except ValidationError as exc:
-            report.problems.append(invalid_record_from_pydantic(exc, record=record, kind="meeting"))
-            continue
-        earlier = seen.add(meeting.meeting_id, position)
-        if earlier is not None:
-            report.problems.append(
-                InvalidRecord(
-                    record=record,
-                    kind="meeting",
-                    problems=[
-                        FieldProblem(
-                            "slug", "duplicate", f"slug already used by meetings[{earlier}]"
-                        )
-                    ],
-                )
-            )
-            continue
+        meeting, zone_assumed = admitted
         report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
-        assumed += options.timezone is None and not raw.get("timezone")
+        assumed += zone_assumed
     if assumed:
         report.warnings.append(assumed_zone_warning(label, assumed))
     return report

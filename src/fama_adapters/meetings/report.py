@@ -12,10 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import ValidationError
 
 from fama_core.directory import DEFAULT_MAX_AGE_DAYS, Meeting
-from fama_core.errors import InvalidRecord, MappingError
+from fama_core.errors import (
+    FieldProblem,
+    InvalidRecord,
+    MappingError,
+    invalid_record_from_pydantic,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from fama_adapters.meetings.seen import SeenIds
 
 _T = TypeVar("_T")
 
@@ -125,6 +135,18 @@ class KeptList(list[_T]):
             self.append(item)
 
 
+class EntryRefused(Exception):
+    """One field of one feed entry is wrong: the entry is refused with this problem.
+
+    Raised by each reader's mapping of one entry and turned into an
+    :class:`~fama_core.errors.InvalidRecord` by :meth:`ImportReport.admit`.
+    """
+
+    def __init__(self, field: str, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.problem = FieldProblem(field, code, reason)
+
+
 @dataclass
 class ImportReport:
     """The outcome of one import."""
@@ -149,6 +171,42 @@ class ImportReport:
         else:
             self.sink(meeting)
             self.passed_on += 1
+
+    def admit(
+        self,
+        record: str,
+        position: int,
+        seen: SeenIds,
+        build: Callable[[], tuple[Meeting, bool]],
+        *,
+        kind: str = "meeting",
+        id_field: str,
+        noun: str = "id",
+        duplicate_of: Callable[[int], str],
+    ) -> tuple[Meeting, bool] | None:
+        """Map one entry with ``build`` (its meeting, and whether its zone was assumed).
+
+        A refused field (:class:`EntryRefused`), an invalid meeting, or an id already
+        seen at an earlier position becomes a problem naming ``record`` and ``None``
+        is returned, so the import carries on. ``duplicate_of`` names the entry that
+        used the id first (``meetings[3]``, ``row 4``); ``id_field`` is the feed's
+        field for the id and ``noun`` what the message calls it.
+        """
+        try:
+            meeting, zone_assumed = build()
+        except EntryRefused as bad:
+            self.problems.append(InvalidRecord(record=record, kind=kind, problems=[bad.problem]))
+            return None
+        except ValidationError as exc:
+            self.problems.append(invalid_record_from_pydantic(exc, record=record, kind=kind))
+            return None
+        earlier = seen.add(meeting.meeting_id, position)
+        if earlier is not None:
+            reason = f"{noun} already used by {duplicate_of(earlier)}"
+            problem = FieldProblem(id_field, "duplicate", reason)
+            self.problems.append(InvalidRecord(record=record, kind=kind, problems=[problem]))
+            return None
+        return meeting, zone_assumed
 
     @property
     def imported(self) -> int:
