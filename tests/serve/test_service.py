@@ -220,6 +220,16 @@ def test_a_repeated_query_parameter_is_refused_without_repeating_it(server):
     assert "X-Q" not in r.text and "as_of" not in r.text
 
 
+@pytest.mark.parametrize("given", ["0.0", "20260302", "1e9"])
+def test_a_query_date_is_iso_only(server, given):
+    # Found by schemathesis: as_of=0.0 was taken as 1970-01-01 (pydantic reads numbers as dates).
+    with server.client("comm_a") as http:
+        r = http.get("/v1/report", params={"as_of": given})
+        ok = http.get("/v1/report", params={"as_of": "2026-07-31"})
+    assert r.status_code == 400 and given not in r.text
+    assert ok.status_code == 200, ok.text
+
+
 def test_an_unknown_query_parameter_is_refused_without_repeating_it(server):
     with server.client("kw_a") as http:
         r = http.get("/v1/clients/q-1/due", params={"as_off": "SECRET-Q"})

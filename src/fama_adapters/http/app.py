@@ -24,8 +24,10 @@ import io
 import json
 import logging
 import pathlib
+import re
 import threading
 import traceback
+import typing
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -360,11 +362,25 @@ def _known_query(request: Request) -> None:
     if dependant is None:
         return
     known: set[str] = set()
+    dates: set[str] = set()
     todo = [dependant]
     while todo:  # the operation's query parameters, its dependencies' included
         current = todo.pop()
         known.update(p.alias for p in current.query_params)
+        dates.update(p.alias for p in current.query_params if dt.date in _types(p))
         todo.extend(current.dependencies)
+    bad_dates = sum(
+        1 for key in dates if (v := request.query_params.get(key)) and not _ISO_DATE.fullmatch(v)
+    )
+    if bad_dates:  # pydantic would take a number (as_of=0.0 as 1970-01-01): schemathesis found it
+        raise _ProblemError(
+            _simple(
+                400,
+                "bad-date",
+                "A date in the query is not YYYY-MM-DD",
+                f"{bad_dates} date parameter(s) are not written YYYY-MM-DD, as the document says",
+            )
+        )
     unknown = sum(1 for key in request.query_params if key not in known)
     if unknown:
         raise _ProblemError(
@@ -375,6 +391,15 @@ def _known_query(request: Request) -> None:
                 f"{unknown} query parameter(s) are not in this operation's OpenAPI description",
             )
         )
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _types(param: Any) -> tuple[Any, ...]:
+    """The types a query parameter's annotation admits (``date | None`` → date, None)."""
+    annotation = param.field_info.annotation
+    return typing.get_args(annotation) or (annotation,)
 
 
 def _expected_version(if_match: str | None) -> int | None:
