@@ -347,15 +347,59 @@ def test_a_volunteer_recorded_as_not_attending_consistently_is_refused(kind):
     assert "volunteer_attends_consistently" in refused.fix
 
 
-@pytest.mark.parametrize("attends", [True, None])
-def test_a_group_member_coordinated_by_a_champion_is_accepted(attends):
+def test_a_group_member_coordinated_by_a_champion_is_accepted():
     b = journey()
     b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
     b.accompany(
         "vol-9",
         kind=VolunteerKind.GROUP_MEMBER,
         coordinator="champ-1",
-        attends_consistently=attends,
+        attends_consistently=True,
     )
     (arranged,) = fold(b.events).current.accompaniments
     assert arranged.arrangement.coordinator_id == "champ-1"
+    assert arranged.arrangement.volunteer_attends_consistently is True
+
+
+@pytest.mark.parametrize("kind", [VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT])
+def test_a_volunteer_whose_consistent_attendance_is_not_recorded_is_refused(kind):
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany("vol-9", kind=kind, coordinator="champ-1", attends_consistently=None)
+    refused = refusal(b.events)
+    assert refused.condition == "volunteer_attendance_recorded"
+    assert "arrangement.volunteer_attends_consistently" in refused.fix
+    assert "does not say" in refused.detail
+
+
+@pytest.mark.parametrize(
+    "kind", [VolunteerKind.RECOVERY_CHAMPION, VolunteerKind.PEER_SUPPORT_PROGRAMME]
+)
+def test_a_champion_or_peer_programme_volunteer_needs_no_recorded_attendance(kind):
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany("vol-9", kind=kind, attends_consistently=None)
+    (arranged,) = fold(b.events).current.accompaniments
+    assert arranged.arrangement.volunteer_attends_consistently is None
+
+
+def test_the_builder_records_a_group_members_consistent_attendance_by_default():
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany("vol-9", kind=VolunteerKind.GROUP_MEMBER)
+    (arranged,) = fold(b.events).current.accompaniments
+    assert arranged.arrangement.volunteer_attends_consistently is True
+
+
+def test_an_arrangement_stored_before_the_rule_replays_flagged():
+    b = journey()
+    b.open().session1().session2(commit_to=b.meeting(), accompaniment=True)
+    b.accompany("vol-9", kind=VolunteerKind.GROUP_MEMBER, attends_consistently=None)
+    with pytest.raises(TransitionRefused):
+        fold(b.events)
+    episode = fold(b.events, flag_newer_rules=True).current
+    (arranged,) = episode.accompaniments
+    assert arranged.arrangement.volunteer_attends_consistently is None
+    assert [(x.event_id, x.condition) for x in episode.breaches] == [
+        (b.events[-1].event_id, "volunteer_attendance_recorded")
+    ]

@@ -58,6 +58,7 @@ def mostly(good: object, bad: object) -> st.SearchStrategy[object]:
 AHEAD = st.one_of(st.integers(0, 7), st.integers(0, 7), st.integers(-2, 10))
 MEETING = MeetingRef(name="Tuesday Newcomers", organisation="aa")
 ACTIVE = {"opened", "introduced", "committed", "uncommitted"}
+ATTENDING = {VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT}
 
 
 def check_guide_allows(state: ClientState) -> None:
@@ -121,9 +122,11 @@ def check_episode(ep: EpisodeState) -> None:
             assert g.reviews and g.reviews[-1].outcome is GoalReviewOutcome.CARRIED_FORWARD
     for a in ep.accompaniments:
         assert a.outcome is None or isinstance(a.outcome, AccompanimentOutcome)
-        assert a.arrangement.volunteer_attends_consistently is not False, (
-            "a volunteer who accompanies attends consistently"
-        )
+        if a.arrangement.volunteer_kind in ATTENDING:
+            assert a.arrangement.volunteer_attends_consistently is True, (
+                "a group member or established client who accompanies is recorded as "
+                "attending consistently"
+            )
 
 
 @settings(
@@ -348,14 +351,21 @@ class WorkflowMachine(RuleBasedStateMachine):
     @rule(
         tie=st.sampled_from(["outstanding"] * 5 + ["none", "bogus"]),
         reuse=mostly(False, True),
-        attends=st.sampled_from([True, None, False]),
+        attends=st.sampled_from([True, True, None, False]),
+        kind=st.sampled_from(VolunteerKind),
     )
-    def arrange(self, tie: str, reuse: bool, attends: bool | None = True) -> None:
+    def arrange(
+        self,
+        tie: str,
+        reuse: bool,
+        attends: bool | None = True,
+        kind: VolunteerKind = VolunteerKind.GROUP_MEMBER,
+    ) -> None:
         commitment_id = {"outstanding": self.outstanding_id(True), "none": None}.get(tie, "c-bad")
         arrangement = AccompanimentArrangement(
             arrangement_id="a-fixed" if reuse else f"a{self.n + 1}",
             volunteer_id="vol-1",
-            volunteer_kind=VolunteerKind.GROUP_MEMBER,
+            volunteer_kind=kind,
             volunteer_attends_consistently=attends,
             meeting=MEETING,
             date=self.day,

@@ -16,6 +16,10 @@ client, recovery champion or peer-programme volunteer may go to any, but one
 who attends the meeting's organisation ranks first. The volunteer must be
 free for the whole meeting, not already booked then, and, for a client who
 asked for a women's meeting, a volunteer who accompanies to women's meetings.
+An established client or a group member is offered only when the register
+records their consistent history of attending (``attends_consistently``), and
+the arrangement carries it (``volunteer_attends_consistently``), as the
+workflow requires.
 """
 
 from __future__ import annotations
@@ -56,6 +60,13 @@ class Volunteer(FamaModel):
     online: bool = Field(default=False, description="Will also join a client online.")
     womens_meetings: bool = Field(
         default=False, description="Attends women's meetings, so can accompany to one."
+    )
+    attends_consistently: bool | None = Field(
+        default=None,
+        description=(
+            "Has a consistent history of attending mutual aid meetings (appendix 1). An "
+            "established client or a group member is offered only when this is true."
+        ),
     )
     active: bool = True
 
@@ -117,6 +128,10 @@ def _free(volunteer: Volunteer, start: dt.datetime, end: dt.datetime) -> bool:
     return False
 
 
+_MUST_ATTEND = frozenset({VolunteerKind.ESTABLISHED_CLIENT, VolunteerKind.GROUP_MEMBER})
+"""Appendix 1: an established client or a group member has a consistent history of attending."""
+
+
 def _judge(
     volunteer: Volunteer,
     meeting: Meeting,
@@ -137,6 +152,12 @@ def _judge(
         )
     elif volunteer.kind is VolunteerKind.GROUP_MEMBER:
         against.append(f"a group member of other organisations, not {meeting.organisation}")
+    if volunteer.kind in _MUST_ATTEND and volunteer.attends_consistently is not True:
+        against.append(
+            "a consistent history of attending mutual aid meetings is not recorded"
+            if volunteer.attends_consistently is None
+            else "recorded as not attending mutual aid meetings consistently"
+        )
     if occurrence.mode is AttendanceMode.ONLINE and not volunteer.online:
         against.append("does not accompany online")
     if meeting.has(MeetingFeature.WOMEN) and not volunteer.womens_meetings:
@@ -223,5 +244,6 @@ def arrange(
             meeting=meeting.ref(),
             date=occurrence.start.date(),
             commitment_id=commitment_id,
+            volunteer_attends_consistently=chosen.attends_consistently,
         ),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from fama_core.codes import (
     STEPS_BY_STAGE,
@@ -381,9 +381,21 @@ class JourneyBuilder:
         kind: VolunteerKind = VolunteerKind.RECOVERY_CHAMPION,
         meeting: MeetingRef | None = None,
         coordinator: str | None = None,
-        attends_consistently: bool | None = None,
+        attends_consistently: bool | None | Literal["auto"] = "auto",
     ) -> JourneyBuilder:
-        """Arrange a peer to accompany the client to the outstanding commitment's meeting."""
+        """Arrange a peer to accompany the client to the outstanding commitment's meeting.
+
+        ``attends_consistently`` is recorded as given; ``"auto"`` (the default)
+        records ``True`` for an established client or a group member, who must
+        have a consistent history of attending (appendix 1), and nothing for
+        other volunteers.
+        """
+        if attends_consistently == "auto":
+            attends_consistently = (
+                True
+                if kind in (VolunteerKind.ESTABLISHED_CLIENT, VolunteerKind.GROUP_MEMBER)
+                else None
+            )
         self.events.append(
             AccompanimentArranged(
                 **self._base(),

@@ -303,8 +303,10 @@ class AccompanimentArrangement(FamaModel):
         default=None,
         description=(
             "Whether the volunteer has a consistent history of attending mutual aid meetings "
-            "(appendix 1); required true for an established client or a group member when "
-            "recorded. Optional: arrangements written before it existed have none."
+            "(appendix 1). An arrangement recorded now with an established client or a group "
+            "member must set it true (guards volunteer_attendance_recorded and "
+            "volunteer_attends); other volunteers may leave it out. Optional in the model "
+            "because arrangements stored before it existed have none."
         ),
     )
 

@@ -15,7 +15,7 @@ from fama_core.builders import JourneyBuilder
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import OPTIONAL_STEPS, CloseReason, GoalKind, SessionStage
 from fama_core.events import _EVENT_CLASSES, event_to_json
-from fama_core.workflow import fold
+from fama_core.workflow import FIXES, GUARDS, NEWER_RULES, TRANSITIONS, fold
 
 __all__ = ["event_reference_markdown", "sample_endings"]
 
@@ -60,6 +60,24 @@ def _organisations_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _rules_table() -> str:
+    rows = [
+        "| event kind | rule | what it checks | what makes a refused event pass |",
+        "|---|---|---|---|",
+    ]
+    generic = ("same_episode", "not_before_opening")
+    for t in TRANSITIONS:
+        for name in t.guards:
+            if name in generic:
+                continue
+            checks = (GUARDS[name].__doc__ or "").strip()
+            newer = " (newer rule: stored events that break it replay flagged)" * (
+                name in NEWER_RULES
+            )
+            rows.append(f"| `{t.event}` | `{name}`{newer} | {checks} | {FIXES[name]} |")
+    return "\n".join(rows) + "\n"
+
+
 def sample_endings() -> dict[str, JourneyBuilder]:
     """One complete journey per ending (engaged, declined, closed), valid under the workflow."""
     start = dt.date(2026, 3, 2)
@@ -98,7 +116,12 @@ def event_reference_markdown() -> str:
         "A session record lists every required step of its session once, each `done`, "
         "`not_done` or `not_applicable`; an optional step may be listed once.\n\n"
         + _steps_table()
-        + "\n## Organisation codes\n\n"
+        + "\n## Rules that ask for more than the fields above\n\n"
+        "The workflow checks each event against the client's record so far; a refused event "
+        "names its rule (`TransitionRefused`, `condition`) and says what would make it pass "
+        "(`fix`). Every event except `episode_opened` must also name the current episode "
+        "(`same_episode`: " + FIXES["same_episode"] + ") and not be dated before it was opened "
+        "(`not_before_opening`).\n\n" + _rules_table() + "\n## Organisation codes\n\n"
         "The packaged codes; a host may add its own (`Catalogue.with_organisations`).\n\n"
         + _organisations_table()
         + "\n## One complete journey per ending\n\n"

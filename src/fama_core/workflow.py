@@ -178,7 +178,13 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         "accompaniment_arranged",
         _AFTER_SESSION_1,
         _STAY,
-        (*_EPISODE, "arrangement_new", "supports_known_commitment", "volunteer_attends"),
+        (
+            *_EPISODE,
+            "arrangement_new",
+            "supports_known_commitment",
+            "volunteer_attendance_recorded",
+            "volunteer_attends",
+        ),
         "A peer is arranged to go with the client.",
     ),
     Transition(
@@ -499,6 +505,18 @@ def _supports_known_commitment(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> s
 _ATTENDING_VOLUNTEERS = frozenset({VolunteerKind.ESTABLISHED_CLIENT, VolunteerKind.GROUP_MEMBER})
 
 
+def _volunteer_attendance_recorded(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
+    """A group member or established client who accompanies is known to attend consistently."""
+    a = e.arrangement
+    if a.volunteer_kind in _ATTENDING_VOLUNTEERS and a.volunteer_attends_consistently is None:
+        return (
+            f"arrangement {a.arrangement_id}: a {a.volunteer_kind.value} who accompanies should "
+            "have a consistent history of attending mutual aid meetings, and the record does "
+            "not say whether they do"
+        )
+    return None
+
+
 def _volunteer_attends(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
     """A group member or established client who accompanies is not recorded as a poor attender."""
     a = e.arrangement
@@ -591,6 +609,7 @@ GUARDS: Final[dict[str, _Guard]] = {
     "arrangement_new": _arrangement_new,
     "supports_known_commitment": _supports_known_commitment,
     "arrangement_open": _arrangement_open,
+    "volunteer_attendance_recorded": _volunteer_attendance_recorded,
     "volunteer_attends": _volunteer_attends,
     "commitment_needs_experience": _commitment_needs_experience,
     "follows_session_2_or_3": _follows_session_2_or_3,
@@ -603,6 +622,8 @@ NEWER_RULES: Final[dict[str, str]] = {
     "follows_session_2_or_3": "2026-11 (issue 10): after session 1 comes session 2",
     "engagement_evidence": "2026-11 (issue 10): engagement is evidence, not one meeting",
     "volunteer_attends": "2026-11 (issue 10): a volunteer who accompanies attends consistently",
+    "volunteer_attendance_recorded": "2026-11 (issue 10): a group member or established "
+    "client who accompanies is recorded as attending consistently",
 }
 """Guards added after events were first stored, with when and why.
 
@@ -639,6 +660,10 @@ FIXES: Final[dict[str, str]] = {
     "arrangement_new": "give arrangement.arrangement_id an id not used before in this episode",
     "supports_known_commitment": "set arrangement.commitment_id to a commitment of this "
     "episode, or leave it out",
+    "volunteer_attendance_recorded": "set arrangement.volunteer_attends_consistently to true "
+    "once you know the volunteer has a consistent history of attending mutual aid meetings; "
+    "otherwise pair the client with a volunteer who does (a recovery champion can coordinate "
+    "this)",
     "volunteer_attends": "pair the client with a volunteer who attends consistently (a "
     "recovery champion can coordinate this), or correct arrangement.volunteer_attends_consistently",
     "arrangement_open": "set result.arrangement_id to an arrangement of this episode whose "

@@ -80,8 +80,18 @@ def test_every_frozen_line_decodes_with_nothing_it_said_lost(line_number):
 @pytest.mark.parametrize("client_id", sorted(EXPECTED))
 def test_each_client_folds_to_the_frozen_state(client_id):
     events = [event_from_json(line) for line in _by_client()[client_id]]
-    state = STATE_ADAPTER.dump_python(fold(events), mode="json")
+    # As every read of a store folds: rules added since are flagged, not refused.
+    state = STATE_ADAPTER.dump_python(fold(events, flag_newer_rules=True), mode="json")
     assert differences(EXPECTED[client_id], state) == []
+
+
+def test_the_corpus_breaks_only_the_rules_added_since_and_is_flagged():
+    """The 2026-11 group member's arrangement records no consistent attendance."""
+    breaches = []
+    for client_id, lines in sorted(_by_client().items()):
+        state = fold([event_from_json(line) for line in lines], flag_newer_rules=True)
+        breaches += [(client_id, b.condition) for ep in state.episodes for b in ep.breaches]
+    assert breaches == [("corpus-transferred", "volunteer_attendance_recorded")]
 
 
 def test_the_comparison_fails_on_a_changed_or_removed_field_but_not_on_an_added_one():

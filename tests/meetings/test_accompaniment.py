@@ -32,6 +32,8 @@ TUESDAY_EVENING = Occurrence(
 
 
 def volunteer(vid: str, kind: VolunteerKind, orgs: tuple[str, ...] = ("aa",), **kw) -> Volunteer:
+    attending = kind in (VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT)
+    kw.setdefault("attends_consistently", True if attending else None)
     return Volunteer(
         volunteer_id=vid,
         kind=kind,
@@ -175,3 +177,36 @@ def test_no_volunteer_error_carries_reasons_but_no_personal_data():
         )
     assert info.value.reasons == {"v": ("a group member of other organisations, not aa",)}
     assert "c" not in str(info.value).split()
+
+
+@pytest.mark.parametrize("kind", [VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT])
+@pytest.mark.parametrize("attends", [None, False])
+def test_an_attending_volunteer_without_a_consistent_history_is_not_offered(kind, attends):
+    register = VolunteerRegister([volunteer("v", kind, attends_consistently=attends)])
+    found, refused = candidates(register, meeting(), TUESDAY_EVENING)
+    assert not found
+    assert any("consistent" in why for why in refused["v"])
+
+
+@pytest.mark.parametrize("kind", [VolunteerKind.GROUP_MEMBER, VolunteerKind.ESTABLISHED_CLIENT])
+def test_the_arrangement_carries_the_volunteers_consistent_attendance(kind):
+    register = VolunteerRegister([volunteer("v", kind)])
+    event = arrange(
+        register,
+        meeting(),
+        TUESDAY_EVENING,
+        event_id="e1",
+        client_id="c1",
+        episode_id="ep1",
+        keyworker_id="kw",
+        occurred_on=dt.date(2026, 3, 1),
+        recorded_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        arrangement_id="a1",
+    )
+    assert event.arrangement.volunteer_attends_consistently is True
+
+
+def test_a_champion_needs_no_recorded_attendance():
+    register = VolunteerRegister([volunteer("champ", VolunteerKind.RECOVERY_CHAMPION)])
+    found, _ = candidates(register, meeting(), TUESDAY_EVENING)
+    assert [c.volunteer.volunteer_id for c in found] == ["champ"]
