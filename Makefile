@@ -43,9 +43,10 @@ bench: install
 schemas: install
 	$(BIN)/fama schema --write --dir schemas
 	$(BIN)/fama openapi --write schemas/openapi.json
+	$(BIN)/fama fhir terminology --dir schemas/fhir --bundle schemas/fhir/fama-terminology.bundle.json
 
 # Every generated document and schema: the workflow page, the FHIR and HL7 mapping tables,
-# the JSON Schemas and the OpenAPI document (each also tested current).
+# the JSON Schemas, the OpenAPI document and the FHIR terminology (each also tested current).
 docs: schemas
 	$(BIN)/fama docs --dir docs
 	$(BIN)/fama fhir docs --file docs/fhir.md

@@ -3,6 +3,7 @@
 * :mod:`~fama_adapters.fhir.tables`: every mapping, declared once (rendered into ``docs/fhir.md``).
 * :mod:`~fama_adapters.fhir.mapping`: pure functions, record → transaction Bundle → record.
 * :mod:`~fama_adapters.fhir.questionnaire`: the hand-out 10 Questionnaire fama ships.
+* :mod:`~fama_adapters.fhir.terminology`: fama's CodeSystems and ValueSets (``schemas/fhir/``).
 * :mod:`~fama_adapters.fhir.client`: posts bundles over httpx with safe retries.
 * :mod:`~fama_adapters.fhir.adapter`: the ``fhir-r4`` record system.
 * :mod:`~fama_adapters.fhir.testing`: a loopback FHIR server for tests and demos.

@@ -44,9 +44,9 @@ from fama_adapters.fhir.tables import (
     IDENTIFIER_SYSTEMS,
     JOURNAL_QUESTIONNAIRE_URL,
     JOURNAL_QUESTIONNAIRE_VERSION,
-    SESSION_CODES,
     TASK_CODE_SYSTEM,
 )
+from fama_adapters.fhir.terminology import displays
 from fama_core.codes import (
     AccompanimentOutcome,
     AttendanceMode,
@@ -257,9 +257,12 @@ def _full_url(system: str, value: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_UUID_NAMESPACE, system + '|' + value)}"
 
 
-def _coding(system_key: str, code: str, display: str | None = None) -> dict[str, Any]:
+def _coding(system_key: str, code: str) -> dict[str, Any]:
+    """A Coding of fama's code system ``system_key``, with the display the shipped CodeSystem
+    gives the code (none for a host's own organisation, which fama's CodeSystem lacks)."""
     coding: dict[str, Any] = {"system": CODE_SYSTEMS[system_key], "code": code}
-    if display:
+    display = displays(system_key).get(code)
+    if display is not None:
         coding["display"] = display
     return coding
 
@@ -387,7 +390,7 @@ def _write_episode(w: _Writer, ep: EpisodeState) -> None:
                 {"url": EXTENSIONS["commitment"], "extension": commitment_ext},
                 w.meeting(c.commitment.meeting, "commitment.meeting"),
             ],
-            "code": {"coding": [_coding("record", "commitment", "Commitment to attend a meeting")]},
+            "code": {"coding": [_coding("record", "commitment")]},
             "status": COMMITMENT_ACTIVITY_STATUS[c.outcome],
             "scheduledPeriod": {
                 "start": c.commitment.planned_date.isoformat(),
@@ -414,7 +417,7 @@ def _write_episode(w: _Writer, ep: EpisodeState) -> None:
         ],
         "status": CAREPLAN_STATUS[ep.status],
         "intent": "plan",
-        "category": [{"coding": [_coding("record", "episode", "FAMA episode")]}],
+        "category": [{"coding": [_coding("record", "episode")]}],
         "title": "Facilitated access to mutual aid",
         "subject": w.patient(cid),
         "period": {"start": ep.opened_on.isoformat()},
@@ -438,9 +441,7 @@ def _write_goal(w: _Writer, ep: EpisodeState, g: Any) -> str:
     lifecycle = GOAL_LIFECYCLE[g.status]
     achievement = GOAL_ACHIEVEMENT[g.status]
     assert lifecycle in GOAL_LIFECYCLE_CODES
-    description: dict[str, Any] = {
-        "coding": [_coding("goal-kind", goal.kind.value, goal.kind.value.replace("_", " "))]
-    }
+    description: dict[str, Any] = {"coding": [_coding("goal-kind", goal.kind.value)]}
     text = w.string(goal.description, "goal.description")
     if text is not None:
         description["text"] = text
@@ -482,9 +483,7 @@ def _write_session(w: _Writer, ep: EpisodeState, s: Any, plan_ref: dict[str, Any
         {
             "basedOn": [plan_ref],
             "status": "completed",
-            "code": {
-                "coding": [_coding("session", f"session-{s.stage.value}", SESSION_CODES[s.stage])]
-            },
+            "code": {"coding": [_coding("session", f"session-{s.stage.value}")]},
             "subject": w.patient(ep.client_id),
             "performedDateTime": s.held_on.isoformat(),
             "performer": [{"actor": w.staff(s.keyworker_id)}],
@@ -550,13 +549,7 @@ def _write_accompaniment(w: _Writer, ep: EpisodeState, a: Any, plan_ref: dict[st
         "basedOn": [plan_ref],
         "status": ACCOMPANIMENT_REQUEST_STATUS[a.outcome],
         "intent": "order",
-        "code": {
-            "coding": [
-                _coding(
-                    "record", "peer-accompaniment", "Peer accompaniment to a mutual aid meeting"
-                )
-            ]
-        },
+        "code": {"coding": [_coding("record", "peer-accompaniment")]},
         "subject": w.patient(ep.client_id),
         "occurrenceDateTime": arr.date.isoformat(),
         "authoredOn": a.arranged_on.isoformat(),

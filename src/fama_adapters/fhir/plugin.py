@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
 from fama_adapters import net
 from fama_adapters.cli import (
@@ -34,8 +35,14 @@ from fama_adapters.fhir.mapping import WriteMode, client_bundle
 from fama_adapters.fhir.questionnaire import QUESTIONNAIRE_FILE, journal_questionnaire
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.record_systems import RecordSystem
-from fama_core.errors import FamaError, InvalidRecord
+from fama_core.errors import (
+    FamaError,
+    InputUnreadable,
+    InvalidRecord,
+    invalid_record_from_pydantic,
+)
 from fama_core.events import Event, events_from_json_lines
+from fama_core.models import Organisation
 from fama_core.state import ClientState
 from fama_core.workflow import apply
 
@@ -131,6 +138,8 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.action == "questionnaire":
         ctx.stdout.write(json.dumps(journal_questionnaire(), indent=2) + "\n")
         return ExitCode.OK
+    if args.action == "terminology":
+        return _terminology(args, ctx)
     if args.action == "docs":
         target = Path(args.file)
         current = target.read_text("utf-8")
@@ -217,12 +226,100 @@ def _submit(
     return None
 
 
+def _terminology(args: argparse.Namespace, ctx: CliContext) -> int:
+    """``fama fhir terminology``: write (or ``--check``) the CodeSystems, ValueSets and bundle."""
+    from fama_adapters.fhir import terminology
+
+    if args.dir is None and args.bundle is None:
+        ctx.stderr.write("fama fhir terminology: give --dir DIR, --bundle FILE or both\n")
+        return ExitCode.USAGE
+    local: list[Organisation] = []
+    if args.organisations is not None:
+        try:
+            local = _local_organisations(Path(args.organisations))
+        except FamaError as exc:
+            ctx.stderr.write(f"fama fhir terminology: {exc}\n")
+            return ExitCode.USAGE
+    try:
+        resources = terminology.terminology_resources(local)
+    except FamaError as exc:  # a local organisation repeating a packaged code
+        ctx.stderr.write(f"fama fhir terminology: --organisations: {exc}\n")
+        return ExitCode.USAGE
+    wanted: dict[Path, str] = {}
+    if args.dir is not None:
+        folder = Path(args.dir)
+        for resource in resources:
+            wanted[folder / terminology.file_name(resource)] = _json_text(resource)
+    if args.bundle is not None:
+        wanted[Path(args.bundle)] = _json_text(terminology.terminology_bundle(resources))
+    if args.check:
+        stale = [str(p) for p, text in wanted.items() if not _holds(p, text)]
+        if args.dir is not None:
+            stale += [
+                str(p)
+                for p in sorted(Path(args.dir).glob("*.json"))
+                if p not in wanted and p.name.split("-", 1)[0] in _TERMINOLOGY_TYPES
+            ]
+        ctx.emit(
+            {"stale": stale},
+            "stale (run `make schemas`): " + ", ".join(stale) if stale else "terminology current",
+        )
+        return ExitCode.PARTIAL if stale else ExitCode.OK
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+    ctx.emit(
+        {"written": [str(p) for p in wanted]},
+        f"wrote {len(wanted)} file(s): {len(resources)} resources"
+        + (f" and the bundle {args.bundle}" if args.bundle else ""),
+    )
+    return ExitCode.OK
+
+
+_TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "Questionnaire"})
+
+
+def _json_text(resource: object) -> str:
+    return json.dumps(resource, indent=2, ensure_ascii=False) + "\n"
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text("utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _local_organisations(path: Path) -> list[Organisation]:
+    """A host's organisations: a JSON list shaped as the catalogue's ``organisations.json``."""
+    try:
+        raw = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise InputUnreadable(
+            source="--organisations", reason=f"cannot read ({exc.strerror})"
+        ) from None
+    except ValueError:
+        raise InputUnreadable(source="--organisations", reason="not JSON") from None
+    if not isinstance(raw, list):
+        raise InputUnreadable(source="--organisations", reason="not a JSON list")
+    out = []
+    for position, item in enumerate(raw):
+        try:
+            out.append(Organisation.model_validate(item))
+        except ValidationError as exc:
+            raise invalid_record_from_pydantic(
+                exc, record=f"--organisations[{position}]", kind="organisation"
+            ) from None
+    return out
+
+
 def _configure_fhir(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "action",
-        choices=("bundle", "submit", "questionnaire", "docs"),
+        choices=("bundle", "submit", "questionnaire", "terminology", "docs"),
         help="bundle: write bundles; submit: post them; questionnaire: print the hand-out 10 "
-        "Questionnaire; docs: regenerate the tables in docs/fhir.md",
+        "Questionnaire; terminology: write fama's CodeSystems and ValueSets (--dir, --bundle); "
+        "docs: regenerate the tables in docs/fhir.md",
     )
     p.add_argument("events", nargs="?", help="JSON-lines event log (bundle, submit)")
     p.add_argument("--out", default="out/fhir", help="folder for bundles (default: out/fhir)")
@@ -235,7 +332,20 @@ def _configure_fhir(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--upsert", action="store_true", help="conditional updates, not creates")
     p.add_argument("--file", default="docs/fhir.md", help="the doc to update (docs)")
-    p.add_argument("--check", action="store_true", help="docs: exit 1 when stale, write nothing")
+    p.add_argument(
+        "--check", action="store_true", help="docs, terminology: exit 1 when stale, write nothing"
+    )
+    p.add_argument(
+        "--dir", help="terminology: folder for a JSON file per CodeSystem, ValueSet, Questionnaire"
+    )
+    p.add_argument(
+        "--bundle", help="terminology: file for a transaction Bundle loading them all into a server"
+    )
+    p.add_argument(
+        "--organisations",
+        help="terminology: the host's own organisations (a JSON list shaped as the catalogue's) "
+        "to add to the organisation CodeSystem",
+    )
 
 
 @hookimpl

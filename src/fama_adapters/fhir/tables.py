@@ -47,9 +47,12 @@ __all__ = [
     "JOURNAL_QUESTIONNAIRE_URL",
     "JOURNAL_QUESTIONNAIRE_VERSION",
     "NAMESPACE",
+    "RECORD_CODES",
     "RESOURCE_CHOICES",
     "SESSION_CODES",
     "TASK_CODE_SYSTEM",
+    "TERMINOLOGY_VERSION",
+    "VALUE_SETS",
     "FieldRow",
     "JournalItem",
     "mapping_markdown",
@@ -104,7 +107,36 @@ CODE_SYSTEMS: Final[dict[str, str]] = {
     "accompaniment-outcome": f"{NAMESPACE}/CodeSystem/accompaniment-outcome",
     "commitment-outcome": f"{NAMESPACE}/CodeSystem/commitment-outcome",
 }
-"""fama's own code systems; each code is the value of the matching :mod:`fama_core.codes` enum."""
+"""fama's own code systems; each code is the value of the matching :mod:`fama_core.codes` enum.
+
+Each is shipped as a CodeSystem (:mod:`fama_adapters.fhir.terminology`, checked in
+under ``schemas/fhir/``) with a ValueSet of all its codes at :data:`VALUE_SETS`."""
+
+VALUE_SETS: Final[dict[str, str]] = {key: f"{NAMESPACE}/ValueSet/{key}" for key in CODE_SYSTEMS}
+"""One ValueSet per code system, holding every code of it: the binding of each coded
+element fama writes (the Questionnaire's ``answerValueSet`` names ``organisation``)."""
+
+TERMINOLOGY_VERSION: Final = "1.0.0"
+"""Version of every CodeSystem and ValueSet fama ships (a code added or changed means a new
+version; a host's local organisations give the organisation ones a ``+local`` build suffix)."""
+
+RECORD_CODES: Final[dict[str, tuple[str, str]]] = {
+    "episode": (
+        "FAMA episode",
+        "A client's episode of facilitated access to mutual aid: the three-stage model "
+        "of the guide (p. 6), from session 1 until engaged, declined or closed.",
+    ),
+    "commitment": (
+        "Commitment to attend a meeting",
+        "The client's commitment to attend one named mutual aid meeting in the coming week "
+        "(the guide, session two, step 5).",
+    ),
+    "peer-accompaniment": (
+        "Peer accompaniment to a mutual aid meeting",
+        "A volunteer goes with the client to a first meeting (the guide, appendix 1).",
+    ),
+}
+"""Codes of the ``record`` code system (which fama record a resource is): display, definition."""
 
 EXTENSIONS: Final[dict[str, str]] = {
     "episode-status": f"{NAMESPACE}/StructureDefinition/episode-status",
@@ -568,6 +600,7 @@ def mapping_markdown() -> str:
             ("kind", "name", "URI"),
             [("identifier system", k, v) for k, v in IDENTIFIER_SYSTEMS.items()]
             + [("code system", k, v) for k, v in CODE_SYSTEMS.items()]
+            + [("value set", k, v) for k, v in VALUE_SETS.items()]
             + [("extension", k, v) for k, v in EXTENSIONS.items()],
         )
     )
