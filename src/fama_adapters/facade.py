@@ -44,6 +44,7 @@ from fama_core.catalogue import Catalogue, StepEntry, load_catalogue
 from fama_core.codes import EpisodeStatus, GoalStatus, SessionStage
 from fama_core.engagement import DEFAULT_ENGAGEMENT, EngagementCriterion
 from fama_core.errors import (
+    ClientErased,
     ConcurrencyConflict,
     FamaError,
     IdempotencyConflict,
@@ -405,10 +406,7 @@ class Fama:
     def _refuse_if_erased(self, client_id: str) -> None:
         erasure_of = getattr(self.store, "erasure", None)
         if erasure_of is not None and erasure_of(client_id) is not None:
-            raise StoreError(
-                f"client {client_id} was erased; its stream takes no new events and its old "
-                "ones are not sent again (a person who returns gets a new client key)"
-            )
+            raise ClientErased(client_id=client_id)
 
     def subject_access(self, client_id: str) -> dict[str, Any]:
         """Everything fama holds about a client, for a subject access request (UK GDPR Art. 15).

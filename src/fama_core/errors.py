@@ -15,7 +15,8 @@ The tree::
     ├── WorkflowDefinitionError    the state/transition declaration is not well formed
     ├── EvolutionDefinitionError   the declared event upcasters have gaps, cycles or duplicates
     ├── StoreError                 an event store failed
-    │   └── ConcurrencyConflict    another writer appended first (expected version mismatch)
+    │   ├── ConcurrencyConflict    another writer appended first (expected version mismatch)
+    │   └── ClientErased           the client was erased: its stream takes no new events
     ├── AdapterError               an adapter failed to map or talk to the outside world
     │   ├── PluginError            plugins clash or do not load
     │   ├── MappingError           a value cannot be mapped to or from an external format
@@ -32,6 +33,7 @@ from typing import Any
 __all__ = [
     "AdapterError",
     "CatalogueError",
+    "ClientErased",
     "ConcurrencyConflict",
     "EvolutionDefinitionError",
     "FamaError",
@@ -222,6 +224,20 @@ class ConcurrencyConflict(StoreError):
         super().__init__(
             f"stream {stream}: expected version {expected} but it is at {actual}; "
             "nothing was appended"
+        )
+
+
+class ClientErased(StoreError):
+    """The client was erased (crypto-shredded): its stream takes no new events.
+
+    Not a failure to retry: a person who returns gets a new client key.
+    """
+
+    def __init__(self, *, client_id: str) -> None:
+        self.client_id = client_id
+        super().__init__(
+            f"client {client_id} was erased; its stream takes no new events and its old "
+            "ones are not sent again (a person who returns gets a new client key)"
         )
 
 

@@ -43,6 +43,7 @@ ROLES = {
     "lead_a": ("AG1", "data_lead"),
     "comm_a": ("AG1", "commissioner"),
     "kw_b": ("AG2", "keyworker"),
+    "lead_b": ("AG2", "data_lead"),
 }
 
 

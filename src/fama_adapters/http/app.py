@@ -48,13 +48,19 @@ from fama_adapters.http.limits import LimitsMiddleware
 from fama_adapters.http.models import (
     ClientView,
     DueNextView,
+    ErasureView,
     ExportSummaryView,
     Health,
+    HeldCategory,
     HistoryLine,
+    IntegrityProblemView,
     RecordedView,
     RuleCount,
     StoredEventView,
+    SubjectAccessView,
+    SubjectEventView,
     ValidationView,
+    VerifyView,
     WhoAmI,
 )
 from fama_adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldIssue, Problem, problem_for
@@ -222,6 +228,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The record changed since it was read (send the new version), or an id was reused.",
         413: "The request body is too large.",
         422: "The workflow refused an event: the condition and how to fix the event.",
+        428: "If-Match is missing where the operation cannot be undone (erasure).",
         503: "The request timed out or the store failed; retrying is safe.",
     }
     return {
@@ -699,6 +706,7 @@ def create_app(service: Service) -> FastAPI:
     _meeting_routes(app, service)
     _ndtms_routes(app, service)
     _report_routes(app, service)
+    _record_keeping_routes(app, service)
 
     wrapped: Any = _AuditMiddleware(app, lambda: service.audit)
     limited = LimitsMiddleware(wrapped, max_body=service.max_body, timeout=service.timeout)
@@ -1007,6 +1015,138 @@ def _report_routes(app: FastAPI, service: Service) -> None:
 
         built = build(token.agency, as_of, period_start, period_end, threshold, area)
         return HTMLResponse(render_html(built))
+
+
+# --------------------------------------------------------------------- record keeping
+
+_Seal = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The seal a previous verify returned: also report events removed or "
+        "rewritten since.",
+    ),
+]
+
+
+def _record_keeping_routes(app: FastAPI, service: Service) -> None:
+    """Erasure, subject access and log verification: the data lead's, as on the command line."""
+
+    @app.post(
+        f"{API_PREFIX}/clients/{{client_id}}/erasure",
+        tags=["record keeping"],
+        responses=_problems(400, 401, 403, 404, 409, 428, 503),
+    )
+    def erase_client(
+        response: Response,
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.ERASE))],
+        if_match: Annotated[
+            str | None,
+            Header(
+                description="Required: the client's version as its ETag gave it. Erasure "
+                "cannot be undone; a record that moved on since it was read is a 409 and "
+                "nothing is erased.",
+            ),
+        ] = None,
+    ) -> ErasureView:
+        """Erase the client's personal text for good (crypto-shredding: its key is deleted).
+
+        The events stay with their ids, codes and dates, so counts, NDTMS history and
+        the hash chain still hold; every free text and typed-in name then reads
+        ``[erased]``, and the stream takes no new events. Erasing again answers 200
+        with ``already`` true.
+        """
+        fama = service.fama(token.agency)
+        version = fama.store.version(client_id)
+        if version == 0:
+            raise _not_found(client_id)
+        if if_match is None:
+            raise _ProblemError(
+                _simple(
+                    428,
+                    "if-match-required",
+                    "Erasure needs If-Match",
+                    "erasure cannot be undone: send If-Match with the client's version (the "
+                    "ETag of the client or its history) to confirm which record you erase",
+                )
+            )
+        expected = _expected_version(if_match)
+        if expected != version:
+            raise ConcurrencyConflict(stream=client_id, expected=expected or 0, actual=version)
+        if getattr(fama.store, "erase", None) is None:
+            raise _ProblemError(
+                _simple(
+                    409,
+                    "erasure-unsupported",
+                    "This store cannot erase",
+                    "the agency's event store keeps no per-client keys, so nothing can be "
+                    "erased from it",
+                )
+            )
+        done = fama.erase(client_id)
+        response.headers.update(_etag(version))
+        return ErasureView(
+            client_id=done.client_id,
+            events=done.events,
+            erased_at=dt.datetime.fromisoformat(done.erased_at),
+            already=done.already,
+            wal_cleared=done.wal_cleared,
+        )
+
+    @app.get(
+        f"{API_PREFIX}/clients/{{client_id}}/subject-access",
+        tags=["record keeping"],
+        responses=_problems(400, 401, 403, 404, 503),
+    )
+    def subject_access(
+        client_id: ClientId,
+        token: Annotated[TokenRecord, Depends(_require(Action.SUBJECT_ACCESS))],
+    ) -> SubjectAccessView:
+        """Everything fama holds about the client (UK GDPR Art. 15), personal text included.
+
+        What is held and why, when it was erased if it was, every stored event in
+        full and the record folded from them. Deliver it to the subject securely.
+        """
+        fama = service.fama(token.agency)
+        if fama.store.version(client_id) == 0:
+            raise _not_found(client_id)
+        export = fama.subject_access(client_id)
+        erased = export["erased"]
+        return SubjectAccessView(
+            client_id=client_id,
+            agency=token.agency,
+            generated_at=export["generated_at"],
+            erased_at=erased["erased_at"] if erased else None,
+            held=[HeldCategory.model_validate(h) for h in export["held"]],
+            events=[SubjectEventView.model_validate(e) for e in export["events"]],
+            episodes=export["state"]["episodes"],
+        )
+
+    @app.get(
+        f"{API_PREFIX}/verify",
+        tags=["record keeping"],
+        responses=_problems(400, 401, 403, 503),
+    )
+    def verify(
+        token: Annotated[TokenRecord, Depends(_require(Action.VERIFY))],
+        expect_seal: _Seal = None,
+    ) -> VerifyView:
+        """Check the agency's hash chains: every event edited, removed or moved, every head.
+
+        200 whatever is found: ``ok`` says whether anything was. Reads the whole
+        store, so a large one may need a longer ``--timeout``.
+        """
+        report = service.fama(token.agency).verify()
+        seal_ok = expect_seal is None or expect_seal == report.seal
+        return VerifyView(
+            clients=report.streams,
+            events=report.events,
+            ok=report.ok and seal_ok,
+            problems=[IntegrityProblemView.model_validate(p.to_json()) for p in report.problems],
+            seal=report.seal,
+            seal_matches=None if expect_seal is None else seal_ok,
+        )
 
 
 def _whoami(token: TokenRecord) -> WhoAmI:

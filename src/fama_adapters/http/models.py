@@ -8,6 +8,7 @@ wrap them in what HTTP needs (versions, ids, redaction flags).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,13 +20,19 @@ __all__ = [
     "ClientView",
     "DueNextView",
     "DueStep",
+    "ErasureView",
     "ExportSummaryView",
     "Health",
+    "HeldCategory",
     "HistoryLine",
+    "IntegrityProblemView",
     "RecordedView",
     "RuleCount",
     "StoredEventView",
+    "SubjectAccessView",
+    "SubjectEventView",
     "ValidationView",
+    "VerifyView",
     "WhoAmI",
 ]
 
@@ -184,3 +191,86 @@ class Health(_Out):
 
     status: str
     version: str
+
+
+class ErasureView(_Out):
+    """What erasing a client did: its key is deleted, its personal text unreadable for good."""
+
+    client_id: str
+    events: int = Field(
+        description="Events the stream held when erased: they stay, ids, codes and dates "
+        "readable, every free text and typed-in name reading ``[erased]``."
+    )
+    erased_at: dt.datetime = Field(description="When the client was erased (UTC).")
+    already: bool = Field(
+        description="The client had been erased before; nothing more was done (``erased_at`` "
+        "is the first erasure's)."
+    )
+    wal_cleared: bool = Field(
+        description="The store's write-ahead log was emptied too. ``false``: a reader held it; "
+        "erase again once it is released (the key is already gone from the database)."
+    )
+
+
+class HeldCategory(_Out):
+    """A category of data fama holds about a client, and why."""
+
+    what: str
+    why: str
+
+
+class SubjectEventView(_Out):
+    """One stored event in full, as recorded (a subject access export hides nothing)."""
+
+    version: int
+    kind: str
+    occurred_on: dt.date
+    recorded_at: dt.datetime
+    stored_at: dt.datetime
+    event: dict[str, Any] = Field(
+        description="The event exactly as stored (its schema version's fields; free text "
+        "included, or ``[erased]`` after an erasure)."
+    )
+
+
+class SubjectAccessView(_Out):
+    """Everything fama holds about one client, for a subject access request (UK GDPR Art. 15).
+
+    Personal text is included: it is the subject's own data. Deliver it securely.
+    """
+
+    client_id: str
+    agency: str
+    generated_at: dt.datetime
+    erased_at: dt.datetime | None = Field(
+        description="When the client's personal text was erased (null: never)."
+    )
+    held: list[HeldCategory] = Field(description="What fama holds, and why, in plain words.")
+    events: list[SubjectEventView]
+    episodes: list[EpisodeState] = Field(description="The record folded from the events.")
+
+
+class IntegrityProblemView(_Out):
+    """One finding of a log verification: where, what, and a sentence without any content."""
+
+    client_id: str = Field(description="The stream concerned (empty for the store as a whole).")
+    version: int | None = Field(description="The version concerned (null: the whole stream).")
+    problem: str = Field(description="``edited``, ``removed``, ``moved``, ``head`` or ``damaged``.")
+    detail: str
+
+
+class VerifyView(_Out):
+    """The agency's hash chains checked: every stream, every event, every head."""
+
+    clients: int
+    events: int
+    ok: bool = Field(
+        description="Nothing found, and the seal is the one expected when ``expect_seal`` was "
+        "given."
+    )
+    problems: list[IntegrityProblemView]
+    seal: str = Field(
+        description="Digest of every stream's head. Keep it: a later verify given it as "
+        "``expect_seal`` also finds events removed or rewritten since."
+    )
+    seal_matches: bool | None = Field(description="Null unless ``expect_seal`` was given.")

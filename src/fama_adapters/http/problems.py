@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fama_core.errors import (
+    ClientErased,
     ConcurrencyConflict,
     FamaError,
     FieldProblem,
@@ -122,6 +123,14 @@ def problem_for(exc: FamaError) -> Problem:
         )
     if isinstance(exc, SubmissionError):
         return _problem(400, "invalid-submission", "The submission is invalid", str(exc))
+    if isinstance(exc, ClientErased):
+        return _problem(
+            409,
+            "client-erased",
+            "The client was erased",
+            "the client's personal text was erased; its stream takes no new events (a person "
+            "who returns gets a new client key)",
+        )
     if isinstance(exc, StoreError):
         return _problem(
             503, "store-unavailable", "The event store failed", "the event store failed; retry"

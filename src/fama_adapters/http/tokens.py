@@ -13,7 +13,8 @@ The token file is JSON, written with mode 0600::
 Roles (what each may do is :data:`PERMISSIONS`):
 
 * ``keyworker`` records events and reads the clients of its agency;
-* ``data_lead`` does the same and produces NDTMS extracts;
+* ``data_lead`` does the same, produces NDTMS extracts, and alone erases a client, exports
+  what is held about one (subject access) and verifies the log;
 * ``commissioner`` sees aggregate figures only, never a client.
 
 The service re-reads the file when it changes, so a revoked token stops
@@ -73,16 +74,33 @@ class Action(enum.StrEnum):
     EXPORT = "export"
     MATCH = "match"
     REPORT = "report"
+    ERASE = "erase"
+    SUBJECT_ACCESS = "subject_access"
+    VERIFY = "verify"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.KEYWORKER: frozenset({Action.RECORD, Action.READ_CLIENT, Action.MATCH}),
     Role.DATA_LEAD: frozenset(
-        {Action.RECORD, Action.READ_CLIENT, Action.MATCH, Action.EXPORT, Action.REPORT}
+        {
+            Action.RECORD,
+            Action.READ_CLIENT,
+            Action.MATCH,
+            Action.EXPORT,
+            Action.REPORT,
+            Action.ERASE,
+            Action.SUBJECT_ACCESS,
+            Action.VERIFY,
+        }
     ),
     Role.COMMISSIONER: frozenset({Action.REPORT}),
 }
-"""What each role may do. A commissioner never reads or writes a client."""
+"""What each role may do. A commissioner never reads or writes a client.
+
+Erasure, subject access exports and log verification are the data lead's alone: they
+answer to the organisation's data protection duties (an erasure cannot be undone, an
+export hides nothing, a verification names every client whose chain is broken), not to a
+keyworker's casework (docs/decisions.md, P8)."""
 
 
 def hash_token(token: str) -> str:

@@ -22,7 +22,7 @@ from fama_adapters.store import (
 )
 from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, verify_events
 from fama_adapters.store.shredding import needs_sealing, new_key, open_payload, seal_payload
-from fama_core.errors import StoreError
+from fama_core.errors import ClientErased, StoreError
 from fama_core.events import Event
 
 __all__ = ["MemoryEventStore"]
@@ -68,10 +68,7 @@ class MemoryEventStore:
                 if plan.new:
                     check_expected_version(client_id, expected, len(stream))
                     if client_id in self._erased:
-                        raise StoreError(
-                            f"client {client_id} was erased; its stream takes no new events "
-                            "(a person who returns gets a new client key)"
-                        )
+                        raise ClientErased(client_id=client_id)
                 key = self._keys.get(client_id) or new_key()
                 sealed = [
                     seal_payload(p, key, client_id, e.event_id) if needs_sealing(e.kind, p) else p

@@ -51,7 +51,7 @@ from fama_adapters.store.shredding import (
     seal_payload,
 )
 from fama_core import __version__ as fama_version
-from fama_core.errors import ConcurrencyConflict, StoreError
+from fama_core.errors import ClientErased, ConcurrencyConflict, StoreError
 from fama_core.events import Event
 
 try:
@@ -443,10 +443,7 @@ class PostgresEventStore:
         if conn.execute(
             "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
         ).fetchone():
-            raise StoreError(
-                f"client {client_id} was erased; its stream takes no new events "
-                "(a person who returns gets a new client key)"
-            )
+            raise ClientErased(client_id=client_id)
         key = new_key()
         conn.execute("INSERT INTO fama_keys (client_id, key) VALUES (%s, %s)", (client_id, key))
         return key
@@ -534,10 +531,7 @@ class PostgresEventStore:
                             "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
                         ).fetchone()
                     ):
-                        raise StoreError(
-                            f"client {client_id} was erased; its stream takes no new events "
-                            "(a person who returns gets a new client key)"
-                        )
+                        raise ClientErased(client_id=client_id)
                     links = chain(
                         head,
                         client_id,

@@ -61,7 +61,7 @@ from fama_adapters.store.shredding import (
     seal_payload,
 )
 from fama_core import __version__ as fama_version
-from fama_core.errors import ConcurrencyConflict, StoreError
+from fama_core.errors import ClientErased, ConcurrencyConflict, StoreError
 from fama_core.events import Event
 
 __all__ = [
@@ -571,10 +571,7 @@ class SqliteEventStore:
         if self._conn.execute(
             "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
         ).fetchone():
-            raise StoreError(
-                f"client {client_id} was erased; its stream takes no new events "
-                "(a person who returns gets a new client key)"
-            )
+            raise ClientErased(client_id=client_id)
         key = new_key()
         self._conn.execute(
             "INSERT INTO fama_keys (client_id, key, created_at) VALUES (?, ?, ?)",
@@ -684,10 +681,7 @@ class SqliteEventStore:
                                 "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
                             ).fetchone()
                         ):
-                            raise StoreError(
-                                f"client {client_id} was erased; its stream takes no new events "
-                                "(a person who returns gets a new client key)"
-                            )
+                            raise ClientErased(client_id=client_id)
                         links = chain(
                             head,
                             client_id,
