@@ -6,7 +6,9 @@ accompanied then engaged, an experienced client still attending, closed then
 reopened) with ``fama_core.workflow.fold``. The fold is timed keeping every
 client's state in memory (as a host caching all states would) and streaming
 (fold a client, use it, let it go, as an export does); a last figure decodes
-the same log from JSON lines and folds it, streaming.
+the same log from JSON lines and folds it, streaming, and ``json.loads`` alone
+over the same lines shows the floor any JSON decoder pays (so the ceiling of
+the decode + fold ratio).
 
 Baseline, in the same run: the same journeys driven through a
 ``python-statemachine`` machine with the same states, transitions and the
@@ -382,6 +384,15 @@ def main() -> None:
     assert decoded == [(s.status, s.version) for s in states], "JSON lines must fold the same"
     decode_rate = args.episodes / decode_s
 
+    def loads_only() -> list[int]:
+        # The floor any decoder pays: the standard library's parser over the same lines,
+        # building plain dicts and checking nothing.
+        return [len([json.loads(line) for line in episode]) for episode in lines]
+
+    loads_s, counts = timed(loads_only)
+    assert sum(counts) == events
+    loads_rate = args.episodes / loads_s
+
     sample = args.baseline_episodes
     expected = [str(s.status) for s in states[:sample]]
     runs = []
@@ -404,11 +415,22 @@ def main() -> None:
         f"fama fold, streaming:           {stream_rate:>10,.0f} episodes/s "
         f"({stream_s:.2f}s, {stream_s / events * 1e6:.2f} µs/event)"
     )
-    print(f"fama decode JSON lines + fold:  {decode_rate:>10,.0f} episodes/s ({decode_s:.2f}s)")
+    print(
+        f"fama decode JSON lines + fold:  {decode_rate:>10,.0f} episodes/s "
+        f"({decode_s:.2f}s, {decode_s / events * 1e6:.2f} µs/event)"
+    )
+    print(
+        f"json.loads alone, same lines:   {loads_rate:>10,.0f} episodes/s "
+        f"({loads_s:.2f}s, {loads_s / events * 1e6:.2f} µs/event; no validation, no fold)"
+    )
     print(f"baseline: python-statemachine {base_version} (the faster in this run)")
     print(f"ratio fold (kept) / baseline:   {fold_rate / base_rate:>10.1f}x")
     print(f"ratio fold (streaming) / base:  {stream_rate / base_rate:>10.1f}x")
     print(f"ratio decode+fold / baseline:   {decode_rate / base_rate:>10.1f}x")
+    print(
+        f"ratio json.loads / baseline:    {loads_rate / base_rate:>10.1f}x "
+        "(the ceiling of decode+fold's ratio)"
+    )
     store_replay(log, min(args.store_episodes, args.episodes))
 
 

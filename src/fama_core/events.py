@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -27,9 +28,9 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic_core import SchemaValidator
 
 from fama_core.codes import (
-    OPTIONAL_STEPS,
     REQUIRED_STEPS_BY_STAGE,
     STEPS_BY_STAGE,
     CloseReason,
@@ -62,7 +63,7 @@ from fama_core.models import (
     PastExperience,
     StepRecord,
 )
-from fama_core.upcasters import UPCASTERS, UpcasterChain
+from fama_core.upcasters import FIRST_VERSION, UPCASTERS, UpcasterChain
 
 __all__ = [
     "CURRENT_VERSIONS",
@@ -154,19 +155,17 @@ class EpisodeOpened(EventBase):
 
 
 _STEP_SETS = {stage: frozenset(steps) for stage, steps in STEPS_BY_STAGE.items()}
-_REQUIRED_COUNT = {stage: len(steps) for stage, steps in REQUIRED_STEPS_BY_STAGE.items()}
+_REQUIRED_SETS = {stage: frozenset(steps) for stage, steps in REQUIRED_STEPS_BY_STAGE.items()}
+_STEP_OF = attrgetter("step")
 
 
 def _check_steps(steps: tuple[StepRecord, ...], stage: SessionStage) -> None:
-    seen = [record.step for record in steps]
-    unique = set(seen)
-    # The common case, cheaply: each required step once, optional ones at most once.
-    if (
-        len(unique) == len(seen)
-        and _STEP_SETS[stage].issuperset(unique)
-        and len(unique - OPTIONAL_STEPS) == _REQUIRED_COUNT[stage]
-    ):
+    unique = set(map(_STEP_OF, steps))
+    # The common case, cheaply (it runs for every session decoded): each step of the stage
+    # at most once, every required one among them.
+    if len(unique) == len(steps) and _STEP_SETS[stage] >= unique >= _REQUIRED_SETS[stage]:
         return
+    seen = [record.step for record in steps]
     expected = REQUIRED_STEPS_BY_STAGE[stage]
     missing = [s.value for s in expected if s not in seen]
     foreign = [s.value for s in seen if s not in _STEP_SETS[stage]]
@@ -236,7 +235,7 @@ class _LaterSession(SessionHeld):
                 "or no_commitment_reason (why there is none)"
             )
         ids = [r.goal_id for r in self.goal_reviews]
-        if len(set(ids)) != len(ids):
+        if len(ids) > 1 and len(set(ids)) != len(ids):
             raise ValueError("goal_reviews: review each goal once")
 
 
@@ -421,6 +420,80 @@ if set(CURRENT_VERSIONS) != set(EVENT_KINDS):  # pragma: no cover - a definition
     raise WorkflowDefinitionError("EVENT_KINDS and the event classes name different kinds")
 
 
+def _without_upcast(schema: Any, kinds: Mapping[type, tuple[str, int]]) -> tuple[Any, int]:
+    """``schema`` (a core schema) with ``_upcast`` removed from the models of ``kinds``.
+
+    Returns the new schema and how many before-validators were removed. Only
+    dicts and lists are rebuilt; everything else (classes, functions) is shared.
+    """
+    removed = 0
+
+    def walk(node: Any) -> Any:
+        nonlocal removed
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if node.get("type") == "function-before":
+            function = node.get("function", {}).get("function")
+            owner = getattr(function, "__self__", None)
+            if getattr(function, "__func__", None) is _UPCAST and isinstance(owner, type):
+                inner = _exact_version(node["schema"], kinds[owner][1]) if owner in kinds else None
+                if inner is not None:
+                    removed += 1
+                    inner = walk(inner)
+                    return {**inner, "ref": node["ref"]} if "ref" in node else inner
+        return {key: walk(value) for key, value in node.items()}
+
+    return walk(schema), removed
+
+
+def _exact_version(fields: Any, version: int) -> Any:
+    """``fields`` (a model-fields schema) taking ``schema_version`` only as ``version`` itself.
+
+    ``_upcast`` passes on a version only when it is exactly the current ``int``; pydantic's
+    ``Literal[1]`` in JSON takes ``1.0`` and ``true`` as 1, so the fast path asks for a strict
+    integer instead (its default, the current version, stays). None when the schema is not
+    shaped as expected: that kind then keeps ``_upcast``.
+    """
+    try:
+        field = fields["fields"]["schema_version"]
+        default = field["schema"]
+        if fields["type"] != "model-fields" or default["type"] != "default":
+            return None
+    except (KeyError, TypeError):
+        return None
+    strict = {"type": "int", "strict": True, "ge": version, "le": version}
+    return {
+        **fields,
+        "fields": {
+            **fields["fields"],
+            "schema_version": {**field, "schema": {**default, "schema": strict}},
+        },
+    }
+
+
+_UPCAST: Final = EventBase.__dict__["_upcast"].__func__
+_AT_FIRST_VERSION = {cls: v for cls, v in _VERSIONED.items() if v[1] == FIRST_VERSION}
+_FAST_SCHEMA, _FAST_REMOVED = _without_upcast(_ADAPTER.core_schema, _AT_FIRST_VERSION)
+_FAST: Final = SchemaValidator(
+    # Should a pydantic release shape its schemas otherwise, decoding stays right, only slower
+    # (tests/test_decode_fast.py checks every kind's before-validator was found).
+    _FAST_SCHEMA if _FAST_REMOVED == len(_AT_FIRST_VERSION) else _ADAPTER.core_schema
+)
+"""The decoder's fast path: the same validator without the upcasting before-validator.
+
+``_upcast`` makes pydantic turn each JSON document into Python objects before
+validating it, which costs more than a third of decoding a session record. For a
+kind still at version 1 it changes nothing whenever the validator without it
+accepts: a missing ``schema_version`` is version 1, the current one, and the
+``Literal[1]`` field refuses any other value, as ``_upcast`` would. Whatever the
+fast path refuses is decoded again through the full adapter, so every error is
+exactly the full path's. A kind at a later version keeps ``_upcast`` (a missing
+version must be upgraded). ``tests/test_decode_fast.py`` checks the two paths agree.
+"""
+
+
 def _kind_of(raw: Any) -> str:
     if isinstance(raw, Mapping):
         kind = raw.get("kind")
@@ -443,6 +516,15 @@ def event_from_mapping(data: Any, *, record: str = "event") -> Event:
 
 def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
     """Decode and validate one JSON document as an :data:`Event`."""
+    try:
+        return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+    except ValidationError:
+        # Decoded again through the full adapter: it upgrades an older event, or words the error.
+        return _event_from_json_full(text, record=record)
+
+
+def _event_from_json_full(text: str | bytes, *, record: str) -> Event:
+    """:func:`event_from_json` through the full adapter (upcasting included), and its errors."""
     try:
         return _ADAPTER.validate_json(text, context=DECODING)
     except ValidationError as exc:

@@ -1,0 +1,543 @@
+"""The decoder's fast path agrees with the full one, for valid events and hostile ones.
+
+:func:`fama_core.events.event_from_json` first tries a validator built from the
+same models without the upcasting before-validator, then, when that refuses,
+the full adapter (which upgrades old events and words every error). These
+properties hold the fast path to the full one: for valid events of every kind
+and for documents mutated in the ways hosts and attackers get them wrong, the
+result is the same model (same values, same fields set) or the same refusal
+(same class, record, kind, event id and problems), and both agree with
+``TypeAdapter(Event).validate_json`` itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from fama_core import events as ev
+from fama_core.builders import JourneyBuilder
+from fama_core.codes import (
+    REQUIRED_STEPS_BY_STAGE,
+    STEPS_BY_STAGE,
+    AccompanimentOutcome,
+    AttendanceMode,
+    CloseReason,
+    CommitmentOutcome,
+    ExperienceLevel,
+    GoalKind,
+    GoalReviewOutcome,
+    GoalStatus,
+    Handout,
+    InvolvementSign,
+    LiteracySupportKind,
+    Obstacle,
+    SessionStage,
+    StepStatus,
+    VolunteerKind,
+)
+from fama_core.engagement import EngagementEvidence
+from fama_core.errors import InvalidRecord
+from fama_core.models import (
+    AccompanimentArrangement,
+    AccompanimentResult,
+    CommitmentReview,
+    Goal,
+    GoalReview,
+    JournalEntry,
+    LiteracySupport,
+    MeetingCommitment,
+    MeetingRef,
+    ObstacleRecord,
+    PastExperience,
+    StepRecord,
+)
+
+CORPUS = Path(__file__).parent / "corpus" / "events-2026-11.jsonl"
+
+# ---------------------------------------------------------------- valid events of every kind
+
+ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,11}", fullmatch=True)
+orgs = st.from_regex(r"[a-z0-9][a-z0-9_\-]{0,7}", fullmatch=True)
+dates = st.dates(dt.date(1990, 1, 1), dt.date(2060, 12, 31))
+times = st.datetimes(
+    dt.datetime(1990, 1, 1), dt.datetime(2060, 12, 31), timezones=st.timezones()
+).filter(lambda d: d.utcoffset() is not None)
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+notes = st.none() | text
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
+
+meetings = st.builds(
+    MeetingRef,
+    meeting_id=st.none() | ids,
+    name=names,
+    organisation=orgs,
+    attendance_mode=st.none() | st.sampled_from(AttendanceMode),
+)
+commitments = st.builds(
+    MeetingCommitment,
+    commitment_id=ids,
+    meeting=meetings,
+    planned_date=dates,
+    accompaniment_requested=st.booleans(),
+)
+reviews = st.builds(
+    CommitmentReview,
+    commitment_id=ids,
+    outcome=st.sampled_from(CommitmentOutcome),
+    journal_used=st.booleans(),
+    note=notes,
+)
+goal_reviews = st.lists(
+    st.builds(GoalReview, goal_id=ids, outcome=st.sampled_from(GoalReviewOutcome), note=notes),
+    max_size=3,
+    unique_by=lambda r: r.goal_id,
+).map(tuple)
+
+
+@st.composite
+def steps_of(draw: Any, stage: SessionStage) -> tuple[StepRecord, ...]:
+    chosen = list(REQUIRED_STEPS_BY_STAGE[stage])
+    chosen += [s for s in STEPS_BY_STAGE[stage] if s not in chosen and draw(st.booleans())]
+    ordered = draw(st.permutations(chosen))
+    return tuple(
+        StepRecord(step=s, status=draw(st.sampled_from(StepStatus)), note=draw(notes))
+        for s in ordered
+    )
+
+
+@st.composite
+def heads(draw: Any) -> dict[str, Any]:
+    return {
+        "event_id": draw(ids),
+        "client_id": draw(ids),
+        "episode_id": draw(ids),
+        "keyworker_id": draw(ids),
+        "occurred_on": draw(dates),
+        "recorded_at": draw(times),
+    }
+
+
+@st.composite
+def goals(draw: Any) -> Goal:
+    kind = draw(st.sampled_from(GoalKind))
+    return Goal(
+        goal_id=draw(ids),
+        kind=kind,
+        description=draw(names if kind is GoalKind.OTHER else notes),
+        target_date=draw(st.none() | dates),
+        meeting=draw(st.none() | meetings),
+        status=draw(st.sampled_from([GoalStatus.PROPOSED, GoalStatus.AGREED])),
+    )
+
+
+@st.composite
+def obstacles(draw: Any) -> ObstacleRecord:
+    kind = draw(st.sampled_from(Obstacle))
+    return ObstacleRecord(
+        obstacle=kind,
+        response=draw(names if kind is Obstacle.OTHER else notes),
+        used_suggested_response=draw(st.booleans()),
+    )
+
+
+@st.composite
+def later_session(draw: Any, stage: SessionStage) -> dict[str, Any]:
+    committed = draw(st.booleans())
+    fields = {
+        "steps": draw(steps_of(stage)),
+        "commitment": draw(commitments) if committed else None,
+        "no_commitment_reason": None if committed else draw(text),
+        "goal_reviews": draw(goal_reviews),
+    }
+    if stage is SessionStage.REVIEW:
+        fields["commitment_review"] = draw(reviews)
+    else:
+        fields["commitment_review"] = draw(st.none() | reviews)
+        fields["preferred_organisation"] = draw(st.none() | orgs)
+    return fields
+
+
+def bodies(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    """The kind-specific fields of a valid event of ``kind``."""
+    return {
+        "episode_opened": st.fixed_dictionaries({"team_id": st.none() | ids}),
+        "session_1_held": st.fixed_dictionaries(
+            {
+                "steps": steps_of(SessionStage.INTRODUCTION),
+                "commitment": st.none() | commitments,
+                "past_experience": st.builds(
+                    PastExperience,
+                    level=st.sampled_from(ExperienceLevel),
+                    organisations=st.lists(orgs, max_size=3).map(tuple),
+                    note=notes,
+                ),
+                "handouts_given": st.lists(st.sampled_from(Handout), unique=True).map(tuple),
+                "journal_given": st.booleans(),
+                "literacy_support": st.none()
+                | st.builds(
+                    LiteracySupport,
+                    kind=st.sampled_from(LiteracySupportKind),
+                    large_print=st.booleans(),
+                    note=notes,
+                ),
+            }
+        ),
+        "session_2_held": later_session(SessionStage.ENGAGEMENT),
+        "session_3_held": later_session(SessionStage.REVIEW),
+        "goal_set": st.fixed_dictionaries({"goal": goals()}),
+        "goal_updated": st.fixed_dictionaries(
+            {
+                "goal_id": ids,
+                "status": st.sampled_from([GoalStatus.AGREED, GoalStatus.WITHDRAWN]),
+                "note": notes,
+            }
+        ),
+        "journal_entry_recorded": st.fixed_dictionaries(
+            {
+                "entry": st.builds(
+                    JournalEntry,
+                    entry_id=ids,
+                    meeting=meetings,
+                    date=dates,
+                    attended=st.booleans(),
+                    reactions=notes,
+                    benefits=st.lists(text, max_size=2).map(tuple),
+                    disadvantages=st.lists(text, max_size=2).map(tuple),
+                    contacts_made=st.integers(0, 1000),
+                    involvement=st.none()
+                    | st.lists(st.sampled_from(InvolvementSign), max_size=3).map(tuple),
+                )
+            }
+        ),
+        "obstacle_raised": st.fixed_dictionaries({"record": obstacles()}),
+        "accompaniment_arranged": st.fixed_dictionaries(
+            {
+                "arrangement": st.builds(
+                    AccompanimentArrangement,
+                    arrangement_id=ids,
+                    volunteer_id=ids,
+                    volunteer_kind=st.sampled_from(VolunteerKind),
+                    meeting=meetings,
+                    date=dates,
+                    commitment_id=st.none() | ids,
+                    coordinator_id=st.none() | ids,
+                    volunteer_attends_consistently=st.none() | st.booleans(),
+                )
+            }
+        ),
+        "accompaniment_concluded": st.fixed_dictionaries(
+            {
+                "result": st.builds(
+                    AccompanimentResult,
+                    arrangement_id=ids,
+                    outcome=st.sampled_from(AccompanimentOutcome),
+                    note=notes,
+                )
+            }
+        ),
+        "engagement_confirmed": st.fixed_dictionaries(
+            {
+                "organisation": orgs,
+                "note": notes,
+                "evidence": st.none()
+                | st.builds(
+                    EngagementEvidence,
+                    attended_dates=st.lists(dates, max_size=3).map(tuple),
+                    reviews_with_attendance=st.lists(st.integers(1, 9), max_size=3).map(tuple),
+                    involvement=st.lists(st.sampled_from(InvolvementSign), max_size=3).map(tuple),
+                ),
+            }
+        ),
+        "client_declined": st.fixed_dictionaries({"reason": notes}),
+        "episode_closed": st.fixed_dictionaries(
+            {"reason": st.sampled_from(CloseReason), "note": notes}
+        ),
+    }[kind]
+
+
+@st.composite
+def valid_documents(draw: Any) -> dict[str, Any]:
+    """A valid event of any kind as the JSON document a host would send (a dict)."""
+    kind = draw(st.sampled_from(ev.EVENT_KINDS))
+    event = CLASSES[kind](**draw(heads()), **draw(bodies(kind)))
+    document = json.loads(event.model_dump_json(exclude_none=draw(st.booleans())))
+    if draw(st.booleans()):
+        del document["schema_version"]  # stored before events carried a version
+    return document
+
+
+def _probe_fields() -> dict[str, dict[str, Any]]:
+    """One valid document of every kind, from a journey that meets them all."""
+    b = JourneyBuilder("probe", start=dt.date(2026, 1, 5))
+    m = b.meeting()
+    b.open().session1().goal(GoalKind.READ_HANDOUTS, status=GoalStatus.PROPOSED)
+    b.agree_goal(b.events[-1].goal.goal_id)  # type: ignore[union-attr]
+    b.session2(commit_to=m, accompaniment=True).accompany()
+    arrangement = b.events[-1].arrangement.arrangement_id  # type: ignore[union-attr]
+    b.accompaniment_outcome(arrangement).obstacle(Obstacle.MAKING_TIME).journal(m)
+    b.session3(commit_to=m).journal(m, days_after=5, contacts=1).session3()
+    b.engaged(complete=False).open(days_later=3).declined().open(days_later=3).closed()
+    return {e.kind: json.loads(ev.event_to_json(e)) for e in b.events}
+
+
+_PROBE = _probe_fields()
+CLASSES = {cls.model_fields["kind"].default: cls for cls in ev._EVENT_CLASSES}
+
+# ---------------------------------------------------------------- hostile mutations
+
+HOSTILE_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    1.0,
+    1.5,
+    2**70,
+    "",
+    " ",
+    "1",
+    "1.0",
+    "true",
+    "yes",
+    "done",
+    "aa",
+    "a" * 65,
+    "x" * 201,
+    "x" * 2001,
+    "é",
+    "a\x00b",
+    "a\u00a0b",
+    "a\u2028b",
+    "2026-01-05",
+    "2026-02-30",
+    "2026-1-5",
+    "20260105",
+    "2026-01-05T00:00:00",
+    "2026-01-05T17:00:00",
+    "2026-01-05T17:00:00Z",
+    "2026-01-05T17:00:00.123456789+01:00",
+    "2026-01-05 17:00:00+00:00",
+    1767571200,
+    "1767571200",
+    [],
+    [1],
+    ["done"],
+    {},
+    {"kind": "other"},
+    *ev.EVENT_KINDS,
+    "no_such_kind",
+    "s1.introduce",
+    "s2.check_in",
+    "not_done",
+]
+
+
+def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Every (container, key) in a JSON document, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append((node, key))
+            _slots(value, out)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out.append((node, index))
+            _slots(value, out)
+    return out
+
+
+@st.composite
+def mutate(draw: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` changed in place in one of the ways hosts and attackers get it wrong."""
+    how = draw(
+        st.sampled_from(
+            ["replace", "delete", "extra", "version", "kind", "step", "naive", "duplicate"]
+        )
+    )
+    slots = _slots(document, [])
+    container, key = slots[draw(st.integers(0, len(slots) - 1))]
+    if how == "replace":
+        container[key] = draw(st.sampled_from(HOSTILE_VALUES) | st.integers() | text)
+    elif how == "delete":
+        if isinstance(container, dict):
+            del container[key]
+        else:
+            container.pop(key)
+    elif how == "extra":
+        target = container[key] if isinstance(container[key], dict) else document
+        target[draw(st.sampled_from(["x", "note", "kind", "schema_version", "steps"]))] = 1
+    elif how == "version":
+        document["schema_version"] = draw(
+            st.sampled_from([0, 1, 2, 99, 1.0, True, False, "1", None, [1], -1])
+        )
+    elif how == "kind":
+        document["kind"] = draw(st.sampled_from([*ev.EVENT_KINDS, "nope", 1, None, ""]))
+    elif how == "step" and isinstance(document.get("steps"), list) and document["steps"]:
+        steps = document["steps"]
+        pick = draw(st.integers(0, len(steps) - 1))
+        choice = draw(st.sampled_from(["twice", "drop", "foreign"]))
+        if choice == "twice":
+            steps.append(dict(steps[pick]))
+        elif choice == "drop":
+            steps.pop(pick)
+        else:
+            steps[pick] = {
+                "step": draw(st.sampled_from(["s1.introduce", "s3.goals"])),
+                "status": "done",
+            }
+    elif how == "naive":
+        document["recorded_at"] = draw(st.sampled_from(["2026-01-05T17:00:00", "2026-01-05"]))
+    elif how == "duplicate":
+        document["__duplicate__"] = draw(st.sampled_from(list(document)))
+    return document
+
+
+def encode(document: dict[str, Any]) -> str:
+    """JSON text; a ``__duplicate__`` key names a key to repeat (last one wins in JSON)."""
+    repeat = document.pop("__duplicate__", None)
+    out = json.dumps(document, ensure_ascii=False)
+    if repeat is not None and repeat in document:
+        out = "{" + json.dumps(repeat) + ":" + json.dumps("dup-1") + "," + out[1:]
+    return out
+
+
+# ---------------------------------------------------------------- comparing outcomes
+
+
+def fields_set(value: Any) -> Any:
+    """Which fields each model in ``value`` holds as set (what ``exclude_unset`` relies on)."""
+    if isinstance(value, BaseModel):
+        return (
+            type(value).__name__,
+            sorted(value.model_fields_set),
+            {k: fields_set(v) for k, v in value.__dict__.items()},
+        )
+    if isinstance(value, tuple):
+        return [fields_set(v) for v in value]
+    return None
+
+
+def outcome(decode: Any, line: str | bytes) -> Any:
+    try:
+        event = decode(line)
+    except InvalidRecord as problem:
+        return (
+            "refused",
+            type(problem).__name__,
+            problem.record,
+            problem.kind,
+            problem.event_id,
+            [(p.location, p.code, p.reason) for p in problem.problems],
+        )
+    return ("decoded", type(event), event, event.model_dump_json(), fields_set(event))
+
+
+def full(line: str | bytes) -> Any:
+    return ev._event_from_json_full(line, record="line 7")
+
+
+def fast(line: str | bytes) -> Any:
+    return ev.event_from_json(line, record="line 7")
+
+
+def plain(line: str | bytes) -> Any:
+    """``TypeAdapter(Event).validate_json`` itself, or None when it refuses."""
+    try:
+        return ev._ADAPTER.validate_json(line, context=ev.DECODING)
+    except ValidationError:
+        return None
+
+
+def assert_same(line: str | bytes) -> None:
+    expected = outcome(full, line)
+    assert outcome(fast, line) == expected
+    reference = plain(line)
+    if expected[0] == "decoded":
+        assert reference == expected[2]
+        assert fields_set(reference) == expected[4]
+    else:
+        assert reference is None
+
+
+# ---------------------------------------------------------------- the properties
+
+
+def test_the_fast_path_removed_the_before_validator_of_every_kind():
+    # If a pydantic release shaped its schemas otherwise, decoding would stay right but slow.
+    assert ev._FAST_REMOVED == len(ev.EVENT_KINDS)
+
+
+@settings(max_examples=400)
+@given(valid_documents())
+def test_valid_events_of_every_kind_decode_to_the_same_model(document):
+    line = encode(document)
+    assert outcome(fast, line)[0] == "decoded"
+    assert_same(line)
+    assert_same(line.encode())
+
+
+@settings(max_examples=1500)
+@given(st.data())
+def test_hostile_mutations_decode_or_are_refused_exactly_as_the_full_path(data):
+    document = data.draw(valid_documents())
+    for _ in range(data.draw(st.integers(1, 3))):
+        document = data.draw(mutate(document))
+    assert_same(encode(document))
+
+
+def every_leaf_replaced(document: dict[str, Any]) -> list[str]:
+    """``document`` with each value in it (at any depth) replaced by each hostile value in turn."""
+    out = []
+    for number in range(len(_slots(document, []))):
+        for value in HOSTILE_VALUES:
+            copy = json.loads(json.dumps(document))
+            container, key = _slots(copy, [])[number]
+            container[key] = value
+            out.append(json.dumps(copy))
+    return out
+
+
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_every_value_of_every_kind_replaced_by_every_hostile_value(kind):
+    # Exhaustive where the random mutations are sparse: every slot times every value.
+    for line in every_leaf_replaced(_PROBE[kind]):
+        assert_same(line)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_arbitrary_text_is_refused_exactly_as_the_full_path(line):
+    assert_same(line)
+
+
+@pytest.mark.parametrize("line", CORPUS.read_text(encoding="utf-8").splitlines())
+def test_the_stored_corpus_decodes_the_same_both_ways(line):
+    assert_same(line)
+    assert_same(line.encode())
+
+
+@pytest.mark.parametrize("version", [None, 1, 2, 0, -1, 1.0, True, "1", [1]], ids=lambda v: repr(v))
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_every_schema_version_path_is_the_full_paths(kind, version):
+    document = dict(_PROBE[kind])
+    if version is None:
+        document.pop("schema_version", None)  # a log written before versions: version 1
+    else:
+        document["schema_version"] = version
+    assert_same(json.dumps(document))
+
+
+def test_a_future_version_is_still_an_unknown_schema_version():
+    document = dict(_PROBE["session_1_held"], schema_version=2)
+    result = outcome(fast, json.dumps(document))
+    assert result[1] == "UnknownSchemaVersion"
+    assert [p[1] for p in result[5]] == ["future_schema_version"]
