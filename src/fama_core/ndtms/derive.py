@@ -367,16 +367,10 @@ def _policy_days(
     intervention: Intervention, interval_days: int, at_end: bool, as_of: dt.date
 ) -> list[tuple[str, dt.date]]:
     last = min(intervention.ended_on or as_of, as_of)
-    days: list[dt.date] = []
-    step = dt.timedelta(days=interval_days)
-    room = (dt.date.max - intervention.started_on).days
-    n = 1
-    while n * interval_days <= room:  # never step past the last representable date
-        day = intervention.started_on + n * step
-        if day > last:
-            break
-        days.append(day)
-        n += 1
+    start = intervention.started_on
+    # The reviews up to ``last``, counted first: never a step past it (nor past date.max).
+    count = (last - start).days // interval_days if last > start else 0
+    days = [start + dt.timedelta(days=n * interval_days) for n in range(1, count + 1)]
     if at_end and intervention.ended_on is not None and intervention.ended_on <= as_of:
         if not days or days[-1] != intervention.ended_on:
             days.append(intervention.ended_on)
@@ -404,22 +398,82 @@ def policy_reviews(
     )
 
 
-_COLUMN_MAPS: dict[int, tuple[DatasetTable, dict[str, tuple[str, ...]]]] = {}
+_BASE_ATTRS = (
+    "agency_code",
+    "client_id",
+    "consent",
+    "treatment_episode_id",
+    "triaged_on",
+    "discharged_on",
+    "discharge_reason",
+)
+_INTERVENTION_ATTRS = (
+    "modality",
+    "setting",
+    "intervention_id",
+    "referred_on",
+    "first_offered_on",
+    "started_on",
+    "ended_on",
+    "exit_status",
+)
+_REVIEW_ATTRS = ("review_date", "review_id", "mutual_aid", "peer_support")
 
 
-def _by_attr(table: DatasetTable) -> dict[str, tuple[str, ...]]:
-    """fama attribute → the columns it fills, per table."""
-    cached = _COLUMN_MAPS.get(id(table))
-    if cached is None or cached[0] is not table:
+class _Plan:
+    """What a derivation needs of one table, looked up once per table (clients are many).
+
+    ``base``, ``intervention`` and ``review`` hold, per fama attribute in a
+    fixed order, the columns it fills (a table may fill none, or several).
+    """
+
+    __slots__ = (
+        "base",
+        "by_attr",
+        "choice",
+        "dates",
+        "intervention",
+        "no",
+        "review",
+        "table",
+        "yes",
+    )
+
+    def __init__(self, table: DatasetTable) -> None:
+        self.table = table
         by_attr: dict[str, tuple[str, ...]] = {}
         for f in table.fields:
             if f.fama_fills:
                 by_attr[f.fama_fills] = (*by_attr.get(f.fama_fills, ()), f.name)
-        cached = (table, by_attr)
-        if len(_COLUMN_MAPS) > 64:  # tables are few; a host building many is not leaking
-            _COLUMN_MAPS.clear()
-        _COLUMN_MAPS[id(table)] = cached
-    return cached[1]
+        self.by_attr = by_attr
+        self.base = tuple(by_attr.get(a, ()) for a in _BASE_ATTRS)
+        self.intervention = tuple(by_attr.get(a, ()) for a in _INTERVENTION_ATTRS)
+        self.review = tuple(by_attr.get(a, ()) for a in _REVIEW_ATTRS)
+        self.yes, self.no = table.yes, table.no
+        self.choice: InterventionChoice = table.intervention_choice
+        self.dates: dict[dt.date, str] = {}
+
+    def fmt(self, day: dt.date) -> str:
+        """``day`` in the table's date format (a bounded cache: dates repeat across clients)."""
+        text = self.dates.get(day)
+        if text is None:
+            if len(self.dates) >= 8192:  # memory must not grow with the caseload
+                self.dates.clear()
+            text = self.dates[day] = self.table.format_date(day)
+        return text
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(table: DatasetTable) -> _Plan:
+    """The table's :class:`_Plan` (kept per table object; tables are few)."""
+    plan = _PLANS.get(id(table))
+    if plan is None or plan.table is not table:
+        if len(_PLANS) > 64:  # tables are few; a host building many is not leaking
+            _PLANS.clear()
+        plan = _PLANS[id(table)] = _Plan(table)
+    return plan
 
 
 def _put(
@@ -432,11 +486,23 @@ def _put(
             row[column] = value
 
 
+def _fill(
+    row: dict[str, str | None], columns: tuple[tuple[str, ...], ...], values: Iterable[str | None]
+) -> None:
+    """Put each value (``None``: left out) in the columns of its attribute, in order."""
+    for cols, value in zip(columns, values, strict=True):
+        if value is not None:
+            for column in cols:
+                row[column] = value
+
+
 _SESSION, _ACCOMPANIMENT, _PEER = range(3)
 """Indexes of ACTIVITY_KINDS: an activity is ``(day, kind index)``."""
 
 
 def _activities(f: Facilitation, rule: PeerSupportRule) -> list[tuple[dt.date, int]]:
+    if not f.peer_support:
+        return [(d, _SESSION) for d in f.sessions]
     sessions, other, peer = support_days(f, rule)
     out = [(d, _SESSION) for d in sessions]
     if other:
@@ -473,7 +539,7 @@ def derive(
     t = context.treatment
     episodes = facilitation.episodes
     consent = table.consent
-    by_attr = _by_attr(table)
+    plan = _plan(table)
     activities = _activities(facilitation, table.peer_support)
     withheld: str | None = None
     if not t.agency_code:
@@ -496,51 +562,68 @@ def derive(
         rows: tuple[SirRow, ...] = ()
         if t.consent_to_share is False and t.agency_code:
             values: dict[str, str | None] = {}
-            _put(values, by_attr, agency_code=t.agency_code, client_id=t.client_id)
-            _put(values, by_attr, consent=consent.refused)
+            _put(values, plan.by_attr, agency_code=t.agency_code, client_id=t.client_id)
+            _put(values, plan.by_attr, consent=consent.refused)
             kept = {k: v for k, v in values.items() if k in consent.kept_without_consent}
             rows = (SirRow(kept, None, None),)
         return Derivation(t.client_id, rows, withheld, unplaced, episodes)
 
-    fmt = table.format_date
+    fmt = plan.fmt
     base: dict[str, str | None] = {}
-    _put(
+    ended = t.ended_on
+    _fill(
         base,
-        by_attr,
-        agency_code=t.agency_code,
-        client_id=t.client_id,
-        consent=consent.given,
-        treatment_episode_id=t.treatment_episode_id,
-        triaged_on=fmt(t.started_on),
-        discharged_on=fmt(t.ended_on) if t.ended_on else None,
-        discharge_reason=t.end_reason if t.ended_on else None,
+        plan.base,
+        (
+            t.agency_code,
+            t.client_id,
+            consent.given,
+            t.treatment_episode_id,
+            fmt(t.started_on),
+            fmt(ended) if ended else None,
+            t.end_reason if ended else None,
+        ),
     )
-    return _Deriver(context, table, as_of, explain, base, by_attr).run(activities, episodes)
+    return _Deriver(context, plan, as_of, explain, base).run(activities, episodes)
 
 
 class _Deriver:
     """One treatment episode's derivation: reviews per intervention, then each activity placed."""
 
+    __slots__ = (
+        "as_of",
+        "base",
+        "context",
+        "elsewhere",
+        "explain",
+        "hits",
+        "over",
+        "plan",
+        "review_days",
+        "reviews",
+        "spans",
+        "unplaced",
+    )
+
     def __init__(
         self,
         context: NdtmsContext,
-        table: DatasetTable,
+        plan: _Plan,
         as_of: dt.date,
         explain: bool,
-        base: Mapping[str, str | None],
-        by_attr: Mapping[str, tuple[str, ...]],
+        base: dict[str, str | None],
     ) -> None:
         self.context = context
-        self.table = table
+        self.plan = plan
         self.as_of = as_of
         self.explain = explain
         self.base = base
-        self.by_attr = by_attr
-        self.choice: InterventionChoice = table.intervention_choice
         self.unplaced: list[Unplaced] = []
         ivs = context.interventions
         self.reviews: list[list[tuple[str, dt.date]]] = [self._valid_reviews(iv) for iv in ivs]
         self.review_days: list[list[dt.date]] = [[d for _, d in r] for r in self.reviews]
+        # (post-treatment, start, end) of each intervention: read once, tested per activity.
+        self.spans = [(iv.post_treatment, iv.started_on, iv.ended_on) for iv in ivs]
         # (intervention index, review index) → activities per kind index
         self.hits: dict[tuple[int, int], list[int]] = {}
         # (intervention index, review index) → MODIDs that carried activities of this period
@@ -557,10 +640,11 @@ class _Deriver:
             policy = self.context.review_policy
             found = _policy_days(iv, policy.interval_days, policy.at_end, self.as_of)
         else:
-            found = []
+            return []
+        triaged, discharged, as_of = t.started_on, t.ended_on, self.as_of
         out = []
         for review_id, day in found:
-            problem = _review_problem(t.started_on, t.ended_on, iv, day, self.as_of)
+            problem = _review_problem(triaged, discharged, iv, day, as_of)
             if problem:
                 self.unplaced.append(
                     Unplaced("review_skipped", day, f"review {review_id}: {problem}", "review")
@@ -577,20 +661,17 @@ class _Deriver:
             return [], "outside_treatment"
         found = [
             i
-            for i, iv in enumerate(self.context.interventions)
-            if iv.post_treatment == post
-            and iv.started_on <= day
-            and (iv.ended_on is None or day <= iv.ended_on)
+            for i, (p, start, end) in enumerate(self.spans)
+            if p == post and start <= day and (end is None or day <= end)
         ]
         if found:
             return found, None
         return [], "outside_treatment" if post else "no_intervention"
 
     def _place(self, on: dt.date, kind: int) -> None:
-        what = ACTIVITY_KINDS[kind]
         if on > self.as_of:
             code = "after_reporting_date"
-            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], what))
+            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], ACTIVITY_KINDS[kind]))
             return
         found, why = self._candidates(on)
         if why is not None:
@@ -598,14 +679,14 @@ class _Deriver:
             if why == "outside_treatment" and self.context.treatment.ended_on is not None:
                 if on > self.context.treatment.ended_on:
                     detail = "after discharge and no post-treatment intervention covers it"
-            self.unplaced.append(Unplaced(why, on, detail, what))
+            self.unplaced.append(Unplaced(why, on, detail, ACTIVITY_KINDS[kind]))
             return
         ivs = self.context.interventions
-        choice = self.choice
-        best = (
-            found[0]
-            if len(found) == 1
-            else min(
+        if len(found) == 1:
+            best = found[0]
+        else:
+            choice = self.plan.choice
+            best = min(
                 found,
                 key=lambda i: (
                     choice.rank(ivs[i].modality),
@@ -613,14 +694,14 @@ class _Deriver:
                     ivs[i].intervention_id,
                 ),
             )
-        )
-        r = bisect_left(self.review_days[best], on)
-        if r == len(self.review_days[best]):
+        days = self.review_days[best]
+        r = bisect_left(days, on)
+        if r == len(days):
             iv = ivs[best]
             t = self.context.treatment
             still_open = iv.ended_on is None and (iv.post_treatment or t.ended_on is None)
             code = "pending" if still_open else "no_review"
-            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], what))
+            self.unplaced.append(Unplaced(code, on, UNPLACED_CODES[code], ACTIVITY_KINDS[kind]))
             return
         hits = self.hits.get((best, r))
         if hits is None:
@@ -639,52 +720,86 @@ class _Deriver:
     def run(
         self, activities: Iterable[tuple[dt.date, int]], episodes: tuple[EpisodeSummary, ...]
     ) -> Derivation:
-        for on, kind in activities:
-            self._place(on, kind)
+        place = self._place
+        if len(self.spans) == 1:
+            # One intervention (most clients): an activity it covers and a review carries is
+            # counted here; anything else goes through _place, which finds out why.
+            post0, start0, end0 = self.spans[0]
+            days0 = self.review_days[0]
+            t = self.context.treatment
+            triaged, discharged, as_of = t.started_on, t.ended_on, self.as_of
+            hits0 = self.hits
+            for on, kind in activities:
+                if (
+                    on <= as_of
+                    and post0 == (discharged is not None and on > discharged)
+                    and (post0 or on >= triaged)
+                    and start0 <= on
+                    and (end0 is None or on <= end0)
+                ):
+                    r = bisect_left(days0, on)
+                    if r < len(days0):
+                        hits = hits0.get((0, r))
+                        if hits is None:
+                            hits = hits0[(0, r)] = [0, 0, 0]
+                        hits[kind] += 1
+                        continue
+                place(on, kind)
+        else:
+            for on, kind in activities:
+                place(on, kind)
         rows: list[SirRow] = []
         t = self.context.treatment
-        fmt = self.table.format_date
-        yes, no = self.table.yes, self.table.no
-        by_attr = self.by_attr
+        plan = self.plan
+        fmt = plan.fmt
+        yes, no = plan.yes, plan.no
+        iv_columns = plan.intervention
+        col_date, col_id, col_maid, col_peer = plan.review
+        explain, hits_at = self.explain, self.hits.get
         for i, iv in enumerate(self.context.interventions):
-            if not self.reviews[i]:
+            reviews = self.reviews[i]
+            if not reviews:
                 continue
-            common = dict(self.base)
-            _put(
+            common = self.base.copy()
+            _fill(
                 common,
-                by_attr,
-                modality=iv.modality,
-                setting=iv.setting,
-                intervention_id=iv.intervention_id,
-                referred_on=fmt(iv.referred_on) if iv.referred_on else None,
-                first_offered_on=fmt(iv.first_offered_on) if iv.first_offered_on else None,
-                started_on=fmt(iv.started_on),
-                ended_on=fmt(iv.ended_on) if iv.ended_on else None,
-                exit_status=iv.exit_status,
+                iv_columns,
+                (
+                    iv.modality,
+                    iv.setting,
+                    iv.intervention_id,
+                    fmt(iv.referred_on) if iv.referred_on else None,
+                    fmt(iv.first_offered_on) if iv.first_offered_on else None,
+                    fmt(iv.started_on),
+                    fmt(iv.ended_on) if iv.ended_on else None,
+                    iv.exit_status,
+                ),
             )
-            # The four review items, by column, looked up once per intervention (rows are many).
-            review_cols = (
-                by_attr.get("review_date", ()),
-                by_attr.get("review_id", ()),
-                by_attr.get("mutual_aid", ()),
-                by_attr.get("peer_support", ()),
-            )
-            for r, (review_id, day) in enumerate(self.reviews[i]):
-                hits = self.hits.get((i, r))
-                maid = hits is not None and (hits[_SESSION] > 0 or hits[_ACCOMPANIMENT] > 0)
-                peer = hits is not None and hits[_PEER] > 0
-                values = dict(common)
-                items = (fmt(day), review_id, yes if maid else no, yes if peer else no)
-                for columns, value in zip(review_cols, items, strict=True):
-                    for column in columns:
-                        values[column] = value
-                why = self._explain(i, r, hits) if self.explain else ()
-                rows.append(SirRow(values, iv.intervention_id, day, why))
+            mid = iv.intervention_id
+            for r, (review_id, day) in enumerate(reviews):
+                hits = hits_at((i, r))
+                if hits is None:
+                    maid = peer = no
+                else:
+                    maid = yes if hits[_SESSION] or hits[_ACCOMPANIMENT] else no
+                    peer = yes if hits[_PEER] else no
+                values = common.copy()
+                # The four review items, each in its columns (one each in every shipped table).
+                for column in col_date:
+                    values[column] = fmt(day)
+                for column in col_id:
+                    values[column] = review_id
+                for column in col_maid:
+                    values[column] = maid
+                for column in col_peer:
+                    values[column] = peer
+                why = self._explain(i, r, hits) if explain else ()
+                rows.append(SirRow(values, mid, day, why))
         return Derivation(t.client_id, tuple(rows), None, tuple(self.unplaced), episodes)
 
     def _explain(self, i: int, r: int, found: list[int] | None) -> tuple[str, ...]:
         sessions, other, peer = found or (0, 0, 0)
-        yes, no = self.table.yes, self.table.no
+        yes, no = self.plan.yes, self.plan.no
         out = []
         if sessions or other:
             parts = []
@@ -712,7 +827,7 @@ class _Deriver:
                 "recorded here rather than on MODID "
                 + ", ".join(sorted(over))
                 + " by the intervention choice rule ("
-                + self.choice.describe()
+                + self.plan.choice.describe()
                 + ")"
             )
         elsewhere = self.elsewhere.get((i, r))
@@ -721,7 +836,7 @@ class _Deriver:
                 f"{sum(elsewhere.values())} activity(ies) of this period recorded on MODID "
                 + ", ".join(sorted(elsewhere))
                 + " instead, by the intervention choice rule ("
-                + self.choice.describe()
+                + self.plan.choice.describe()
                 + ")"
             )
         return tuple(out)
