@@ -174,3 +174,75 @@ def test_validation_never_raises_on_arbitrary_bytes(data):
 def test_validation_never_raises_on_arbitrary_quoted_rows(lines):
     data = _file(_header(), *lines)
     list(validate_extract(data.splitlines(True), TABLE, today=AS_OF))
+
+
+# ------------------------------------------------ the shape fast path against the full check
+
+_TEXTS = [
+    "",
+    "NA",
+    "Y",
+    "N",
+    "yes",
+    "2026-01-05",
+    "2026-1-5",
+    "2025-12-31",
+    "2027-02-01",
+    "2026-02-31",
+    "AG001",
+    "c2",
+    "a\nb",
+    "\x7f",
+    "POST",
+    "R1",
+    "R2",
+]
+
+
+@st.composite
+def _near_valid_rows(draw):
+    """A sparse valid review row, often changed: items dropped, emptied, replaced or added."""
+    base = {k: v for k, v in row().items() if v is not None}
+    extra = draw(
+        st.dictionaries(
+            st.sampled_from(["DISD", "DISRSN", "MODEND", "REFMODDT", "FAOMODDT", "MODSET"]),
+            st.sampled_from(["2026-02-01", "2026-06-30", "2025-12-01", "80", "S1"]),
+            max_size=4,
+        )
+    )
+    values: dict[str, str | None] = {**base, **extra}
+    for name in draw(st.lists(st.sampled_from(sorted(values)), max_size=2)):
+        values.pop(name, None)
+    changes = draw(
+        st.dictionaries(
+            st.sampled_from([*TABLE.columns[:12], "CONSENT", "SUBMODDT", "RECMAID", "ZZZ"]),
+            st.none() | st.sampled_from(_TEXTS),
+            max_size=2,
+        )
+    )
+    values.update(changes)
+    return values
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(st.tuples(_near_valid_rows(), st.sampled_from([(), ("POST",)])), max_size=5),
+    st.sampled_from(["K", "P", "R"]),
+    st.none() | st.lists(st.sampled_from(["AGNCY", "CLIENTID", "SUBMID", "MODST"]), max_size=3),
+)
+def test_the_shape_fast_path_finds_what_the_full_check_finds(rows, version, header):
+    """Validator.row (by the row's shape) == the full item-by-item check, finding for finding.
+
+    The review-id memory is exercised too (rows repeat ids), and so is a
+    header that leaves columns out.
+    """
+    from fama_core.ndtms import load_dataset
+
+    table = load_dataset(version)
+    fast, full = (Validator(table, today=AS_OF, post_treatment_modalities=("X",)) for _ in "ab")
+    if header is not None:
+        columns = [c for c in table.columns if c not in header]
+        assert fast.header(columns) == full.header(columns)
+    for i, (values, post) in enumerate(rows):
+        want = full._full_row(f"row {i}", values, post)
+        assert fast.row(f"row {i}", values, post_treatment=post) == want

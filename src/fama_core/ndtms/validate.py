@@ -33,6 +33,28 @@ class Finding:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the rules make of a row whose items are exactly these, each with a value.
+
+    Worked out once per set of items (an export's rows share a handful), so a
+    row costs its values: positions of the dates and flags to check, whether
+    every required item is there, whether the row is a review.
+    """
+
+    complete: bool
+    """Every item the row requires is present (else the full check reports which)."""
+    consent: int
+    """Position of the consent item, or -1."""
+    modal: int
+    """Position of ``MODAL``, or -1."""
+    dates: tuple[tuple[int, str], ...]
+    flags: tuple[int, ...]
+    is_review: bool
+    w060: bool
+    """A review with neither recovery-support flag (``FAMA-W060``)."""
+
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters no item may hold: controls and line breaks break the record."""
 
@@ -74,6 +96,59 @@ class Validator:
         self._flag_set = frozenset(self._flags)
         self._flag_codes = table.flag_codes
         self._kinds = dict.fromkeys(self._dates_items, "date") | dict.fromkeys(self._flags, "flag")
+        self._parsed: dict[str, dt.date | None] = {}
+        self._shapes: dict[tuple[str, ...], _Shape] = {}
+        self._needed()
+
+    def _needed(self) -> None:
+        """The required items of the columns rows are checked against, in rule order."""
+        columns = self._columns
+        self._need_always = tuple(n for n in self._always if n in columns)
+        self._need_consent = tuple(n for n in self._with_consent if n in columns)
+        self._need_review = tuple(n for n in self._on_review if n in columns)
+        self._need_all = frozenset(self._need_always + self._need_consent + self._need_review)
+        # W060 needs one of these when the row is a review.
+        self._w060 = tuple(n for n in ("RECMAID", "RECPEER") if n in self._rs)
+        self._shapes = {}
+
+    def _shape(self, keys: tuple[str, ...]) -> _Shape:
+        """The :class:`_Shape` of rows with exactly these items (a bounded cache)."""
+        shape = self._shapes.get(keys)
+        if shape is not None:
+            return shape
+        have = set(keys)
+        consent = self.table.consent.field
+        is_review = "SUBMODDT" in have or "SUBMID" in have or not self._flag_set.isdisjoint(have)
+        needed = set(self._need_always)
+        if consent in have:
+            needed.update(self._need_consent)
+        if is_review:
+            needed.update(self._need_review)
+        kinds = self._kinds
+        shape = _Shape(
+            complete=needed <= have,
+            consent=keys.index(consent) if consent in have else -1,
+            modal=keys.index("MODAL") if "MODAL" in have else -1,
+            dates=tuple((i, k) for i, k in enumerate(keys) if kinds.get(k) == "date"),
+            flags=tuple(i for i, k in enumerate(keys) if kinds.get(k) == "flag"),
+            is_review=is_review,
+            w060=is_review and all(n not in have for n in self._w060),
+        )
+        if len(self._shapes) >= 256:  # rows have few shapes; a hostile file must not grow it
+            self._shapes.clear()
+        self._shapes[keys] = shape
+        return shape
+
+    def _date(self, text: str) -> dt.date | None:
+        """``text`` as a date of the table's format, or ``None`` (a bounded cache)."""
+        try:
+            return self._parsed[text]
+        except KeyError:
+            pass
+        if len(self._parsed) >= 8192:  # dates repeat across rows; memory must not grow
+            self._parsed.clear()
+        day = self._parsed[text] = self.table.parse_date(text)
+        return day
 
     def add_post_treatment(self, modalities: Iterable[str]) -> None:
         """Treat these intervention codes as post-treatment recovery support (host's codes)."""
@@ -90,6 +165,7 @@ class Validator:
         """
         have = set(columns)
         self._columns = frozenset(have)
+        self._needed()
         needed = [
             "AGNCY",
             "CLIENTID",
@@ -124,40 +200,91 @@ class Validator:
         the file's columns that it lacks is empty). ``post_treatment`` adds
         post-treatment modality codes for this row alone (a client's own).
         """
+        fast = self._clean_row(record, values, post_treatment)
+        if fast is not None:
+            return fast
+        return self._full_row(record, values, post_treatment)
+
+    def _clean_row(
+        self, record: str, values: Mapping[str, str | None], post_treatment: Collection[str]
+    ) -> list[Finding] | None:
+        """The findings of a row every item of which has a valid value, by its :class:`_Shape`.
+
+        ``None`` when the row has an empty item or breaks any rule checked
+        before the dates' order (a control character, a missing item, consent,
+        a date or flag that does not read): :meth:`_full_row` then reports it.
+        Otherwise the same findings as :meth:`_full_row`, in the same order.
+        """
+        texts = tuple(values.values())
+        if None in texts or "" in texts or self._null in texts:
+            return None
+        shape = self._shape(tuple(values))
+        if not shape.complete or _CONTROL.search("".join(texts)):  # type: ignore[arg-type]
+            return None
+        if shape.consent >= 0 and texts[shape.consent] != self.table.consent.given:
+            return None
+        parse = self._date
+        dates: dict[str, dt.date] = {}
+        for i, name in shape.dates:
+            day = parse(texts[i])  # type: ignore[arg-type]
+            if day is None:
+                return None
+            dates[name] = day
+        flag_codes = self._flag_codes
+        for i in shape.flags:
+            if texts[i] not in flag_codes:
+                return None
+        out: list[Finding] = []
+        if dates:
+            modal = texts[shape.modal] if shape.modal >= 0 else None
+            out += self._order(record, dates, modal, post_treatment)
+        if shape.is_review:
+            out += self._repeats(record, values.get)
+            if shape.w060:
+                out.append(self._f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
+        return out
+
+    def _full_row(
+        self, record: str, values: Mapping[str, str | None], post_treatment: Collection[str]
+    ) -> list[Finding]:
         out: list[Finding] = []
         f = self._f
         null = self._null
-        columns = self._columns
         # Items with a value; empty, NA and the withheld value all count as empty.
-        have: dict[str, str] = {
-            k: v for k, v in values.items() if v is not None and v != "" and v != null
-        }
+        have: dict[str, str] = {k: v for k, v in values.items() if v and v != null}
+        keys = have.keys()
         if _CONTROL.search("".join(have.values())):  # one search; per item only when found
             for name, item in have.items():
                 if _CONTROL.search(item):
                     out.append(f("FAMA-E012", record, name, f"{name} holds a control character"))
-        for name in self._always:
-            if name in columns and name not in have:
-                out.append(f("FAMA-E010", record, name, f"{name} is required"))
+        complete = keys >= self._need_all  # every required item present: nothing to report
+        if not complete:
+            for name in self._need_always:
+                if name not in have:
+                    out.append(f("FAMA-E010", record, name, f"{name} is required"))
         rule = self.table.consent
         consent = have.get(rule.field)
-        if consent is not None and consent not in (rule.given, rule.refused):
+        if consent is not None and consent != rule.given and consent != rule.refused:
             out.append(f("FAMA-E020", record, rule.field, "not a valid consent code"))
             return out
-        if consent == rule.refused:
+        if consent is not None and consent == rule.refused:
+            kept = self._kept
             for name in have:
-                if name not in self._kept:
+                if name not in kept:
                     out.append(f("FAMA-E021", record, name, f"{name} is sent without consent"))
             return out
-        is_review = "SUBMODDT" in have or "SUBMID" in have or not self._flag_set.isdisjoint(have)
-        required = list(self._with_consent) if consent is not None else []
-        if is_review:
-            required += self._on_review
-        for name in required:
-            if name in columns and name not in have:
-                out.append(f("FAMA-E010", record, name, f"{name} is required"))
+        is_review = "SUBMODDT" in have or "SUBMID" in have or not self._flag_set.isdisjoint(keys)
+        if not complete:
+            if consent is not None:
+                for name in self._need_consent:
+                    if name not in have:
+                        out.append(f("FAMA-E010", record, name, f"{name} is required"))
+            if is_review:
+                for name in self._need_review:
+                    if name not in have:
+                        out.append(f("FAMA-E010", record, name, f"{name} is required"))
         dates: dict[str, dt.date] = {}
-        parse = self.table.parse_date
+        parse = self._date
         flag_codes = self._flag_codes
         kinds = self._kinds
         # One pass over the (few) items present, in their order: dates and flags.
@@ -173,10 +300,11 @@ class Validator:
                     dates[name] = day
             elif text not in flag_codes:
                 out.append(f("FAMA-E030", record, name, f"{name} is not a valid flag value"))
-        out += self._order(record, dates, have.get("MODAL"), post_treatment)
+        if dates:
+            out += self._order(record, dates, have.get("MODAL"), post_treatment)
         if is_review:
             out += self._repeats(record, have.get)
-            if all(n not in have for n in ("RECMAID", "RECPEER") if n in self._rs):
+            if all(n not in have for n in self._w060):
                 out.append(f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
         return out
 
