@@ -100,6 +100,45 @@ def test_export_then_read_back_is_lossless(rows, version):
     assert back == [{c: r.get(c) for c in fmt.table.columns} for r in rows]
 
 
+_CELL_TEXTS = st.sampled_from(["", "NA", "Y", "N", 'a "b"', '"', "x,y", " pad ", "2026-01-05"])
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from([*TABLE.columns[:20], "RECMAID", "ZZZ"]),
+            st.none() | _CELL_TEXTS,
+            max_size=8,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from("KPR"),
+    st.sampled_from([None, "quoted", "plain"]),
+)
+def test_a_pre_rendered_line_is_the_line_written_cell_by_cell(rows, version, template):
+    """ExtractWriter.line (by the row's pre-rendered layout) == the cell-by-cell line.
+
+    Rows repeat their items' order (the layouts are reused), hold quotes,
+    empty and NA values, unknown items and a refused consent; a provider's
+    template quotes every field or only where needed.
+    """
+    from fama_adapters.ndtms.csvfile import ExtractWriter, read_template
+    from fama_core.ndtms import load_dataset
+
+    table = load_dataset(version)
+    layout = None
+    if template is not None:
+        columns = [*reversed(table.columns), "LOCAL"]  # the provider's order, and its own column
+        header = ",".join(f'"{c}"' if template == "quoted" else c for c in columns)
+        layout = read_template([header.encode() + b"\n"], table)
+    writer = ExtractWriter(io.BytesIO(), table, template=layout)
+    for values in rows + rows:
+        for consent in (None, table.consent.given, table.consent.refused):
+            row = values if consent is None else {**values, table.consent.field: consent}
+            assert writer.line(row) == writer._cell_line(row)
+
+
 def test_reading_reports_a_bad_line_and_continues():
     buf = io.BytesIO()
     NdtmsFormat("P").write(_rows(), buf)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from fama_core.errors import SubmissionError
 from fama_core.ndtms.derive import SirRow
@@ -257,6 +257,19 @@ def read_template(
     return layout
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A line with its values left out: ``slots`` alternate fixed text and value places."""
+
+    slots: list[str]
+    order: tuple[int, ...]
+    """For each value place, in line order, the position of its item in the row."""
+    quotes: int
+    """Quote characters of the fixed text (a line with more has a value holding one)."""
+    consent: int
+    """The position of the consent item in the row, or -1 (a refusal is written cell by cell)."""
+
+
 def _needs_quotes(value: str, delimiter: str) -> bool:
     return delimiter in value or '"' in value or value != value.strip() or value in ("", "NA")
 
@@ -307,6 +320,7 @@ class ExtractWriter:
         self._empty_withheld = [
             null if i in kept_at else withheld for i in range(len(self.columns))
         ]
+        self._layouts: dict[tuple[str, ...], _Layout | None] = {}
         self.rows = 0
         if template is not None:
             self.stream.write((b"\xef\xbb\xbf" if template.bom else b"") + template.header)
@@ -316,10 +330,56 @@ class ExtractWriter:
     def _write(self, line: str) -> None:
         self.stream.write((line + self._end).encode(self._encoding))
 
+    def _layout(self, keys: tuple[str, ...]) -> _Layout | None:
+        """The pre-rendered line of rows with exactly these items (a bounded cache).
+
+        ``None`` when rows of these items are written cell by cell (not every
+        field is quoted).
+        """
+        if keys in self._layouts:
+            return self._layouts[keys]
+        layout: _Layout | None = None
+        if self._quote_all:
+            placed = sorted((self._index[k], j) for j, k in enumerate(keys) if k in self._index)
+            cells = self._empty.copy()
+            for i, _ in placed:
+                cells[i] = "\0"  # where a value goes (its quotes join the fixed text)
+            joined = self._sep.join(cells)
+            parts = joined.split("\0")
+            n = len(placed)
+            slots: list[str] = []
+            for k, part in enumerate(parts):
+                slots.append(('"' if k else "") + part + ('"' if k < n else ""))
+                if k < n:
+                    slots.append("")
+            if len(parts) != n + 1:  # the empty value holds the marker: write cell by cell
+                return None
+            consent = keys.index(self._consent.field) if self._consent.field in keys else -1
+            quotes = sum(t.count('"') for t in slots)
+            layout = _Layout(slots, tuple(j for _, j in placed), quotes, consent)
+        if len(self._layouts) >= 256:  # rows have few shapes; memory must not grow
+            self._layouts.clear()
+        self._layouts[keys] = layout
+        return layout
+
     def line(self, values: Mapping[str, str | None] | SirRow) -> str:
         """The text of one row (without its terminator); ``values`` may be sparse."""
         if isinstance(values, SirRow):
             values = values.values
+        layout = self._layout(tuple(values))
+        if layout is not None:
+            texts = cast("tuple[str, ...]", tuple(values.values()))
+            refused = layout.consent >= 0 and texts[layout.consent] == self._consent.refused
+            if None not in texts and not refused:  # else cell by cell: some are left empty
+                slots = layout.slots.copy()
+                slots[1::2] = [texts[j] for j in layout.order]
+                text = "".join(slots)
+                if text.count('"') == layout.quotes:  # no value holds a quote: nothing to double
+                    return text
+        return self._cell_line(values)
+
+    def _cell_line(self, values: Mapping[str, str | None]) -> str:
+        """:meth:`line` cell by cell: every case (quotes to double, consent refused …)."""
         refused = values.get(self._consent.field) == self._consent.refused
         cells = (self._empty_withheld if refused else self._empty).copy()
         index = self._index
