@@ -325,7 +325,7 @@ _PATTERNS = {
     ),
     r"^[a-z0-9][a-z0-9_\-]{0,31}$": (
         "must be an organisation code: 1 to 32 lower-case letters, digits, _ or -, such as aa, "
-        "na or smart (see the organisation codes in docs/events.md)"
+        "na or smart (see the organisation codes in docs/event-reference.md)"
     ),
 }
 

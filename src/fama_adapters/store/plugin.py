@@ -132,7 +132,10 @@ def _problem_json(p: LineProblem) -> dict[str, Any]:
 
 def _problem_text(p: LineProblem) -> str:
     condition = f", {p.condition}" if p.condition else ""
-    return f"line {p.line}: refused ({p.error}{condition}): {p.message}\n"
+    where = f"line {p.line}: "
+    # An InvalidRecord's message already starts with the line: say it once.
+    message = p.message.removeprefix(where)
+    return f"{where}refused ({p.error}{condition}): {message}\n"
 
 
 def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
