@@ -243,3 +243,62 @@ def test_outbound_messages_declare_utf8_and_latin_1_inbound_is_read_by_its_msh_1
     )
     result = Hl7v2RecordSystem().inbound(latin.encode("latin-1"))
     assert result.problems == () and len(result.contexts) == 1
+
+
+# ------------------------------------------------------------------ PV1-36 (discharge disposition)
+
+HOSTILE_DISPOSITIONS = [
+    "<img src=x onerror=alert(1)>",
+    "\u202etransferred",  # a right-to-left override: looks like a code, prints reversed
+    "02 OR 1=1",
+    "x" * 21,
+    "Jo 07700 900123",
+    "<b>",
+]
+
+
+def discharge_with_disposition(value: str) -> str:
+    """An A03 whose PV1-36 carries ``value``, ER7-escaped as a sender would write it."""
+    text = adt("A03", ended_on=dt.date(2026, 3, 1), end_reason="02")
+    pv1 = next(s for s in text.split("\r") if s.startswith("PV1|"))
+    fields = pv1.split("|")
+    assert fields[36] == "02"
+    fields[36] = er7.escape(value)
+    return text.replace(pv1, "|".join(fields))
+
+
+@pytest.mark.parametrize("value", HOSTILE_DISPOSITIONS)
+def test_a_disposition_that_is_not_a_code_is_refused_at_pv1_36_unshown(value):
+    result = Hl7v2RecordSystem().inbound(discharge_with_disposition(value).encode())
+    assert result.contexts == ()
+    (problem,) = result.problems
+    assert problem.problems[0].location == "PV1-36"
+    assert "table 0112" in str(problem)
+    assert value not in str(problem) and "07700" not in str(problem) and "<" not in str(problem)
+
+
+@pytest.mark.parametrize("value", ["01", "02", "transferred", "DIS-HOME.1"])
+def test_a_disposition_code_is_read(value):
+    (context,) = Hl7v2RecordSystem().inbound(discharge_with_disposition(value).encode()).contexts
+    assert context.end_reason == value
+
+
+def test_a_configured_table_0112_refuses_other_codes():
+    system = Hl7v2RecordSystem(disposition_codes=frozenset({"01", "02"}))
+    assert system.inbound(discharge_with_disposition("02").encode()).contexts
+    result = system.inbound(discharge_with_disposition("09").encode())
+    assert result.contexts == ()
+    assert result.problems[0].problems[0].location == "PV1-36"
+    assert "configured table 0112" in str(result.problems[0])
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=40))
+def test_whatever_pv1_36_holds_only_a_code_is_kept_and_nothing_else_is_shown(value):
+    result = Hl7v2RecordSystem().inbound(discharge_with_disposition(value).encode())
+    for context in result.contexts:
+        assert context.end_reason is None or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,19}",
+                                                          context.end_reason)  # fmt: skip
+    for problem in result.problems:
+        if len(value) >= 3:
+            assert value not in str(problem)

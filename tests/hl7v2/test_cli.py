@@ -1,5 +1,6 @@
 """`fama hl7 send` against a loopback MLLP listener, `fama hl7 read` of ADT files, the demo step."""
 
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -123,3 +124,16 @@ def test_send_refuses_a_bad_option_as_a_usage_error(tmp_path, option, capsys):
     code, _out, err = run("hl7", "send", str(path), *option)
     assert code == 2
     assert "Traceback" not in err + capsys.readouterr().err
+
+
+def test_read_never_prints_a_hostile_discharge_disposition(tmp_path):
+    """Regression: PV1-36 was printed as sent (markup, bidi controls) in `hl7 read --json`."""
+    hostile = "<img src=x onerror=alert(1)>"
+    text = adt("A03", ended_on=dt.date(2026, 3, 1), end_reason="02")
+    path = tmp_path / "a.hl7"
+    path.write_text(text.replace("|02|", "|" + hostile + "|", 1))
+    code, out, err = run("hl7", "read", str(path), "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["contexts"] == [] and "PV1-36" in data["problems"][0]
+    assert "<img" not in out + err and "onerror" not in out + err

@@ -175,6 +175,8 @@ class Hl7v2RecordSystem:
     authority: str | None = None
     """Read the client id from the PID-3 repetition of this assigning authority (None: first)."""
     transfer_codes: frozenset[str] = t.TRANSFER_DISPOSITIONS
+    disposition_codes: frozenset[str] | None = None
+    """The host's table 0112 (PV1-36 codes); None checks only that each is a code."""
     name: str = "hl7v2"
     description: str = "HL7 v2.5: goals PGL, referral REF^I12, sessions ORU^R01; ADT in"
 
@@ -324,7 +326,12 @@ class Hl7v2RecordSystem:
                 msg = er7.parse(text)
                 if SAFE_ID.fullmatch(msg.control_id):  # an id only: never echo free text
                     record = f"message {n} ({msg.control_id})"
-                adt = read_adt(msg, authority=self.authority, transfer_codes=self.transfer_codes)
+                adt = read_adt(
+                    msg,
+                    authority=self.authority,
+                    transfer_codes=self.transfer_codes,
+                    disposition_codes=self.disposition_codes,
+                )
             except MappingError as exc:
                 location, _, reason = str(exc).partition(": ")
                 if not reason:

@@ -653,13 +653,36 @@ def build_adt(
     ]
 
 
+def _disposition(value: str, table: frozenset[str] | None) -> str:
+    """PV1-36 as a code of table 0112, or a MappingError that does not show it."""
+    if not value:
+        return ""
+    if not t.DISPOSITION_CODE.fullmatch(value):
+        raise MappingError(
+            "PV1-36: the discharge disposition must be a code of table 0112 (1 to 20 letters, "
+            "digits, . _ or -, starting with a letter or digit); the value is not shown"
+        )
+    if table is not None and value not in table:
+        raise MappingError(
+            "PV1-36: the discharge disposition is not a code of the configured table 0112 "
+            f"({len(table)} codes)"
+        )
+    return value
+
+
 def read_adt(
     msg: ParsedMessage,
     *,
     authority: str | None = None,
     transfer_codes: frozenset[str] = t.TRANSFER_DISPOSITIONS,
+    disposition_codes: frozenset[str] | None = None,
 ) -> AdtMessage:
-    """Read an ADT message into the treatment context (or merge) it announces."""
+    """Read an ADT message into the treatment context (or merge) it announces.
+
+    PV1-36 (discharge disposition) must be a code (:data:`tables.DISPOSITION_CODE`) and, when
+    the host gives its table 0112 as ``disposition_codes``, one of them; anything else is a
+    :class:`MappingError` at PV1-36 that never repeats the value.
+    """
     code, trigger, _structure = msg.message_type
     if code != "ADT" or trigger not in _ADT_STRUCTURE:
         raise MappingError(f"MSH-9: fama reads ADT {', '.join(_ADT_STRUCTURE)}")
@@ -685,7 +708,7 @@ def read_adt(
         raise MappingError("PV1: missing")
     started = parse_date(pv1.get(44), what="PV1-44") or evn_date
     ended = None
-    end_reason = pv1.get(36) or None
+    end_reason = _disposition(pv1.get(36), disposition_codes) or None
     if trigger == "A03":
         ended = parse_date(pv1.get(45), what="PV1-45") or evn_date or recorded_at.date()
     context = _model(

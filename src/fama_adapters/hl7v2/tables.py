@@ -9,6 +9,7 @@ the coding system ``L`` (local), as HL7 v2.5 table 0396 provides.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ __all__ = [
     "SESSION_MAP",
     "SESSION_STAGES",
     "STEP_STATUS",
+    "DISPOSITION_CODE",
     "TRANSFER_DISPOSITIONS",
     "CodeRow",
     "FieldRow",
@@ -274,6 +276,16 @@ ADT_EVENTS: tuple[tuple[str, str, str], ...] = (
     ("A40", "ADT_A39", "merge: the MRG-1 client is merged into the PID-3 client"),
 )
 """ADT trigger events fama reads, the structure each uses, and what it does."""
+
+DISPOSITION_CODE: re.Pattern[str] = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,19}")
+"""What a PV1-36 discharge disposition (IS, table 0112) may be: a code of 1 to 20 ASCII
+letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit.
+
+Table 0112 is user-defined, so fama cannot list every host's codes; it checks their form, and
+a host that configures its table (``disposition_codes``) has each code checked against it. Any
+other value (markup, spaces, bidirectional controls, long text) is refused at PV1-36 without
+being shown: the code is printed by ``fama hl7 read`` and written into NDTMS extracts.
+"""
 
 TRANSFER_DISPOSITIONS: frozenset[str] = frozenset({"02", "03", "04", "05", "transferred"})
 """PV1-36 codes meaning 'transferred to another service' by default.
