@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 from pathlib import Path
 
 import httpx
@@ -424,3 +425,52 @@ def test_a_feed_urls_secrets_never_reach_the_report_or_the_output(tmp_path):
     shown = out.getvalue() + err.getvalue() + (tmp_path / "d.json").read_text("utf-8")
     assert "hunter2" not in shown and "t0k" not in shown
     assert "ann:***@" in shown and "token=***" in shown
+
+
+# ------------------------------------------------------------------ unknown type codes in warnings
+
+UNSAFE_IN_A_WARNING = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069<>&\"'`]"
+)
+
+
+def type_warnings(types) -> list[str]:
+    entry = {**SPEC_EXAMPLE, "types": types}
+    report = read_meeting_guide([entry], options=ImportOptions(timezone="Europe/London"))
+    return [w for w in report.warnings if "types:" in w]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        "\x1b[31mRED",
+        "\u202eevil",
+        "x" * 30,
+        "Jo 07700 900123",
+        "a\nb",
+    ],
+)
+def test_an_unknown_type_code_that_is_not_a_short_code_is_counted_not_shown(hostile):
+    """Regression: unknown codes were repeated in the warning as the feed gave them."""
+    (warning,) = type_warnings(["O", "ZZ", hostile])
+    assert "ZZ" in warning
+    assert hostile not in warning and "07700" not in warning
+    assert "1 not shown" in warning
+    assert not UNSAFE_IN_A_WARNING.search(warning)
+
+
+def test_only_ten_unknown_codes_are_named_and_the_rest_counted():
+    (warning,) = type_warnings([f"Q{n:02d}" for n in range(25)])
+    assert "Q09" in warning and "Q10" not in warning and "15 more" in warning
+
+
+@settings(max_examples=150)
+@given(st.lists(st.text(max_size=40), max_size=30))
+def test_no_control_markup_or_long_text_from_the_types_reaches_a_warning(types):
+    for warning in type_warnings(types):
+        assert not UNSAFE_IN_A_WARNING.search(warning)
+        assert len(warning) < 400
+        for code in types:
+            if len(code) > 16:
+                assert code not in warning

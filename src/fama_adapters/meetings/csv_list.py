@@ -36,6 +36,7 @@ from fama_adapters.meetings.report import (
     MeetingFeedError,
     assumed_zone_warning,
     resolve_zone,
+    unknown_types_warning,
 )
 from fama_adapters.meetings.seen import SeenIds
 from fama_adapters.spreadsheet import people_csv_writer, restore
@@ -346,10 +347,7 @@ def read_csv_lines(
             continue
         meeting, zone_assumed = admitted
         if meeting.unrecognised_types:
-            report.warnings.append(
-                f"{record}: types: codes fama does not know kept as given: "
-                + ", ".join(meeting.unrecognised_types)
-            )
+            report.warnings.append(f"{record}: {unknown_types_warning(meeting.unrecognised_types)}")
         report.add(meeting)
         report.warnings.extend(f"{record}: {w}" for w in warn)
         assumed += zone_assumed

@@ -38,6 +38,7 @@ from fama_adapters.meetings.report import (
     MeetingFeedError,
     assumed_zone_warning,
     resolve_zone,
+    unknown_types_warning,
 )
 from fama_adapters.meetings.seen import SeenIds
 from fama_core import safe_json
@@ -199,7 +200,7 @@ def _entry(raw: Any, options: ImportOptions, source: str, warn: list[str]) -> tu
         raise _Bad("types", "type", "must be a list of type codes")
     features, languages, unknown = normalise_types(types)
     if unknown:
-        warn.append("types: codes fama does not know kept as given: " + ", ".join(unknown))
+        warn.append(unknown_types_warning(unknown))
     conference_url = _text(raw, "conference_url", 2000)
     conference_phone = _text(raw, "conference_phone", 100)
     option = raw.get("attendance_option")

@@ -10,9 +10,10 @@ raises :class:`MeetingFeedError`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from pydantic import ValidationError
 
@@ -36,8 +37,11 @@ __all__ = [
     "ImportOptions",
     "ImportReport",
     "MeetingFeedError",
+    "SHOWN_TYPE_CODE",
+    "SHOWN_TYPE_CODES",
     "assumed_zone_warning",
     "resolve_zone",
+    "unknown_types_warning",
 ]
 
 FALLBACK_TIMEZONE = "Europe/London"
@@ -104,6 +108,43 @@ def assumed_zone_warning(source: str, count: int) -> str:
         f"{source}: {count} meeting(s) name no time zone and none was given "
         f"(--timezone, or 'timezone' in the sources file); taken as {FALLBACK_TIMEZONE}"
     )
+
+
+SHOWN_TYPE_CODE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,15}")
+"""A feed's type code a warning may repeat: 1 to 16 ASCII letters, digits, ``.``, ``_``, ``-``.
+
+Every Meeting Guide, BMLT and HSDS code fits (``12x12``, ``AL-AN``, ``LGBTQ``); anything else a
+feed puts there (markup, controls, bidirectional overrides, long text) is counted, never shown.
+"""
+
+SHOWN_TYPE_CODES: Final = 10
+"""At most this many unknown codes are named in one warning; the rest are counted."""
+
+
+def unknown_types_warning(codes: Iterable[str]) -> str:
+    """The warning for type codes fama does not know (kept on the meeting as given).
+
+    Only codes matching :data:`SHOWN_TYPE_CODE` are named, at most
+    :data:`SHOWN_TYPE_CODES` of them; the others are counted, so nothing a
+    hostile feed writes there reaches a terminal or a log.
+    """
+    codes = list(codes)
+    safe = [c for c in codes if SHOWN_TYPE_CODE.fullmatch(c)]
+    named = safe[:SHOWN_TYPE_CODES]
+    text = "types: codes fama does not know kept as given"
+    if named:
+        text += ": " + ", ".join(named)
+    more = len(safe) - len(named)
+    if more:
+        text += f"; {more} more"
+    hidden = len(codes) - len(safe)
+    if hidden:
+        text += (
+            f"; {hidden} not shown (not a code of up to 16 letters, digits, . _ or -)"
+            if named or more
+            else f": {hidden} not shown (not a code of up to 16 letters, digits, . _ or -)"
+        )
+    return text
 
 
 KEPT = 10_000
