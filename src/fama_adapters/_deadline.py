@@ -1,5 +1,8 @@
 """Private: an httpx transport whose every socket operation ends by the request's deadline.
 
+The name lookup included: :func:`fama_adapters._resolve.resolve` waits for the
+resolver at most the time left, then each address is connected to in turn.
+
 :mod:`fama_adapters.net` sets the deadline (a context variable) around each
 request; httpx and httpcore are imported here, only when a request is made, so
 that importing :mod:`fama_adapters.net` for :func:`~fama_adapters.net.mask_url`
@@ -9,6 +12,7 @@ stays cheap.
 from __future__ import annotations
 
 import contextvars
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -17,6 +21,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from fama_adapters._resolve import Address, resolve
 
 __all__ = ["deadline", "deadline_client", "expired"]
 
@@ -64,6 +70,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def _addresses(answers: list[Address]) -> list[str]:
+    """The address literals of a lookup, in order, each once (IPv6 with its zone)."""
+    out: list[str] = []
+    for family, _kind, _proto, _name, sockaddr in answers:
+        address = str(sockaddr[0])
+        if family == socket.AF_INET6 and len(sockaddr) > 3 and sockaddr[3]:
+            address = f"{address}%{sockaddr[3]}"
+        if address not in out:
+            out.append(address)
+    return out
+
+
 class _DeadlineBackend(httpcore.NetworkBackend):
     """httpcore's own network backend, with every socket operation bounded by the deadline."""
 
@@ -78,10 +96,24 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(
-            self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
-        )
+        try:  # the name lookup counts against the deadline too (docs/network.md)
+            addresses = resolve(host, port, _bounded(timeout, httpcore.ConnectTimeout))
+        except TimeoutError:
+            raise httpcore.ConnectTimeout("the name was not resolved in time") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(type(exc).__name__) from None
+        last: httpcore.ConnectError | None = None
+        for address in _addresses(addresses):
+            bounded = _bounded(timeout, httpcore.ConnectTimeout)
+            try:
+                inner = self._inner.connect_tcp(
+                    address, port, bounded, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:  # the next address, as create_connection does
+                last = exc
+                continue
+            return _DeadlineStream(inner)
+        raise last or httpcore.ConnectError("the name has no address")
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
+from fama_adapters._resolve import create_connection
 from fama_adapters.hl7v2.er7 import ParsedMessage, parse
 from fama_core.errors import MappingError, TransportError
 
@@ -245,9 +246,8 @@ class MllpClient:
             self.close()
         if self._sock is None:
             try:
-                self._sock = socket.create_connection(
-                    (self.host, self.port), timeout=self._left(self.timeout)
-                )
+                # the name lookup is bounded too (docs/network.md)
+                self._sock = create_connection(self.host, self.port, self._left(self.timeout))
             except OSError as exc:
                 raise _Retry(f"cannot connect ({type(exc).__name__})") from None
         self._sock.settimeout(self._left(self.timeout))
