@@ -436,6 +436,36 @@ def _not_found(client: str) -> _ProblemError:
     )
 
 
+def _version_of(fama: Fama, client_id: str) -> int:
+    """The client's stream version; a 404 problem when the agency holds no such client."""
+    version = fama.store.version(client_id)
+    if version == 0:
+        raise _not_found(client_id)
+    return version
+
+
+def _revealed(request: Request, reveal: Reveal = False) -> bool:
+    """A dependency: the ``reveal`` query flag, noted in the access audit when set.
+
+    Declare it after the token (:func:`_require`), which opens the request's audit line.
+    """
+    if reveal:
+        request.state.audit["detail"] = "reveal"
+    return reveal
+
+
+def _html(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of an operation answering HTML, with problems for ``statuses``."""
+    return {200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **_problems(*statuses)}
+
+
+_CLIENT_READ_PROBLEMS = (400, 401, 403, 404, 503)
+"""What reading one client can answer besides 200."""
+
+_Reader = Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))]
+"""The token of a route reading one client (keyworker or data lead of its agency)."""
+
+
 # --------------------------------------------------------------------- the app
 
 
@@ -540,6 +570,14 @@ def create_app(service: Service) -> FastAPI:
 
     # ---------------------------------------------------------------- routes
 
+    def reads_client(tail: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The GET route ``/clients/{client_id}<tail>`` reading one client."""
+        return app.get(
+            f"{API_PREFIX}/clients/{{client_id}}{tail}",
+            tags=["clients"],
+            responses=_problems(*_CLIENT_READ_PROBLEMS),
+        )
+
     @app.get(f"{API_PREFIX}/health", tags=["service"])
     def health() -> Health:
         """Liveness: no token needed, names no store and no agency."""
@@ -617,21 +655,14 @@ def create_app(service: Service) -> FastAPI:
             status=done.state.status.value if done.state.status else None,
         )
 
-    @app.get(
-        f"{API_PREFIX}/clients/{{client_id}}",
-        tags=["clients"],
-        responses=_problems(400, 401, 403, 404, 503),
-    )
+    @reads_client("")
     def client_state(
-        request: Request,
         response: Response,
         client_id: ClientId,
-        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
-        reveal: Reveal = False,
+        token: _Reader,
+        reveal: Annotated[bool, Depends(_revealed)],
     ) -> ClientView:
         """The client's record: every episode, and its history (free text redacted)."""
-        if reveal:
-            request.state.audit["detail"] = "reveal"
         fama = service.fama(token.agency)
         state = fama.state(client_id)
         if state.version == 0:
@@ -639,15 +670,11 @@ def create_app(service: Service) -> FastAPI:
         response.headers.update(_etag(state.version))
         return ClientView.model_validate(client_view(state, fama.history(client_id), reveal=reveal))
 
-    @app.get(
-        f"{API_PREFIX}/clients/{{client_id}}/history",
-        tags=["clients"],
-        responses=_problems(400, 401, 403, 404, 503),
-    )
+    @reads_client("/history")
     def client_history(
         response: Response,
         client_id: ClientId,
-        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        token: _Reader,
     ) -> list[HistoryLine]:
         """One line per stored event: version, kind, dates and ids (no content)."""
         history = service.fama(token.agency).history(client_id)
@@ -656,25 +683,17 @@ def create_app(service: Service) -> FastAPI:
         response.headers.update(_etag(history[-1].version))
         return [HistoryLine.model_validate(line) for line in history_view(history)]
 
-    @app.get(
-        f"{API_PREFIX}/clients/{{client_id}}/events",
-        tags=["clients"],
-        responses=_problems(400, 401, 403, 404, 503),
-    )
+    @reads_client("/events")
     def client_events(
-        request: Request,
         response: Response,
         client_id: ClientId,
-        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        token: _Reader,
+        reveal: Annotated[bool, Depends(_revealed)],
         after: Annotated[int, Query(ge=0, description="Only events after this version.")] = 0,
-        reveal: Reveal = False,
     ) -> list[StoredEventView]:
         """The client's stored events in order, as recorded (free text redacted)."""
-        if reveal:
-            request.state.audit["detail"] = "reveal"
         fama = service.fama(token.agency)
-        if fama.store.version(client_id) == 0:
-            raise _not_found(client_id)
+        _version_of(fama, client_id)
         stored = fama.store.read(client_id, after=after)
         out = []
         for s in stored:
@@ -696,7 +715,7 @@ def create_app(service: Service) -> FastAPI:
     def due_next(
         response: Response,
         client_id: ClientId,
-        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        token: _Reader,
     ) -> DueNextView:
         """What is due at the client's next session (an unknown client: an episode to open)."""
         due = service.fama(token.agency).due_next(client_id)
@@ -744,14 +763,11 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
         f"{API_PREFIX}/clients/{{client_id}}/pack",
         tags=["clients"],
         response_class=HTMLResponse,
-        responses={
-            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-            **_problems(400, 401, 403, 404, 409, 413, 503),
-        },
+        responses=_html(400, 401, 403, 404, 409, 413, 503),
     )
     def client_pack(
         client_id: ClientId,
-        token: Annotated[TokenRecord, Depends(_require(Action.READ_CLIENT))],
+        token: _Reader,
         request: Annotated[MatchRequest, Body(description="Preferences and availability.")],
         prepared_on: _Today = None,
         limit: Annotated[int, Query(ge=1, le=20, description="Meetings in hand-out 6a.")] = 8,
@@ -819,18 +835,33 @@ class _Sink(io.RawIOBase):
         return len(data)
 
 
+@dataclass(frozen=True, slots=True)
+class _ExportRequest:
+    """What both export routes are asked, gathered by :func:`_export_request`."""
+
+    contexts: list[NdtmsContext]
+    dataset: str
+    as_of: dt.date | None
+
+
+def _export_request(
+    contexts: _Contexts, dataset: _Dataset = "R", as_of: _AsOf = None
+) -> _ExportRequest:
+    """A dependency: an export's body and query (one declaration for the CSV and the summary)."""
+    return _ExportRequest(contexts, dataset, as_of)
+
+
 def _ndtms_routes(app: FastAPI, service: Service) -> None:
-    def run_export(
-        agency: str, contexts: list[NdtmsContext], dataset: str, as_of: dt.date | None, out: Any
-    ) -> dict[str, object]:
+    def run_export(agency: str, asked: _ExportRequest, out: Any) -> dict[str, object]:
         from fama_adapters.ndtms.export import export
         from fama_core.ndtms.tables import load_dataset
 
         fama = service.fama(agency)
-        ordered = sorted(contexts, key=lambda c: c.client_id)
+        ordered = sorted(asked.contexts, key=lambda c: c.client_id)
         lines = (c.model_dump_json(exclude_none=True).encode() + b"\n" for c in ordered)
         events = (e.payload.encode() + b"\n" for e in fama.store.stream_all())
-        summary = export(events, lines, out, load_dataset(dataset), as_of=as_of or dt.date.today())
+        as_of = asked.as_of or dt.date.today()
+        summary = export(events, lines, out, load_dataset(asked.dataset), as_of=as_of)
         return summary.as_dict()
 
     @app.post(
@@ -848,13 +879,11 @@ def _ndtms_routes(app: FastAPI, service: Service) -> None:
     )
     def ndtms_export(
         token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
-        contexts: _Contexts,
-        dataset: _Dataset = "R",
-        as_of: _AsOf = None,
+        asked: Annotated[_ExportRequest, Depends(_export_request)],
     ) -> Response:
         """The agency's NDTMS sub-intervention review rows (RECMAID, RECPEER) as CSV."""
         out = io.BytesIO()
-        summary = run_export(token.agency, contexts, dataset, as_of, out)
+        summary = run_export(token.agency, asked, out)
         rejected = summary["rejected"]
         count = sum(rejected.values()) if isinstance(rejected, dict) else 0
         return Response(
@@ -874,14 +903,10 @@ def _ndtms_routes(app: FastAPI, service: Service) -> None:
     )
     def ndtms_export_summary(
         token: Annotated[TokenRecord, Depends(_require(Action.EXPORT))],
-        contexts: _Contexts,
-        dataset: _Dataset = "R",
-        as_of: _AsOf = None,
+        asked: Annotated[_ExportRequest, Depends(_export_request)],
     ) -> ExportSummaryView:
         """What an export would write: rows, clients rejected or withheld and why (no rows)."""
-        return ExportSummaryView.model_validate(
-            run_export(token.agency, contexts, dataset, as_of, _Sink())
-        )
+        return ExportSummaryView.model_validate(run_export(token.agency, asked, _Sink()))
 
     @app.post(
         f"{API_PREFIX}/ndtms/validate",
@@ -938,15 +963,30 @@ def _validate(body: bytes, dataset: str, as_of: dt.date | None) -> ValidationVie
 # --------------------------------------------------------------------- the commissioners' report
 
 
+@dataclass(frozen=True, slots=True)
+class _ReportQuery:
+    """The query of both report routes, gathered by :func:`_report_query`."""
+
+    as_of: dt.date | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    threshold: int
+    area: str
+
+
+def _report_query(
+    as_of: _AsOf = None,
+    period_start: _From = None,
+    period_end: _To = None,
+    threshold: _Threshold = DEFAULT_THRESHOLD,
+    area: _Area = "Local area",
+) -> _ReportQuery:
+    """A dependency: the report's query parameters (one declaration for JSON and HTML)."""
+    return _ReportQuery(as_of, period_start, period_end, threshold, area)
+
+
 def _report_routes(app: FastAPI, service: Service) -> None:
-    def build(
-        agency: str,
-        as_of: dt.date | None,
-        period_start: dt.date | None,
-        period_end: dt.date | None,
-        threshold: int,
-        area: str,
-    ) -> CommissioningReport:
+    def build(agency: str, query: _ReportQuery) -> CommissioningReport:
         from fama_adapters.report.bundle import build_report
         from fama_adapters.store import iter_streams
 
@@ -957,23 +997,24 @@ def _report_routes(app: FastAPI, service: Service) -> None:
                 caseload.append(fold(e.event() for e in stored))
             except FamaError:
                 continue  # a stream that no longer folds is fama replay's to report
-        day = as_of or dt.date.today()
+        day = query.as_of or dt.date.today()
         meetings = (
             from_directory(service.directory(agency), week_of=day) if service.meetings else None
         )
-        if period_start and period_end and period_end < period_start:
+        start, end = query.period_start, query.period_end
+        if start and end and end < start:
             raise _ProblemError(
                 _simple(400, "bad-period", "The period is empty", "'to' is before 'from'")
             )
         try:
             return build_report(
-                area=area,
+                area=query.area,
                 as_of=day,
                 caseload=caseload,
                 meetings=meetings,
-                threshold=threshold,
-                period_start=period_start,
-                period_end=period_end,
+                threshold=query.threshold,
+                period_start=start,
+                period_end=end,
                 sources=(f"fama serve, agency {agency}",),
             )
         except ValidationError as exc:  # parameters the report's models refuse: the caller's
@@ -984,37 +1025,35 @@ def _report_routes(app: FastAPI, service: Service) -> None:
     @app.get(f"{API_PREFIX}/report", tags=["report"], responses=_problems(400, 401, 403, 503))
     def report(
         token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
-        as_of: _AsOf = None,
-        period_start: _From = None,
-        period_end: _To = None,
-        threshold: _Threshold = DEFAULT_THRESHOLD,
-        area: _Area = "Local area",
+        query: Annotated[_ReportQuery, Depends(_report_query)],
     ) -> CommissioningReport:
         """The commissioners' report for the token's agency: aggregates, small counts withheld."""
-        return build(token.agency, as_of, period_start, period_end, threshold, area)
+        return build(token.agency, query)
 
     @app.get(
         f"{API_PREFIX}/report.html",
         tags=["report"],
         response_class=HTMLResponse,
-        responses={
-            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-            **_problems(400, 401, 403, 503),
-        },
+        responses=_html(400, 401, 403, 503),
     )
     def report_html(
         token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
-        as_of: _AsOf = None,
-        period_start: _From = None,
-        period_end: _To = None,
-        threshold: _Threshold = DEFAULT_THRESHOLD,
-        area: _Area = "Local area",
+        query: Annotated[_ReportQuery, Depends(_report_query)],
     ) -> HTMLResponse:
         """The same report as one self-contained HTML page."""
         from fama_adapters.report.html import render_html
 
-        built = build(token.agency, as_of, period_start, period_end, threshold, area)
-        return HTMLResponse(render_html(built))
+        return HTMLResponse(render_html(build(token.agency, query)))
+
+
+def _whoami(token: TokenRecord) -> WhoAmI:
+    return WhoAmI(
+        token=token.id,
+        name=token.name,
+        agency=token.agency,
+        role=token.role.value,
+        may=sorted(a.value for a in PERMISSIONS[token.role]),
+    )
 
 
 # --------------------------------------------------------------------- record keeping
@@ -1058,9 +1097,7 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
         with ``already`` true.
         """
         fama = service.fama(token.agency)
-        version = fama.store.version(client_id)
-        if version == 0:
-            raise _not_found(client_id)
+        version = _version_of(fama, client_id)
         if if_match is None:
             raise _ProblemError(
                 _simple(
@@ -1097,7 +1134,7 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
     @app.get(
         f"{API_PREFIX}/clients/{{client_id}}/subject-access",
         tags=["record keeping"],
-        responses=_problems(400, 401, 403, 404, 503),
+        responses=_problems(*_CLIENT_READ_PROBLEMS),
     )
     def subject_access(
         client_id: ClientId,
@@ -1109,8 +1146,7 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
         full and the record folded from them. Deliver it to the subject securely.
         """
         fama = service.fama(token.agency)
-        if fama.store.version(client_id) == 0:
-            raise _not_found(client_id)
+        _version_of(fama, client_id)
         export = fama.subject_access(client_id)
         erased = export["erased"]
         return SubjectAccessView(
@@ -1147,16 +1183,6 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
             seal=report.seal,
             seal_matches=None if expect_seal is None else seal_ok,
         )
-
-
-def _whoami(token: TokenRecord) -> WhoAmI:
-    return WhoAmI(
-        token=token.id,
-        name=token.name,
-        agency=token.agency,
-        role=token.role.value,
-        may=sorted(a.value for a in PERMISSIONS[token.role]),
-    )
 
 
 def asgi(service: Service) -> Any:

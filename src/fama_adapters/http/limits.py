@@ -103,8 +103,7 @@ class LimitsMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
 
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+        async def too_large() -> None:
             await refuse(
                 413,
                 "body-too-large",
@@ -112,6 +111,10 @@ class LimitsMiddleware:
                 f"the body may be at most {self.max_body} bytes",
             )
             self._log(scope, 413, started, request_id)
+
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await too_large()
             return
 
         # Read the whole body first (it is small by construction), so an oversized
@@ -125,13 +128,7 @@ class LimitsMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body:
-                await refuse(
-                    413,
-                    "body-too-large",
-                    "The request body is too large",
-                    f"the body may be at most {self.max_body} bytes",
-                )
-                self._log(scope, 413, started, request_id)
+                await too_large()
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
