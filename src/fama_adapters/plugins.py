@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from fama_adapters.record_systems import RecordSystem
     from fama_adapters.store import StoreFactory
 
-__all__ = ["BUILTIN_COMMANDS", "BUILTIN_PLUGINS", "PluginFailure", "PluginHost", "PluginInfo"]
+__all__ = [
+    "BUILTIN_COMMANDS",
+    "BUILTIN_HOOKS",
+    "BUILTIN_PLUGINS",
+    "PluginFailure",
+    "PluginHost",
+    "PluginInfo",
+]
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "fama_adapters.cli.core_commands",
@@ -159,6 +166,37 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
 costs little more than starting Python. Tested equal to what the plugins register.
 """
 
+_COMMANDS = "fama_register_commands"
+_DEMO = "fama_register_demo_steps"
+_SYSTEMS = "fama_register_record_systems"
+_STORES = "fama_register_event_stores"
+_FORMATS = "fama_register_submission_formats"
+_SOURCES = "fama_register_meeting_sources"
+
+BUILTIN_HOOKS: Mapping[str, frozenset[str]] = {
+    "fama_adapters.cli.core_commands": frozenset({_COMMANDS, _DEMO}),
+    "fama_adapters.fhir.plugin": frozenset({_COMMANDS, _DEMO, _SYSTEMS}),
+    "fama_adapters.store.plugin": frozenset({_COMMANDS, _DEMO, _STORES}),
+    "fama_adapters.ndtms.plugin": frozenset({_COMMANDS, _DEMO}),
+    "fama_adapters.ndtms.dataset_k": frozenset({_FORMATS}),
+    "fama_adapters.ndtms.dataset_m": frozenset({_FORMATS}),
+    "fama_adapters.ndtms.dataset_n": frozenset({_FORMATS}),
+    "fama_adapters.ndtms.dataset_o": frozenset({_FORMATS}),
+    "fama_adapters.ndtms.dataset_p": frozenset({_FORMATS}),
+    "fama_adapters.ndtms.dataset_r": frozenset({_FORMATS}),
+    "fama_adapters.meetings.plugin": frozenset({_COMMANDS, _DEMO, _SOURCES}),
+    "fama_adapters.pack.plugin": frozenset({_COMMANDS, _DEMO}),
+    "fama_adapters.hl7v2.plugin": frozenset({_COMMANDS, _DEMO, _SYSTEMS}),
+    "fama_adapters.report.plugin": frozenset({_COMMANDS, _DEMO}),
+    "fama_adapters.http.plugin": frozenset({_COMMANDS, _DEMO}),
+}
+"""The hooks each built-in plugin implements (tested equal to its module).
+
+A host whose built-ins are *deferred* (:meth:`PluginHost.for_command`) imports
+a built-in plugin only when a hook it implements is first called, so running
+``fama fhir`` does not import the report's, the HL7 or the HTTP stack.
+"""
+
 _T = TypeVar("_T")
 
 _REGISTRATION_HOOKS: tuple[tuple[str, str, str], ...] = (
@@ -207,18 +245,47 @@ class PluginHost:
     """A plugin manager with fama's hookspecs and typed accessors for each hook."""
 
     def __init__(
-        self, *, builtins: Iterable[str] = BUILTIN_PLUGINS, entry_points: bool = True
+        self,
+        *,
+        builtins: Iterable[str] = BUILTIN_PLUGINS,
+        entry_points: bool = True,
+        deferred: Iterable[str] = (),
     ) -> None:
+        """Load ``builtins`` (import paths) now, then the entry-point group.
+
+        ``deferred`` names built-in plugins (keys of :data:`BUILTIN_HOOKS`) to import
+        only when a hook they implement is first called; :meth:`plugins` and
+        :meth:`registrations` import them all.
+        """
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
         self._owners: dict[tuple[str, str], str] = {}
         self.failures: list[PluginFailure] = []
         """Third-party plugins set aside, each with its error (see the module docstring)."""
+        builtins = tuple(builtins)
+        self._deferred: list[str] = [p for p in deferred if p not in builtins]
         for path in builtins:
             self.register(importlib.import_module(path), name=path, source="builtin")
         if entry_points:
             self._load_entry_points()
+
+    @classmethod
+    def for_command(cls, name: str) -> PluginHost | None:
+        """A host for running the built-in command ``name``: its own plugin and the
+        third-party plugins loaded, every other built-in deferred until a hook it
+        implements is called. ``None`` when ``name`` is not a built-in command."""
+        owner = BUILTIN_COMMANDS.get(name)
+        if owner is None:
+            return None
+        return cls(builtins=(owner[0],), deferred=BUILTIN_PLUGINS)
+
+    def _load_deferred(self, hook: str | None) -> None:
+        """Import the deferred built-ins implementing ``hook`` (every one for ``None``)."""
+        due = [p for p in self._deferred if hook is None or hook in BUILTIN_HOOKS.get(p, (hook,))]
+        for path in due:
+            self._deferred.remove(path)
+            self.register(importlib.import_module(path), name=path, source="builtin")
 
     def _load_entry_points(self) -> None:
         blocked = {b.strip() for b in os.environ.get("FAMA_BLOCK_PLUGINS", "").split(",")}
@@ -263,8 +330,14 @@ class PluginHost:
         del self._info[name]
 
     def plugins(self) -> list[PluginInfo]:
-        """Every loaded plugin, in load order."""
-        return list(self._info.values())
+        """Every plugin (deferred built-ins imported now): built-ins first, in their order."""
+        self._load_deferred(None)
+        return [self._info[name] for name in self._in_order()]
+
+    def _in_order(self) -> list[str]:
+        """Plugin names, built-ins in :data:`BUILTIN_PLUGINS` order, then as loaded."""
+        rank = {path: n for n, path in enumerate(BUILTIN_PLUGINS)}
+        return sorted(self._info, key=lambda name: rank.get(name, len(rank)))
 
     def _third_party(self, plugin_name: str) -> bool:
         info = self._info.get(plugin_name)
@@ -286,9 +359,10 @@ class PluginHost:
         :class:`PluginError` naming it.
         """
         name = hook if isinstance(hook, str) else hook.name
+        self._load_deferred(name)
         caller = getattr(self.pm.hook, name)
-        plugins = [impl.plugin_name for impl in caller.get_hookimpls()]  # load order
-        for plugin_name in dict.fromkeys(plugins):
+        implementers = {impl.plugin_name for impl in caller.get_hookimpls()}
+        for plugin_name in [p for p in self._in_order() if p in implementers]:
             if plugin_name not in self._info:
                 continue  # set aside earlier in this call
             others = [self.pm.get_plugin(p) for p in self._info if p != plugin_name]
@@ -356,7 +430,8 @@ class PluginHost:
 
     def registrations(self) -> dict[str, list[str]]:
         """What each plugin registers, by plugin name (``record system hl7v2`` …)."""
-        out: dict[str, list[str]] = {name: [] for name in self._info}
+        self._load_deferred(None)
+        out: dict[str, list[str]] = {name: [] for name in self._in_order()}
         for hook_name, what, attribute in _REGISTRATION_HOOKS:
 
             def make_register(
@@ -373,6 +448,14 @@ class PluginHost:
     def commands(self) -> dict[str, Command]:
         """Subcommands registered by plugins, by name."""
         return self._collect("fama_register_commands", _name, "command")
+
+    def loaded_commands(self) -> dict[str, Command]:
+        """Subcommands of the plugins loaded so far (deferred built-ins left unimported)."""
+        deferred, self._deferred = self._deferred, []
+        try:
+            return self.commands()
+        finally:
+            self._deferred = deferred
 
     def demo_steps(self) -> list[DemoStep]:
         """Demo steps registered by plugins, in order."""

@@ -68,7 +68,9 @@ class CliContext:
     """What a subcommand receives besides its arguments."""
 
     host: PluginHost
-    """The :class:`~fama_adapters.plugins.PluginHost` with every plugin loaded."""
+    """The :class:`~fama_adapters.plugins.PluginHost`: the command's own plugin and third-party
+    plugins are loaded; other built-ins are imported when a hook they implement is first
+    called through it, so every accessor answers as if all were loaded."""
     stdout: TextIO
     stderr: TextIO
     json: bool = False
@@ -324,8 +326,11 @@ def main(
     if host is None and all(a in ("-h", "--help", "--version") for a in given):
         return _overview(given, err)
     try:
-        host = host or PluginHost()
-        commands: dict[str, Command] = host.commands()
+        # A built-in command imports its own plugin; the others load when a hook of theirs
+        # is first called (ctx.host.meeting_sources() …), so `fama fhir` skips HTTP and SciPy.
+        fast = None if host is not None or not given else PluginHost.for_command(given[0])
+        host = fast or host or PluginHost()
+        commands: dict[str, Command] = fast.loaded_commands() if fast else host.commands()
     except FamaError as exc:
         err.write(f"fama: {exc}\n")
         return ExitCode.FAILED
