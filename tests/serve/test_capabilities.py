@@ -7,13 +7,17 @@ import io
 import json
 from pathlib import Path
 
+import httpx
 import pytest
-from serve_helpers import as_json, opened
+from serve_helpers import as_json, opened, start_server, stop_server
 
+from fama_adapters.cli import main
 from fama_adapters.cli.core_commands import load_journeys
+from fama_adapters.http.tokens import TokenFile
 from fama_adapters.meetings.store import load_directory
 from fama_adapters.ndtms.export import export
 from fama_adapters.ndtms.plugin import demo_contexts
+from fama_adapters.pack.chromium import find_chromium
 from fama_core.matching import MatchRequest, match_meetings
 from fama_core.ndtms.tables import load_dataset
 from fama_core.workflow import fold
@@ -184,3 +188,77 @@ def test_ndtms_over_http_offers_every_dataset_version_the_cli_does():
     literal = typing.get_args(http_app._Dataset)[0]
     assert typing.get_args(literal) == DATASET_VERSIONS
     assert CURRENT_VERSION == "R"
+
+
+# ----------------------------------------------------------------------- the pack as PDF
+
+
+def test_the_client_pack_is_a_pdf_too(server):
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed: the PDF route answers 501 (tested below)")
+    b = opened("pdf-1")
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/pdf-1/events", json=as_json(b.events)).raise_for_status()
+        r = http.post(
+            "/v1/clients/pdf-1/pack.pdf",
+            json=_request(),
+            params={"prepared_on": TODAY.isoformat()},
+            timeout=120,
+        )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-")
+    assert "pdf-1" not in r.headers["content-disposition"]
+
+
+def test_a_pdf_pack_is_for_the_same_roles_and_clients_as_the_html_one(server):
+    with server.client("comm_a") as http:
+        forbidden = http.post("/v1/clients/pdf-1/pack.pdf", json=_request())
+    with server.client("kw_a") as http:
+        unknown = http.post("/v1/clients/nobody-pdf/pack.pdf", json=_request())
+    with server.client("kw_b") as http:
+        other_agency = http.post("/v1/clients/pdf-1/pack.pdf", json=_request())
+    assert forbidden.status_code == 403
+    assert unknown.status_code == 404
+    assert other_agency.status_code == 404
+
+
+def test_without_chromium_the_pdf_pack_is_a_501_naming_what_is_missing(tmp_path):
+    """A service whose machine has no Chromium: 501 pdf-unavailable, nothing else breaks."""
+    tokens = TokenFile(tmp_path / "tokens.json")
+    secret, _record = tokens.issue(agency="AG1", role="keyworker", name="kw")
+    code = main(
+        [
+            "meetings",
+            "import",
+            str(EXAMPLES / "meetings" / "aa-northbridge.json"),
+            "--organisation",
+            "aa",
+            "--timezone",
+            "Europe/London",
+            "--out",
+            str(tmp_path / "meetings.json"),
+        ],
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert code == 0
+    proc, base = start_server(
+        tmp_path,
+        "--store",
+        f"sqlite:///{tmp_path}/{{agency}}.db",
+        "--meetings",
+        str(tmp_path / "meetings.json"),
+        env={"FAMA_CHROMIUM": str(tmp_path / "no-chromium-here")},
+    )
+    try:
+        headers = {"Authorization": f"Bearer {secret}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            http.post("/v1/clients/nc-1/events", json=as_json(opened("nc-1").events))
+            pdf = http.post("/v1/clients/nc-1/pack.pdf", json=_request())
+            html = http.post("/v1/clients/nc-1/pack", json=_request())
+    finally:
+        stop_server(proc)
+    assert pdf.status_code == 501
+    assert pdf.json()["type"] == "urn:fama:problem:pdf-unavailable"
+    assert html.status_code == 200

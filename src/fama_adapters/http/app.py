@@ -25,6 +25,7 @@ import json
 import logging
 import pathlib
 import re
+import tempfile
 import threading
 import traceback
 import typing
@@ -73,6 +74,7 @@ from fama_core import __version__
 from fama_core.commissioning import DEFAULT_THRESHOLD, from_directory
 from fama_core.directory import MeetingDirectory
 from fama_core.errors import (
+    AdapterError,
     ConcurrencyConflict,
     FamaError,
     StoreError,
@@ -229,6 +231,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The request body is too large.",
         422: "The workflow refused an event: the condition and how to fix the event.",
         428: "If-Match is missing where the operation cannot be undone (erasure).",
+        501: "This service's machine cannot do this (no Chromium to print a PDF).",
         503: "The request timed out or the store failed; retrying is safe.",
     }
     return {
@@ -741,6 +744,30 @@ _Today = Annotated[
 ]
 
 
+_Limit = Annotated[int, Query(ge=1, le=20, description="Meetings in hand-out 6a.")]
+_LargeType = Annotated[bool, Query(description="Large type whatever was recorded.")]
+
+
+@dataclass(frozen=True, slots=True)
+class _PackRequest:
+    """What both pack routes are asked, gathered by :func:`_pack_request`."""
+
+    match: MatchRequest
+    prepared_on: dt.date | None
+    limit: int
+    large_type: bool
+
+
+def _pack_request(
+    request: Annotated[MatchRequest, Body(description="Preferences and availability.")],
+    prepared_on: _Today = None,
+    limit: _Limit = 8,
+    large_type: _LargeType = False,
+) -> _PackRequest:
+    """A dependency: a pack's body and query (one declaration for HTML and PDF)."""
+    return _PackRequest(request, prepared_on, limit, large_type)
+
+
 def _meeting_routes(app: FastAPI, service: Service) -> None:
     @app.post(
         f"{API_PREFIX}/meetings/match",
@@ -759,6 +786,26 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
         directory = service.directory(token.agency)
         return match_meetings(directory, request.preferences, request.availability, today=today)
 
+    def pack_html(agency: str, client_id: str, asked: _PackRequest) -> str:
+        from fama_adapters.pack.html import build_pack, render_pack
+
+        fama = service.fama(agency)
+        state = fama.state(client_id)
+        if state.version == 0:
+            raise _not_found(client_id)
+        directory = service.directory(agency)
+        match = asked.match
+        day = asked.prepared_on or match.availability.week_starts
+        result = match_meetings(directory, match.preferences, match.availability, today=day)
+        pack = build_pack(
+            state,
+            result.chosen,
+            prepared_on=day,
+            limit=asked.limit,
+            large_type=asked.large_type or None,
+        )
+        return render_pack(pack)
+
     @app.post(
         f"{API_PREFIX}/clients/{{client_id}}/pack",
         tags=["clients"],
@@ -768,25 +815,66 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
     def client_pack(
         client_id: ClientId,
         token: _Reader,
-        request: Annotated[MatchRequest, Body(description="Preferences and availability.")],
-        prepared_on: _Today = None,
-        limit: Annotated[int, Query(ge=1, le=20, description="Meetings in hand-out 6a.")] = 8,
-        large_type: Annotated[bool, Query(description="Large type whatever was recorded.")] = False,
+        asked: Annotated[_PackRequest, Depends(_pack_request)],
     ) -> HTMLResponse:
         """The client's pack (hand-outs 6a, 7 and 10) as accessible, printable HTML."""
-        from fama_adapters.pack.html import build_pack, render_pack
+        return HTMLResponse(pack_html(token.agency, client_id, asked))
 
-        fama = service.fama(token.agency)
-        state = fama.state(client_id)
-        if state.version == 0:
-            raise _not_found(client_id)
-        directory = service.directory(token.agency)
-        day = prepared_on or request.availability.week_starts
-        result = match_meetings(directory, request.preferences, request.availability, today=day)
-        pack = build_pack(
-            state, result.chosen, prepared_on=day, limit=limit, large_type=large_type or None
+    @app.post(
+        f"{API_PREFIX}/clients/{{client_id}}/pack.pdf",
+        tags=["clients"],
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                "description": "The same pack printed to PDF (A4) by headless Chromium.",
+            },
+            **_problems(400, 401, 403, 404, 409, 413, 501, 503),
+        },
+    )
+    def client_pack_pdf(
+        client_id: ClientId,
+        token: _Reader,
+        asked: Annotated[_PackRequest, Depends(_pack_request)],
+    ) -> Response:
+        """The client's pack as a PDF, printed from the same HTML by headless Chromium.
+
+        501 ``pdf-unavailable`` when the service's machine has no Chromium.
+        """
+        from fama_adapters.pack.chromium import ChromiumMissing, print_pdf
+
+        html = pack_html(token.agency, client_id, asked)
+        # A private folder (mode 0700) holds the page for the seconds Chromium needs.
+        with tempfile.TemporaryDirectory(prefix="fama-pack-") as folder:
+            page = pathlib.Path(folder) / "pack.html"
+            page.write_text(html, "utf-8")
+            try:
+                pdf = print_pdf(page, pathlib.Path(folder) / "pack.pdf", timeout=service.timeout)
+            except ChromiumMissing:
+                raise _ProblemError(
+                    _simple(
+                        501,
+                        "pdf-unavailable",
+                        "PDF printing is not available here",
+                        "the service's machine has no Chromium; install it (Debian: chromium) "
+                        "or fetch the HTML pack and print it",
+                    )
+                ) from None
+            except AdapterError:
+                raise _ProblemError(
+                    _simple(
+                        503,
+                        "pdf-failed",
+                        "Chromium could not print the pack",
+                        "Chromium failed or ran out of time; retry, or fetch the HTML pack",
+                    )
+                ) from None
+            data = pdf.read_bytes()
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="fama-pack.pdf"'},
         )
-        return HTMLResponse(render_pack(pack))
 
 
 # --------------------------------------------------------------------- NDTMS
