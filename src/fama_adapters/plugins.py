@@ -84,7 +84,7 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
     ),
     "fhir": (
         "fama_adapters.fhir.plugin",
-        "FHIR R4: write or submit transaction bundles, print the Questionnaire, update docs",
+        "FHIR R4: bundles (write, submit), the Questionnaire, the terminology, the docs tables",
     ),
     "hl7": (
         "fama_adapters.hl7v2.plugin",

@@ -354,7 +354,7 @@ def fama_register_commands(register: Callable[[Command], None]) -> None:
     register(
         Command(
             "fhir",
-            "FHIR R4: write or submit transaction bundles, print the Questionnaire, update docs",
+            "FHIR R4: bundles (write, submit), the Questionnaire, the terminology, the docs tables",
             _run_fhir,
             _configure_fhir,
         )
