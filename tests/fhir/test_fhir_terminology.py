@@ -411,3 +411,20 @@ def test_a_missing_organisations_file_is_a_usage_error(tmp_path):
     )
     assert code == 2
     assert "cannot read" in err.getvalue()
+
+
+def test_printing_fama_terminology_imports_no_http_client():
+    """The fhir package imports its submodules on first use: no httpx for offline actions."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from fama_adapters.cli import main\n"
+        "main(['fhir', 'questionnaire'], stdout=__import__('io').StringIO())\n"
+        "from fama_adapters.fhir import journal_questionnaire\n"
+        "print('HTTPX', 'httpx' in sys.modules, callable(journal_questionnaire))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("HTTPX False True")

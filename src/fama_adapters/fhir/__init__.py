@@ -11,26 +11,72 @@
 
 from __future__ import annotations
 
-from fama_adapters.fhir.adapter import FhirR4RecordSystem
-from fama_adapters.fhir.client import (
-    EntryOutcome,
-    FhirClient,
-    FhirRefused,
-    FhirResponseInvalid,
-    FhirUnavailable,
-    IssueSummary,
-    TransactionOutcome,
-)
-from fama_adapters.fhir.mapping import (
-    FHIR_MEDIA_TYPE,
-    CarriedEpisode,
-    FhirSystems,
-    ReadBack,
-    carried,
-    client_bundle,
-    read_bundle,
-)
-from fama_adapters.fhir.questionnaire import journal_questionnaire
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fama_adapters.fhir.adapter import FhirR4RecordSystem
+    from fama_adapters.fhir.client import (
+        EntryOutcome,
+        FhirClient,
+        FhirRefused,
+        FhirResponseInvalid,
+        FhirUnavailable,
+        IssueSummary,
+        TransactionOutcome,
+    )
+    from fama_adapters.fhir.mapping import (
+        FHIR_MEDIA_TYPE,
+        CarriedEpisode,
+        FhirSystems,
+        ReadBack,
+        carried,
+        client_bundle,
+        read_bundle,
+    )
+    from fama_adapters.fhir.questionnaire import journal_questionnaire
+
+_WHERE = {
+    "FhirR4RecordSystem": "adapter",
+    **dict.fromkeys(
+        (
+            "EntryOutcome",
+            "FhirClient",
+            "FhirRefused",
+            "FhirResponseInvalid",
+            "FhirUnavailable",
+            "IssueSummary",
+            "TransactionOutcome",
+        ),
+        "client",
+    ),
+    **dict.fromkeys(
+        (
+            "FHIR_MEDIA_TYPE",
+            "CarriedEpisode",
+            "FhirSystems",
+            "ReadBack",
+            "carried",
+            "client_bundle",
+            "read_bundle",
+        ),
+        "mapping",
+    ),
+    "journal_questionnaire": "questionnaire",
+}
+"""Each public name and its submodule: imported on first use, so ``fama fhir terminology``
+or the Questionnaire do not import httpx and the client (PEP 562)."""
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's submodule on first use (``from fama_adapters.fhir import …``)."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FHIR_MEDIA_TYPE",

@@ -15,8 +15,8 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import ValidationError
 
 from fama_adapters import net
@@ -29,9 +29,6 @@ from fama_adapters.cli import (
     render_table,
 )
 from fama_adapters.fhir import tables
-from fama_adapters.fhir.adapter import FhirR4RecordSystem
-from fama_adapters.fhir.client import FhirClient, FhirUnavailable
-from fama_adapters.fhir.mapping import WriteMode, client_bundle
 from fama_adapters.fhir.questionnaire import QUESTIONNAIRE_FILE, journal_questionnaire
 from fama_adapters.hookspecs import hookimpl
 from fama_adapters.record_systems import RecordSystem
@@ -46,6 +43,9 @@ from fama_core.models import Organisation
 from fama_core.state import ClientState
 from fama_core.workflow import apply
 
+if TYPE_CHECKING:
+    from fama_adapters.fhir.mapping import WriteMode
+
 __all__ = [
     "fama_register_commands",
     "fama_register_demo_steps",
@@ -56,10 +56,16 @@ __all__ = [
 @hookimpl
 def fama_register_record_systems(register: Callable[[RecordSystem], None]) -> None:
     """The FHIR R4 record system, named ``fhir-r4``."""
+    from fama_adapters.fhir.adapter import FhirR4RecordSystem
+
     register(FhirR4RecordSystem())
 
 
 def _demo(demo: DemoContext) -> None:
+    import httpx
+
+    from fama_adapters.fhir.adapter import FhirR4RecordSystem
+    from fama_adapters.fhir.client import FhirClient
     from fama_adapters.fhir.testing import FakeFhirServer
 
     folder = demo.out / "fhir"
@@ -156,6 +162,8 @@ def _run_fhir(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.events is None:
         ctx.stderr.write(f"fama fhir {args.action}: give the events file (JSON lines)\n")
         return ExitCode.USAGE
+    from fama_adapters.fhir.mapping import client_bundle
+
     caseload, bad = _caseload(Path(args.events), ctx)
     write: WriteMode = "upsert" if args.upsert else "create"
     rows: list[tuple[object, ...]] = []
@@ -207,6 +215,9 @@ def _submit(
     failure and the others carry on. Returns the exit code when the run ended
     early, else ``None``.
     """
+    from fama_adapters.fhir.client import FhirClient, FhirUnavailable
+    from fama_adapters.fhir.mapping import client_bundle
+
     with net.http_client() as http:
         client = FhirClient(args.base, http, timeout=args.timeout)
         for client_id, (state, events) in caseload.items():
