@@ -73,7 +73,7 @@ def test_an_unknown_store_scheme_fails_with_the_known_ones(tmp_path):
 
 def test_record_stores_a_file_and_exits_0(url, tmp_path):
     code, out, _ = run("record", str(lines_file(tmp_path, journey().events)), "--store", url)
-    assert code == 0 and "recorded 3 events for 1 clients" in out
+    assert code == 0 and "recorded 3 events for 1 client;" in out
 
 
 def test_record_reports_each_refused_line_and_carries_on_with_exit_1(url, tmp_path):

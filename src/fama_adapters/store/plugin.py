@@ -110,9 +110,14 @@ def _run_init(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.emit(
         {"store": store.url, "created": created, "clients": stats.clients, "events": stats.events},
         f"{'created' if created else 'already a fama store:'} {store.url} "
-        f"({stats.clients} clients, {stats.events} events)",
+        f"({_n(stats.clients, 'client')}, {_n(stats.events, 'event')})",
     )
     return EXIT_OK
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 client``, ``2 clients``: a count a person reads."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _count_lines(path: str) -> int:
@@ -184,7 +189,7 @@ def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
         out.write(("\n" if not first else "") + "],\n" + json.dumps(totals)[1:-1] + "}\n")
     else:
         out.write(
-            f"recorded {report.recorded} events for {len(report.clients)} clients; "
+            f"recorded {_n(report.recorded, 'event')} for {_n(len(report.clients), 'client')}; "
             f"{report.duplicates} already recorded; {report.refused} refused\n"
         )
     return EXIT_PARTIAL if report.refused else EXIT_OK
@@ -375,14 +380,16 @@ def _run_replay(args: argparse.Namespace, ctx: CliContext) -> int:
             summary = fama.replay(progress=bar.update)
     rows = sorted(summary.by_status.items())
     text = (
-        f"replayed {summary.events} events of {summary.clients} clients\n\n"
+        f"replayed {_n(summary.events, 'event')} of {_n(summary.clients, 'client')}\n\n"
         + render_table(("status", "clients"), rows)
         + "".join(
             f"client {p.client_id} version {p.version}: {p.error}: {p.message}\n"
             for p in summary.problems
         )
         + (
-            f"\n{len(summary.flagged)} stored events break rules added since they were written; "
+            f"\n{_n(len(summary.flagged), 'stored event')} "
+            f"{'breaks' if len(summary.flagged) == 1 else 'break'} rules added since "
+            "they were written; "
             "kept as recorded and flagged (docs/decisions.md, W6):\n"
             if summary.flagged
             else ""
@@ -443,7 +450,8 @@ def _run_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     verdict = "no problems found" if report.ok and seal_ok else "PROBLEMS FOUND"
     text = (
         "".join(lines)
-        + f"verified {report.events} events of {report.streams} clients in {url}: {verdict}\n"
+        + f"verified {_n(report.events, 'event')} of {_n(report.streams, 'client')} in {url}: "
+        + f"{verdict}\n"
         + f"seal {report.seal}\n"
     )
     ctx.emit(
