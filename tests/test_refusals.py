@@ -122,3 +122,45 @@ def test_no_invalid_record_quotes_a_value_or_pydantic(kind, fields):
         assert SECRET not in text
         assert "Value error" not in text and "String should match pattern" not in text
         assert problem.event_id == "evt-2"
+
+
+def session_1(**changes) -> dict:
+    steps = [s.model_dump(mode="json") for s in all_steps(SessionStage.INTRODUCTION)]
+    data = {
+        **ENVELOPE,
+        "kind": "session_1_held",
+        "steps": steps,
+        "past_experience": {"level": "none"},
+        "handouts_given": ["1", "2"],
+        "journal_given": True,
+    }
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target = data
+        for p in parents:
+            target = target[p] if not p.isdigit() else target[int(p)]
+        target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "plain"),
+    [
+        ("occurred_on", "2026-13-01", "must be a real date written YYYY-MM-DD"),
+        ("occurred_on", "yesterday", "must be a real date written YYYY-MM-DD"),
+        ("occurred_on", None, "must be a date written YYYY-MM-DD"),
+        ("recorded_at", "2026-02-30T10:00:00Z", "must be a real date and time with a time zone"),
+        ("journal_given", "maybe", "must be true or false"),
+        ("steps.0.status", "finished", "must be one of: done, not_done or not_applicable"),
+        ("past_experience.level", "loads", "must be one of:"),
+        ("keyworker_id", 7, "must be text"),
+    ],
+)
+def test_a_field_of_the_wrong_form_is_explained_in_plain_words(path, value, plain):
+    """A newcomer's typos: pydantic's "Input should be …" never reaches the host."""
+    problem = invalid(session_1(**{path: value}))
+    text = str(problem)
+    assert plain in text, text
+    assert "Input should" not in text and "should be" not in text
+    if isinstance(value, str):
+        assert value not in text

@@ -340,6 +340,33 @@ _PLAIN = {
     "list_type": "must be a list",
     "date_from_datetime_inexact": "must be a date (YYYY-MM-DD) with no time",
     "timezone_aware": "must have a time zone (e.g. 2026-03-02T16:45:00+00:00)",
+    "date_type": "must be a date written YYYY-MM-DD (e.g. 2026-03-02)",
+    "date_parsing": "must be a real date written YYYY-MM-DD (e.g. 2026-03-02)",
+    "date_from_datetime_parsing": "must be a real date written YYYY-MM-DD (e.g. 2026-03-02)",
+    "datetime_type": "must be a date and time with a time zone (e.g. 2026-03-02T16:45:00+00:00)",
+    "datetime_parsing": "must be a real date and time with a time zone "
+    "(e.g. 2026-03-02T16:45:00+00:00)",
+    "datetime_from_date_parsing": "must be a real date and time with a time zone "
+    "(e.g. 2026-03-02T16:45:00+00:00)",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "string_type": "must be text (a JSON string)",
+}
+
+_BOUNDS = {
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} character(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "too_short": "must have at least {min_length} item(s)",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
 }
 
 
@@ -356,4 +383,11 @@ def _plain_reason(code: str, msg: str, ctx: Any) -> str:
         if expected:
             return "must be one of: " + str(expected).replace("'", "")
         return "is missing: name the record's kind"
+    if code in ("enum", "literal_error") and ctx.get("expected"):
+        return "must be one of: " + str(ctx["expected"]).replace("'", "")
+    if code in _BOUNDS:
+        try:
+            return _BOUNDS[code].format(**ctx)
+        except (KeyError, IndexError):
+            return msg
     return _PLAIN.get(code, msg)
