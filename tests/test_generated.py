@@ -59,3 +59,39 @@ def test_sample_journeys_are_current():
     spec.loader.exec_module(module)
     for name, text in module.render().items():
         assert (ROOT / "examples" / "journeys" / name).read_text("utf-8") == text, name
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    text = (ROOT / "docs" / "event-reference.md").read_text("utf-8")
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+
+
+def _names(cell: str) -> set[str]:
+    return {name.strip("` ") for name in cell.split(",") if name.strip("` -")}
+
+
+def test_the_objects_in_the_event_reference_agree_with_the_json_schema():
+    """What a vendor reads (required and optional fields, codes) is what the schema checks."""
+    defs = all_schemas()["event.schema.json"]["$defs"]
+    objects = _doc_table("Fields of the objects events carry")
+    assert {"AccompanimentArrangement", "MeetingRef", "JournalEntry"} <= {
+        row[0].strip("`") for row in objects
+    }
+    for name, _where, required, optional in objects:
+        schema = defs[name.strip("`")]
+        assert _names(required) == set(schema.get("required", [])), name
+        assert _names(required) | _names(optional) == set(schema["properties"]), name
+    for field, codes in _doc_table("Codes a field takes"):
+        name, owner = field.split(" (")
+        owner = owner.rstrip(")")
+        owner_def = next(
+            d
+            for key, d in defs.items()
+            if key == owner or d.get("properties", {}).get("kind", {}).get("const") == owner
+        )
+        prop = owner_def["properties"][name.strip("`")]
+        ref = json.dumps(prop)
+        enum_name = next(k for k in defs if f'"#/$defs/{k}"' in ref and "enum" in defs[k])
+        assert _names(codes) == set(defs[enum_name]["enum"]), field

@@ -1,6 +1,7 @@
 """``docs/event-reference.md``, generated from the code and the catalogue: what a vendor writes.
 
-Each event kind's required and optional fields (from the pydantic models), each
+Each event kind's required and optional fields (from the pydantic models), those of the
+objects events carry and the codes their fields take, each
 session's steps (from the catalogue, required or optional), the organisation
 codes, and one complete valid journey per ending, built with
 :class:`~fama_core.builders.JourneyBuilder` and checked by the workflow before
@@ -10,6 +11,11 @@ it is printed. ``fama docs`` writes it; a test fails when it is stale.
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import typing
+from typing import Any
+
+from pydantic import BaseModel
 
 from fama_core.builders import JourneyBuilder
 from fama_core.catalogue import load_catalogue
@@ -40,6 +46,68 @@ def _fields_table() -> str:
             f"| `{kind}` | {', '.join(f'`{n}`' for n in required) or '-'} | "
             f"{', '.join(f'`{n}`' for n in optional) or '-'} |"
         )
+    return "\n".join(rows) + "\n"
+
+
+def _inner(annotation: Any, kind: type) -> list[Any]:
+    """The classes of ``kind`` an annotation holds (through Optional, tuple, Annotated …)."""
+    if isinstance(annotation, type) and issubclass(annotation, kind):
+        return [annotation]
+    found: list[Any] = []
+    for arg in typing.get_args(annotation):
+        found += _inner(arg, kind)
+    return found
+
+
+def _carried() -> dict[type[BaseModel], list[str]]:
+    """Each object an event carries, with the paths it is found at, in first-seen order."""
+    where: dict[type[BaseModel], list[str]] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            for inner in _inner(field.annotation, BaseModel):
+                paths = where.setdefault(inner, [])
+                if f"{prefix}{name}" not in paths:
+                    paths.append(f"{prefix}{name}")
+                walk(inner, f"{prefix}{name}.")
+
+    for cls in _EVENT_CLASSES:
+        walk(cls, "")
+    return where
+
+
+def _objects_table() -> str:
+    rows = [
+        "| object | found at | required fields | optional fields |",
+        "|---|---|---|---|",
+    ]
+    for model, paths in _carried().items():
+        fields = model.model_fields
+        required = [n for n, f in fields.items() if f.is_required()]
+        optional = [n for n, f in fields.items() if not f.is_required()]
+        rows.append(
+            f"| `{model.__name__}` | {', '.join(f'`{p}`' for p in sorted(set(paths)))} | "
+            f"{', '.join(f'`{n}`' for n in required) or '-'} | "
+            f"{', '.join(f'`{n}`' for n in optional) or '-'} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _codes_table() -> str:
+    rows = ["| field | codes |", "|---|---|"]
+    seen: set[str] = set()
+    owners: list[tuple[str, type[BaseModel]]] = [
+        (str(cls.model_fields["kind"].default), cls) for cls in _EVENT_CLASSES
+    ]
+    owners += [(model.__name__, model) for model in _carried()]
+    for owner, model in owners:
+        for name, field in model.model_fields.items():
+            for codes in _inner(field.annotation, enum.Enum):
+                label = f"`{name}` ({owner})"
+                if label in seen or (name == "kind" and model in _EVENT_CLASSES):
+                    continue
+                seen.add(label)
+                rows.append(f"| {label} | {', '.join(f'`{c.value}`' for c in codes)} |")
     return "\n".join(rows) + "\n"
 
 
@@ -112,6 +180,10 @@ def event_reference_markdown() -> str:
         "envelope: " + ", ".join(f"`{n}`" for n in _ENVELOPE) + ". `docs/events.md` explains "
         "them; `schemas/event.schema.json` is the full schema.\n\n"
         "## Fields of each event kind\n\n" + _fields_table() + "\n"
+        "## Fields of the objects events carry\n\n" + _objects_table() + "\n"
+        "## Codes a field takes\n\n"
+        "Fields whose value is one of a list of codes (step ids are listed under the steps of "
+        "each session below; organisation codes after them).\n\n" + _codes_table() + "\n"
         "## Steps of each session\n\n"
         "A session record lists every required step of its session once, each `done`, "
         "`not_done` or `not_applicable`; an optional step may be listed once.\n\n"
