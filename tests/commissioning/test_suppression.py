@@ -24,14 +24,17 @@ from hypothesis import strategies as st
 from fama_adapters.report.bundle import build_report
 from fama_adapters.report.export import render_csv, render_json
 from fama_adapters.report.html import render_html
-from fama_adapters.report.sample import JourneyShape, JourneySpec, journey_events
+from fama_adapters.report.sample import JourneyShape, JourneySpec, area_caseload, journey_events
 from fama_core.codes import AccompanimentOutcome, Obstacle
 from fama_core.commissioning import (
     COUNT_MEASURES,
+    Dimension,
     Relation,
     access_cells,
+    analyse_access,
     is_small,
     journeys_from_caseload,
+    relation_tiers,
     suppress,
 )
 from fama_core.commissioning.availability import DirectoryMeeting
@@ -242,3 +245,86 @@ def test_a_table_with_margins_never_gives_a_withheld_cell_away(rows, threshold):
     for key, (lo, hi) in ranges.items():
         if is_small(published[key], threshold):
             assert hi - lo >= threshold, (key, lo, hi)
+
+
+# ------------------------------------------------------------------ which cells are chosen
+def _margins(rows):
+    """A table with row and column totals and a grand total, as a reader would add it up."""
+    published, rels, totals = {}, [], set()
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            published[(i, j)] = v
+        published[("row", i)] = sum(row)
+        rels.append(Relation(("row", i), tuple((i, j) for j in range(len(row)))))
+    for j in range(len(rows[0])):
+        published[("col", j)] = sum(r[j] for r in rows)
+        rels.append(Relation(("col", j), tuple((i, j) for i in range(len(rows)))))
+    published["all"] = sum(map(sum, rows))
+    rels.append(Relation("all", tuple(("row", i) for i in range(len(rows)))))
+    rels.append(Relation("all", tuple(("col", j) for j in range(len(rows[0])))))
+    totals = {k for k in published if not (isinstance(k[0], int) and isinstance(k[1], int))}
+    return published, rels, totals
+
+
+def _protected(published, withheld, rels, threshold):
+    """Every small cell's range, by the attacker's own solver, is at least the threshold wide."""
+    ranges = table_ranges(published, set(withheld), [(r.total, r.parts) for r in rels])
+    return all(
+        hi - lo >= threshold
+        for key, (lo, hi) in ranges.items()
+        if is_small(published[key], threshold)
+    )
+
+
+def test_relation_tiers_put_a_total_above_its_highest_part():
+    _published, rels, _totals = _margins([[1, 2], [3, 4]])
+    tiers = relation_tiers(rels)
+    assert tiers[("row", 0)] == tiers[("col", 1)] == 1
+    assert tiers["all"] == 2
+    assert tiers.get((0, 0), 0) == 0  # an inner cell totals nothing
+
+
+def test_inner_cells_protect_a_small_cell_rather_than_the_margins():
+    # The small cell (0, 0) = 2 needs three more cells withheld; inner cells can do it,
+    # so no row, column or grand total is withheld.
+    published, rels, totals = _margins([[2, 9, 9], [9, 9, 9], [9, 9, 9]])
+    out = suppress(published, {}, rels, 5)
+    assert not out & totals
+    assert _protected(published, out, rels, 5)
+
+
+def test_a_total_is_withheld_when_no_inner_choice_protects():
+    # (0, 0) = 3 beside a zero in its row: only the row total can hide it from the column.
+    published, rels, _totals = _margins([[3, 0], [9, 9]])
+    out = suppress(published, {}, rels, 5)
+    assert _protected(published, out, rels, 5)
+
+
+def test_the_demo_areas_engaged_and_closed_figures_are_published():
+    # The demo area (``fama demo``) used to withhold the area-wide engaged, closed and
+    # accompaniment figures when a keyworker's or team's cells protect the same counts.
+    caseload = [fold(e) for e in area_caseload(240, seed=2026).values()]
+    report = analyse_access(journeys_from_caseload(caseload))
+    area = next(g for g in report.groups if g.dimension is Dimension.AREA)
+    assert area.counts["engaged"] is not None
+    assert area.counts["closed"] is not None
+    assert all(v is not None for v in area.counts.values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 12), min_size=2, max_size=4), min_size=2, max_size=4).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    ),
+    st.integers(2, 6),
+)
+def test_a_total_is_withheld_only_when_no_inner_complement_would_do(rows, threshold):
+    published, rels, totals = _margins(rows)
+    out = suppress(published, {}, rels, threshold)
+    assert _protected(published, out, rels, threshold)
+    inner = set(published) - totals
+    for total in out & totals:
+        if is_small(published[total], threshold):
+            continue  # withheld for itself
+        # Showing it while withholding every inner cell must leave some small cell exposed.
+        assert not _protected(published, (out - {total}) | inner, rels, threshold), total

@@ -83,6 +83,7 @@ from fama_core.commissioning.suppression import (
     Relation,
     feasible_ranges,
     is_small,
+    relation_tiers,
     suppress,
 )
 
@@ -151,6 +152,7 @@ __all__ = [
     "overlap_of",
     "parse_partnership_input",
     "parse_partnership_json",
+    "relation_tiers",
     "suppress",
     "time_band",
 ]

@@ -360,6 +360,17 @@ RELATION_RULES: tuple[str, ...] = (
 )
 """The relations suppression protects against, as a reader would state them (docs)."""
 
+SUPPRESSION_TIERS: dict[str, int] = {Dimension.AREA.value: 2, Dimension.TEAM.value: 1}
+"""How much a commissioner needs each dimension's counts, for the choice of complements.
+
+The area-wide figures are what a commissioner reads first (tier 2); a team
+is a total of its keyworkers (tier 1); keyworkers, organisations and months
+are inner cells (tier 0). Suppression withholds a count of a higher tier only
+when counts of lower tiers cannot protect the small ones, and within a tier
+the smaller counts (a later stage, a smaller group) first
+(:func:`~fama_core.commissioning.suppression.suppress`, ``docs/decisions.md``).
+"""
+
 KEYWORKER_IN_TEAM = "keyworker_in_team"
 """The dimension name of a keyworker's clients within one team (hidden, never published)."""
 
@@ -660,6 +671,7 @@ def analyse_access(
         protection=protection,
         floors=floors,
         fixed=fixed,
+        tiers={key: SUPPRESSION_TIERS.get(key[0], 0) for key in published},
     )
 
     order = {code: i for i, code in enumerate(organisation_order)}

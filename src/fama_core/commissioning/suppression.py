@@ -18,11 +18,16 @@ count from one that would have been shown). This is the protection interval
 of statistical-disclosure tools such as tau-ARGUS and sdcTable (upper plus
 lower protection level), checked exactly: each range is the minimum and
 maximum of an integer linear programme solved by HiGHS
-(``scipy.optimize.milp``). Where a range is too narrow, one more shown count
-beside the exposed one is withheld (*secondary* suppression: the smallest
-positive part of a relation the exposed cell is in), until every sensitive
-count is protected. Withholding more only widens ranges, so the loop ends;
-at worst everything is withheld and every range is unbounded.
+(``scipy.optimize.milp``). Where a range is too narrow, more shown counts
+are withheld (*secondary* suppression), chosen by what a reader needs least:
+each shown count has a *tier* (a total above its parts; callers may say, as
+the access report does for area-wide figures) and within a tier its size.
+For each exposed count the cheapest set of complements is an integer
+programme of its own (:func:`_cheapest_complement`); then every withheld
+total that lower tiers could replace is replaced, and complements made
+redundant are shown again (:func:`suppress`). Withholding more only widens
+ranges, so the loops end; at worst everything is withheld and every range is
+unbounded.
 
 Cells withheld only as complements (secondary) or through ``also`` are not
 sensitive themselves: they need no protection interval, as in tau-ARGUS.
@@ -35,7 +40,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-if TYPE_CHECKING:  # scipy and numpy load when a range is first solved, not at import (CLI start-up)
+if TYPE_CHECKING:  # numpy and scipy load when a range is first solved, not at import (CLI start-up)
     import numpy as np
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "check_relations",
     "feasible_ranges",
     "is_small",
+    "relation_tiers",
     "suppress",
 ]
 
@@ -52,6 +58,13 @@ DEFAULT_THRESHOLD = 5
 
 _UNBOUNDED = 10**9
 """An upper bound no count of people reaches: a range reaching it is unbounded."""
+
+_NODE_LIMIT = 2000
+"""Branch-and-bound nodes for one cheapest-complement programme: a count, not a time, so
+that the same input withholds the same cells on any machine."""
+
+_PRUNE_ATTEMPTS = 200
+"""How many complements, dearest first, are tried for showing again once the rest protect."""
 
 K = TypeVar("K", bound=Hashable)
 """A cell's key: any hashable naming one count."""
@@ -94,6 +107,7 @@ def suppress(
     protection: int | None = None,
     floors: Mapping[K, int] | None = None,
     fixed: Mapping[K, int] | None = None,
+    tiers: Mapping[K, int] | None = None,
 ) -> frozenset[K]:
     """The keys of ``published`` to withhold.
 
@@ -106,50 +120,55 @@ def suppress(
     ``floors`` are lower bounds a reader knows for hidden cells (a keyworker
     listed in a team has at least one client there); every other cell is at
     least 0. ``fixed`` are counts a reader already has and that cannot be
-    withheld any more (an earlier report's shown counts).
+    withheld any more (an earlier report's shown counts). ``tiers`` rank the
+    published counts by how much a reader needs them (a total above its
+    parts; default :func:`relation_tiers`): complements are taken from the
+    lowest tier that can protect, then the smallest counts.
 
-    The quick rules relation by relation come first (a relation with one
-    unknown left gives it away); then the exact ranges, withholding more until
-    every sensitive count is protected.
+    Steps: primary suppression and the quick rules relation by relation (a
+    relation with one unknown left gives it away); then, while a sensitive
+    count's exact range is too narrow, the cheapest set of shown counts that
+    widens it enough (an integer programme, :func:`_cheapest_complement`);
+    then every withheld total that cells of lower tiers could replace is
+    replaced; last, every complement the others make redundant is shown
+    again, dearest first. Each step ends with every sensitive count
+    protected, checked exactly.
     """
     width = threshold if protection is None else protection
     if width < 1:
         raise ValueError("the protection interval must be at least 1")
     rels = tuple(relations)
-    known_floors = dict(floors or {})
-    sensitive_hidden = {k for k, v in hidden.items() if is_small(v, threshold)}
+    cost = _Costs(published, rels, tiers)
+    attack = _Attack(published, hidden, rels, floors or {}, fixed or {}, width)
     known = dict(fixed or {})
-    withheld = set(_local(published, hidden, rels, threshold, also, known))
-    sensitive = {k for k in withheld if is_small(published[k], threshold)} | sensitive_hidden
-    to_check = set(sensitive)
-    while to_check:
-        ranges = feasible_ranges(
-            published,
-            hidden,
-            rels,
-            withheld,
-            to_check,
-            floors=known_floors,
-            enough=width,
-            fixed=known,
-        )
-        exposed = sorted(
-            (k for k, (lo, hi) in ranges.items() if hi is not None and hi - lo < width), key=repr
-        )
-        if not exposed:
-            return frozenset(withheld)
-        before = set(withheld)
-        for key in exposed:
-            extra = _complement_of(key, published, hidden, rels, withheld)
-            if extra is not None:
-                withheld.add(extra)
-        if withheld == before:  # nothing shown is left beside them: cannot happen (unbounded)
-            raise AssertionError("suppression could not protect every sensitive count")
-        withheld = set(_local(published, hidden, rels, threshold, withheld, known))
-        # Withholding more only widens ranges: recheck the exposed ones and any new sensitive.
-        to_check = set(exposed) | {
-            k for k in withheld - before if is_small(published[k], threshold)
-        }
+    primary = {k for k, v in published.items() if is_small(v, threshold)}
+    primary.update(k for k in also if k in published)
+    everything = set(published)
+    start = _local(published, hidden, rels, threshold, also, known, cost, everything)
+    assert start is not None  # every published count is allowed
+    sensitive = {k for k in start if is_small(published[k], threshold)}
+    sensitive |= {k for k, v in hidden.items() if is_small(v, threshold)}
+    found = _protect(attack, set(start), sensitive, cost, everything, threshold, restricted=False)
+    assert found is not None  # unrestricted: progress or AssertionError
+    withheld = found
+    secondary = withheld - primary
+    # Replace totals by inner cells where inner cells can do it, highest tier first.
+    for total in sorted(secondary, key=cost.key, reverse=True):
+        if total not in withheld or cost.tier(total) == 0:
+            continue
+        inner = {k for k in published if cost.tier(k) < cost.tier(total)}
+        without = withheld - {total}
+        if not attack.protects(without | inner, sensitive, near=total):
+            continue
+        allowed = inner - withheld
+        found = _protect(attack, without, sensitive, cost, allowed, threshold, restricted=True)
+        withheld = found if found is not None else without | inner
+    # Show again what the others make redundant, dearest first (a total before its parts);
+    # at most _PRUNE_ATTEMPTS tries, so a very large table stays quick (it is safe either way).
+    redundant = sorted(withheld - primary, key=cost.key, reverse=True)
+    for key in redundant[:_PRUNE_ATTEMPTS]:
+        if attack.protects(withheld - {key}, sensitive, near=key):
+            withheld.discard(key)
     return frozenset(withheld)
 
 
@@ -173,12 +192,39 @@ def feasible_ranges(
     value means unbounded.
 
     With ``enough``, a target whose range is already known to be at least
-    that wide (two solutions found on the way differ by that much) is
-    returned with those two values instead of its exact ends: the answer to
-    "is it protected?" without solving for it.
+    that wide (two solutions found on the way differ by that much, the true
+    counts being one) is returned with those two values instead of its exact
+    ends: the answer to "is it protected?" without solving for it.
     """
     problem = _Problem({**(fixed or {}), **published}, hidden, relations, withheld, floors or {})
     return {t: problem.range(t, enough) for t in targets}
+
+
+_POOL_SIZE = 400
+"""How many solutions one :func:`suppress` call keeps to answer later checks without solving."""
+
+
+class _Pool(Generic[K]):
+    """Solutions of the reader's programme kept across withheld sets, as differences from the truth.
+
+    A solution found with some counts withheld still holds with any other
+    withheld set that leaves every count it changes unknown (hidden counts
+    always are), so each is kept with the shown counts it changes.
+    """
+
+    def __init__(self, hidden: Mapping[K, int]) -> None:
+        self._hidden = hidden
+        self._entries: list[tuple[frozenset[K], dict[K, int]]] = []
+
+    def add(self, deviation: dict[K, int]) -> None:
+        """Keep one solution (the most recent ``_POOL_SIZE`` are kept)."""
+        changed = frozenset(k for k in deviation if k not in self._hidden)
+        self._entries.append((changed, deviation))
+        del self._entries[:-_POOL_SIZE]
+
+    def valid(self, withheld: set[K]) -> list[dict[K, int]]:
+        """The solutions that hold when ``withheld`` (and every hidden count) is unknown."""
+        return [d for changed, d in self._entries if changed <= withheld]
 
 
 class _Problem(Generic[K]):
@@ -187,8 +233,12 @@ class _Problem(Generic[K]):
     Each bound is solved as a linear programme first (HiGHS dual simplex);
     when its optimal solution is whole numbers it is a feasible point of the
     integer programme, so the bound is exact; otherwise the integer programme
-    is solved (HiGHS branch and bound). Every solution found is kept: a
-    target's range is at least as wide as the spread of the solutions seen.
+    is solved (HiGHS branch and bound). Every solution found is kept, as its
+    differences from the true counts (which are a solution too): a target's
+    range is at least as wide as the spread of the solutions seen. A
+    ``pool`` shared between problems over the same cells passes solutions
+    on: one found with more cells withheld still holds where every cell it
+    changes is unknown.
     """
 
     def __init__(
@@ -198,12 +248,19 @@ class _Problem(Generic[K]):
         relations: Iterable[Relation[K]],
         withheld: Iterable[K],
         floors: Mapping[K, int],
+        pool: _Pool[K] | None = None,
     ) -> None:
         import numpy as np
         from scipy.sparse import coo_matrix
 
-        unknown = list(dict.fromkeys([*withheld, *hidden]))
+        unknown_shown = set(withheld)
+        # Sorted so that the programme, and the solutions it finds, do not depend on hash order.
+        unknown = list(dict.fromkeys([*sorted(unknown_shown, key=repr), *hidden]))
+        self.unknown = unknown
         self.index = {k: i for i, k in enumerate(unknown)}
+        self.truth = np.array(
+            [hidden[k] if k in hidden else published[k] for k in unknown], dtype=float
+        )
         rows: list[int] = []
         cols: list[int] = []
         coefs: list[float] = []
@@ -232,49 +289,412 @@ class _Problem(Generic[K]):
         self.upper = np.full(self.n, float(_UNBOUNDED))
         self.a = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), self.n)).tocsr()
         self.b = np.array(rhs, dtype=float)
-        self.solutions: list[np.ndarray] = []
+        self.pool = pool
+        # The smallest and largest value of each unknown among the solutions seen, the true
+        # counts first: a range is at least as wide as that spread.
+        self.low = self.truth.copy()
+        self.high = self.truth.copy()
+        if pool is not None:
+            for deviation in pool.valid(unknown_shown):
+                self._see(deviation)
 
-    def _bound(self, i: int, sign: float) -> float:
+    def _see(self, deviation: dict[K, int]) -> None:
+        for key, diff in deviation.items():
+            i = self.index[key]
+            value = self.truth[i] + diff
+            if value < self.low[i]:
+                self.low[i] = value
+            elif value > self.high[i]:
+                self.high[i] = value
+
+    def keep(self, deviation: dict[K, int]) -> None:
+        """Keep a solution of this problem (or of one with fewer cells withheld)."""
+        self._see(deviation)
+        if self.pool is not None:
+            self.pool.add(deviation)
+
+    def _solve(self, c: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+        """A whole-number optimum of ``c @ x`` within the bounds, or ``None`` when there is none."""
         import numpy as np
         from scipy.optimize import LinearConstraint, linprog, milp
 
-        c = np.zeros(self.n)
-        c[i] = sign
-        bounds = np.column_stack([self.lower, self.upper])
         lp = linprog(
             c,
             A_eq=self.a if self.b.size else None,
             b_eq=self.b if self.b.size else None,
-            bounds=bounds,
+            bounds=np.column_stack([lower, upper]),
             method="highs",
+            options={"presolve": False},
         )
-        if lp.status != 0:  # the cells themselves satisfy every relation
-            raise AssertionError(f"the relations have no solution: {lp.message}")
+        if lp.status != 0:
+            return None
         x = np.asarray(lp.x)
         if not np.allclose(x, np.round(x), atol=1e-7):
             constraints = [LinearConstraint(self.a, self.b, self.b)] if self.b.size else []
             ip = milp(
                 c,
                 integrality=np.ones(self.n),
-                bounds=(self.lower, self.upper),
+                bounds=(lower, upper),
                 constraints=constraints,
             )
-            if ip.status != 0:
-                raise AssertionError(f"the relations have no whole-number solution: {ip.message}")
+            if ip.status != 0 or ip.x is None:
+                return None
             x = np.asarray(ip.x)
-        x = np.round(x)
-        self.solutions.append(x)
+        return np.asarray(np.round(x))
+
+    def _keep_array(self, x: np.ndarray) -> None:
+        import numpy as np
+
+        changed = np.nonzero(x != self.truth)[0]
+        self.keep({self.unknown[j]: int(x[j] - self.truth[j]) for j in changed})
+
+    def _bound(self, i: int, sign: float) -> float:
+        import numpy as np
+
+        c = np.zeros(self.n)
+        c[i] = sign
+        x = self._solve(c, self.lower, self.upper)
+        if x is None:  # the true counts satisfy every relation
+            raise AssertionError("the relations have no whole-number solution")
+        if x[i] < _UNBOUNDED:  # an unbounded end is no solution to pass on
+            self._keep_array(x)
         return float(x[i])
 
+    def cover(self, targets: Iterable[K], enough: int) -> None:
+        """Find solutions that show many targets' ranges at least ``enough`` wide at once.
+
+        Each round moves every target not yet shown protected as far as
+        ``enough`` from its true count together, up (most of them upwards)
+        or down, by one programme whose bounds are tightened to that reach:
+        any solution of the tightened programme is one of the reader's. A
+        round that shows no further target protected ends it; what is left
+        is for :meth:`range` to solve one by one.
+        """
+        import numpy as np
+
+        keys = list(dict.fromkeys(targets))
+        direction = -1.0  # maximise first: counts of people are bounded below, not above
+
+        at = np.array([self.index[k] for k in keys], dtype=int)
+
+        def open_targets() -> list[int]:
+            narrow = self.high[at] - self.low[at] < enough
+            return [int(i) for i in at[narrow]]
+
+        left = open_targets()
+        stalled = 0
+        while left and stalled < 2:
+            c = np.zeros(self.n)
+            c[left] = direction
+            lower, upper = self.lower.copy(), self.upper.copy()
+            if direction < 0:
+                upper[left] = self.truth[left] + enough
+            else:
+                lower[left] = np.maximum(self.lower[left], self.truth[left] - enough)
+            x = self._solve(c, lower, upper)
+            if x is not None:
+                self._keep_array(x)
+            now = open_targets()
+            # A round is worth it while it settles more than one target (one by one costs two).
+            stalled = stalled + 1 if len(left) - len(now) < 2 else 0
+            left = now
+            direction = -direction
+
     def range(self, key: K, enough: int | None) -> tuple[int, int | None]:
+        """The smallest and largest value of ``key`` (``None``: unbounded); see feasible_ranges."""
         i = self.index[key]
-        if enough is not None and self.solutions:
-            seen = [float(x[i]) for x in self.solutions]
-            if max(seen) - min(seen) >= enough:
-                return round(min(seen)), round(max(seen))
-        lo = round(self._bound(i, 1.0))
-        hi = round(self._bound(i, -1.0))
-        return lo, None if hi >= _UNBOUNDED else hi
+
+        def spread() -> tuple[int, int]:
+            return round(self.low[i]), round(self.high[i])
+
+        if enough is not None:
+            lo, hi = spread()
+            if hi - lo >= enough:
+                return lo, hi
+        top = round(self._bound(i, -1.0))
+        if top >= _UNBOUNDED:
+            return round(self._bound(i, 1.0)), None
+        if enough is not None:
+            lo, hi = spread()
+            if hi - lo >= enough:
+                return lo, hi
+        return round(self._bound(i, 1.0)), top
+
+
+def relation_tiers(relations: Iterable[Relation[K]]) -> dict[K, int]:
+    """Each cell's height among the relations: 0 for a cell that totals nothing.
+
+    A relation's total sits one tier above its highest part: in a table with
+    margins the inner cells are tier 0, the row and column totals 1, the
+    grand total 2. The default cost order of :func:`suppress`. A cycle of
+    relations (a total among its own parts' parts) stops growing after as many
+    rounds as there are relations.
+    """
+    rels = [r for r in relations if r.parts]
+    tier: dict[K, int] = defaultdict(int)
+    for _round in range(len(rels) + 1):
+        changed = False
+        for rel in rels:
+            height = 1 + max(tier[p] for p in rel.parts)
+            if height > tier[rel.total]:
+                tier[rel.total] = height
+                changed = True
+        if not changed:
+            break
+    return dict(tier)
+
+
+class _Costs(Generic[K]):
+    """What withholding a shown count costs the reader: its tier first, then its size.
+
+    A cell of a higher tier costs more than every cell below it together
+    (``big`` exceeds the sum of all costs in one tier), so the cheapest set of
+    complements uses a total only when inner cells cannot do it.
+    """
+
+    def __init__(
+        self,
+        published: Mapping[K, int],
+        relations: tuple[Relation[K], ...],
+        tiers: Mapping[K, int] | None,
+    ) -> None:
+        self._tiers = dict(tiers) if tiers is not None else relation_tiers(relations)
+        self._published = published
+        self.big = sum(max(v, 0) + 1 for v in published.values()) + 1
+
+    def tier(self, key: K) -> int:
+        return self._tiers.get(key, 0)
+
+    def __call__(self, key: K) -> int:
+        return self.tier(key) * self.big + max(self._published[key], 0) + 1
+
+    def key(self, key: K) -> tuple[int, str]:
+        """A sort key: cost, then the key's text so that ties are broken the same way every run."""
+        return self(key), repr(key)
+
+
+class _Attack(Generic[K]):
+    """What a reader knows apart from the withheld set: the cells, relations and floors."""
+
+    def __init__(
+        self,
+        published: Mapping[K, int],
+        hidden: Mapping[K, int],
+        relations: tuple[Relation[K], ...],
+        floors: Mapping[K, int],
+        fixed: Mapping[K, int],
+        width: int,
+    ) -> None:
+        self.published = published
+        self.hidden = hidden
+        self.relations = relations
+        self.floors = floors
+        self.fixed = fixed
+        self.values = {**fixed, **published}
+        self.width = width
+        self.pool: _Pool[K] = _Pool(hidden)
+        self.reason: dict[K, K] = {}
+        """The sensitive count each complement was first withheld for."""
+        self.beside: dict[K, set[K]] = defaultdict(set)
+        for rel in relations:
+            for term in rel.terms:
+                self.beside[term].update(rel.terms)
+
+    def problem(self, withheld: Iterable[K]) -> _Problem[K]:
+        """The reader's programme with ``withheld`` unknown, sharing this attack's solutions."""
+        return _Problem(self.values, self.hidden, self.relations, withheld, self.floors, self.pool)
+
+    def seen_protected(self, withheld: set[K], key: K) -> bool:
+        """Whether solutions already found show ``key`` protected (no programme solved)."""
+        truth = self.values[key] if key in self.values else self.hidden[key]
+        seen = [truth + d.get(key, 0) for d in self.pool.valid(withheld)]
+        return max(seen, default=truth) - min(seen, default=truth) >= self.width
+
+    def exposed(self, withheld: Iterable[K], targets: Iterable[K]) -> list[K]:
+        """The targets whose range is narrower than the protection interval, in a stable order."""
+        problem = self.problem(withheld)
+        targets = sorted(targets, key=repr)
+        problem.cover(targets, self.width)
+        out = []
+        for key in targets:
+            lo, hi = problem.range(key, self.width)
+            if hi is not None and hi - lo < self.width:
+                out.append(key)
+        return out
+
+    def protects(self, withheld: Iterable[K], targets: Iterable[K], near: K | None = None) -> bool:
+        """Whether every target's range is at least the protection interval wide.
+
+        Stops at the first exposed target; with ``near``, the count it was
+        withheld for and the targets in a relation with it are tried first
+        (where showing ``near`` bites).
+        """
+        problem = self.problem(withheld)
+        close = self.beside.get(near, set()) if near is not None else set()
+        targets = sorted(targets, key=lambda k: (k not in close, repr(k)))
+        first = [k for k in targets if k in close]
+        if near in self.reason and self.reason[near] in targets:
+            first.insert(0, self.reason[near])  # the count it was withheld for
+        else:
+            problem.cover(first, self.width)
+        for key in first:  # where showing ``near`` bites, so a refusal is found cheaply
+            lo, hi = problem.range(key, self.width)
+            if hi is not None and hi - lo < self.width:
+                return False
+        problem.cover(targets, self.width)
+        for key in targets:
+            lo, hi = problem.range(key, self.width)
+            if hi is not None and hi - lo < self.width:
+                return False
+        return True
+
+
+def _protect(
+    attack: _Attack[K],
+    withheld: set[K],
+    sensitive: set[K],
+    cost: _Costs[K],
+    allowed: set[K],
+    threshold: int,
+    restricted: bool,
+) -> set[K] | None:
+    """Withhold more of ``allowed`` until every sensitive count is protected.
+
+    For each exposed count, the cheapest complement set
+    (:func:`_cheapest_complement`); when that programme finds none and
+    ``restricted`` is false, the old single-cell choice
+    (:func:`_complement_of`), which always makes progress. ``None`` when
+    ``restricted`` and ``allowed`` cannot protect every sensitive count.
+    """
+    withheld = set(withheld)
+    to_check = set(sensitive)
+    while to_check:
+        exposed = attack.exposed(withheld, to_check)
+        if not exposed:
+            return withheld
+        before = set(withheld)
+        for key in exposed:
+            if withheld != before and attack.seen_protected(withheld, key):
+                continue  # an earlier complement this round protected it too
+            extra = _cheapest_complement(attack, key, withheld, allowed, cost)
+            if extra is None:
+                if restricted:
+                    return None
+                one = _complement_of(
+                    key, attack.published, attack.hidden, attack.relations, withheld, cost
+                )
+                extra = set() if one is None else {one}
+            for cell in extra - withheld:
+                attack.reason.setdefault(cell, key)
+            withheld |= extra
+        if withheld == before:  # nothing shown is left beside them: cannot happen (unbounded)
+            if restricted:
+                return None
+            raise AssertionError("suppression could not protect every sensitive count")
+        local = _local(
+            attack.published,
+            attack.hidden,
+            attack.relations,
+            threshold,
+            withheld,
+            attack.fixed,
+            cost,
+            allowed,
+        )
+        if local is None:
+            return None
+        withheld = set(local)
+        # Withholding more only widens ranges: recheck the exposed ones only.
+        to_check = set(exposed)
+    return withheld
+
+
+def _cheapest_complement(
+    attack: _Attack[K], key: K, withheld: set[K], allowed: set[K], cost: _Costs[K]
+) -> set[K] | None:
+    """The cheapest set of shown, allowed counts whose withholding protects ``key``.
+
+    The single-cell model of the cell-suppression literature (Fischetti and
+    Salazar-González): two whole-number tables ``x1`` and ``x2`` that both
+    satisfy every relation, agree with every count left shown, and differ in
+    ``key`` by the protection interval; a binary per candidate count says
+    whether it may differ from its true value (by at most ``2 * width`` in
+    either table, a bound that keeps the programme tight: a miss only means
+    the fallback choice is used). Solved by HiGHS (``scipy.optimize.milp``);
+    ``None`` when it finds no such set.
+    """
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    values, hidden = attack.values, attack.hidden
+    unknown = list(dict.fromkeys([*sorted(withheld, key=repr), *hidden]))
+    candidates = sorted(
+        (k for k in allowed if k in attack.published and k not in withheld), key=repr
+    )
+    cells = [*unknown, *candidates]
+    index = {k: i for i, k in enumerate(cells)}
+    n, m = len(cells), len(candidates)
+    rows: list[int] = []
+    cols: list[int] = []
+    coefs: list[float] = []
+    lower_rhs: list[float] = []
+    upper_rhs: list[float] = []
+
+    def add(terms: Mapping[int, float], low: float, high: float) -> None:
+        for col, coef in terms.items():
+            rows.append(len(lower_rhs))
+            cols.append(col)
+            coefs.append(coef)
+        lower_rhs.append(low)
+        upper_rhs.append(high)
+
+    for rel in attack.relations:
+        terms: dict[int, float] = defaultdict(float)
+        constant = 0.0
+        for cell, coef in ((rel.total, 1.0), *((p, -1.0) for p in rel.parts)):
+            if cell in index:
+                terms[index[cell]] += coef
+            else:
+                constant += coef * values[cell]
+        live = {i: c for i, c in terms.items() if c}
+        if not live:
+            continue
+        for copy in (0, n):
+            add({i + copy: c for i, c in live.items()}, -constant, -constant)
+    spread = 2.0 * attack.width
+    for j, cell in enumerate(candidates):
+        i, value, z = index[cell], float(values[cell]), 2 * n + j
+        for copy in (0, n):
+            add({i + copy: 1.0, z: -spread}, -np.inf, value)
+            add({i + copy: -1.0, z: -spread}, -np.inf, -value)
+    target = index[key]
+    add({target: 1.0, target + n: -1.0}, float(attack.width), np.inf)
+    floor = [
+        -np.inf if k in hidden and hidden[k] < 0 else float(attack.floors.get(k, 0)) for k in cells
+    ]
+    lower = np.array([*floor, *floor, *([0.0] * m)])
+    upper = np.array([*([np.inf] * (2 * n)), *([1.0] * m)])
+    objective = np.zeros(2 * n + m)
+    for j, cell in enumerate(candidates):
+        objective[2 * n + j] = cost(cell)
+    matrix = coo_matrix((coefs, (rows, cols)), shape=(len(lower_rhs), 2 * n + m)).tocsr()
+    result = milp(
+        objective,
+        integrality=np.ones(2 * n + m),
+        bounds=Bounds(lower, upper),
+        constraints=[LinearConstraint(matrix, np.array(lower_rhs), np.array(upper_rhs))],
+        options={"node_limit": _NODE_LIMIT},
+    )
+    if result.x is None:
+        return None
+    chosen = {candidates[j] for j in range(m) if result.x[2 * n + j] > 0.5}
+    truth = np.array([float(values[k]) if k not in hidden else float(hidden[k]) for k in cells])
+    for copy in (0, n):  # two solutions of the reader's programme once ``chosen`` is withheld
+        x = np.round(result.x[copy : copy + n])
+        changed = np.nonzero(x != truth)[0]
+        attack.pool.add({cells[j]: int(x[j] - truth[j]) for j in changed})
+    return chosen or None
 
 
 def _local(
@@ -284,8 +704,14 @@ def _local(
     threshold: int,
     also: Iterable[K],
     fixed: Mapping[K, int],
-) -> frozenset[K]:
-    """Primary suppression, then the relation-by-relation rules until none applies."""
+    cost: _Costs[K],
+    allowed: set[K],
+) -> frozenset[K] | None:
+    """Primary suppression, then the relation-by-relation rules until none applies.
+
+    Complements come from ``allowed`` only; ``None`` when a rule needs one and
+    no allowed count is left in the relation.
+    """
     if threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
     rels = relations
@@ -316,7 +742,9 @@ def _local(
             continue  # nothing left that could be withheld beside them
         if not _exposed(rel, unknowns, protected, values, hidden, threshold):
             continue
-        extra = _complement(rel, published, withheld)
+        extra = _complement(rel, published, withheld, cost, allowed)
+        if extra is None:
+            return None
         withheld.add(extra)
         for other in by_cell[extra]:
             if other not in queued:
@@ -355,13 +783,15 @@ def _complement_of(
     hidden: Mapping[K, int],
     relations: tuple[Relation[K], ...],
     withheld: set[K],
+    cost: _Costs[K],
 ) -> K | None:
-    """The shown cell to withhold so that ``key``'s range widens.
+    """One shown cell to withhold so that ``key``'s range widens (the fallback choice).
 
-    From the relations ``key`` is in, the best complement of each (smallest
-    positive part, parts before totals); failing those, from the relations of
-    the unknowns beside it; failing all, the smallest positive shown cell.
+    From the relations ``key`` is in, the cheapest complement of each;
+    failing those, from the relations of the unknowns beside it; failing
+    all, the cheapest positive shown cell.
     """
+    everything = set(published)
 
     def shown_in(rel: Relation[K]) -> bool:
         return any(t in published and t not in withheld for t in rel.terms)
@@ -370,10 +800,10 @@ def _complement_of(
         picks = []
         for rel in rels:
             if shown_in(rel):
-                extra = _complement(rel, published, withheld)
-                value = published[extra]
-                picks.append((extra == rel.total, value == 0, value, repr(extra), extra))
-        return min(picks)[4] if picks else None
+                extra = _complement(rel, published, withheld, cost, everything)
+                if extra is not None:
+                    picks.append((published[extra] == 0, cost.key(extra), extra))
+        return min(picks, key=lambda p: (p[0], p[1]))[2] if picks else None
 
     own = [r for r in relations if key in r.terms]
     found = best(own)
@@ -383,22 +813,27 @@ def _complement_of(
     found = best(r for r in relations if near & set(r.terms))
     if found is not None:
         return found
-    shown = [(v == 0, v, repr(k), k) for k, v in published.items() if k not in withheld]
-    return min(shown)[3] if shown else None
+    shown = [(v == 0, cost.key(k), k) for k, v in published.items() if k not in withheld]
+    return min(shown, key=lambda p: (p[0], p[1]))[2] if shown else None
 
 
-def _complement(rel: Relation[K], published: Mapping[K, int], withheld: set[K]) -> K:
-    """The shown term to withhold beside a lone protected unknown: the smallest positive part.
+def _complement(
+    rel: Relation[K],
+    published: Mapping[K, int],
+    withheld: set[K],
+    cost: _Costs[K],
+    allowed: set[K],
+) -> K | None:
+    """The shown term to withhold beside a lone protected unknown: the cheapest positive one.
 
-    Parts before the total (a total is the most useful figure); the total when
-    every shown part is zero; ties broken by position so results are stable.
-    The caller guarantees one term is unknown, so at least one other is shown.
+    Cheapest by :class:`_Costs` (a lower tier first, then the smaller count;
+    a total is the most useful figure); a zero only when every allowed shown
+    term is zero; ties broken by position so results are stable. ``None``
+    when no shown term is allowed.
     """
     shown = [
-        (0 if i else 1, published[t], i, t)
+        (published[t] == 0, cost(t), i, t)
         for i, t in enumerate(rel.terms)
-        if t in published and t not in withheld
+        if t in published and t not in withheld and t in allowed
     ]
-    positive = [c for c in shown if c[1] > 0]
-    pool = positive or shown
-    return min(pool, key=lambda c: (c[0], c[1], c[2]))[3]
+    return min(shown, key=lambda c: (c[0], c[1], c[2]))[3] if shown else None
