@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fama_adapters.store import (
@@ -39,16 +40,15 @@ from fama_adapters.store import (
     plan_append,
     prepare_batches,
     redact_url,
+    sql,
     utc_now,
 )
-from fama_adapters.store.integrity import GENESIS, VerifyReport, chain, event_hash, verify_events
+from fama_adapters.store.integrity import GENESIS, VerifyReport, verify_events
 from fama_adapters.store.shredding import (
     TOKEN_PREFIX,
-    needs_sealing,
     new_key,
     open_payload,
     reseal_streams,
-    seal_payload,
 )
 from fama_core import __version__ as fama_version
 from fama_core.errors import ClientErased, ConcurrencyConflict, StoreError
@@ -121,17 +121,11 @@ END $$"""
 FOR EACH ROW EXECUTE FUNCTION fama_streams_forward()"""
     )
     conn.execute("ALTER TABLE fama_events DISABLE TRIGGER fama_events_append_only")
-    heads: dict[str, tuple[int, str]] = {}
-    updates: list[tuple[str, str, int]] = []
     rows = conn.execute(
         "SELECT position, client_id, version, event_id, stored_at, payload::text "
         "FROM fama_events ORDER BY client_id, version"
     ).fetchall()
-    for position, client_id, version, event_id, stored_at, payload in rows:
-        prev = heads.get(client_id, (0, GENESIS))[1]
-        current = event_hash(prev, client_id, version, event_id, stored_at, payload)
-        updates.append((prev, current, position))
-        heads[client_id] = (version, current)
+    updates, heads = sql.chain_existing(rows)
     with conn.cursor() as cur:
         cur.executemany(
             "UPDATE fama_events SET prev_hash = %s, hash = %s WHERE position = %s", updates
@@ -202,23 +196,6 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS fama_migrations (
     applied_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     fama_version TEXT NOT NULL
 )"""
-
-_LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
-    1: (
-        "position",
-        "client_id",
-        "version",
-        "event_id",
-        "episode_id",
-        "kind",
-        "occurred_on",
-        "recorded_at",
-        "stored_at",
-        "payload",
-    ),
-}
-_LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
-_LAYOUT_COLUMNS[3] = _LAYOUT_COLUMNS[2]
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
 _SELECT = (
@@ -364,11 +341,6 @@ class PostgresEventStore:
                 self.layout = self._layout_in(conn)
                 self._migrate(conn, record_from=False)
                 return
-            if layout > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.url} was written by a newer fama (layout {layout}; this fama "
-                    f"knows up to {SCHEMA_VERSION}); upgrade fama"
-                )
             columns = tuple(
                 r[0]
                 for r in conn.execute(
@@ -376,34 +348,33 @@ class PostgresEventStore:
                     "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
                 )
             )
-            if columns != _LAYOUT_COLUMNS.get(layout):
-                raise StoreError(
-                    f"{self.url} has a fama_events table that is not fama's (layout {layout} "
-                    "expects other columns); it is not a fama store"
-                )
+            sql.check_layout(self.url, layout, columns, SCHEMA_VERSION)
             self.layout = layout
             if layout < SCHEMA_VERSION:
                 if not migrate:
-                    raise StoreError(
-                        f"{self.url} is of layout {layout}; this fama writes layout "
-                        f"{SCHEMA_VERSION}: run `fama migrate` (take a backup first)"
-                    )
+                    sql.refuse_unmigrated(self.url, layout, SCHEMA_VERSION, backup="take a backup")
                 self._migrate(conn)
 
     def _migrate(self, conn: Any, *, record_from: bool = True) -> None:
+        """Run each pending migration in a transaction of its own under the advisory lock, so
+        two processes opening the store at once migrate it once."""
         found = self.layout
-        while True:
+
+        @contextmanager
+        def step() -> Iterator[int]:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                layout = self._layout_in(conn)
-                if layout >= SCHEMA_VERSION:
-                    break
-                conn.execute(_MIGRATIONS_TABLE)
-                MIGRATIONS[layout](conn)
-                conn.execute(
-                    "INSERT INTO fama_migrations (layout, fama_version) VALUES (%s, %s)",
-                    (layout + 1, fama_version),
-                )
+                yield self._layout_in(conn)
+
+        def apply(layout: int) -> None:
+            conn.execute(_MIGRATIONS_TABLE)
+            MIGRATIONS[layout](conn)
+            conn.execute(
+                "INSERT INTO fama_migrations (layout, fama_version) VALUES (%s, %s)",
+                (layout + 1, fama_version),
+            )
+
+        sql.migrate_forward(step, apply, SCHEMA_VERSION)
         self.layout = self._layout_in(conn)
         if record_from and found < self.layout:
             self.migrated_from = found
@@ -433,6 +404,14 @@ class PostgresEventStore:
         return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
     @staticmethod
+    def _erased_in(conn: Any, client_id: str) -> bool:
+        return bool(
+            conn.execute(
+                "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
+            ).fetchone()
+        )
+
+    @staticmethod
     def _key_in(conn: Any, client_id: str) -> bytes:
         """The client's key, made on its first event; an erased client takes no new events."""
         row = conn.execute(
@@ -440,9 +419,7 @@ class PostgresEventStore:
         ).fetchone()
         if row is not None:
             return bytes(row[0])
-        if conn.execute(
-            "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
-        ).fetchone():
+        if PostgresEventStore._erased_in(conn, client_id):
             raise ClientErased(client_id=client_id)
         key = new_key()
         conn.execute("INSERT INTO fama_keys (client_id, key) VALUES (%s, %s)", (client_id, key))
@@ -518,50 +495,21 @@ class PostgresEventStore:
                 version, head = self._head_in(conn, client_id)
                 if plan.new:
                     check_expected_version(client_id, expected, version)
-                    key: bytes | None = None
-                    sealed = []
-                    for e, payload in plan.new:
-                        if needs_sealing(e.kind, payload):
-                            key = key or self._key_in(conn, client_id)
-                            payload = seal_payload(payload, key, client_id, e.event_id)
-                        sealed.append((e, payload))
-                    if (
-                        key is None
-                        and conn.execute(
-                            "SELECT 1 FROM fama_erasures WHERE client_id = %s", (client_id,)
-                        ).fetchone()
-                    ):
-                        raise ClientErased(client_id=client_id)
-                    links = chain(
-                        head,
+                    rows = sql.seal_and_chain(
                         client_id,
-                        version + 1,
+                        version,
+                        head,
                         moment,
-                        ((e.event_id, payload) for e, payload in sealed),
+                        plan.new,
+                        key_for=lambda: self._key_in(conn, client_id),  # noqa: B023
+                        erased=lambda: self._erased_in(conn, client_id),  # noqa: B023
                     )
                     with conn.cursor() as cur:
                         cur.executemany(
                             _INSERT,
-                            [
-                                (
-                                    client_id,
-                                    version + i,
-                                    e.event_id,
-                                    e.episode_id,
-                                    e.kind,
-                                    e.occurred_on,
-                                    e.recorded_at,
-                                    moment,
-                                    payload,
-                                    prev,
-                                    this,
-                                )
-                                for i, ((e, payload), (prev, this)) in enumerate(
-                                    zip(sealed, links, strict=True), start=1
-                                )
-                            ],
+                            sql.insert_params(client_id, rows, moment, text_dates=False),
                         )
-                    heads.append((client_id, version + len(plan.new), links[-1][1]))
+                    heads.append((client_id, rows[-1][0], rows[-1][4]))
                 results.append(
                     AppendResult(
                         client_id,
@@ -652,10 +600,7 @@ class PostgresEventStore:
         try:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                heads = {
-                    c: (int(v), str(h))
-                    for c, v, h in conn.execute("SELECT client_id, version, head FROM fama_streams")
-                }
+                heads = sql.heads_from(conn.execute(sql.HEADS))
                 with conn.cursor(name="fama_verify") as cur:
                     cur.itersize = 1000
                     cur.execute(f"{_SELECT} ORDER BY e.client_id, e.version")

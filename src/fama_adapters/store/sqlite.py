@@ -31,6 +31,7 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +43,20 @@ from fama_adapters.store import (
     check_expected_version,
     plan_append,
     prepare_batches,
+    sql,
     utc_now,
 )
 from fama_adapters.store.integrity import (
     GENESIS,
     IntegrityProblem,
     VerifyReport,
-    chain,
-    event_hash,
     verify_events,
 )
 from fama_adapters.store.shredding import (
     TOKEN_PREFIX,
-    needs_sealing,
     new_key,
     open_payload,
     reseal_streams,
-    seal_payload,
 )
 from fama_core import __version__ as fama_version
 from fama_core.errors import ClientErased, ConcurrencyConflict, StoreError
@@ -130,14 +128,10 @@ BEGIN SELECT RAISE(ABORT, 'stream heads are never deleted'); END"""
         "SELECT position, client_id, version, event_id, stored_at, payload FROM fama_events "
         "ORDER BY client_id, version"
     ).fetchall()
-    heads: dict[str, tuple[int, str]] = {}
-    updates: list[tuple[str, str, int]] = []
-    for position, client_id, version, event_id, stored_at, payload in rows:
-        prev = heads.get(client_id, (0, GENESIS))[1]
-        moment = _parse_time(stored_at, client_id, version, "stored_at")
-        current = event_hash(prev, client_id, version, event_id, moment, payload)
-        updates.append((prev, current, position))
-        heads[client_id] = (version, current)
+    updates, heads = sql.chain_existing(
+        (p, c, v, e, _parse_time(at, c, v, "stored_at"), payload)
+        for p, c, v, e, at, payload in rows
+    )
     conn.executemany("UPDATE fama_events SET prev_hash = ?, hash = ? WHERE position = ?", updates)
     conn.executemany(
         "INSERT INTO fama_streams (client_id, version, head) VALUES (?, ?, ?)",
@@ -207,23 +201,6 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS fama_migrations (
     applied_at   TEXT NOT NULL,
     fama_version TEXT NOT NULL
 )"""
-
-_LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
-    1: (
-        "position",
-        "client_id",
-        "version",
-        "event_id",
-        "episode_id",
-        "kind",
-        "occurred_on",
-        "recorded_at",
-        "stored_at",
-        "payload",
-    ),
-}
-_LAYOUT_COLUMNS[2] = (*_LAYOUT_COLUMNS[1], "prev_hash", "hash")
-_LAYOUT_COLUMNS[3] = _LAYOUT_COLUMNS[2]
 
 _COLUMNS = "client_id, version, event_id, episode_id, kind, occurred_on, recorded_at, stored_at"
 _INSERT = (
@@ -447,34 +424,20 @@ class SqliteEventStore:
             self._switch_to_wal()
             self._create()
             return
-        if user_version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.url} was written by a newer fama (layout {user_version}; this fama "
-                f"knows up to {SCHEMA_VERSION}); upgrade fama"
-            )
-        self._check_columns(user_version)
+        columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(fama_events)"))
+        sql.check_layout(self.url, user_version, columns, SCHEMA_VERSION)
         self._switch_to_wal()
         self.layout = user_version
         if user_version < SCHEMA_VERSION:
             if not migrate:
-                raise StoreError(
-                    f"{self.url} is of layout {user_version}; this fama writes layout "
-                    f"{SCHEMA_VERSION}: run `fama migrate` (take a `fama backup` first)"
+                sql.refuse_unmigrated(
+                    self.url, user_version, SCHEMA_VERSION, backup="take a `fama backup`"
                 )
             self._migrate()
 
     def _switch_to_wal(self) -> None:
         if self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
             raise StoreError(f"{self.url}: the SQLite file could not switch to WAL mode")
-
-    def _check_columns(self, layout: int) -> None:
-        expected = _LAYOUT_COLUMNS.get(layout)
-        found = tuple(r[1] for r in self._conn.execute("PRAGMA table_info(fama_events)"))
-        if expected is None or found != expected:
-            raise StoreError(
-                f"{self.url} has a fama_events table that is not fama's (layout {layout} "
-                "expects other columns); it is not a fama store"
-            )
 
     def _create(self) -> None:
         conn = self._conn
@@ -499,34 +462,38 @@ class SqliteEventStore:
         """Run each pending migration in a transaction of its own, re-reading the layout under
         the write lock (another process may have migrated meanwhile)."""
         conn = self._conn
-        found = layout = self.layout
-        while True:
+        found = self.layout
+        seen = [found]  # the layout last read, for the message when a step fails
+
+        @contextmanager
+        def step() -> Iterator[int]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                (layout,) = conn.execute("PRAGMA user_version").fetchone()
-                if layout >= SCHEMA_VERSION:
-                    conn.execute("ROLLBACK")
-                    break
-                conn.execute(_MIGRATIONS_TABLE)
-                MIGRATIONS[layout](conn)
-                conn.execute(
-                    "INSERT INTO fama_migrations (layout, applied_at, fama_version) "
-                    "VALUES (?, ?, ?)",
-                    (layout + 1, utc_now().isoformat(), fama_version),
-                )
-                conn.execute(f"PRAGMA user_version = {layout + 1}")
-                conn.execute("COMMIT")
+                (seen[0],) = conn.execute("PRAGMA user_version").fetchone()
+                yield seen[0]
+                conn.execute("COMMIT" if seen[0] < SCHEMA_VERSION else "ROLLBACK")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise StoreError(
-                    f"{self.url}: the migration from layout {layout} to {layout + 1} failed "
+                    f"{self.url}: the migration from layout {seen[0]} to {seen[0] + 1} failed "
                     f"({type(exc).__name__}); nothing of it was applied"
                 ) from None
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+        def apply(layout: int) -> None:
+            conn.execute(_MIGRATIONS_TABLE)
+            MIGRATIONS[layout](conn)
+            conn.execute(
+                "INSERT INTO fama_migrations (layout, applied_at, fama_version) VALUES (?, ?, ?)",
+                (layout + 1, utc_now().isoformat(), fama_version),
+            )
+            conn.execute(f"PRAGMA user_version = {layout + 1}")
+
+        sql.migrate_forward(step, apply, SCHEMA_VERSION)
         (self.layout,) = conn.execute("PRAGMA user_version").fetchone()
         if found < 3 <= self.layout:
             # Layout 3 sealed the plain text: rebuild the file and empty the WAL, so no page
@@ -561,6 +528,13 @@ class SqliteEventStore:
     def _version(self, client_id: str) -> int:
         return self._head(client_id)[0]
 
+    def _erased(self, client_id: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
+            ).fetchone()
+        )
+
     def _key_for(self, client_id: str, now: str) -> bytes:
         """The client's key, made on its first event; an erased client takes no new events."""
         row = self._conn.execute(
@@ -568,9 +542,7 @@ class SqliteEventStore:
         ).fetchone()
         if row is not None:
             return bytes(row[0])
-        if self._conn.execute(
-            "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
-        ).fetchone():
+        if self._erased(client_id):
             raise ClientErased(client_id=client_id)
         key = new_key()
         self._conn.execute(
@@ -668,49 +640,20 @@ class SqliteEventStore:
                     version, head = self._head(client_id)
                     if plan.new:
                         check_expected_version(client_id, expected, version)
-                        key: bytes | None = None
-                        sealed = []
-                        for e, payload in plan.new:
-                            if needs_sealing(e.kind, payload):
-                                key = key or self._key_for(client_id, now)
-                                payload = seal_payload(payload, key, client_id, e.event_id)
-                            sealed.append((e, payload))
-                        if (
-                            key is None
-                            and self._conn.execute(
-                                "SELECT 1 FROM fama_erasures WHERE client_id = ?", (client_id,)
-                            ).fetchone()
-                        ):
-                            raise ClientErased(client_id=client_id)
-                        links = chain(
-                            head,
+                        rows = sql.seal_and_chain(
                             client_id,
-                            version + 1,
+                            version,
+                            head,
                             moment,
-                            ((e.event_id, payload) for e, payload in sealed),
+                            plan.new,
+                            key_for=lambda: self._key_for(client_id, now),  # noqa: B023
+                            erased=lambda: self._erased(client_id),  # noqa: B023
                         )
                         conn.executemany(
                             _INSERT,
-                            [
-                                (
-                                    client_id,
-                                    version + i,
-                                    e.event_id,
-                                    e.episode_id,
-                                    e.kind,
-                                    e.occurred_on.isoformat(),
-                                    e.recorded_at.isoformat(),
-                                    now,
-                                    payload,
-                                    prev,
-                                    this,
-                                )
-                                for i, ((e, payload), (prev, this)) in enumerate(
-                                    zip(sealed, links, strict=True), start=1
-                                )
-                            ],
+                            sql.insert_params(client_id, rows, now, text_dates=True),
                         )
-                        heads.append((client_id, version + len(plan.new), links[-1][1]))
+                        heads.append((client_id, rows[-1][0], rows[-1][4]))
                     results.append(
                         AppendResult(
                             client_id,
@@ -818,10 +761,7 @@ class SqliteEventStore:
                             "", None, "damaged", "SQLite's own check of the file failed"
                         )
                     )
-                heads = {
-                    str(c): (int(v), str(h))
-                    for c, v, h in conn.execute("SELECT client_id, version, head FROM fama_streams")
-                }
+                heads = sql.heads_from(conn.execute(sql.HEADS))
 
                 def events() -> Iterator[StoredEvent]:
                     for r in conn.execute(_SELECT + _ORDER):

@@ -51,6 +51,7 @@ __all__ = [
     "NO_ORGANISATION",
     "NO_TEAM",
     "RELATION_RULES",
+    "SUPPRESSION_TIERS",
     "AccessCells",
     "AccessReport",
     "ClientJourney",
