@@ -137,3 +137,21 @@ def test_read_never_prints_a_hostile_discharge_disposition(tmp_path):
     data = json.loads(out)
     assert data["contexts"] == [] and "PV1-36" in data["problems"][0]
     assert "<img" not in out + err and "onerror" not in out + err
+
+
+def test_read_checks_pv1_36_against_the_table_given(tmp_path):
+    path = tmp_path / "a.hl7"
+    path.write_text(adt("A03", ended_on=dt.date(2026, 3, 1), end_reason="09"))
+    code, out, _ = run("hl7", "read", str(path), "--json", "--disposition-codes", "01,02")
+    assert code == 1 and "configured table 0112" in json.loads(out)["problems"][0]
+    code, out, _ = run("hl7", "read", str(path), "--json", "--disposition-codes", "01, 09")
+    assert code == 0 and json.loads(out)["contexts"][0]["end_reason"] == "09"
+
+
+@pytest.mark.parametrize("codes", ["", ",", "01,<b>", "a b"])
+def test_a_disposition_table_that_is_not_codes_is_a_usage_error(tmp_path, codes, capsys):
+    path = tmp_path / "a.hl7"
+    path.write_text(adt("A01"))
+    code, _out, err = run("hl7", "read", str(path), "--disposition-codes", codes)
+    err += capsys.readouterr().err
+    assert code == 2 and "--disposition-codes" in err and "<b>" not in err

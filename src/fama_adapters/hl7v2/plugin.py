@@ -20,7 +20,7 @@ from fama_adapters.cli import (
     ExitCode,
     render_table,
 )
-from fama_adapters.hl7v2 import er7
+from fama_adapters.hl7v2 import er7, tables
 from fama_adapters.hl7v2.adapter import (
     NOT_UTF8,
     SAFE_ID,
@@ -85,7 +85,9 @@ def fama_register_demo_steps(register: Callable[[DemoStep], None]) -> None:
 def _run_hl7(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.action == "read":
         payload = b"".join(Path(f).read_bytes() + b"\r" for f in args.files)
-        result = Hl7v2RecordSystem(authority=args.authority).inbound(payload)
+        result = Hl7v2RecordSystem(
+            authority=args.authority, disposition_codes=args.disposition_codes
+        ).inbound(payload)
         rows = [
             (c.client_id, c.treatment_episode_id, c.started_on, c.ended_on or "", c.transferred)
             for c in result.contexts
@@ -185,6 +187,16 @@ def _retries(value: str) -> int:
     return int(value)
 
 
+def _disposition_codes(value: str) -> frozenset[str]:
+    """``argparse`` type for ``--disposition-codes``: codes of the form PV1-36 takes."""
+    codes = frozenset(c.strip() for c in value.split(",") if c.strip())
+    if not codes or not all(tables.DISPOSITION_CODE.fullmatch(c) for c in codes):
+        raise argparse.ArgumentTypeError(
+            "give codes of 1 to 20 letters, digits, . _ or -, separated by commas"
+        )
+    return codes
+
+
 def _configure_hl7(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("send", "read"), help="send over MLLP, or read ADT files")
     p.add_argument("files", nargs="+", help="files of HL7 v2 messages (one or several each)")
@@ -197,6 +209,11 @@ def _configure_hl7(p: argparse.ArgumentParser) -> None:
         "--retries", type=_retries, default=2, help="resends after a reject or timeout (0-10)"
     )
     p.add_argument("--authority", help="read: PID-3 assigning authority of the client key")
+    p.add_argument(
+        "--disposition-codes",
+        type=_disposition_codes,
+        help="read: your table 0112, the PV1-36 codes to accept, comma-separated (e.g. 01,02,09)",
+    )
 
 
 @hookimpl
