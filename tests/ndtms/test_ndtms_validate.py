@@ -246,3 +246,17 @@ def test_the_shape_fast_path_finds_what_the_full_check_finds(rows, version, head
     for i, (values, post) in enumerate(rows):
         want = full._full_row(f"row {i}", values, post)
         assert fast.row(f"row {i}", values, post_treatment=post) == want
+
+
+def test_a_long_value_in_a_date_item_is_not_kept_by_the_date_caches():
+    """A hostile extract's long "dates" are refused without filling the caches with them."""
+    from fama_core.ndtms.tables import _parse_date
+
+    v = Validator(TABLE, today=AS_OF)
+    v.row("row", row())  # the row's real dates are read, and kept
+    before = _parse_date.cache_info().currsize
+    for i in range(50):
+        found = v.row(f"row {i}", row(SUBMODDT="2026-03-01" + "x" * (40 + i)))
+        assert "FAMA-E011" in [f.code for f in found]
+    assert _parse_date.cache_info().currsize == before
+    assert not any(len(text) > 32 for text in v._parsed)

@@ -305,6 +305,8 @@ class DatasetTable(FamaModel):
 
     def parse_date(self, text: str) -> dt.date | None:
         """A date in the dataset's format, or ``None`` when ``text`` is not one."""
+        if len(text) > 32:  # no date is this long: not read, and not kept in the cache
+            return None
         return _parse_date(self.file.date_format, text)
 
     def provisional_items(self) -> list[str]:

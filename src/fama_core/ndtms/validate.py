@@ -145,6 +145,8 @@ class Validator:
             return self._parsed[text]
         except KeyError:
             pass
+        if len(text) > 32:  # no date is this long; a hostile value is not kept
+            return None
         if len(self._parsed) >= 8192:  # dates repeat across rows; memory must not grow
             self._parsed.clear()
         day = self._parsed[text] = self.table.parse_date(text)
