@@ -12,8 +12,9 @@ an empty item, ``''`` for an item withheld without consent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import BinaryIO, cast
 
 from fama_core.errors import SubmissionError
@@ -262,12 +263,19 @@ class _Layout:
     """A line with its values left out: ``slots`` alternate fixed text and value places."""
 
     slots: list[str]
-    order: tuple[int, ...]
-    """For each value place, in line order, the position of its item in the row."""
+    pick: Callable[[Sequence[str]], Sequence[str]]
+    """The row's values (in its items' order) for each value place, in line order."""
     quotes: int
     """Quote characters of the fixed text (a line with more has a value holding one)."""
     consent: int
     """The position of the consent item in the row, or -1 (a refusal is written cell by cell)."""
+
+
+def _picker(order: list[int]) -> Callable[[Sequence[str]], Sequence[str]]:
+    """A function picking ``order``'s positions out of a sequence, as a sequence."""
+    if len(order) > 1:
+        return cast("Callable[[Sequence[str]], Sequence[str]]", itemgetter(*order))
+    return lambda texts: [texts[j] for j in order]
 
 
 def _needs_quotes(value: str, delimiter: str) -> bool:
@@ -356,7 +364,9 @@ class ExtractWriter:
                 return None
             consent = keys.index(self._consent.field) if self._consent.field in keys else -1
             quotes = sum(t.count('"') for t in slots)
-            layout = _Layout(slots, tuple(j for _, j in placed), quotes, consent)
+            order = [j for _, j in placed]
+            pick = _picker(order)
+            layout = _Layout(slots, pick, quotes, consent)
         if len(self._layouts) >= 256:  # rows have few shapes; memory must not grow
             self._layouts.clear()
         self._layouts[keys] = layout
@@ -370,9 +380,10 @@ class ExtractWriter:
         if layout is not None:
             texts = cast("tuple[str, ...]", tuple(values.values()))
             refused = layout.consent >= 0 and texts[layout.consent] == self._consent.refused
-            if None not in texts and not refused:  # else cell by cell: some are left empty
+            # all(): no None (nor ""), the usual case, without comparing each value to None
+            if (all(texts) or None not in texts) and not refused:  # else cell by cell
                 slots = layout.slots.copy()
-                slots[1::2] = [texts[j] for j in layout.order]
+                slots[1::2] = layout.pick(texts)
                 text = "".join(slots)
                 if text.count('"') == layout.quotes:  # no value holds a quote: nothing to double
                     return text

@@ -211,7 +211,7 @@ def export_logs(
                 key = f"kept under an older rule: {r.event} breaks {r.condition}"
                 summary.older_rules[key] += 1
                 summary._example(key, f"events line {r.line}")
-            if log.refused_sessions:
+            if log.refused and log.refused_sessions:
                 summary.not_flagged(
                     "refused", f"events line {log.refused[0].line}", log.refused_sessions
                 )

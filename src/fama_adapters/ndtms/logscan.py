@@ -149,7 +149,7 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
         return current
 
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip(_BLANK):
+        if raw[:1] != b"{" and not raw.strip(_BLANK):  # an event line starts with its brace
             continue
         event: Event | None = None
         problem: str | None = None
@@ -213,7 +213,7 @@ def read_contexts(lines: Iterable[bytes]) -> Iterator[ClientContexts]:
     """
     current: ClientContexts | None = None
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if raw[:1] != b"{" and not raw.strip():  # a context line starts with its brace
             continue
         try:
             ctx = NdtmsContext.model_validate_json(raw)

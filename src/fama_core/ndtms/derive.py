@@ -435,6 +435,7 @@ class _Plan:
         "intervention",
         "no",
         "review",
+        "review_single",
         "table",
         "yes",
     )
@@ -449,6 +450,9 @@ class _Plan:
         self.base = tuple(by_attr.get(a, ()) for a in _BASE_ATTRS)
         self.intervention = tuple(by_attr.get(a, ()) for a in _INTERVENTION_ATTRS)
         self.review = tuple(by_attr.get(a, ()) for a in _REVIEW_ATTRS)
+        self.review_single: tuple[str, ...] | None = None
+        if all(len(cols) == 1 for cols in self.review):
+            self.review_single = tuple(cols[0] for cols in self.review)
         self.yes, self.no = table.yes, table.no
         self.choice: InterventionChoice = table.intervention_choice
         self.dates: dict[dt.date, str] = {}
@@ -755,6 +759,7 @@ class _Deriver:
         yes, no = plan.yes, plan.no
         iv_columns = plan.intervention
         col_date, col_id, col_maid, col_peer = plan.review
+        single = plan.review_single
         explain, hits_at = self.explain, self.hits.get
         for i, iv in enumerate(self.context.interventions):
             reviews = self.reviews[i]
@@ -785,14 +790,20 @@ class _Deriver:
                     peer = yes if hits[_PEER] else no
                 values = common.copy()
                 # The four review items, each in its columns (one each in every shipped table).
-                for column in col_date:
-                    values[column] = fmt(day)
-                for column in col_id:
-                    values[column] = review_id
-                for column in col_maid:
-                    values[column] = maid
-                for column in col_peer:
-                    values[column] = peer
+                if single is not None:
+                    values[single[0]] = fmt(day)
+                    values[single[1]] = review_id
+                    values[single[2]] = maid
+                    values[single[3]] = peer
+                else:
+                    for column in col_date:
+                        values[column] = fmt(day)
+                    for column in col_id:
+                        values[column] = review_id
+                    for column in col_maid:
+                        values[column] = maid
+                    for column in col_peer:
+                        values[column] = peer
                 why = self._explain(i, r, hits) if explain else ()
                 rows.append(SirRow(values, mid, day, why))
         return Derivation(t.client_id, tuple(rows), None, tuple(self.unplaced), episodes)
@@ -885,11 +896,12 @@ def derive_client(
     reported once, with the reason of the episode it belongs to (a missing or
     pending review, consent …) before ``outside_treatment``.
     """
+    if len(contexts) == 1:  # one treatment episode: its own view is the client's
+        only = derive(contexts[0], facilitation, table, as_of=as_of, explain=explain)
+        return ClientDerivation(facilitation.client_id, (only,), only.unplaced)
     derivations = tuple(
         derive(ctx, facilitation, table, as_of=as_of, explain=explain) for ctx in contexts
     )
-    if len(derivations) == 1:  # one treatment episode: its own view is the client's
-        return ClientDerivation(facilitation.client_id, derivations, derivations[0].unplaced)
     total = Counter(
         (day, ACTIVITY_KINDS[kind]) for day, kind in _activities(facilitation, table.peer_support)
     )

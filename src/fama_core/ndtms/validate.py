@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import cast
 
 from fama_core.ndtms.tables import DatasetTable, load_rules
 
@@ -53,6 +55,22 @@ class _Shape:
     is_review: bool
     w060: bool
     """A review with neither recovery-support flag (``FAMA-W060``)."""
+    review_key: Callable[[Sequence[str | None]], tuple[str | None, ...]]
+    """The row's ``(AGNCY, CLIENTID, EPISODID, MODID, SUBMID, SUBMODDT)`` (``None`` when absent)."""
+
+
+_REVIEW_KEY = ("AGNCY", "CLIENTID", "EPISODID", "MODID", "SUBMID", "SUBMODDT")
+"""The items that make a review id (or date) a repeat: the intervention's keys, then the id."""
+
+
+def _getter(
+    keys: Sequence[str], names: Sequence[str]
+) -> Callable[[Sequence[str | None]], tuple[str | None, ...]]:
+    """A function of a row's values (in ``keys`` order): those of ``names`` (absent: ``None``)."""
+    at = [keys.index(n) if n in keys else -1 for n in names]
+    if all(i >= 0 for i in at) and len(at) > 1:
+        return cast("Callable[[Sequence[str | None]], tuple[str | None, ...]]", itemgetter(*at))
+    return lambda texts: tuple(texts[i] if i >= 0 else None for i in at)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -133,6 +151,9 @@ class Validator:
             flags=tuple(i for i, k in enumerate(keys) if kinds.get(k) == "flag"),
             is_review=is_review,
             w060=is_review and all(n not in have for n in self._w060),
+            review_key=_getter(
+                keys, ("AGNCY", "CLIENTID", "EPISODID", "MODID", "SUBMID", "SUBMODDT")
+            ),
         )
         if len(self._shapes) >= 256:  # rows have few shapes; a hostile file must not grow it
             self._shapes.clear()
@@ -218,17 +239,18 @@ class Validator:
         Otherwise the same findings as :meth:`_full_row`, in the same order.
         """
         texts = tuple(values.values())
-        if None in texts or "" in texts or self._null in texts:
+        if not all(texts) or self._null in texts:  # an empty item (None, "" or NA)
             return None
         shape = self._shape(tuple(values))
         if not shape.complete or _CONTROL.search("".join(texts)):  # type: ignore[arg-type]
             return None
         if shape.consent >= 0 and texts[shape.consent] != self.table.consent.given:
             return None
-        parse = self._date
+        parsed = self._parsed
         dates: dict[str, dt.date] = {}
         for i, name in shape.dates:
-            day = parse(texts[i])  # type: ignore[arg-type]
+            text = texts[i]
+            day = parsed.get(text) or self._date(text)  # type: ignore[arg-type]
             if day is None:
                 return None
             dates[name] = day
@@ -241,7 +263,7 @@ class Validator:
             modal = texts[shape.modal] if shape.modal >= 0 else None
             out += self._order(record, dates, modal, post_treatment)
         if shape.is_review:
-            out += self._repeats(record, values.get)
+            out += self._repeated(record, shape.review_key(texts))
             if shape.w060:
                 out.append(self._f("FAMA-W060", record, "RECMAID", "RECMAID and RECPEER are empty"))
         return out
@@ -342,17 +364,29 @@ class Validator:
         return out
 
     def _repeats(self, record: str, val: Callable[[str], str | None]) -> list[Finding]:
+        return self._repeated(
+            record,
+            (
+                val("AGNCY"),
+                val("CLIENTID"),
+                val("EPISODID"),
+                val("MODID"),
+                val("SUBMID"),
+                val("SUBMODDT"),
+            ),
+        )
+
+    def _repeated(self, record: str, key: tuple[str | None, ...]) -> list[Finding]:
+        """A review id (or date) already seen for the same intervention, and remember both."""
         out: list[Finding] = []
-        key = (val("AGNCY"), val("CLIENTID"), val("EPISODID"), val("MODID"))
-        review_id = val("SUBMID")
+        review_id, review_date = key[4], key[5]
         if review_id is not None:
-            ids_key = (*key, review_id)
+            ids_key = key[:5]
             if ids_key in self._ids:
                 out.append(self._f("FAMA-E050", record, "SUBMID", "review id already used"))
             self._ids.add(ids_key)
-        review_date = val("SUBMODDT")
         if review_date is not None:
-            date_key = (*key, review_date)
+            date_key = (*key[:4], review_date)
             if date_key in self._dates:
                 out.append(self._f("FAMA-W061", record, "SUBMODDT", "second review on this date"))
             self._dates.add(date_key)
