@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ndtms_factories import AS_OF, TABLE, D, context, intervention, reviews
 
 from fama_adapters.cli import EXIT_OK, EXIT_PARTIAL, ExitCode, main
@@ -268,3 +270,40 @@ def test_submission_formats_are_registered_one_per_version():
     assert sorted(formats) == ["ndtms-K", "ndtms-M", "ndtms-N", "ndtms-O", "ndtms-P", "ndtms-R"]
     assert "layout as known" in formats["ndtms-K"].description
     assert "layout incomplete" in formats["ndtms-R"].description
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5)), max_size=40),
+    st.integers(1, 8),
+    st.integers(1, 60),
+)
+def test_read_ahead_hands_on_every_log_in_order_and_holds_a_bounded_batch(sizes, clients, lines):
+    """read_ahead yields the logs unchanged; what it has read and not yet handed on is one batch.
+
+    A batch ends at ``clients`` logs or once its lines reach ``lines`` (one log of more
+    lines is a batch of its own), so memory stays bounded whatever the log holds.
+    """
+    from fama_adapters.ndtms.export import read_ahead
+    from fama_adapters.ndtms.logscan import ClientLog
+
+    logs = [
+        ClientLog(f"c{i:03d}", None, i, problems=[(i, "x")] * bad, used=used)
+        for i, (used, bad) in enumerate(sizes)
+    ]
+    pulled = 0
+
+    def source():
+        nonlocal pulled
+        for log in logs:
+            pulled += 1
+            yield log
+
+    out = []
+    for log in read_ahead(source(), clients=clients, lines=lines):
+        held = logs[len(out) : pulled]  # read, not yet handed on (this one included)
+        assert len(held) <= clients
+        weight = [1 + x.used + len(x.problems) for x in held]
+        assert sum(weight[:-1]) < lines  # the batch ended at the first log to reach the budget
+        out.append(log)
+    assert [id(x) for x in out] == [id(x) for x in logs]

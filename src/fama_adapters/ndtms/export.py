@@ -32,6 +32,7 @@ __all__ = [
     "export",
     "export_logs",
     "join_clients",
+    "read_ahead",
 ]
 
 _EXAMPLES = 20
@@ -153,7 +154,7 @@ def export(
     """
     del verify
     return export_logs(
-        scan_log(events),
+        read_ahead(scan_log(events)),
         contexts,
         out,
         table,
@@ -164,6 +165,29 @@ def export(
         explain=explain,
         template=template,
     )
+
+
+def read_ahead(
+    logs: Iterable[ClientLog], *, clients: int = 128, lines: int = 4096
+) -> Iterator[ClientLog]:
+    """``logs`` unchanged, each read in a small batch before the batch is handed on.
+
+    Decoding and folding a batch of clients, then deriving, validating and
+    writing their rows, keeps each phase's code and data in the processor's
+    caches: about a sixth less CPU for the whole export than alternating
+    client by client (measured with ``benchmarks/ndtms_export.py``). A batch
+    ends at ``clients`` clients or once its clients' lines reach ``lines``,
+    so memory stays bounded whatever the log holds.
+    """
+    batch: list[ClientLog] = []
+    size = 0
+    for log in logs:
+        batch.append(log)
+        size += 1 + log.used + len(log.problems) + len(log.refused)
+        if len(batch) >= clients or size >= lines:
+            yield from batch
+            batch, size = [], 0
+    yield from batch
 
 
 def export_logs(
