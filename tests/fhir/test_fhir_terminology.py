@@ -428,3 +428,31 @@ def test_printing_fama_terminology_imports_no_http_client():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("HTTPX False True")
+
+
+def test_the_bundle_loads_into_a_server_once_and_a_local_edition_sits_beside_it():
+    """Loaded through fama's own client into the loopback server, as a vendor would post it."""
+    import httpx
+
+    from fama_adapters.fhir.client import FhirClient
+    from fama_adapters.fhir.testing import FakeFhirServer
+
+    fama_only = terminology.terminology_bundle(terminology.terminology_resources())
+    local = Organisation(
+        code="bridge", name="Bridge", for_whom="Anyone", approach="other", audience="people_who_use"
+    )
+    with_local = terminology.terminology_bundle(terminology.terminology_resources([local]))
+    with FakeFhirServer() as server, httpx.Client(timeout=10.0) as http:
+        client = FhirClient(server.base_url, http)
+        first = client.submit(fama_only)
+        again = client.submit(fama_only)
+        held = server.count()
+        edition = client.submit(with_local)
+        held_after = {(r["resourceType"], r["url"], r["version"]) for r in server.resources()}
+    n = len(fama_only["entry"])
+    assert (first.created, again.created, held) == (n, 0, n)
+    assert edition.created == 2  # the organisation CodeSystem and ValueSet of the local edition
+    org = tables.CODE_SYSTEMS["organisation"]
+    versions = sorted(v for t, u, v in held_after if t == "CodeSystem" and u == org)
+    assert versions[0] == tables.TERMINOLOGY_VERSION
+    assert versions[1].startswith(tables.TERMINOLOGY_VERSION + "+local.")

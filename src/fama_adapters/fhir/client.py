@@ -226,6 +226,10 @@ class TransactionOutcome:
         return sum(1 for e in self.entries if e.created)
 
 
+_CANONICAL = re.compile(r"\?url=[^&]+&version=[^&]+$")
+"""A conditional update on a canonical resource's ``url`` and ``version`` (the terminology)."""
+
+
 def _check_conditional(bundle: Mapping[str, Any]) -> int:
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
         raise MappingError("not a FHIR transaction Bundle")
@@ -235,11 +239,12 @@ def _check_conditional(bundle: Mapping[str, Any]) -> int:
         if not isinstance(request, Mapping):
             request = {}
         method, url = request.get("method"), str(request.get("url", ""))
-        # Conditional on a business identifier: a criterion such as ``_count=1`` would
-        # match any resource, and ``PUT Goal?`` none in particular.
+        # Conditional on a business identifier, or on the canonical url and version of a
+        # terminology resource: a criterion such as ``_count=1`` would match any resource,
+        # and ``PUT Goal?`` none in particular.
         conditional = (
             method == "POST" and "identifier=" in str(request.get("ifNoneExist") or "")
-        ) or (method == "PUT" and "?identifier=" in url)
+        ) or (method == "PUT" and ("?identifier=" in url or _CANONICAL.search(url) is not None))
         if not conditional:
             raise MappingError(
                 f"bundle entry {index}: not a conditional create or update, "

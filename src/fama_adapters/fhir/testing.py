@@ -3,9 +3,10 @@
 :class:`FakeFhirServer` accepts transaction Bundles at its base URL and
 honours what fama's client relies on: conditional create (``ifNoneExist``:
 an existing match is reused, not duplicated), conditional update (PUT
-``Type?identifier=…``), ``412`` when a condition matches several resources,
-and rewriting of ``urn:uuid`` references to the ids it assigns. ``GET
-/Type?identifier=system|value`` and ``GET /Type`` search what it holds.
+``Type?identifier=…``, or ``Type?url=…&version=…`` for the terminology),
+``412`` when a condition matches several resources, and rewriting of
+``urn:uuid`` references to the ids it assigns. ``GET /Type?identifier=system|value``
+and ``GET /Type`` search what it holds.
 
 Tests script failures with :meth:`FakeFhirServer.fail_next` (a status, an
 optional ``Retry-After``, an OperationOutcome) and :attr:`FakeFhirServer.delay`
@@ -44,6 +45,13 @@ class _Store:
 
     def search(self, rtype: str, query: str) -> list[dict[str, Any]]:
         params = parse_qs(query)
+        if "url" in params:  # a canonical resource (CodeSystem, ValueSet …) by url and version
+            url, version = params["url"][0], params.get("version", [None])[0]
+            return [
+                r
+                for r in self.resources.get(rtype, {}).values()
+                if r.get("url") == url and (version is None or r.get("version") == version)
+            ]
         wanted = params.get("identifier", [None])[0]
         found = []
         for resource in self.resources.get(rtype, {}).values():
