@@ -541,3 +541,38 @@ def test_a_future_version_is_still_an_unknown_schema_version():
     result = outcome(fast, json.dumps(document))
     assert result[1] == "UnknownSchemaVersion"
     assert [p[1] for p in result[5]] == ["future_schema_version"]
+
+
+line_texts = st.one_of(
+    valid_documents().map(encode),
+    st.sampled_from(["", " ", "\t", "\u00a0", "\u2028", "\r\n", "\x0b", "\ufeff{}", "{}", "\x00"]),
+    st.text(max_size=30),
+)
+
+
+def yielded(result: Any) -> Any:
+    """What ``events_from_json_lines`` yielded, as :func:`outcome` words a decode."""
+
+    def decode(_line: Any) -> Any:
+        if isinstance(result, InvalidRecord):
+            raise result
+        return result
+
+    return outcome(decode, None)
+
+
+@settings(max_examples=200)
+@given(st.lists(line_texts, max_size=6), st.booleans(), st.integers(1, 3))
+def test_a_log_of_lines_decodes_each_line_as_event_from_json_does(lines, as_bytes, start):
+    source = [line.encode("utf-8", "surrogatepass") for line in lines] if as_bytes else lines
+    got = [(n, yielded(r)) for n, r in ev.events_from_json_lines(source, start=start)]
+    expected = []
+    for number, line in enumerate(source, start=start):
+        if number == start:  # a byte-order mark before the first line is not part of the JSON
+            line = line.removeprefix(b"\xef\xbb\xbf" if as_bytes else "\ufeff")
+        if line.strip():  # the blank-line rule as it was written before the fast path
+            record = f"line {number}"
+            expected.append(
+                (number, outcome(lambda x, r=record: ev.event_from_json(x, record=r), line))
+            )
+    assert got == expected
