@@ -11,6 +11,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.structuredefinition import StructureDefinition
 from fhir.resources.R4B.valueset import ValueSet
 from fhir_strategies import client_states
 from hypothesis import given, settings
@@ -53,7 +54,12 @@ from fama_core.state import (
 ROOT = Path(__file__).parent.parent.parent
 SHIPPED = ROOT / "schemas" / "fhir"
 BUNDLE = SHIPPED / "fama-terminology.bundle.json"
-MODELS = {"CodeSystem": CodeSystem, "ValueSet": ValueSet, "Questionnaire": Questionnaire}
+MODELS = {
+    "CodeSystem": CodeSystem,
+    "ValueSet": ValueSet,
+    "StructureDefinition": StructureDefinition,
+    "Questionnaire": Questionnaire,
+}
 FAMA_SYSTEMS = set(tables.CODE_SYSTEMS.values())
 
 
@@ -456,3 +462,66 @@ def test_the_bundle_loads_into_a_server_once_and_a_local_edition_sits_beside_it(
     versions = sorted(v for t, u, v in held_after if t == "CodeSystem" and u == org)
     assert versions[0] == tables.TERMINOLOGY_VERSION
     assert versions[1].startswith(tables.TERMINOLOGY_VERSION + "+local.")
+
+
+# ------------------------------------------------------------------ extension definitions
+
+_VALUE_KEY = {"string": "valueString", "boolean": "valueBoolean", "Coding": "valueCoding"}
+
+
+def test_every_extension_fama_defines_has_a_valid_structure_definition():
+    defined = {e.key for e in terminology.EXTENSION_DEFINITIONS}
+    assert defined == set(tables.EXTENSIONS)
+    for ext in terminology.EXTENSION_DEFINITIONS:
+        sd = terminology.extension_definition(ext)
+        StructureDefinition.model_validate(sd)
+        assert sd["url"] == tables.EXTENSIONS[ext.key]
+        for element in sd["differential"]["element"]:
+            binding = element.get("binding")
+            if binding:
+                assert binding["valueSet"] in set(tables.VALUE_SETS.values())
+
+
+def _extensions_in(node, where):
+    """(element path, element, extension) for every fama extension in a resource."""
+    if isinstance(node, dict):
+        for ext in node.get("extension", []):
+            if ext.get("url", "").startswith(tables.NAMESPACE):
+                yield where, id(node), ext
+        for key, value in node.items():
+            if key != "extension":
+                yield from _extensions_in(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for value in node:
+            yield from _extensions_in(value, where)
+
+
+@settings(max_examples=60)
+@given(client_states())
+def test_every_extension_the_mapper_writes_fits_its_structure_definition(state):
+    definitions = {tables.EXTENSIONS[e.key]: e for e in terminology.EXTENSION_DEFINITIONS}
+    packaged = _shipped_code_systems(terminology.terminology_resources())
+    for entry in client_bundle(state)["entry"]:
+        resource = entry["resource"]
+        counts: dict[tuple[int, str], int] = {}  # per element carrying extensions
+        for where, element, ext in _extensions_in(resource, resource["resourceType"]):
+            definition = definitions[ext["url"]]
+            assert where in definition.contexts, (ext["url"], where)
+            counts[(element, ext["url"])] = counts.get((element, ext["url"]), 0) + 1
+            simple = len(definition.parts) == 1 and not definition.parts[0].url
+            values = [ext] if simple else ext["extension"]
+            parts = {p.url: p for p in definition.parts}
+            seen = []
+            for value in values:
+                part = parts["" if simple else value["url"]]
+                seen.append(part.url)
+                (key,) = [k for k in value if k.startswith("value")]
+                assert key == _VALUE_KEY[part.type]
+                if part.binding is not None and part.strength == "required":
+                    system = tables.CODE_SYSTEMS[part.binding]
+                    assert value[key]["system"] == system
+                    assert value[key]["code"] in packaged[system]
+            assert len(seen) == len(set(seen))  # every part at most once
+            assert {p.url for p in definition.parts if p.required} <= set(seen)
+        for (_element, url), n in counts.items():
+            assert n == 1 or definitions[url].repeats

@@ -287,7 +287,7 @@ def _terminology(args: argparse.Namespace, ctx: CliContext) -> int:
     return ExitCode.OK
 
 
-_TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "Questionnaire"})
+_TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "StructureDefinition", "Questionnaire"})
 
 
 def _json_text(resource: object) -> str:
@@ -347,7 +347,7 @@ def _configure_fhir(p: argparse.ArgumentParser) -> None:
         "--check", action="store_true", help="docs, terminology: exit 1 when stale, write nothing"
     )
     p.add_argument(
-        "--dir", help="terminology: folder for a JSON file per CodeSystem, ValueSet, Questionnaire"
+        "--dir", help="terminology: folder for one JSON file per resource (CodeSystem, ValueSet …)"
     )
     p.add_argument(
         "--bundle", help="terminology: file for a transaction Bundle loading them all into a server"

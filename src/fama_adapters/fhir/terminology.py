@@ -1,5 +1,8 @@
 """fama's FHIR terminology: a CodeSystem and a ValueSet for every code system fama writes.
 
+With them, a StructureDefinition for each extension fama writes (its parts and their
+bindings, from :data:`EXTENSION_DEFINITIONS`).
+
 The FHIR resources fama writes (:mod:`fama_adapters.fhir.mapping`) code their
 values in fama's own code systems (:data:`~fama_adapters.fhir.tables.CODE_SYSTEMS`)
 and the hand-out 10 Questionnaire binds its group answer to
@@ -35,6 +38,7 @@ from urllib.parse import quote
 from fama_adapters.fhir.questionnaire import journal_questionnaire
 from fama_adapters.fhir.tables import (
     CODE_SYSTEMS,
+    EXTENSIONS,
     RECORD_CODES,
     SESSION_CODES,
     TERMINOLOGY_VERSION,
@@ -55,10 +59,14 @@ from fama_core.models import Organisation, SourceRef
 
 __all__ = [
     "PUBLISHER",
+    "EXTENSION_DEFINITIONS",
     "Concept",
+    "ExtensionDefinition",
+    "ExtensionPart",
     "code_system",
     "concepts",
     "displays",
+    "extension_definition",
     "file_name",
     "terminology_bundle",
     "terminology_resources",
@@ -364,10 +372,202 @@ def value_set(key: str, catalogue: Catalogue | None = None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ExtensionPart:
+    """One value of a fama extension: its ``url`` (a sub-extension's, or ``""`` for a simple
+    extension's own value), the FHIR type of its ``value[x]``, and its cardinality."""
+
+    url: str
+    type: str
+    """``string``, ``boolean`` or ``Coding``."""
+    required: bool
+    short: str
+    binding: str | None = None
+    """The code system key whose ValueSet binds a ``Coding`` value."""
+    strength: str = "required"
+    """``required``, or ``extensible`` where a host may add codes (organisations)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionDefinition:
+    """A fama extension as its StructureDefinition declares it (keys of ``EXTENSIONS``)."""
+
+    key: str
+    name: str
+    title: str
+    description: str
+    contexts: tuple[str, ...]
+    repeats: bool
+    parts: tuple[ExtensionPart, ...]
+
+
+_MEETING_PARTS = (
+    ExtensionPart("name", "string", True, "The meeting's name"),
+    ExtensionPart(
+        "organisation", "Coding", True, "The mutual aid organisation", "organisation", "extensible"
+    ),
+    ExtensionPart("id", "string", False, "The meeting's id in the host's meeting directory"),
+    ExtensionPart(
+        "attendanceMode", "Coding", False, "In person, online or hybrid", "attendance-mode"
+    ),
+)
+
+EXTENSION_DEFINITIONS: Final[tuple[ExtensionDefinition, ...]] = (
+    ExtensionDefinition(
+        "episode-status",
+        "FamaEpisodeStatusExtension",
+        "FAMA episode status",
+        "The exact status of the FAMA episode a CarePlan carries (CarePlan.status revoked "
+        "covers both declined and closed).",
+        ("CarePlan",),
+        False,
+        (ExtensionPart("", "Coding", True, "The episode's status", "episode-status"),),
+    ),
+    ExtensionDefinition(
+        "meeting",
+        "FamaMeetingExtension",
+        "Mutual aid meeting",
+        "The mutual aid meeting a goal, a commitment or a peer accompaniment names.",
+        ("Goal", "ServiceRequest", "CarePlan.activity.detail"),
+        False,
+        _MEETING_PARTS,
+    ),
+    ExtensionDefinition(
+        "commitment",
+        "FamaCommitmentExtension",
+        "Commitment to attend a meeting",
+        "fama's id of a commitment to attend a meeting (the guide, session two, step 5), and "
+        "whether the client asked to be accompanied.",
+        ("CarePlan.activity.detail",),
+        False,
+        (
+            ExtensionPart("id", "string", True, "fama's id of the commitment"),
+            ExtensionPart(
+                "accompanimentRequested", "boolean", True, "Whether accompaniment was asked for"
+            ),
+        ),
+    ),
+    ExtensionDefinition(
+        "session-step",
+        "FamaSessionStepExtension",
+        "FAMA session step",
+        "One step of a FAMA session and how it went (the guide, pp. 6-11), one per step.",
+        ("Procedure",),
+        True,
+        (
+            ExtensionPart("step", "Coding", True, "The step", "step"),
+            ExtensionPart(
+                "status", "Coding", True, "Done, not done or not applicable", "step-status"
+            ),
+            ExtensionPart("note", "string", False, "The keyworker's note"),
+        ),
+    ),
+)
+"""Every extension fama writes, declared once: its StructureDefinition is generated from
+here, and a test checks every extension the mapper writes against it."""
+
+_EXTENSION_BASE = "http://hl7.org/fhir/StructureDefinition/Extension"
+
+
+def extension_definition(ext: ExtensionDefinition) -> dict[str, Any]:
+    """The StructureDefinition (R4, a constraint on Extension) of one fama extension."""
+    url = EXTENSIONS[ext.key]
+    elements: list[dict[str, Any]] = [
+        {
+            "id": "Extension",
+            "path": "Extension",
+            "short": ext.title,
+            "definition": ext.description,
+            "min": 0,
+            "max": "*" if ext.repeats else "1",
+        }
+    ]
+    if len(ext.parts) == 1 and not ext.parts[0].url:
+        part = ext.parts[0]
+        elements += [
+            {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+            {
+                "id": "Extension.value[x]",
+                "path": "Extension.value[x]",
+                "short": part.short,
+                "min": 1,
+                "type": [{"code": part.type}],
+                "binding": {"strength": part.strength, "valueSet": VALUE_SETS[str(part.binding)]},
+            },
+        ]
+    else:
+        elements.append(
+            {
+                "id": "Extension.extension",
+                "path": "Extension.extension",
+                "slicing": {
+                    "discriminator": [{"type": "value", "path": "url"}],
+                    "rules": "closed",
+                },
+            }
+        )
+        for part in ext.parts:
+            slice_id = f"Extension.extension:{part.url}"
+            value: dict[str, Any] = {
+                "id": f"{slice_id}.value[x]",
+                "path": "Extension.extension.value[x]",
+                "min": 1,
+                "type": [{"code": part.type}],
+            }
+            if part.binding is not None:
+                value["binding"] = {
+                    "strength": part.strength,
+                    "valueSet": VALUE_SETS[part.binding],
+                }
+            elements += [
+                {
+                    "id": slice_id,
+                    "path": "Extension.extension",
+                    "sliceName": part.url,
+                    "short": part.short,
+                    "min": 1 if part.required else 0,
+                    "max": "1",
+                },
+                {
+                    "id": f"{slice_id}.extension",
+                    "path": "Extension.extension.extension",
+                    "max": "0",
+                },
+                {"id": f"{slice_id}.url", "path": "Extension.extension.url", "fixedUri": part.url},
+                value,
+            ]
+        elements += [
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "max": "0"},
+        ]
+    return {
+        "resourceType": "StructureDefinition",
+        "id": _resource_id(f"ext-{ext.key}"),
+        "url": url,
+        "version": TERMINOLOGY_VERSION,
+        "name": ext.name,
+        "title": ext.title,
+        "status": "active",
+        "experimental": False,
+        "publisher": PUBLISHER,
+        "description": ext.description,
+        "fhirVersion": "4.0.1",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [{"type": "element", "expression": c} for c in ext.contexts],
+        "type": "Extension",
+        "baseDefinition": _EXTENSION_BASE,
+        "derivation": "constraint",
+        "differential": {"element": elements},
+    }
+
+
 def terminology_resources(
     local_organisations: Iterable[Organisation] = (),
 ) -> list[dict[str, Any]]:
-    """Every CodeSystem, then every ValueSet, then the hand-out 10 Questionnaire that binds one.
+    """Every CodeSystem, every ValueSet, the StructureDefinition of every extension fama writes,
+    then the hand-out 10 Questionnaire that binds a ValueSet.
 
     ``local_organisations`` (a host's own, ``local=True``) join the organisation
     CodeSystem; a code that repeats a packaged one is a
@@ -380,13 +580,14 @@ def terminology_resources(
         catalogue = catalogue.with_organisations(marked)
     out = [code_system(key, catalogue) for key in CODE_SYSTEMS]
     out += [value_set(key, catalogue) for key in CODE_SYSTEMS]
+    out += [extension_definition(ext) for ext in EXTENSION_DEFINITIONS]
     out.append(journal_questionnaire())
     return out
 
 
 def file_name(resource: Mapping[str, Any]) -> str:
     """Where ``--dir`` writes a resource: ``CodeSystem-episode-status.json`` (FHIR IG style)."""
-    rid = str(resource["id"]).removeprefix("fama-")
+    rid = str(resource["id"]).removeprefix("fama-").removeprefix("ext-")
     return f"{resource['resourceType']}-{rid}.json"
 
 
