@@ -328,3 +328,18 @@ def test_a_total_is_withheld_only_when_no_inner_complement_would_do(rows, thresh
             continue  # withheld for itself
         # Showing it while withholding every inner cell must leave some small cell exposed.
         assert not _protected(published, (out - {total}) | inner, rels, threshold), total
+
+
+@given(st.lists(st.tuples(st.integers(0, 9), st.lists(st.integers(0, 9), max_size=4)), max_size=12))
+def test_a_total_sits_above_every_part_when_the_relations_have_no_cycle(pairs):
+    # Only relations whose parts are numbered below their total: no cycle is possible.
+    rels = [Relation(t, tuple(p for p in parts if p < t)) for t, parts in pairs]
+    tiers = relation_tiers(rels)
+    for rel in rels:
+        for part in rel.parts:
+            assert tiers.get(rel.total, 0) > tiers.get(part, 0)
+
+
+def test_relation_tiers_end_on_a_cycle():
+    tiers = relation_tiers([Relation("a", ("b",)), Relation("b", ("a",))])
+    assert set(tiers) == {"a", "b"}

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:  # numpy and scipy load when a range is first solved, not at import (CLI start-up)
     import numpy as np
@@ -227,6 +227,56 @@ class _Pool(Generic[K]):
         return [d for changed, d in self._entries if changed <= withheld]
 
 
+class _Structure(Generic[K]):
+    """Every relation as one sparse matrix over every cell, built once per :func:`suppress`.
+
+    A programme for one withheld set takes the columns of its unknown cells
+    and moves the shown ones to the right-hand side; a relation left with no
+    unknown drops out, as :class:`_Problem` drops it when built alone.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[K, int],
+        hidden: Mapping[K, int],
+        relations: Iterable[Relation[K]],
+    ) -> None:
+        import numpy as np
+        from scipy.sparse import coo_matrix
+
+        cells = list(dict.fromkeys([*values, *hidden]))
+        self.index = {k: i for i, k in enumerate(cells)}
+        rows: list[int] = []
+        cols: list[int] = []
+        coefs: list[float] = []
+        count = 0
+        for rel in relations:
+            for key, coef in ((rel.total, 1.0), *((p, -1.0) for p in rel.parts)):
+                rows.append(count)
+                cols.append(self.index[key])
+                coefs.append(coef)
+            count += 1
+        matrix = coo_matrix((coefs, (rows, cols)), shape=(count, len(cells))).tocsc()
+        matrix.sum_duplicates()
+        matrix.eliminate_zeros()
+        self.matrix = matrix
+        self.values = np.array(
+            [float(hidden[k]) if k in hidden else float(values[k]) for k in cells]
+        )
+
+    def equations(self, unknown: list[K]) -> tuple[Any, np.ndarray]:
+        """``A x = b`` over the ``unknown`` cells, in their order, the others at their values."""
+        import numpy as np
+
+        at = np.array([self.index[k] for k in unknown], dtype=np.intp)
+        known = self.values.copy()
+        known[at] = 0.0
+        a = self.matrix[:, at].tocsr()
+        b = -(self.matrix @ known)
+        live = np.diff(a.indptr) > 0
+        return a[live], np.asarray(b[live], dtype=float)
+
+
 class _Problem(Generic[K]):
     """The integer programme of what a reader knows: relations over the unknown cells.
 
@@ -249,6 +299,7 @@ class _Problem(Generic[K]):
         withheld: Iterable[K],
         floors: Mapping[K, int],
         pool: _Pool[K] | None = None,
+        structure: _Structure[K] | None = None,
     ) -> None:
         import numpy as np
         from scipy.sparse import coo_matrix
@@ -261,35 +312,42 @@ class _Problem(Generic[K]):
         self.truth = np.array(
             [hidden[k] if k in hidden else published[k] for k in unknown], dtype=float
         )
-        rows: list[int] = []
-        cols: list[int] = []
-        coefs: list[float] = []
-        rhs: list[float] = []
-        for rel in relations:
-            terms: dict[int, float] = defaultdict(float)
-            constant = 0.0
-            for key, coef in ((rel.total, 1.0), *((p, -1.0) for p in rel.parts)):
-                if key in self.index:
-                    terms[self.index[key]] += coef
-                else:
-                    constant += coef * published[key]
-            live = {i: c for i, c in terms.items() if c}
-            if not live:
-                continue
-            for i, c in live.items():
-                rows.append(len(rhs))
-                cols.append(i)
-                coefs.append(c)
-            rhs.append(-constant)
         self.n = len(unknown)
         self.lower = np.array(
             [-_UNBOUNDED if k in hidden and hidden[k] < 0 else floors.get(k, 0) for k in unknown],
             dtype=float,
         )
         self.upper = np.full(self.n, float(_UNBOUNDED))
-        self.a = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), self.n)).tocsr()
-        self.b = np.array(rhs, dtype=float)
+        if structure is not None:
+            self.a, self.b = structure.equations(unknown)
+        else:
+            rows: list[int] = []
+            cols: list[int] = []
+            coefs: list[float] = []
+            rhs: list[float] = []
+            for rel in relations:
+                terms: dict[int, float] = defaultdict(float)
+                constant = 0.0
+                for key, coef in ((rel.total, 1.0), *((p, -1.0) for p in rel.parts)):
+                    if key in self.index:
+                        terms[self.index[key]] += coef
+                    else:
+                        constant += coef * published[key]
+                live = {i: c for i, c in terms.items() if c}
+                if not live:
+                    continue
+                for i, c in live.items():
+                    rows.append(len(rhs))
+                    cols.append(i)
+                    coefs.append(c)
+                rhs.append(-constant)
+            self.a = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), self.n)).tocsr()
+            self.b = np.array(rhs, dtype=float)
         self.pool = pool
+        self._labels: np.ndarray | None = None
+        self._parts: dict[int, tuple[np.ndarray, Any, np.ndarray]] = {}
+        self._free: np.ndarray | None = None
+        self._rest: np.ndarray | None = None
         # The smallest and largest value of each unknown among the solutions seen, the true
         # counts first: a range is at least as wide as that spread.
         self.low = self.truth.copy()
@@ -299,13 +357,15 @@ class _Problem(Generic[K]):
                 self._see(deviation)
 
     def _see(self, deviation: dict[K, int]) -> None:
-        for key, diff in deviation.items():
-            i = self.index[key]
-            value = self.truth[i] + diff
-            if value < self.low[i]:
-                self.low[i] = value
-            elif value > self.high[i]:
-                self.high[i] = value
+        import numpy as np
+
+        if not deviation:
+            return
+        size = len(deviation)
+        at = np.fromiter((self.index[k] for k in deviation), dtype=np.intp, count=size)
+        values = self.truth[at] + np.fromiter(deviation.values(), dtype=float, count=size)
+        np.minimum.at(self.low, at, values)
+        np.maximum.at(self.high, at, values)
 
     def keep(self, deviation: dict[K, int]) -> None:
         """Keep a solution of this problem (or of one with fewer cells withheld)."""
@@ -313,27 +373,76 @@ class _Problem(Generic[K]):
         if self.pool is not None:
             self.pool.add(deviation)
 
-    def _solve(self, c: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
-        """A whole-number optimum of ``c @ x`` within the bounds, or ``None`` when there is none."""
+    def _component(self, i: int) -> tuple[np.ndarray, Any, np.ndarray] | None:
+        """The unknowns tied to unknown ``i`` through the relations, and their equations.
+
+        First every unknown a relation pins down (the only one left in it: its
+        value can only be the true count) is set to its true count, over and
+        over; ``None`` when ``i`` is one of those. The rest fall apart into
+        components that share no relation, so each bound is solved over its
+        own component (the others keep their true counts): far smaller
+        programmes once the totals between groups are shown.
+        """
+        import numpy as np
+        from scipy.sparse.csgraph import connected_components
+
+        if self._labels is None:
+            a = self.a.tocsc()
+            pinned = np.zeros(self.n, dtype=bool)
+            while True:
+                free = a[:, ~pinned].tocsr()
+                single = np.nonzero(np.diff(free.indptr) == 1)[0]
+                if single.size == 0:
+                    break
+                columns = np.nonzero(~pinned)[0][free.indices[free.indptr[single]]]
+                pinned[columns] = True
+            self._free = np.nonzero(~pinned)[0]
+            linked = abs(a[:, self._free]).T @ abs(a[:, self._free])
+            _count, labels = connected_components(linked, directed=False)
+            self._labels = np.full(self.n, -1)
+            self._labels[self._free] = labels
+            self._rest = np.asarray(self.b - a[:, pinned] @ self.truth[pinned], dtype=float)
+        label = int(self._labels[i])
+        if label < 0:
+            return None
+        if label not in self._parts:
+            cols = np.nonzero(self._labels == label)[0]
+            sub = self.a[:, cols].tocsr()
+            live = np.diff(sub.indptr) > 0
+            rest = self._rest if self._rest is not None else self.b
+            self._parts[label] = (cols, sub[live], rest[live])
+        return self._parts[label]
+
+    def _solve(
+        self,
+        c: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        equations: tuple[Any, np.ndarray] | None = None,
+    ) -> np.ndarray | None:
+        """A whole-number optimum of ``c @ x`` within the bounds, or ``None`` when there is none.
+
+        ``equations`` (``A``, ``b``) are the whole problem's unless given.
+        """
         import numpy as np
         from scipy.optimize import LinearConstraint, linprog, milp
 
+        a, b = (self.a, self.b) if equations is None else equations
         lp = linprog(
             c,
-            A_eq=self.a if self.b.size else None,
-            b_eq=self.b if self.b.size else None,
+            A_eq=a if b.size else None,
+            b_eq=b if b.size else None,
             bounds=np.column_stack([lower, upper]),
             method="highs",
-            options={"presolve": False},
         )
         if lp.status != 0:
             return None
         x = np.asarray(lp.x)
         if not np.allclose(x, np.round(x), atol=1e-7):
-            constraints = [LinearConstraint(self.a, self.b, self.b)] if self.b.size else []
+            constraints = [LinearConstraint(a, b, b)] if b.size else []
             ip = milp(
                 c,
-                integrality=np.ones(self.n),
+                integrality=np.ones(c.size),
                 bounds=(lower, upper),
                 constraints=constraints,
             )
@@ -351,11 +460,17 @@ class _Problem(Generic[K]):
     def _bound(self, i: int, sign: float) -> float:
         import numpy as np
 
-        c = np.zeros(self.n)
-        c[i] = sign
-        x = self._solve(c, self.lower, self.upper)
-        if x is None:  # the true counts satisfy every relation
+        found = self._component(i)
+        if found is None:  # pinned down by the relations: only its true count
+            return float(self.truth[i])
+        cols, a, b = found
+        c = np.zeros(cols.size)
+        c[int(np.searchsorted(cols, i))] = sign
+        part = self._solve(c, self.lower[cols], self.upper[cols], (a, b))
+        if part is None:  # the true counts satisfy every relation
             raise AssertionError("the relations have no whole-number solution")
+        x = self.truth.copy()  # the other components keep their true counts
+        x[cols] = part
         if x[i] < _UNBOUNDED:  # an unbounded end is no solution to pass on
             self._keep_array(x)
         return float(x[i])
@@ -493,6 +608,7 @@ class _Attack(Generic[K]):
         self.values = {**fixed, **published}
         self.width = width
         self.pool: _Pool[K] = _Pool(hidden)
+        self._structure: _Structure[K] | None = None  # built when first needed
         self.reason: dict[K, K] = {}
         """The sensitive count each complement was first withheld for."""
         self.beside: dict[K, set[K]] = defaultdict(set)
@@ -502,7 +618,17 @@ class _Attack(Generic[K]):
 
     def problem(self, withheld: Iterable[K]) -> _Problem[K]:
         """The reader's programme with ``withheld`` unknown, sharing this attack's solutions."""
-        return _Problem(self.values, self.hidden, self.relations, withheld, self.floors, self.pool)
+        if self._structure is None:
+            self._structure = _Structure(self.values, self.hidden, self.relations)
+        return _Problem(
+            self.values,
+            self.hidden,
+            self.relations,
+            withheld,
+            self.floors,
+            self.pool,
+            self._structure,
+        )
 
     def seen_protected(self, withheld: set[K], key: K) -> bool:
         """Whether solutions already found show ``key`` protected (no programme solved)."""
