@@ -16,7 +16,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis (dev extra) is absent")
 
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, assume, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
@@ -68,6 +68,10 @@ def test_every_operation_answers_as_its_document_says(server, label, mode):
         database=None,
     )
     def check(case):
+        # A query parameter whose value is an empty list or null is never sent (the HTTP client
+        # drops it), so a "negative" case made of one (`{"": []}`) reaches the server valid and
+        # schemathesis would call the 200 a failure (found with seed 3084484746695128419…).
+        assume(not any(v is None or v == [] for v in (case.query or {}).values()))
         response = case.call_and_validate(
             base_url=server.base, headers=token, checks=checks, timeout=30
         )
