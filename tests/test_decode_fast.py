@@ -405,7 +405,7 @@ def encode(document: dict[str, Any]) -> str:
     """JSON text; a ``__duplicate__`` key names a key to repeat (last one wins in JSON)."""
     repeat = document.pop("__duplicate__", None)
     out = json.dumps(document, ensure_ascii=False)
-    if repeat is not None and repeat in document:
+    if isinstance(repeat, str) and repeat in document:  # a later mutation may replace it
         out = "{" + json.dumps(repeat) + ":" + json.dumps("dup-1") + "," + out[1:]
     return out
 
