@@ -41,7 +41,7 @@ from fama_core.errors import (
 from fama_core.events import Event, events_from_json_lines
 from fama_core.models import Organisation
 from fama_core.state import ClientState
-from fama_core.workflow import apply
+from fama_core.workflow import fold
 
 if TYPE_CHECKING:
     from fama_adapters.fhir.mapping import WriteMode
@@ -129,7 +129,8 @@ def _caseload(
                 continue
             before = states.get(result.client_id)
             try:
-                state = apply(before[0] if before else None, result)
+                # A stored log: a rule added since it was written flags the event, as a replay does.
+                state = fold((result,), before[0] if before else None, flag_newer_rules=True)
             except FamaError as exc:
                 ctx.stderr.write(f"fama fhir: line {number}: {exc}\n")
                 bad += 1

@@ -1082,7 +1082,8 @@ def _report_routes(app: FastAPI, service: Service) -> None:
         caseload = []
         for _client, stored in iter_streams(fama.store.stream_all()):
             try:
-                caseload.append(fold(e.event() for e in stored))
+                # Stored events: a rule added since flags them (as every read of a store does).
+                caseload.append(fold((e.event() for e in stored), flag_newer_rules=True))
             except FamaError:
                 continue  # a stream that no longer folds is fama replay's to report
         day = query.as_of or dt.date.today()

@@ -43,6 +43,7 @@ from fama_core.events import Event, Session1Held, Session2Held, events_from_json
 from fama_core.matching import Availability, Occurrence, Preferences, match_meetings
 from fama_core.state import ClientState
 from fama_core.workflow import apply
+from fama_core.workflow import fold as _fold
 
 __all__ = ["fama_register_commands", "fama_register_demo_steps", "fold"]
 
@@ -51,7 +52,8 @@ def fold(events: list[Event]) -> ClientState:
     """Fold one client's events through the workflow."""
     state: ClientState | None = None
     for event in events:
-        state = apply(state, event)
+        # A stored log: a rule added since it was written flags the event, as a replay does.
+        state = _fold((event,), state, flag_newer_rules=True)
     if state is None:
         raise FamaError("no events for the client")
     return state

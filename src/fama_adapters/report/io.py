@@ -27,7 +27,7 @@ from fama_core.directory import Meeting
 from fama_core.errors import FamaError, FieldProblem, InputUnreadable, InvalidRecord
 from fama_core.events import Event, events_from_json_lines
 from fama_core.state import ClientState
-from fama_core.workflow import apply
+from fama_core.workflow import fold
 
 __all__ = [
     "Period",
@@ -109,6 +109,18 @@ def _journeys_of(state: ClientState | None, periods: Sequence[Period]) -> tuple[
     return tuple(out)
 
 
+def _apply_stored(state: ClientState | None, event: Event) -> ClientState:
+    """``event`` applied to ``state`` as a stored event is replayed.
+
+    A report reads logs already recorded: an event that breaks only a rule
+    added after it was written (:data:`~fama_core.workflow.NEWER_RULES`) is
+    kept and flagged on its episode, as ``fama replay``, every read of a store
+    and the NDTMS export keep it, so the report counts what they count. Any
+    other refusal still raises.
+    """
+    return fold((event,), state, flag_newer_rules=True)
+
+
 def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> StreamedCaseload:
     """Fold each client's events and keep only its journeys: the report's path at scale.
 
@@ -131,7 +143,7 @@ def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> Streame
         state: ClientState | None = None
         for name, number, event in events:
             try:
-                state = apply(state, event)
+                state = _apply_stored(state, event)
             except FamaError as refused:
                 problems.append((client, FamaError(f"{name}: line {number}: {refused}")))
         if state is not None:
@@ -200,7 +212,7 @@ def load_caseload(
                     continue
                 event: Event = result
                 try:
-                    states[event.client_id] = apply(states.get(event.client_id), event)
+                    states[event.client_id] = _apply_stored(states.get(event.client_id), event)
                 except FamaError as refused:
                     problems.append(FamaError(f"{path.name}: line {number}: {refused}"))
     return states, problems
