@@ -601,3 +601,30 @@ def test_a_kind_at_a_later_version_keeps_its_upcaster_on_the_fast_path():
     assert sorted(c.__name__ for c in upcasters(ev._ADAPTER.core_schema)) == sorted(
         c.__name__ for c in ev._EVENT_CLASSES
     )
+
+
+def test_the_fast_path_calls_no_upcaster_for_any_kind() -> None:
+    # pydantic-core reuses a finished model's own validator (upcaster included) for a model
+    # node naming it; the fast path must not, or every kind without an after-validator keeps
+    # paying for the upcaster. Failed before the classes were marked unfinished while it was
+    # built: the ten kinds other than the sessions called it.
+    import sys
+    import types
+
+    called: list[str] = []
+    code = ev._UPCAST.__code__
+
+    def watch(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is code:
+            called.append(frame.f_locals["cls"].__name__)
+
+    lines = [json.dumps(_PROBE[kind]) for kind in ev.EVENT_KINDS]
+    sys.setprofile(watch)
+    try:
+        decoded = [ev._FAST.validate_json(line, context=ev.DECODING) for line in lines]
+    finally:
+        sys.setprofile(None)
+    assert called == []
+    assert decoded == [ev._ADAPTER.validate_json(line, context=ev.DECODING) for line in lines]
+    # and the classes are finished again: their own validators still upcast
+    assert all(cls.__dict__["__pydantic_complete__"] is True for cls in ev._EVENT_CLASSES)

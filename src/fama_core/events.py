@@ -476,10 +476,36 @@ def _exact_version(fields: Any, version: int) -> Any:
 _UPCAST: Final = EventBase.__dict__["_upcast"].__func__
 _AT_FIRST_VERSION = {cls: v for cls, v in _VERSIONED.items() if v[1] == FIRST_VERSION}
 _FAST_SCHEMA, _FAST_REMOVED = _without_upcast(_ADAPTER.core_schema, _AT_FIRST_VERSION)
-_FAST: Final = SchemaValidator(
+
+
+def _built_from_schema(schema: Any, classes: Iterable[type]) -> SchemaValidator:
+    """A validator built from ``schema`` itself, models of ``classes`` included.
+
+    pydantic-core reuses a finished model's own validator (its "prebuilt"
+    validator) for a ``model`` node naming that class, whatever the node says,
+    unless the model's validator begins with a function of its own. So the kinds
+    with no after-validator (all but the three sessions) would keep ``_upcast``
+    on the fast path. Their classes are marked unfinished while the fast path is
+    built, so each ``model`` node is built from the schema given; they are marked
+    finished again at once (this runs once, when the module is imported).
+    """
+    marked = [cls for cls in classes if cls.__dict__.get("__pydantic_complete__") is True]
+    try:
+        for cls in marked:
+            type.__setattr__(cls, "__pydantic_complete__", False)
+        return SchemaValidator(schema)
+    finally:
+        for cls in marked:
+            type.__setattr__(cls, "__pydantic_complete__", True)
+
+
+_FAST: Final = (
     # Should a pydantic release shape its schemas otherwise, decoding stays right, only slower
-    # (tests/test_decode_fast.py checks every kind's before-validator was found).
-    _FAST_SCHEMA if _FAST_REMOVED == len(_AT_FIRST_VERSION) else _ADAPTER.core_schema
+    # (tests/test_decode_fast.py checks every kind's before-validator was found, and that the
+    # fast path calls it for none of them).
+    _built_from_schema(_FAST_SCHEMA, _AT_FIRST_VERSION)
+    if _FAST_REMOVED == len(_AT_FIRST_VERSION)
+    else SchemaValidator(_ADAPTER.core_schema)
 )
 """The decoder's fast path: the same validator without the upcasting before-validator.
 
