@@ -50,6 +50,7 @@ __all__ = [
     "UnknownSchemaVersion",
     "WorkflowDefinitionError",
     "invalid_record_from_pydantic",
+    "plain_reason",
 ]
 
 
@@ -282,6 +283,17 @@ def _without_values(err: Any) -> str:
         if len(value) >= 2:
             msg = msg.replace(value, "(the value given)")
     return msg
+
+
+def plain_reason(err: Any) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) in plain words.
+
+    The same reason :func:`invalid_record_from_pydantic` gives: no input value
+    in it (a discriminator's tag, a value a message would quote), pydantic's
+    wording replaced where fama has plainer words. For adapters that meet
+    pydantic's errors themselves (``fama serve``'s request checks).
+    """
+    return _plain_reason(str(err.get("type", "invalid")), _without_values(err), err.get("ctx") or {})
 
 
 def invalid_record_from_pydantic(

@@ -236,3 +236,37 @@ def test_an_unknown_query_parameter_is_refused_without_repeating_it(server):
     assert r.status_code == 400
     assert r.json()["type"] == "urn:fama:problem:unknown-query-parameter"
     assert "SECRET-Q" not in r.text and "as_off" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"kind": "SECRET-KIND-Q"}, "union_tag_invalid"),
+        ({"occurred_on": "SECRET-DATE-Q"}, "date_from_datetime_parsing"),
+        ({"keyworker_id": 40977}, "string_type"),
+    ],
+)
+def test_a_request_the_schema_refuses_never_repeats_the_value_given(server, change, code):
+    """The 400 for a body the request schema refuses words each problem as the core does.
+
+    pydantic's own message quotes a discriminator's tag ("Input tag 'x' found using
+    'kind' ..."): a vendor's free text sent as a kind reached the response (review, 2026-11).
+    """
+    event = {
+        "event_id": "v-e1",
+        "client_id": "v-1",
+        "episode_id": "v-ep1",
+        "keyworker_id": "kw-1",
+        "occurred_on": "2026-02-02",
+        "recorded_at": "2026-02-02T17:00:00Z",
+        "kind": "episode_opened",
+        **change,
+    }
+    with server.client("kw_a") as http:
+        r = http.post("/v1/clients/v-1/events", json=[event])
+    assert r.status_code == 400
+    body = r.json()
+    assert code in [p["code"] for p in body["problems"]]
+    given = str(next(iter(change.values())))
+    assert given not in r.text
+    assert all(p["reason"] and "Input" not in p["reason"] for p in body["problems"])

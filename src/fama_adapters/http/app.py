@@ -79,6 +79,7 @@ from fama_core.errors import (
     FamaError,
     StoreError,
     invalid_record_from_pydantic,
+    plain_reason,
 )
 from fama_core.events import Event, event_from_mapping
 from fama_core.matching import MatchRequest, MatchResult, match_meetings
@@ -537,7 +538,7 @@ def create_app(service: Service) -> FastAPI:
                 FieldIssue(
                     location=".".join(loc),
                     code=str(err.get("type", "invalid")),
-                    reason=str(err.get("msg", "")),
+                    reason=plain_reason(err),  # never the value given (a tag, a date …)
                 )
             )
         problem = Problem(
