@@ -293,7 +293,8 @@ def plain_reason(err: Any) -> str:
     wording replaced where fama has plainer words. For adapters that meet
     pydantic's errors themselves (``fama serve``'s request checks).
     """
-    return _plain_reason(str(err.get("type", "invalid")), _without_values(err), err.get("ctx") or {})
+    code = str(err.get("type", "invalid"))
+    return _plain_reason(code, _without_values(err), err.get("ctx") or {})
 
 
 def invalid_record_from_pydantic(
