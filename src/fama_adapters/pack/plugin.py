@@ -49,7 +49,12 @@ __all__ = ["fama_register_commands", "fama_register_demo_steps", "fold"]
 
 
 def fold(events: list[Event]) -> ClientState:
-    """Fold one client's events through the workflow."""
+    """Fold one client's stored events through the workflow, as a replay does.
+
+    An event that breaks only a rule added after it was written
+    (:data:`~fama_core.workflow.NEWER_RULES`) is kept and flagged on its episode;
+    any other refusal raises.
+    """
     state: ClientState | None = None
     for event in events:
         # A stored log: a rule added since it was written flags the event, as a replay does.
