@@ -218,27 +218,16 @@ def test_the_html_states_the_threshold_in_words_only():
     assert not re.search(r'class="n people"[^>]*>1<', html)
 
 
+TABLES = st.lists(
+    st.lists(st.integers(0, 12), min_size=2, max_size=4), min_size=2, max_size=4
+).filter(lambda rows: len({len(r) for r in rows}) == 1)
+"""Random tables of counts, every row as long as the others."""
+
+
 @settings(max_examples=80)
-@given(
-    st.lists(st.lists(st.integers(0, 12), min_size=2, max_size=4), min_size=2, max_size=4).filter(
-        lambda rows: len({len(r) for r in rows}) == 1
-    ),
-    st.integers(2, 6),
-)
+@given(TABLES, st.integers(2, 6))
 def test_a_table_with_margins_never_gives_a_withheld_cell_away(rows, threshold):
-    published = {}
-    rels = []
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            published[(i, j)] = v
-        published[("row", i)] = sum(row)
-        rels.append(Relation(("row", i), tuple((i, j) for j in range(len(row)))))
-    for j in range(len(rows[0])):
-        published[("col", j)] = sum(r[j] for r in rows)
-        rels.append(Relation(("col", j), tuple((i, j) for i in range(len(rows)))))
-    published["all"] = sum(map(sum, rows))
-    rels.append(Relation("all", tuple(("row", i) for i in range(len(rows)))))
-    rels.append(Relation("all", tuple(("col", j) for j in range(len(rows[0])))))
+    published, rels, _totals = _margins(rows)
     out = suppress(published, {}, rels, threshold)
     assert all(k in out for k, v in published.items() if is_small(v, threshold))
     ranges = table_ranges(published, set(out), [(r.total, r.parts) for r in rels])
@@ -250,7 +239,7 @@ def test_a_table_with_margins_never_gives_a_withheld_cell_away(rows, threshold):
 # ------------------------------------------------------------------ which cells are chosen
 def _margins(rows):
     """A table with row and column totals and a grand total, as a reader would add it up."""
-    published, rels, totals = {}, [], set()
+    published, rels = {}, []
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             published[(i, j)] = v
@@ -312,12 +301,7 @@ def test_the_demo_areas_engaged_and_closed_figures_are_published():
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.lists(st.integers(0, 12), min_size=2, max_size=4), min_size=2, max_size=4).filter(
-        lambda rows: len({len(r) for r in rows}) == 1
-    ),
-    st.integers(2, 6),
-)
+@given(TABLES, st.integers(2, 6))
 def test_a_total_is_withheld_only_when_no_inner_complement_would_do(rows, threshold):
     published, rels, totals = _margins(rows)
     out = suppress(published, {}, rels, threshold)
