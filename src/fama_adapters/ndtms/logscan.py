@@ -92,15 +92,22 @@ def checked_fold(
     reported and skipped while the events before it, and after it that do not
     depend on it, still count.
     """
-    if not items:
+    return _checked_fold([line for line, _ in items], [e for _, e in items])
+
+
+def _checked_fold(
+    lines: list[int], events: list[Event]
+) -> tuple[ClientState | None, list[Refusal]]:
+    """:func:`checked_fold` of the events and their lines kept apart (no pair per line)."""
+    if not events:
         return None, []
     try:
-        return fold((e for _, e in items), flag_newer_rules=True), []
+        return fold(events, flag_newer_rules=True), []
     except (TransitionRefused, IdempotencyConflict):
         pass
     state: ClientState | None = None
     refused: list[Refusal] = []
-    for line, event in items:
+    for line, event in zip(lines, events, strict=True):
         try:
             state = fold((event,), state, flag_newer_rules=True)
         except TransitionRefused as exc:
@@ -110,12 +117,12 @@ def checked_fold(
     return state, refused
 
 
-def _older_rules(state: ClientState, items: list[tuple[int, Event]]) -> list[Refusal]:
+def _older_rules(state: ClientState, numbers: list[int], events: list[Event]) -> list[Refusal]:
     """The events kept under rules newer than they are, with their lines."""
     breaches = [b for ep in state.episodes for b in ep.breaches]
     if not breaches:
         return []
-    lines = {e.event_id: line for line, e in items}
+    lines = {e.event_id: line for line, e in zip(numbers, events, strict=True)}
     return [Refusal(lines.get(b.event_id, 0), b.event, b.condition, "") for b in breaches]
 
 
@@ -135,17 +142,18 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
     """
     del verify  # always on
     current: ClientLog | None = None
-    items: list[tuple[int, Event]] = []
+    numbers: list[int] = []  # the line of each event, kept apart: no pair built per line
+    events: list[Event] = []
 
     def finish() -> ClientLog | None:
         if current is None:
             return None
-        state, refused = checked_fold(items)
+        state, refused = _checked_fold(numbers, events)
         current.refused = refused
-        current.used = len(items) - len(refused)
+        current.used = len(events) - len(refused)
         current.facilitation = facilitation_from_state(state) if state is not None else None
         if state is not None:
-            current.older_rules = _older_rules(state, items)
+            current.older_rules = _older_rules(state, numbers, events)
         return current
 
     for number, raw in enumerate(lines, start=1):
@@ -180,9 +188,10 @@ def scan_log(lines: Iterable[bytes], *, verify: bool = True) -> Iterator[ClientL
             if done is not None:
                 yield done
             current = ClientLog(client, None, number)
-            items = []
+            numbers, events = [], []
         if event is not None:
-            items.append((number, event))
+            numbers.append(number)
+            events.append(event)
         else:
             assert problem is not None
             current.problems.append((number, problem))
