@@ -84,6 +84,7 @@ from fama_core.errors import (
 from fama_core.events import Event, event_from_mapping
 from fama_core.matching import MatchRequest, MatchResult, match_meetings
 from fama_core.ndtms.context import NdtmsContext
+from fama_core.state import ClientState
 from fama_core.workflow import fold
 
 __all__ = ["API_PREFIX", "MAX_BATCH", "Service", "asgi", "create_app"]
@@ -1076,17 +1077,32 @@ def _report_query(
 
 def _report_routes(app: FastAPI, service: Service) -> None:
     def build(agency: str, query: _ReportQuery) -> CommissioningReport:
-        from fama_adapters.report.bundle import build_report
+        from fama_adapters.report.bundle import build_report, tally_not_counted
         from fama_adapters.store import iter_streams
 
         fama = service.fama(agency)
         caseload = []
+        skipped: list[tuple[bool, Counter[str]]] = []
         for _client, stored in iter_streams(fama.store.stream_all()):
-            try:
-                # Stored events: a rule added since flags them (as every read of a store does).
-                caseload.append(fold((e.event() for e in stored), flag_newer_rules=True))
-            except FamaError:
-                continue  # a stream that no longer folds is fama replay's to report
+            # Event by event, as fama report folds a log: an event that no longer decodes
+            # or that the workflow refuses is left out and counted, the others still apply.
+            # Stored events: a rule added since flags them (as every read of a store does).
+            state: ClientState | None = None
+            reasons: Counter[str] = Counter()
+            for record in stored:
+                try:
+                    event = record.event()
+                except FamaError:
+                    reasons["unreadable"] += 1
+                    continue
+                try:
+                    state = fold((event,), state, flag_newer_rules=True)
+                except FamaError:
+                    reasons["refused"] += 1
+            if state is not None:
+                caseload.append(state)
+            if reasons:
+                skipped.append((state is not None, reasons))
         day = query.as_of or dt.date.today()
         meetings = (
             from_directory(service.directory(agency), week_of=day) if service.meetings else None
@@ -1106,6 +1122,7 @@ def _report_routes(app: FastAPI, service: Service) -> None:
                 period_start=start,
                 period_end=end,
                 sources=(f"fama serve, agency {agency}",),
+                not_counted=tally_not_counted(skipped),
             )
         except ValidationError as exc:  # parameters the report's models refuse: the caller's
             raise invalid_record_from_pydantic(

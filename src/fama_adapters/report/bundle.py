@@ -34,7 +34,34 @@ from fama_core.commissioning import (
 from fama_core.models import FamaModel, Organisation
 from fama_core.state import ClientState
 
-__all__ = ["CommissioningReport", "build_report"]
+__all__ = ["CommissioningReport", "NotCounted", "build_report", "tally_not_counted"]
+
+#: The reason codes of :attr:`NotCounted.reasons`.
+NOT_COUNTED_REASONS = ("unreadable", "refused")
+
+
+class NotCounted(FamaModel):
+    """What the report could not count: how many and why, never who.
+
+    A commissioner's figure never quietly loses clients. A stored event that
+    no longer decodes (``unreadable``), or that the workflow refuses on replay
+    (``refused``), is left out and counted here; the client's other events still
+    apply, as ``fama report`` applies them. A client none of whose events could
+    be counted is left out of every figure and counted in :attr:`clients`.
+    """
+
+    clients: int = Field(
+        default=0, ge=0, description="Clients left out of every figure: no event of theirs counted."
+    )
+    partly: int = Field(
+        default=0, ge=0, description="Clients counted without some of their events."
+    )
+    events: int = Field(default=0, ge=0, description="Events not counted.")
+    reasons: dict[str, int] = Field(
+        default_factory=dict,
+        description="Events not counted by reason code: unreadable (an event that no longer "
+        "decodes), refused (an event the workflow refuses on replay).",
+    )
 
 
 class CommissioningReport(FamaModel):
@@ -55,6 +82,37 @@ class CommissioningReport(FamaModel):
     organisation_names: dict[str, str] = Field(description="Organisation code to name.")
     obstacle_titles: dict[str, str] = Field(description="Obstacle code to its hand-out title.")
     sources: tuple[str, ...] = Field(description="What the figures were computed from.")
+    not_counted: NotCounted = Field(
+        default_factory=NotCounted,
+        description="Clients and events the figures could not include, by reason (no client "
+        "ids); all zero when everything was counted.",
+    )
+
+
+def tally_not_counted(
+    clients: Iterable[tuple[bool, Mapping[str, int]]],
+    unattributed: Mapping[str, int] | None = None,
+) -> NotCounted:
+    """Sum what was left out: per client ``(still counted, events skipped by reason)``.
+
+    ``unattributed`` are events skipped that name no client (a line that is not
+    an event at all); they count as events, never as clients.
+    """
+    left_out = partly = 0
+    reasons: dict[str, int] = dict(unattributed or {})
+    for counted, skipped in clients:
+        if not any(skipped.values()):
+            continue
+        if counted:
+            partly += 1
+        else:
+            left_out += 1
+        for reason, n in skipped.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    reasons = {r: n for r, n in sorted(reasons.items()) if n}
+    return NotCounted(
+        clients=left_out, partly=partly, events=sum(reasons.values()), reasons=reasons
+    )
 
 
 def build_report(
@@ -72,6 +130,7 @@ def build_report(
     ndtms_completeness: float | None = None,
     local_organisations: Mapping[str, Organisation] | None = None,
     sources: Iterable[str] = (),
+    not_counted: NotCounted | None = None,
     earlier: Iterable[AccessReport] = (),
     completeness: object | None = None,
     journeys: Mapping[tuple[dt.date | None, dt.date | None], Sequence[ClientJourney]] | None = None,
@@ -150,4 +209,5 @@ def build_report(
         organisation_names={code: org.name for code, org in organisations.items()},
         obstacle_titles={code: o.title for code, o in catalogue.obstacles.items()},
         sources=tuple(sources),
+        not_counted=not_counted or NotCounted(),
     )

@@ -722,6 +722,23 @@ def _assessment(report: CommissioningReport) -> Markup:
     )
 
 
+def _not_counted(report: CommissioningReport) -> Markup:
+    """The records the figures could not include, said plainly (never which clients)."""
+    left = report.not_counted
+    if not left.events:
+        return Markup("")
+    reasons = ", ".join(f"{n} {reason}" for reason, n in left.reasons.items())
+    return _h(
+        '<p id="not-counted"><strong>Not counted:</strong> {} records could not be used ({}); '
+        "{} clients are left out of every figure and {} are counted without some of their "
+        "records.</p>",
+        left.events,
+        reasons,
+        left.clients,
+        left.partly,
+    )
+
+
 def _about(report: CommissioningReport) -> Markup:
     sources = Markup("").join(_h("<li>{}</li>", _e(s)) for s in report.sources)
     return (
@@ -747,6 +764,7 @@ def _about(report: CommissioningReport) -> Markup:
             )
         )
         + ((_h('<h3 id="sources-h">Sources</h3><ul>{}</ul>', sources)) if sources else "")
+        + _not_counted(report)
         + (
             Markup(
                 "<p>Built on <cite>Improving access to mutual aid: a brief guide for "

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fama_adapters.meetings.store import load_directory as load_saved_directory
+from fama_adapters.report.bundle import NotCounted, tally_not_counted
 from fama_core import safe_json
 from fama_core.commissioning import (
     AccessReport,
@@ -97,6 +98,8 @@ class StreamedCaseload:
     clients: int
     """Clients with at least one usable event."""
     problems: list[FamaError]
+    not_counted: NotCounted = field(default_factory=NotCounted)
+    """How many clients and events were left out, by reason (no client ids)."""
 
 
 def _journeys_of(state: ClientState | None, periods: Sequence[Period]) -> tuple[Any, ...]:
@@ -136,25 +139,33 @@ def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> Streame
     kept: dict[str, tuple[Any, ...]] = {}
     problems: list[tuple[str | None, FamaError]] = []
     split: set[str] = set()
+    refused: dict[str, tuple[bool, dict[str, int]]] = {}
+    unreadable = 0
 
     def fold_block(
         client: str, events: list[tuple[str, int, Event]], into: dict[str, tuple[Any, ...]]
     ) -> None:
         state: ClientState | None = None
+        skipped = 0
         for name, number, event in events:
             try:
                 state = _apply_stored(state, event)
-            except FamaError as refused:
-                problems.append((client, FamaError(f"{name}: line {number}: {refused}")))
+            except FamaError as refusal:
+                skipped += 1
+                problems.append((client, FamaError(f"{name}: line {number}: {refusal}")))
+        if skipped:
+            refused[client] = (state is not None, {"refused": skipped})
         if state is not None:
             into[client] = _journeys_of(state, periods)
 
     def read(only: set[str] | None) -> Iterator[tuple[str, int, Event]]:
+        nonlocal unreadable
         for path in paths:
             with path.open("rb") as fh:
                 for number, result in events_from_json_lines(fh):
                     if isinstance(result, InvalidRecord):
                         if only is None:
+                            unreadable += 1
                             problems.append((None, FamaError(f"{path.name}: {result}")))
                         continue
                     if only is None or result.client_id in only:
@@ -179,6 +190,7 @@ def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> Streame
         problems = [(c, p) for c, p in problems if c not in split]
         for client in split:
             kept.pop(client, None)
+            refused.pop(client, None)
         gathered: dict[str, list[tuple[str, int, Event]]] = {}
         for name, number, event in read(split):
             gathered.setdefault(event.client_id, []).append((name, number, event))
@@ -190,7 +202,12 @@ def stream_journeys(paths: Sequence[Path], periods: Sequence[Period]) -> Streame
             if journey is not None:
                 journeys[period].append(journey)
     return StreamedCaseload(
-        journeys=journeys, clients=len(kept), problems=[p for _c, p in problems]
+        journeys=journeys,
+        clients=len(kept),
+        problems=[p for _c, p in problems],
+        not_counted=tally_not_counted(
+            refused.values(), {"unreadable": unreadable} if unreadable else None
+        ),
     )
 
 

@@ -159,6 +159,8 @@ def summary_lines(report: CommissioningReport) -> str:
     rows.append(("self-assessment gaps", len(report.assessment.gaps)))
     rows.append(("actions in the plan", len(report.assessment.plan)))
     rows.append(("counts withheld", report.access.withheld))
+    rows.append(("clients left out (records unusable)", report.not_counted.clients))
+    rows.append(("clients counted without some records", report.not_counted.partly))
     return render_table(("figure", "value"), rows)
 
 
@@ -249,6 +251,7 @@ def _build(
         + ([args.ndtms_completeness.name] if args.ndtms_completeness else [])
         + [p.name for p in args.earlier],
         earlier=earlier,
+        not_counted=streamed.not_counted,
     )
 
 
