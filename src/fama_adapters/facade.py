@@ -390,16 +390,24 @@ class Fama:
             return report
         return verify_events(self.store.stream_all())
 
-    def erase(self, client_id: str) -> Erasure:
+    def erase(self, client_id: str, *, expected_version: int | None = None) -> Erasure:
         """Erase the client's personal text for good (crypto-shredding: the store deletes the
         client's key). The events stay, with ids, codes and dates, so counts and NDTMS history
         still add up and the hash chain still verifies; every free text and typed-in name then
         reads as ``[erased]``. Raises :class:`StoreError` for an unknown client or a store
-        that keeps no keys. See ``docs/data-protection.md``."""
+        that keeps no keys. See ``docs/data-protection.md``.
+
+        ``expected_version`` (the version the caller read) is checked by the store inside
+        the erasure's own transaction: a stream that moved on raises
+        :class:`~fama_core.errors.ConcurrencyConflict` and nothing is erased."""
         own = getattr(self.store, "erase", None)
         if own is None:
             raise StoreError(f"{self.store.url}: this store keeps no keys, so it cannot erase")
-        result: Erasure = own(client_id)
+        result: Erasure = (
+            own(client_id)
+            if expected_version is None
+            else own(client_id, expected_version=expected_version)
+        )
         self._forget(client_id)
         return result
 

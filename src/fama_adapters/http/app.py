@@ -1216,7 +1216,7 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
                 )
             )
         expected = _expected_version(if_match)
-        if expected != version:
+        if expected != version:  # early, and again inside the erasure's own transaction
             raise ConcurrencyConflict(stream=client_id, expected=expected or 0, actual=version)
         if getattr(fama.store, "erase", None) is None:
             raise _ProblemError(
@@ -1228,7 +1228,8 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
                     "erased from it",
                 )
             )
-        done = fama.erase(client_id)
+        # Compare-and-erase: an event appended since the check above is a 409, nothing erased.
+        done = fama.erase(client_id, expected_version=expected)
         response.headers.update(_etag(version))
         return ErasureView(
             client_id=done.client_id,

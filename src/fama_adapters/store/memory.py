@@ -119,9 +119,17 @@ class MemoryEventStore:
             self._keys.update(new_keys)
             return results
 
-    def erase(self, client_id: str) -> Erasure:
-        """Forget the client's key: its personal text reads as erased from now on."""
+    def erase(self, client_id: str, *, expected_version: int | None = None) -> Erasure:
+        """Forget the client's key: its personal text reads as erased from now on.
+
+        ``expected_version``, when given, is checked under the same lock as the
+        erasure: a stream that moved on since its version was read raises
+        :class:`~fama_core.errors.ConcurrencyConflict` and nothing is erased.
+        """
         with self._lock:
+            check_expected_version(
+                client_id, expected_version, len(self._streams.get(client_id, ()))
+            )
             done = self._erased.get(client_id)
             if done is not None:
                 return done

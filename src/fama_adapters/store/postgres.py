@@ -425,12 +425,18 @@ class PostgresEventStore:
         conn.execute("INSERT INTO fama_keys (client_id, key) VALUES (%s, %s)", (client_id, key))
         return key
 
-    def erase(self, client_id: str) -> Erasure:
+    def erase(self, client_id: str, *, expected_version: int | None = None) -> Erasure:
         """Make the client's personal text unreadable for good: delete its key.
 
         The key's row is then rewritten out of the table's file (``VACUUM FULL
         fama_keys``, a small table); the server's WAL segments and base
         backups keep it until they expire (``docs/data-protection.md``).
+
+        ``expected_version``, when given, is checked inside the transaction
+        that erases, under the client's advisory lock (the one every append to
+        the stream takes): a stream that moved on since its version was read
+        raises :class:`~fama_core.errors.ConcurrencyConflict` and nothing is
+        erased.
         """
 
         def erase(conn: Any) -> Erasure:
@@ -438,6 +444,9 @@ class PostgresEventStore:
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
                     (client_id, _LOCK_KEY),
+                )
+                check_expected_version(
+                    client_id, expected_version, self._version_in(conn, client_id)
                 )
                 done = conn.execute(
                     "SELECT erased_at, events FROM fama_erasures WHERE client_id = %s",

@@ -551,7 +551,7 @@ class SqliteEventStore:
         )
         return key
 
-    def erase(self, client_id: str) -> Erasure:
+    def erase(self, client_id: str, *, expected_version: int | None = None) -> Erasure:
         """Make the client's personal text unreadable for good: delete its key.
 
         Events keep their ids, codes and dates (counts and NDTMS history still
@@ -559,11 +559,17 @@ class SqliteEventStore:
         ``[erased]``. ``secure_delete`` zeroes the key's bytes in the page, and
         the WAL is checkpointed and truncated, so neither the file nor its WAL
         keeps the key. Erasing again reports the first erasure.
+
+        ``expected_version``, when given, is checked inside the same ``BEGIN
+        IMMEDIATE`` transaction as the erasure: a stream that moved on since
+        its version was read raises
+        :class:`~fama_core.errors.ConcurrencyConflict` and nothing is erased.
         """
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
+                check_expected_version(client_id, expected_version, self._version(client_id))
                 done = conn.execute(
                     "SELECT erased_at, events FROM fama_erasures WHERE client_id = ?",
                     (client_id,),
