@@ -133,13 +133,20 @@ class Service:
     meetings: str | None = None
     """A saved meeting directory (``fama meetings import --out``); may name ``{agency}``."""
     host: Any = None
+    pdf_concurrency: int = 2
+    """Chromium runs printing packs at once; a request over the cap is 503 with Retry-After."""
     _open: dict[str, Fama] = field(default_factory=dict)
     _directories: dict[str, tuple[tuple[int, int], MeetingDirectory]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pdf_slots: threading.BoundedSemaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if "{agency}" not in self.store_url and self.agency is None:
             raise StoreError("the store URL does not name {agency}: give the one agency it serves")
+        if self.pdf_concurrency < 1:
+            raise ValueError("pdf_concurrency must be at least 1")
+        # Never a queue: a request finds a free slot at once or is told to come back.
+        self._pdf_slots = threading.BoundedSemaphore(self.pdf_concurrency)
 
     def fama(self, agency: str) -> Fama:
         """The façade over ``agency``'s store (opened on first use)."""
@@ -216,6 +223,10 @@ def _problem_response(
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+#: Seconds a caller told ``pdf-busy`` is asked to wait (a pack prints in a few seconds).
+_PDF_RETRY_AFTER = 5
 
 
 def _simple(status: int, name: str, title: str, detail: str) -> Problem:
@@ -841,7 +852,9 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
     ) -> Response:
         """The client's pack as a PDF, printed from the same HTML by headless Chromium.
 
-        501 ``pdf-unavailable`` when the service's machine has no Chromium.
+        501 ``pdf-unavailable`` when the service's machine has no Chromium; 503
+        ``pdf-busy`` (with ``Retry-After``) when ``--pdf-concurrency`` packs are being
+        printed already: requests are never queued.
         """
         from fama_adapters.pack.chromium import ChromiumMissing, print_pdf
 
@@ -850,6 +863,17 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
         with tempfile.TemporaryDirectory(prefix="fama-pack-") as folder:
             page = pathlib.Path(folder) / "pack.html"
             page.write_text(html, "utf-8")
+            if not service._pdf_slots.acquire(blocking=False):
+                raise _ProblemError(
+                    _simple(
+                        503,
+                        "pdf-busy",
+                        "Too many packs are being printed",
+                        f"at most {service.pdf_concurrency} packs are printed at once here; "
+                        "retry after the seconds Retry-After gives, or fetch the HTML pack",
+                    ),
+                    {"Retry-After": str(_PDF_RETRY_AFTER)},
+                )
             try:
                 pdf = print_pdf(page, pathlib.Path(folder) / "pack.pdf", timeout=service.timeout)
             except ChromiumMissing:
@@ -871,6 +895,8 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
                         "Chromium failed or ran out of time; retry, or fetch the HTML pack",
                     )
                 ) from None
+            finally:
+                service._pdf_slots.release()
             data = pdf.read_bytes()
         return Response(
             data,

@@ -18,6 +18,7 @@ from fama_adapters.cli import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     CliContext,
     Command,
     DemoContext,
@@ -170,6 +171,9 @@ def _run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
     from fama_adapters.http.app import API_PREFIX, Service, asgi
     from fama_adapters.http.audit import AccessAudit
 
+    if args.pdf_concurrency < 1:
+        ctx.stderr.write("fama serve: --pdf-concurrency must be at least 1\n")
+        return EXIT_USAGE
     tokens = TokenFile(args.tokens)
     count = tokens.check()
     service = Service(
@@ -179,6 +183,7 @@ def _run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
         agency=args.agency,
         max_body=args.max_body,
         timeout=args.timeout,
+        pdf_concurrency=args.pdf_concurrency,
         meetings=args.meetings,
         host=ctx.host,
     )
@@ -250,6 +255,12 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     p.add_argument("--max-body", type=int, default=1_048_576, help="largest body, bytes")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before a 503")
+    p.add_argument(
+        "--pdf-concurrency",
+        type=int,
+        default=2,
+        help="packs printed to PDF by Chromium at once; more is 503 with Retry-After (default 2)",
+    )
     p.add_argument(
         "--limit-concurrency", type=int, default=200, help="connections before 503 (uvicorn)"
     )
