@@ -47,8 +47,10 @@ __all__ = [
     "SubmissionError",
     "TransitionRefused",
     "TransportError",
+    "UNRECOGNISED_FIELD",
     "UnknownSchemaVersion",
     "WorkflowDefinitionError",
+    "error_location",
     "invalid_record_from_pydantic",
     "plain_reason",
 ]
@@ -285,6 +287,28 @@ def _without_values(err: Any) -> str:
     return msg
 
 
+#: What a key looks like that may be shown: as fama's own field names are (a misspelling of
+#: one is still spotted). Any other key the input chose is shown as :data:`UNRECOGNISED_FIELD`.
+_FIELD_LIKE = re.compile(r"[a-z0-9_]{1,40}")
+
+#: Shown for an unknown key that does not look like a field name (it may hold personal data).
+UNRECOGNISED_FIELD = "(an unrecognised field)"
+
+
+def error_location(err: Any) -> str:
+    """The dotted location of one pydantic error, never quoting a key the input made up.
+
+    An unknown key (``extra_forbidden``) is named only when it looks like a field
+    name (1 to 40 of ``a-z``, ``0-9``, ``_``, as fama's own are), so a misspelt field
+    is still spotted; any other key text (which may be a name, a note, anything)
+    reads :data:`UNRECOGNISED_FIELD`.
+    """
+    parts = [str(part) for part in err.get("loc", ())]
+    if err.get("type") == "extra_forbidden" and parts and not _FIELD_LIKE.fullmatch(parts[-1]):
+        parts[-1] = UNRECOGNISED_FIELD
+    return ".".join(parts)
+
+
 def plain_reason(err: Any) -> str:
     """One pydantic error (an item of ``ValidationError.errors()``) in plain words.
 
@@ -315,7 +339,7 @@ def invalid_record_from_pydantic(
     """
     problems: list[FieldProblem] = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err.get("loc", ()))
+        loc = error_location(err)
         code = str(err.get("type", "invalid"))
         if code == "union_tag_invalid" and not loc:  # the tag itself is wrong
             loc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")

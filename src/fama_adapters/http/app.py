@@ -78,6 +78,7 @@ from fama_core.errors import (
     ConcurrencyConflict,
     FamaError,
     StoreError,
+    error_location,
     invalid_record_from_pydantic,
     plain_reason,
 )
@@ -543,7 +544,7 @@ def create_app(service: Service) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         issues = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ())]
+            loc = error_location(err).split(".") if err.get("loc") else []
             if loc and loc[0] in {"body", "path", "query", "header"}:
                 loc = loc[1:] if loc[0] == "body" else loc
             issues.append(
