@@ -107,3 +107,20 @@ def test_fama_report_counts_the_same_as_fama_serve(tmp_path):
     assert streamed.not_counted == NotCounted(
         clients=1, partly=1, events=3, reasons={"refused": 2, "unreadable": 1}
     )
+
+
+def test_the_html_report_says_what_was_not_counted():
+    import datetime as dt
+
+    from fama_adapters.report.bundle import build_report
+    from fama_adapters.report.html import render_html
+
+    def page(left: NotCounted) -> str:
+        report = build_report(
+            area="Area", as_of=dt.date(2026, 11, 30), caseload=(), meetings=None, not_counted=left
+        )
+        return render_html(report)
+
+    shown = page(NotCounted(clients=1, partly=2, events=4, reasons={"refused": 4}))
+    assert 'id="not-counted"' in shown and "4 refused" in shown
+    assert 'id="not-counted"' not in page(NotCounted())

@@ -727,7 +727,7 @@ def _not_counted(report: CommissioningReport) -> Markup:
     left = report.not_counted
     if not left.events:
         return Markup("")
-    reasons = ", ".join(f"{n} {reason}" for reason, n in left.reasons.items())
+    reasons = Markup(", ").join(_h("{} {}", n, reason) for reason, n in left.reasons.items())
     return _h(
         '<p id="not-counted"><strong>Not counted:</strong> {} records could not be used ({}); '
         "{} clients are left out of every figure and {} are counted without some of their "
