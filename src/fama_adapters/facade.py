@@ -23,6 +23,7 @@ so a keyworker who decided on stale information gets a
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from collections import OrderedDict
@@ -390,6 +391,22 @@ class Fama:
             return report
         return verify_events(self.store.stream_all())
 
+    @property
+    def can_compare_and_erase(self) -> bool:
+        """Whether the store's ``erase`` checks an expected version in its own transaction.
+
+        The built-in stores do; a plugin store written before ``expected_version``
+        existed does not, and an erasure confirmed by version is then refused rather
+        than raced.
+        """
+        own = getattr(self.store, "erase", None)
+        if own is None:
+            return False
+        try:
+            return "expected_version" in inspect.signature(own).parameters
+        except (TypeError, ValueError):
+            return False
+
     def erase(self, client_id: str, *, expected_version: int | None = None) -> Erasure:
         """Erase the client's personal text for good (crypto-shredding: the store deletes the
         client's key). The events stay, with ids, codes and dates, so counts and NDTMS history
@@ -403,11 +420,15 @@ class Fama:
         own = getattr(self.store, "erase", None)
         if own is None:
             raise StoreError(f"{self.store.url}: this store keeps no keys, so it cannot erase")
-        result: Erasure = (
-            own(client_id)
-            if expected_version is None
-            else own(client_id, expected_version=expected_version)
-        )
+        if expected_version is None:
+            result: Erasure = own(client_id)
+        elif not self.can_compare_and_erase:
+            raise StoreError(
+                f"{self.store.url}: this store cannot check the version as it erases, so it "
+                "cannot erase a record confirmed by version"
+            )
+        else:
+            result = own(client_id, expected_version=expected_version)
         self._forget(client_id)
         return result
 

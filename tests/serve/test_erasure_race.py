@@ -104,3 +104,39 @@ def test_the_note_survives_a_refused_erasure(tmp_path, monkeypatch):
     assert r.status_code == 409, r.text
     assert NOTE not in r.text
     assert any(NOTE in e.payload for e in fama.store.read("race-2"))
+
+
+def test_a_store_that_cannot_compare_and_erase_is_refused_not_raced(tmp_path):
+    """A plugin store whose erase takes no expected version: 409, nothing erased."""
+    from fama_adapters.store.memory import MemoryEventStore
+    from fama_core.errors import StoreError
+
+    class OldStore(MemoryEventStore):
+        def erase(self, client_id):  # the signature before compare-and-erase
+            return super().erase(client_id)
+
+    tokens = TokenFile(tmp_path / "tokens.json")
+    lead, _ = tokens.issue(agency="AG1", role="data_lead", name="lead")
+    service = Service(
+        store_url="memory://{agency}", tokens=tokens, audit=AccessAudit(io.StringIO())
+    )
+    fama = Fama(OldStore("memory://AG1"))
+    service._open["AG1"] = fama
+    fama.record(opened("race-3").events)
+    version = fama.store.version("race-3")
+    assert not fama.can_compare_and_erase
+    with pytest.raises(StoreError):
+        fama.erase("race-3", expected_version=version)
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            return await http.post(
+                "/v1/clients/race-3/erasure",
+                headers={"If-Match": str(version), "Authorization": f"Bearer {lead}"},
+            )
+
+    r = asyncio.run(go())
+    assert r.status_code == 409 and "erasure-unsupported" in r.text
+    assert fama.store.erasure("race-3") is None
+    assert Fama(MemoryEventStore("memory://x")).can_compare_and_erase

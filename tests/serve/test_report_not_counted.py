@@ -124,3 +124,30 @@ def test_the_html_report_says_what_was_not_counted():
     shown = page(NotCounted(clients=1, partly=2, events=4, reasons={"refused": 4}))
     assert 'id="not-counted"' in shown and "4 refused" in shown
     assert 'id="not-counted"' not in page(NotCounted())
+
+
+def test_fama_report_writes_the_tally_into_report_json(tmp_path):
+    import io
+    import json
+
+    from fama_adapters.cli import main
+    from fama_core.events import event_to_json
+
+    partly = _events("zq-partly-72")
+    again = partly[-1].model_copy(update={"event_id": partly[-1].event_id + "-again"})
+    log = tmp_path / "events.jsonl"
+    log.write_text("\n".join(event_to_json(e) for e in [*partly, again]) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["report", "--events", str(log), "--out", str(tmp_path / "r"), "--as-of", "2026-11-30"],
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 1  # a refused record, as before: named on stderr, report still written
+    written = json.loads((tmp_path / "r" / "report.json").read_text("utf-8"))
+    assert written["not_counted"] == {
+        "clients": 0,
+        "partly": 1,
+        "events": 1,
+        "reasons": {"refused": 1},
+    }

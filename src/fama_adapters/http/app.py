@@ -1255,6 +1255,16 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
                     "erased from it",
                 )
             )
+        if not fama.can_compare_and_erase:  # a plugin store without compare-and-erase
+            raise _ProblemError(
+                _simple(
+                    409,
+                    "erasure-unsupported",
+                    "This store cannot erase safely here",
+                    "the agency's event store cannot check the version as it erases, so an "
+                    "event recorded meanwhile could be erased too; erase with fama erase",
+                )
+            )
         # Compare-and-erase: an event appended since the check above is a 409, nothing erased.
         done = fama.erase(client_id, expected_version=expected)
         response.headers.update(_etag(version))

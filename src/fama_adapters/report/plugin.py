@@ -211,6 +211,7 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
             "written": [str(p) for p in paths],
             "problems": [str(p) for p in problems],
             "withheld": report.access.withheld,
+            "not_counted": report.not_counted.model_dump(),
         },
         summary_lines(report) + f"wrote {len(paths)} files to {args.out}\n",
     )
