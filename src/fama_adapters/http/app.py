@@ -1116,16 +1116,21 @@ def _report_routes(app: FastAPI, service: Service) -> None:
             # Stored events: a rule added since flags them (as every read of a store does).
             state: ClientState | None = None
             reasons: Counter[str] = Counter()
+            events: list[Event] = []
             for record in stored:
                 try:
-                    event = record.event()
+                    events.append(record.event())
                 except FamaError:
                     reasons["unreadable"] += 1
-                    continue
-                try:
-                    state = fold((event,), state, flag_newer_rules=True)
-                except FamaError:
-                    reasons["refused"] += 1
+            try:  # the whole stream at once, as before; event by event only when refused
+                state = fold(events, flag_newer_rules=True) if events else None
+            except FamaError:
+                state = None
+                for event in events:
+                    try:
+                        state = fold((event,), state, flag_newer_rules=True)
+                    except FamaError:
+                        reasons["refused"] += 1
             if state is not None:
                 caseload.append(state)
             if reasons:
