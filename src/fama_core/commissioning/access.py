@@ -35,6 +35,7 @@ from fama_core.codes import AccompanimentOutcome, CommitmentOutcome, EpisodeStat
 from fama_core.commissioning.suppression import (
     DEFAULT_THRESHOLD,
     Relation,
+    Unprotectable,
     check_relations,
     suppress,
 )
@@ -358,6 +359,8 @@ RELATION_RULES: tuple[str, ...] = (
     "'none chosen' has nobody committed",
     "keyworkers sit within teams: a team adds up to its keyworkers (a keyworker in several "
     "teams contributes its clients within each, at least one in each)",
+    "every client who raised an obstacle was introduced: the area's introduced is each "
+    "obstacle's count plus the clients who did not raise it (a count of clients)",
 )
 """The relations suppression protects against, as a reader would state them (docs)."""
 
@@ -501,7 +504,11 @@ def _rekey(prefix: str, key: Key) -> Key:
 
 
 def _earlier_cells(
-    n: int, earlier: EarlierReport, this: AccessCells, this_period: Period
+    n: int,
+    earlier: EarlierReport,
+    this: AccessCells,
+    this_period: Period,
+    this_obstacles: Mapping[Obstacle, int],
 ) -> tuple[dict[Key, int], dict[Key, int], list[Relation[Key]], dict[Key, int]]:
     """What a reader of an earlier report knows, keyed apart: fixed, hidden, relations, floors.
 
@@ -553,6 +560,48 @@ def _earlier_cells(
         for r in both.relations
     ]
     floors = {_rekey(tag_before, k): v for k, v in before.floors.items()}
+    # Obstacle counts: the earlier report's shown ones fixed, withheld ones unknown, and
+    # each count of either period the overlap's plus the rest (as for every other count).
+    intro = (Dimension.AREA.value, AREA, "introduced")
+    shown_obstacles = {o.obstacle: o.clients for o in earlier.published.obstacles}
+    ob_before = _obstacle_cells(obstacle_counts(earlier.journeys), before.published.get(intro, 0))
+    ob_both = _obstacle_cells(obstacle_counts(earlier.overlap), both.published.get(intro, 0))
+    ob_this = _obstacle_cells(this_obstacles, this.published.get(intro, 0))
+    for key, true in ob_before[0].items():
+        value = shown_obstacles.get(Obstacle(key[1]), 0)
+        if value is not None and value != true:
+            raise InputUnreadable(
+                source=f"earlier report {n + 1}",
+                reason="its figures cannot be reproduced from these records (they have "
+                "changed since it was made), so differences with it cannot be checked; "
+                "build both reports from the same records",
+            )
+        if value is None:
+            hidden[_rekey(tag_before, key)] = true
+        else:
+            fixed[_rekey(tag_before, key)] = value
+    hidden.update({_rekey(tag_before, k): v for k, v in ob_before[1].items()})
+    hidden.update({_rekey(tag_both, k): v for k, v in {**ob_both[0], **ob_both[1]}.items()})
+    relations += [
+        Relation(_rekey(tag, r.total), tuple(_rekey(tag, p) for p in r.parts))
+        for tag, cells in ((tag_before, ob_before), (tag_both, ob_both))
+        for r in cells[2]
+    ]
+    for key in ob_this[0]:
+        overlap = _rekey(tag_both, key)
+        for tag, values, mine in (
+            (tag_only_before, ob_before[0], _rekey(tag_before, key)),
+            (tag_only_this, ob_this[0], key),
+        ):
+            rest = _rekey(tag, key)
+            hidden[rest] = values[key] - ob_both[0][key]
+            relations.append(Relation(mine, (overlap, rest)))
+            if hidden[rest] == 0 and (
+                (tag == tag_only_before and _within(earlier_period, this_period))
+                or (tag == tag_only_this and _within(this_period, earlier_period))
+            ):
+                del hidden[rest]
+                fixed[rest] = 0
     every = [*COUNT_MEASURES, *(name for name, _w, _p in _DIFFERENCES)]
     this_values = {**this.published, **this.hidden}
     before_values = {**before.published, **before.hidden}
@@ -595,6 +644,42 @@ def _earlier_cells(
                     del hidden[cell]
                     fixed[cell] = 0
     return fixed, hidden, relations, floors
+
+
+OBSTACLE = "obstacle"
+"""The dimension name of obstacle counts in the suppression model (``(OBSTACLE, code, m)``)."""
+
+
+def obstacle_counts(journeys: Iterable[ClientJourney]) -> dict[Obstacle, int]:
+    """How many clients raised each obstacle (only those raised at all)."""
+    raised: dict[Obstacle, int] = {}
+    for journey in journeys:
+        for o in journey.obstacles:
+            raised[o] = raised.get(o, 0) + 1
+    return raised
+
+
+def _obstacle_cells(
+    raised: Mapping[Obstacle, int], introduced: int
+) -> tuple[dict[Key, int], dict[Key, int], list[Relation[Key]]]:
+    """Obstacle counts as cells: shown ones, hidden "not raised", and how they add up.
+
+    Every client who raised an obstacle was introduced: the area's introduced is
+    each obstacle's count plus the clients who did not raise it. A shown obstacle
+    count is thus a floor under the area's introduced, and a reader of two reports
+    can difference their obstacle counts like any other.
+    """
+    shown: dict[Key, int] = {}
+    hidden: dict[Key, int] = {}
+    relations: list[Relation[Key]] = []
+    area = (Dimension.AREA.value, AREA, "introduced")
+    for o in Obstacle:
+        count = (OBSTACLE, o.value, "clients")
+        rest = (OBSTACLE, o.value, "not_raised")
+        shown[count] = raised.get(o, 0)
+        hidden[rest] = introduced - shown[count]
+        relations.append(Relation(area, (count, rest)))
+    return shown, hidden, relations
 
 
 Period = tuple[dt.date | None, dt.date | None]
@@ -655,25 +740,50 @@ def analyse_access(
     relations = list(cells.relations)
     floors = dict(cells.floors)
     fixed: dict[Key, int] = {}
+    earlier = list(earlier)
+    earlier_given = bool(earlier)
+    # Obstacles are cells too: a shown count is a floor under the area's introduced. One
+    # nobody raised is not listed, which says it is 0: known, never a complement.
+    raised = obstacle_counts(rows)
+    ob_shown, ob_hidden, ob_relations = _obstacle_cells(
+        raised, published[(Dimension.AREA.value, AREA, "introduced")]
+    )
+    published = {**published, **{k: v for k, v in ob_shown.items() if v}}
+    fixed.update({k: v for k, v in ob_shown.items() if not v})
+    hidden.update(ob_hidden)
+    relations += ob_relations
     for n, before in enumerate(earlier):
         more_fixed, more_hidden, more_relations, more_floors = _earlier_cells(
-            n, before, cells, (period_start, period_end)
+            n, before, cells, (period_start, period_end), raised
         )
         fixed.update(more_fixed)
         hidden.update(more_hidden)
         relations += more_relations
         floors.update(more_floors)
-    withheld = suppress(
-        published,
-        hidden,
-        relations,
-        threshold,
-        also=tiny,
-        protection=protection,
-        floors=floors,
-        fixed=fixed,
-        tiers={key: SUPPRESSION_TIERS.get(key[0], 0) for key in published},
-    )
+    try:
+        withheld = suppress(
+            published,
+            hidden,
+            relations,
+            threshold,
+            also=tiny,
+            protection=protection,
+            floors=floors,
+            fixed=fixed,
+            tiers={key: SUPPRESSION_TIERS.get(key[0], 0) for key in published},
+        )
+    except Unprotectable:
+        if not earlier_given:  # nothing published before: a bug, not a refusal
+            raise
+        # Even withholding every count of this report would let a reader narrow a count
+        # the earlier report withheld: refuse rather than publish anything of it.
+        raise InputUnreadable(
+            source="earlier reports",
+            reason="this report and the earlier ones together would give away counts the "
+            "earlier ones withheld, whatever this one withholds; publish this period without "
+            "them only if they were never published, or choose a period that does not overlap "
+            "theirs",
+        ) from None
 
     order = {code: i for i, code in enumerate(organisation_order)}
 
@@ -712,25 +822,21 @@ def analyse_access(
             )
         )
 
-    raised: dict[Obstacle, int] = {}
-    for journey in rows:
-        for o in journey.obstacles:
-            raised[o] = raised.get(o, 0) + 1
     # Shown obstacles most raised first; withheld ones after, in the hand-outs' order,
     # so their position says nothing about their size.
     catalogue_rank = {o: i for i, o in enumerate(Obstacle)}
+    kept_back = {o for o in raised if (OBSTACLE, o.value, "clients") in withheld}
     shown = sorted(
-        (o for o, n in raised.items() if not 0 < n < threshold),
+        (o for o in raised if o not in kept_back),
         key=lambda o: (-raised[o], catalogue_rank[o]),
-    )
-    hidden_obstacles = sorted(
-        (o for o, n in raised.items() if 0 < n < threshold), key=catalogue_rank.__getitem__
     )
     obstacles = (
         *(ObstacleFigure(obstacle=o, clients=raised[o]) for o in shown),
-        *(ObstacleFigure(obstacle=o, clients=None) for o in hidden_obstacles),
+        *(
+            ObstacleFigure(obstacle=o, clients=None)
+            for o in sorted(kept_back, key=catalogue_rank.__getitem__)
+        ),
     )
-    small_obstacles = sum(1 for n in raised.values() if 0 < n < threshold)
     return AccessReport(
         threshold=threshold,
         protection=threshold if protection is None else protection,
@@ -738,5 +844,5 @@ def analyse_access(
         period_end=period_end,
         groups=tuple(groups),
         obstacles=obstacles,
-        withheld=len(withheld) + small_obstacles,
+        withheld=len(withheld),
     )

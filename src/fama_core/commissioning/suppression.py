@@ -87,6 +87,15 @@ class Relation(Generic[K]):
         return (self.total, *self.parts)
 
 
+class Unprotectable(AssertionError):
+    """No withheld set protects every sensitive count: some are given away by fixed cells.
+
+    Only possible when ``fixed`` counts (an earlier report already published)
+    narrow a sensitive count on their own; callers with such counts turn it
+    into a refusal (``analyse_access``), others treat it as the bug it is.
+    """
+
+
 def is_small(value: int, threshold: int) -> bool:
     """Whether ``value`` people is a count to withhold (1 to ``threshold - 1``)."""
     return 0 < value < threshold
@@ -716,7 +725,7 @@ def _protect(
         if withheld == before:  # nothing shown is left beside them: cannot happen (unbounded)
             if restricted:
                 return None
-            raise AssertionError("suppression could not protect every sensitive count")
+            raise Unprotectable("suppression could not protect every sensitive count")
         local = _local(
             attack.published,
             attack.hidden,
