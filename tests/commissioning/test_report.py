@@ -372,3 +372,36 @@ def test_a_completeness_file_without_per_keyworker_counts_is_reported_and_the_re
     assert "no_fama_record: needs a whole number of clients" in err
     written = json.loads((tmp_path / "o" / "report.json").read_text())
     assert written["completeness"] is None
+
+
+def test_report_command_refuses_earlier_reports_it_cannot_keep_protected_by_file_name(
+    tmp_path, monkeypatch
+):
+    # analyse_access refuses when no withheld set protects the earlier reports
+    # (test_attack.py); the command names the files and publishes nothing.
+    from fama_core.commissioning import access
+    from fama_core.commissioning.suppression import Unprotectable
+
+    common = ("--as-of", "2026-07-31", "--from", "2026-01-01", "--to", "2026-03-31")
+    log = _area_log(tmp_path, 60)
+    code, _, err = run("report", "--events", str(log), *common, "--out", str(tmp_path / "a"))
+    assert code == 0, err
+
+    def cannot(*_a, **_k):
+        raise Unprotectable("suppression could not protect every sensitive count")
+
+    monkeypatch.setattr(access, "suppress", cannot)
+    code, _, err = run(
+        "report",
+        "--events",
+        str(log),
+        *common,
+        "--earlier",
+        str(tmp_path / "a" / "report.json"),
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert code == 3, err
+    assert "--earlier report.json: this report and the earlier ones together" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "b" / "report.json").exists()

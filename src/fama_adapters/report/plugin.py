@@ -202,6 +202,9 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
             raise InputUnreadable(
                 source=f"--earlier {args.earlier[n].name}", reason=exc.reason
             ) from None
+        if exc.source == "earlier reports":  # together: name every file given
+            names = ", ".join(path.name for path in args.earlier)
+            raise InputUnreadable(source=f"--earlier {names}", reason=exc.reason) from None
         raise
     paths = write_report(report, args.out)
     for problem in problems:
