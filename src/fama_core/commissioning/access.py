@@ -503,6 +503,27 @@ def _rekey(prefix: str, key: Key) -> Key:
     return (f"{prefix}{key[0]}", key[1], key[2])
 
 
+def _place_earlier(
+    value: int | None, true: int, key: Key, n: int, fixed: dict[Key, int], hidden: dict[Key, int]
+) -> None:
+    """File one figure of earlier report ``n``: shown (``fixed``) or withheld (``hidden``).
+
+    A shown figure that the records no longer give is refused: differences with a report the
+    records cannot reproduce cannot be checked.
+    """
+    if value is None:
+        hidden[key] = true
+    elif value != true:
+        raise InputUnreadable(
+            source=f"earlier report {n + 1}",
+            reason="its figures cannot be reproduced from these records (they have "
+            "changed since it was made), so differences with it cannot be checked; "
+            "build both reports from the same records",
+        )
+    else:
+        fixed[key] = value
+
+
 def _earlier_cells(
     n: int,
     earlier: EarlierReport,
@@ -529,19 +550,9 @@ def _earlier_cells(
         shown_groups.add((g.dimension.value, g.group))
         for m in COUNT_MEASURES:
             key = (g.dimension.value, g.group, m)
-            true = before.published.get(key, 0)
-            value = g.counts[m]
-            if value is not None and value != true:
-                raise InputUnreadable(
-                    source=f"earlier report {n + 1}",
-                    reason="its figures cannot be reproduced from these records (they have "
-                    "changed since it was made), so differences with it cannot be checked; "
-                    "build both reports from the same records",
-                )
-            if value is None:
-                hidden[_rekey(tag_before, key)] = true
-            else:
-                fixed[_rekey(tag_before, key)] = value
+            _place_earlier(
+                g.counts[m], before.published.get(key, 0), _rekey(tag_before, key), n, fixed, hidden
+            )
     for dim, label in before.members:
         if (dim.value, label) not in shown_groups:
             raise InputUnreadable(
@@ -569,17 +580,7 @@ def _earlier_cells(
     ob_this = _obstacle_cells(this_obstacles, this.published.get(intro, 0))
     for key, true in ob_before[0].items():
         value = shown_obstacles.get(Obstacle(key[1]), 0)
-        if value is not None and value != true:
-            raise InputUnreadable(
-                source=f"earlier report {n + 1}",
-                reason="its figures cannot be reproduced from these records (they have "
-                "changed since it was made), so differences with it cannot be checked; "
-                "build both reports from the same records",
-            )
-        if value is None:
-            hidden[_rekey(tag_before, key)] = true
-        else:
-            fixed[_rekey(tag_before, key)] = value
+        _place_earlier(value, true, _rekey(tag_before, key), n, fixed, hidden)
     hidden.update({_rekey(tag_before, k): v for k, v in ob_before[1].items()})
     hidden.update({_rekey(tag_both, k): v for k, v in {**ob_both[0], **ob_both[1]}.items()})
     relations += [
