@@ -42,7 +42,6 @@ from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
     MeetingFeedError,
-    assumed_zone_warning,
     resolve_zone,
 )
 from fama_adapters.meetings.seen import SeenIds
@@ -460,7 +459,6 @@ def read_bmlt(
     report = ImportReport(source=label, sink=options.sink)
     table = parse_formats(formats, report.warnings) if formats is not None else {}
     seen = SeenIds()
-    assumed = 0
     for position, raw in enumerate(meetings):
         report.entries += 1
         record = _record(position, raw)
@@ -473,14 +471,9 @@ def read_bmlt(
             id_field="id_bigint",
             duplicate_of=lambda earlier: f"meetings[{earlier}]",
         )
-        if admitted is None:
-            continue
-        meeting, zone_assumed = admitted
-        assumed += zone_assumed
-        report.add(meeting)
-        report.warnings.extend(f"{record}: {w}" for w in warn)
-    if assumed:
-        report.warnings.append(assumed_zone_warning(label, assumed))
+        if admitted is not None:
+            report.keep(record, *admitted, warn)
+    report.close()
     return report
 
 

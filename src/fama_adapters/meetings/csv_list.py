@@ -34,7 +34,6 @@ from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
     MeetingFeedError,
-    assumed_zone_warning,
     resolve_zone,
     unknown_types_warning,
 )
@@ -327,7 +326,6 @@ def read_csv_lines(
         raise MeetingFeedError(source=label, reason="missing column(s): " + ", ".join(missing))
     report = ImportReport(source=label, sink=options.sink)
     seen = SeenIds()
-    assumed = 0
     for number, raw in _rows(reader, report):
         row = {(k or "").strip().lower(): v or "" for k, v in raw.items() if isinstance(v, str)}
         if not any(v.strip() for v in row.values()):
@@ -347,12 +345,9 @@ def read_csv_lines(
             continue
         meeting, zone_assumed = admitted
         if meeting.unrecognised_types:
-            report.warnings.append(f"{record}: {unknown_types_warning(meeting.unrecognised_types)}")
-        report.add(meeting)
-        report.warnings.extend(f"{record}: {w}" for w in warn)
-        assumed += zone_assumed
-    if assumed:
-        report.warnings.append(assumed_zone_warning(label, assumed))
+            warn.insert(0, unknown_types_warning(meeting.unrecognised_types))
+        report.keep(record, meeting, zone_assumed, warn)
+    report.close()
     return report
 
 

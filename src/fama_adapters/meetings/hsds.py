@@ -40,7 +40,6 @@ from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
     MeetingFeedError,
-    assumed_zone_warning,
     resolve_zone,
 )
 from fama_adapters.meetings.seen import SeenIds
@@ -434,7 +433,6 @@ def hsds_to_meetings(
     label = options.source or source
     report = ImportReport(source=label, sink=options.sink)
     seen = SeenIds()
-    assumed = 0
     for position, raw in enumerate(services):
         report.entries += 1
         record = f"services[{position}]"
@@ -448,14 +446,9 @@ def hsds_to_meetings(
             id_field="id",
             duplicate_of=lambda earlier: f"services[{earlier}]",
         )
-        if admitted is None:
-            continue
-        meeting, zone_assumed = admitted
-        report.add(meeting)
-        report.warnings.extend(f"{record}: {w}" for w in warn)
-        assumed += zone_assumed
-    if assumed:
-        report.warnings.append(assumed_zone_warning(label, assumed))
+        if admitted is not None:
+            report.keep(record, *admitted, warn)
+    report.close()
     return report
 
 

@@ -36,7 +36,6 @@ from fama_adapters.meetings.report import (
     ImportOptions,
     ImportReport,
     MeetingFeedError,
-    assumed_zone_warning,
     resolve_zone,
     unknown_types_warning,
 )
@@ -265,7 +264,6 @@ def read_meeting_guide(
     label = options.source or source
     report = ImportReport(source=label, sink=options.sink)
     seen = SeenIds()
-    assumed = 0
     for position, raw in enumerate(entries):
         report.entries += 1
         record = f"meetings[{position}]"
@@ -279,14 +277,9 @@ def read_meeting_guide(
             noun="slug",
             duplicate_of=lambda earlier: f"meetings[{earlier}]",
         )
-        if admitted is None:
-            continue
-        meeting, zone_assumed = admitted
-        report.add(meeting)
-        report.warnings.extend(f"{record}: {w}" for w in warn)
-        assumed += zone_assumed
-    if assumed:
-        report.warnings.append(assumed_zone_warning(label, assumed))
+        if admitted is not None:
+            report.keep(record, *admitted, warn)
+    report.close()
     return report
 
 

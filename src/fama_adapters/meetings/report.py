@@ -204,6 +204,8 @@ class ImportReport:
     """From :attr:`ImportOptions.sink`: meetings go there, not to ``meetings``."""
     passed_on: int = 0
     """How many meetings went to the sink."""
+    zones_assumed: int = field(default=0, compare=False)
+    """How many kept meetings had their time zone assumed (one warning for all: :meth:`close`)."""
 
     def add(self, meeting: Meeting) -> None:
         """Keep one imported meeting, or pass it to the sink."""
@@ -212,6 +214,17 @@ class ImportReport:
         else:
             self.sink(meeting)
             self.passed_on += 1
+
+    def keep(self, record: str, meeting: Meeting, zone_assumed: bool, warn: Iterable[str]) -> None:
+        """Keep a meeting :meth:`admit` let through, with its entry's warnings naming ``record``."""
+        self.add(meeting)
+        self.warnings.extend(f"{record}: {w}" for w in warn)
+        self.zones_assumed += zone_assumed
+
+    def close(self) -> None:
+        """End the import: the one warning for every meeting whose time zone was assumed."""
+        if self.zones_assumed:
+            self.warnings.append(assumed_zone_warning(self.source, self.zones_assumed))
 
     def admit(
         self,
