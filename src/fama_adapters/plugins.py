@@ -80,7 +80,7 @@ BUILTIN_COMMANDS: Mapping[str, tuple[str, str]] = {
     ),
     "erase": (
         "fama_adapters.store.plugin",
-        "erase a client's personal text for good (deletes its key; --yes)",
+        "erase a client's personal text for good (deletes its key; --yes --expect-version N)",
     ),
     "fhir": (
         "fama_adapters.fhir.plugin",

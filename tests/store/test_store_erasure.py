@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import io
 import json
@@ -79,7 +80,7 @@ def test_after_erase_no_byte_of_the_canary_or_the_key_is_in_the_file_wal_or_a_la
 ):
     key = key_of(recorded, "c1")
     assert holds(recorded, key) != []  # the key is in the store until erased
-    code, out, _ = run("erase", "c1", "--store", recorded, "--yes")
+    code, out, _ = run("erase", "c1", "--store", recorded, "--yes", "--expect-version", "5")
     assert code == 0 and "erased client c1" in out
     assert holds(recorded, key) == [] and holds(recorded, CANARY.encode()) == []
     backup = tmp_path / "backup.db"
@@ -142,10 +143,82 @@ def test_postgres_never_stores_the_personal_text_in_plain(postgres_url):
 
 
 def test_erase_asks_for_yes_and_an_unknown_client_fails(recorded):
-    code, _, err = run("erase", "c1", "--store", recorded)
+    code, _, err = run("erase", "c1", "--store", recorded, "--expect-version", "5")
     assert code == 2 and "--yes" in err
-    code, _, err = run("erase", "nobody", "--store", recorded, "--yes")
+    code, _, err = run("erase", "nobody", "--store", recorded, "--yes", "--expect-version", "1")
     assert code == 3 and "no events for client nobody" in err
+
+
+def readable(url: str, client: str = "c1") -> bool:
+    with Fama.open(url) as fama:
+        return fama.state(client).current.goals[0].goal.description == CANARY
+
+
+def test_erase_without_the_version_it_confirms_does_nothing(recorded, tmp_path):
+    """Regression: `fama erase CLIENT --yes` erased whatever the record had become."""
+    code, _, err = run("erase", "c1", "--store", recorded, "--yes")
+    assert code == 2
+    assert "--expect-version N" in err and "`fama show c1`" in err and "nothing was erased" in err
+    assert "--yes to" not in err  # it was given
+    assert readable(recorded)
+    # a usage error: nothing is opened, so a store that is not there is not the message
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    code, _, err = run("erase", "c1", "--store", missing)
+    assert code == 2 and "--yes to confirm" in err and "--expect-version N" in err
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_erase_refuses_a_record_that_changed_since_its_version_was_read(kind, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'e.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    with Fama.open(url, create=True) as fama:
+        fama.record(journey("c1")[:4])  # the data lead reads version 4 …
+        fama.record(journey("c1")[4:])  # … and a keyworker records session 2 meanwhile
+    code, out, err = run("erase", "c1", "--store", url, "--yes", "--expect-version", "4")
+    assert code == 3 and out == ""
+    assert err == (
+        "fama erase: client c1 is at version 5, not 4: its record changed since that version "
+        "was read, so nothing was erased; read it again (`fama show c1`) and erase with the "
+        "version it prints\n"
+    )
+    assert readable(url)
+    code, out, _ = run("erase", "c1", "--store", url, "--yes", "--expect-version", "5", "--json")
+    assert code == 0 and json.loads(out)["version"] == 5 and not readable_or_erased(url)
+    # erased since: a stale version is still a conflict, the right one says it was done
+    assert run("erase", "c1", "--store", url, "--yes", "--expect-version", "4")[0] == 3
+    code, out, _ = run("erase", "c1", "--store", url, "--yes", "--expect-version", "5")
+    assert code == 0 and "was already erased" in out
+
+
+def readable_or_erased(url: str) -> bool:
+    with Fama.open(url) as fama:
+        return fama.state("c1").current.goals[0].goal.description != ERASED
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "abc", "1e3", "5.0", "\u0665", "", " 5", "9" * 30])
+def test_expect_version_is_a_whole_number_from_1_and_not_repeated(recorded, given, capsys):
+    code, _, _ = run("erase", "c1", "--store", recorded, "--yes", f"--expect-version={given}")
+    err = capsys.readouterr().err  # argparse writes its usage errors to sys.stderr
+    assert code == 2 and "argument --expect-version: must be a client's version" in err
+    if len(given) >= 2:
+        assert given not in err
+    assert readable(recorded)
+
+
+@given(st.text(max_size=24))
+def test_whatever_expect_version_holds_it_is_a_version_or_refused_unrepeated(text):
+    from fama_adapters.store.plugin import _stream_version
+
+    try:
+        version = _stream_version(text)
+    except argparse.ArgumentTypeError as exc:
+        assert not (text.isascii() and text.isdigit() and 1 <= int(text) < 10**18)
+        assert len(text) < 2 or text not in str(exc)
+    else:
+        assert version >= 1 and str(version) == text.lstrip("0")
 
 
 def test_a_store_of_the_previous_release_is_sealed_by_its_migration(tmp_path):
@@ -173,7 +246,7 @@ def test_subject_export_gives_everything_in_plain_words_and_json(recorded, tmp_p
     export = json.loads(out)
     assert export["erased"] is None and len(export["events"]) == 5
     assert export["events"][2]["event"]["goal"]["description"] == CANARY
-    run("erase", "c1", "--store", recorded, "--yes")
+    run("erase", "c1", "--store", recorded, "--yes", "--expect-version", "5")
     target = tmp_path / "sar.txt"
     code, _, err = run("subject-export", "c1", "--store", recorded, "--out", str(target))
     text = target.read_text()

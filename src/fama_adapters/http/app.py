@@ -1267,7 +1267,8 @@ def _record_keeping_routes(app: FastAPI, service: Service) -> None:
                     "erasure-unsupported",
                     "This store cannot erase safely here",
                     "the agency's event store cannot check the version as it erases, so an "
-                    "event recorded meanwhile could be erased too; erase with fama erase",
+                    "event recorded meanwhile could be erased too; its erase must take "
+                    "expected_version (docs/embedding.md)",
                 )
             )
         # Compare-and-erase: an event appended since the check above is a 409, nothing erased.

@@ -42,7 +42,7 @@ from fama_adapters.store import (
     redact_url,
 )
 from fama_adapters.views import REDACTED, client_view
-from fama_core.errors import StoreError
+from fama_core.errors import ConcurrencyConflict, StoreError
 from fama_core.events import events_from_json_lines
 
 __all__ = [
@@ -524,13 +524,40 @@ def _configure_migrate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_erase(args: argparse.Namespace, ctx: CliContext) -> int:
-    if not args.yes:
+    # Both confirmations are asked before the store is opened: a usage error does nothing.
+    if not args.yes or args.expect_version is None:
+        missing = [
+            *(["--yes to confirm that erasure cannot be undone"] if not args.yes else []),
+            *(
+                [
+                    "--expect-version N to say which record you erase (N is the version "
+                    f"`fama show {args.client}` prints)"
+                ]
+                if args.expect_version is None
+                else []
+            ),
+        ]
         ctx.stderr.write(
-            "fama erase: erasure cannot be undone; add --yes to erase the client's personal text\n"
+            "fama erase: erasure cannot be undone; nothing was erased: add "
+            + " and ".join(missing)
+            + "\n"
         )
         return ExitCode.USAGE
     with _open(args, ctx) as fama:
-        done = fama.erase(args.client)
+        try:
+            done = fama.erase(args.client, expected_version=args.expect_version)
+        except ConcurrencyConflict as exc:
+            if exc.actual == 0:  # the store compares before it looks the client up
+                raise StoreError(
+                    f"no events for client {args.client} in {fama.store.url}"
+                ) from None
+            ctx.stderr.write(
+                f"fama erase: client {args.client} is at version {exc.actual}, not "
+                f"{args.expect_version}: its record changed since that version was read, so "
+                f"nothing was erased; read it again (`fama show {args.client}`) and erase with "
+                "the version it prints\n"
+            )
+            return ExitCode.FAILED
     if done.already:
         text = f"client {done.client_id} was already erased at {done.erased_at}; nothing more to do"
     else:
@@ -547,6 +574,7 @@ def _run_erase(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.emit(
         {
             "client_id": done.client_id,
+            "version": args.expect_version,
             "events": done.events,
             "erased_at": done.erased_at,
             "already": done.already,
@@ -557,10 +585,27 @@ def _run_erase(args: argparse.Namespace, ctx: CliContext) -> int:
     return ExitCode.OK
 
 
+def _stream_version(text: str) -> int:
+    """``--expect-version``: a whole number from 1, as ``fama show`` prints it."""
+    if not text.isascii() or not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise argparse.ArgumentTypeError(
+            "must be a client's version: a whole number from 1, as `fama show CLIENT` prints it"
+        )
+    return int(text)
+
+
 def _configure_erase(p: argparse.ArgumentParser) -> None:
     p.add_argument("client", help="the client's id (the event stream)")
     _store_option(p)
     p.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
+    p.add_argument(
+        "--expect-version",
+        type=_stream_version,
+        default=None,
+        metavar="N",
+        help="required: the client's version as `fama show CLIENT` prints it (its first line); "
+        "if the record changed since, nothing is erased (exit 3)",
+    )
 
 
 _KIND_WORDS = {
@@ -725,7 +770,7 @@ def fama_register_commands(register: Callable[[Command], None]) -> None:
     register(
         Command(
             "erase",
-            "erase a client's personal text for good (deletes its key; --yes)",
+            "erase a client's personal text for good (deletes its key; --yes --expect-version N)",
             _run_erase,
             _configure_erase,
             "Crypto-shredding: the client's personal text is stored encrypted under a key of "
