@@ -307,3 +307,47 @@ def test_read_ahead_hands_on_every_log_in_order_and_holds_a_bounded_batch(sizes,
         assert sum(weight[:-1]) < lines  # the batch ended at the first log to reach the budget
         out.append(log)
     assert [id(x) for x in out] == [id(x) for x in logs]
+
+
+# -------------------------------------------------------------------------- one declaration
+
+
+def test_export_and_export_logs_declare_their_options_once():
+    """`export` repeated `export_logs`' keyword arguments one by one (found by `duplicates`);
+    both now take :class:`ExportOptions`, so an option added is added to both."""
+    import inspect
+    import typing
+
+    from fama_adapters.ndtms.export import ExportOptions, export_logs
+
+    for function in (export, export_logs):
+        params = inspect.signature(function).parameters.values()
+        (rest,) = [p for p in params if p.kind is p.VAR_KEYWORD]
+        assert typing.get_type_hints(function)[rest.name] == typing.Unpack[ExportOptions]
+        named = {p.name for p in params if p.kind is p.KEYWORD_ONLY}
+        assert named <= {"verify"}
+    assert ExportOptions.__required_keys__ == {"as_of"}
+
+
+def test_export_is_export_logs_over_the_scanned_log_with_every_option():
+    from fama_adapters.ndtms.export import export_logs, read_ahead
+
+    log = log_bytes(journey("c1"), journey("c2", peer=False, end="declined")).splitlines(True)
+    ctxs = ctx_bytes(_ctx("c1"), _ctx("c2")).splitlines(True)
+    results = []
+    for run in (
+        lambda **kw: export(log, ctxs, **kw),
+        lambda **kw: export_logs(read_ahead(scan_log(log)), ctxs, **kw),
+    ):
+        out, explain, report, seen = io.BytesIO(), io.StringIO(), Completeness(), []
+        summary = run(
+            out=out,
+            table=TABLE,
+            as_of=D(2026, 6, 1),
+            completeness=report,
+            flagged={"c1": frozenset({"R1"})},
+            progress=seen.append,
+            explain=explain,
+        )
+        results.append((out.getvalue(), explain.getvalue(), summary.as_dict(), report.overall))
+    assert results[0] == results[1] and results[0][0] and results[0][1]

@@ -6,7 +6,7 @@ registers a :class:`~fama_adapters.ndtms.formats.NdtmsFormat`;
 """
 
 from fama_adapters.ndtms.csvfile import ExtractWriter, ReadProblem, ReadRow, read_extract
-from fama_adapters.ndtms.export import Completeness, ExportSummary, export
+from fama_adapters.ndtms.export import Completeness, ExportOptions, ExportSummary, export
 from fama_adapters.ndtms.formats import NdtmsFormat, SubmissionFormat, validate_extract
 from fama_adapters.ndtms.logscan import read_contexts, scan_log
 from fama_adapters.ndtms.merge import FILLED_COLUMNS, MergeReport, merge_extract
@@ -14,6 +14,7 @@ from fama_adapters.ndtms.merge import FILLED_COLUMNS, MergeReport, merge_extract
 __all__ = [
     "FILLED_COLUMNS",
     "Completeness",
+    "ExportOptions",
     "ExportSummary",
     "ExtractWriter",
     "MergeReport",

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, TypedDict, Unpack
 
 from fama_adapters.ndtms.csvfile import ExtractWriter, TemplateLayout
 from fama_adapters.ndtms.logscan import ClientContexts, ClientLog, read_contexts, scan_log
@@ -27,6 +27,7 @@ from fama_core.ndtms.validate import Validator
 
 __all__ = [
     "Completeness",
+    "ExportOptions",
     "ExportSummary",
     "KeyworkerCounts",
     "export",
@@ -125,46 +126,53 @@ def _log_key(reason: str) -> str:
     return "event line invalid"
 
 
+class _RequiredOptions(TypedDict):
+    """``as_of``, the one option :class:`ExportOptions` requires (a class of its own, since
+    ``Required[...]`` is not seen at run time under postponed annotations)."""
+
+    as_of: dt.date
+
+
+class ExportOptions(_RequiredOptions, total=False):
+    """The keyword arguments :func:`export` and :func:`export_logs` share (one declaration).
+
+    ``as_of`` is required: the date the rows are checked as of. ``completeness``
+    receives the completeness report; ``flagged`` maps client ids to rule codes
+    an existing extract broke, for that report. ``progress`` is called with the
+    number of clients done, every 1,000 clients. ``explain`` receives one JSON
+    line per row written: its line in the extract, ``MODID``, ``SUBMID`` and why
+    each flag has its value. ``template`` lays the rows out as a provider's own
+    extract (:func:`~fama_adapters.ndtms.csvfile.read_template`; default: the
+    table's layout).
+    """
+
+    completeness: NdtmsCompleteness | None
+    flagged: dict[str, frozenset[str]] | None
+    progress: Callable[[int], None] | None
+    explain: TextIO | None
+    template: TemplateLayout | None
+
+
 def export(
     events: Iterable[bytes],
     contexts: Iterable[bytes],
     out: BinaryIO | None,
     table: DatasetTable,
     *,
-    as_of: dt.date,
     verify: bool = True,
-    completeness: NdtmsCompleteness | None = None,
-    flagged: dict[str, frozenset[str]] | None = None,
-    progress: Callable[[int], None] | None = None,
-    explain: TextIO | None = None,
-    template: TemplateLayout | None = None,
+    **options: Unpack[ExportOptions],
 ) -> ExportSummary:
     """Stream rows for every client in both inputs to ``out`` (``None``: count only).
 
-    ``table`` carries the rules (intervention choice, peer support), a
-    provider's own with :meth:`~fama_core.ndtms.DatasetTable.with_rules`.
-    ``flagged`` maps client ids to rule codes an existing extract broke, for
-    the completeness report. ``progress`` is called with the number of
-    clients done, every 1,000 clients. ``explain`` receives one JSON line per
-    row written: its line in the extract, ``MODID``, ``SUBMID`` and why each
-    flag has its value. ``template`` lays the rows out as a provider's own
-    extract (:func:`~fama_adapters.ndtms.csvfile.read_template`; default: the
-    table's layout). ``verify`` is accepted for compatibility: the workflow is
-    always checked.
+    ``events`` and ``contexts`` are the lines of the event log and of the host's
+    treatment contexts, each in ascending client order. ``table`` carries the
+    rules (intervention choice, peer support), a provider's own with
+    :meth:`~fama_core.ndtms.DatasetTable.with_rules`. ``options`` are
+    :class:`ExportOptions` (``as_of`` required). ``verify`` is accepted for
+    compatibility: the workflow is always checked.
     """
     del verify
-    return export_logs(
-        read_ahead(scan_log(events)),
-        contexts,
-        out,
-        table,
-        as_of=as_of,
-        completeness=completeness,
-        flagged=flagged,
-        progress=progress,
-        explain=explain,
-        template=template,
-    )
+    return export_logs(read_ahead(scan_log(events)), contexts, out, table, **options)
 
 
 def read_ahead(
@@ -195,13 +203,7 @@ def export_logs(
     contexts: Iterable[bytes],
     out: BinaryIO | None,
     table: DatasetTable,
-    *,
-    as_of: dt.date,
-    completeness: NdtmsCompleteness | None = None,
-    flagged: dict[str, frozenset[str]] | None = None,
-    progress: Callable[[int], None] | None = None,
-    explain: TextIO | None = None,
-    template: TemplateLayout | None = None,
+    **options: Unpack[ExportOptions],
 ) -> ExportSummary:
     """:func:`export` of client logs already read (:func:`~fama_adapters.ndtms.logscan.scan_log`).
 
@@ -209,6 +211,12 @@ def export_logs(
     order; the benchmark uses this to time the export apart from decoding
     and folding the events.
     """
+    as_of = options["as_of"]
+    completeness = options.get("completeness")
+    flagged = options.get("flagged")
+    progress = options.get("progress")
+    explain = options.get("explain")
+    template = options.get("template")
     summary = ExportSummary()
     writer = ExtractWriter(out, table, template=template) if out is not None else None
     validator = Validator(
