@@ -360,6 +360,7 @@ _PATTERNS = {
     r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$": (
         "must be an identifier: 1 to 64 letters, digits or . _ : - starting with a letter or digit"
     ),
+    r"^[0-9a-f]{64}$": "must be 64 lower-case hexadecimal digits (a SHA-256 digest, as a seal is)",
     r"^[a-z0-9][a-z0-9_\-]{0,31}$": (
         "must be an organisation code: 1 to 32 lower-case letters, digits, _ or -, such as aa, "
         "na or smart (see the organisation codes in docs/event-reference.md)"
@@ -390,6 +391,7 @@ _PLAIN = {
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
+    "int_parsing_size": "must be a whole number, and this one has too many digits",
     "float_type": "must be a number",
     "float_parsing": "must be a number",
     "string_type": "must be text (a JSON string)",
