@@ -386,7 +386,7 @@ def mutate(draw: Any, document: dict[str, Any]) -> dict[str, Any]:
         pick = draw(st.integers(0, len(steps) - 1))
         choice = draw(st.sampled_from(["twice", "drop", "foreign"]))
         if choice == "twice":
-            steps.append(dict(steps[pick]))
+            steps.append(json.loads(json.dumps(steps[pick])))  # a copy, whatever it now is
         elif choice == "drop":
             steps.pop(pick)
         else:
@@ -628,3 +628,240 @@ def test_the_fast_path_calls_no_upcaster_for_any_kind() -> None:
     assert decoded == [ev._ADAPTER.validate_json(line, context=ev.DECODING) for line in lines]
     # and the classes are finished again: their own validators still upcast
     assert all(cls.__dict__["__pydantic_complete__"] is True for cls in ev._EVENT_CLASSES)
+
+
+# ---------------------------------------------------------------- kept step lists
+#
+# The fast path decodes each distinct note-free list of steps once and, in later lines with the
+# same text, swaps it for a token (fama_core.events._decode_session). These tests hold the swap
+# to the full path for valid lines and for lines crafted against the swap itself.
+
+
+@pytest.fixture
+def fresh_steps():
+    """Each test starts with no step list kept (the cache holds at most 1,024)."""
+    ev._forget_steps()
+    yield
+    ev._forget_steps()
+
+
+def _session_line(kind: str = "session_2_held", **spaces: Any) -> str:
+    document = json.loads(json.dumps(_PROBE[kind]))
+    for step in document["steps"]:
+        step.pop("note", None)
+    return json.dumps(document, **spaces) if spaces else json.dumps(document)
+
+
+def _steps_text(line: str) -> str:
+    start = line.index("[", line.index('"steps":'))
+    return line[start : line.index("]", start) + 1]
+
+
+def test_the_kept_path_is_built():
+    # If a pydantic release shaped its schemas otherwise, decoding would stay right but slower.
+    assert ev._KEPT_CHANGED == 6
+    assert ev._FAST_KEPT is not None
+
+
+def test_a_session_line_is_swapped_and_its_steps_shared(fresh_steps):
+    line = _session_line()
+    first, second = ev.event_from_json(line), ev.event_from_json(line.encode())
+    assert _steps_text(line) in ev._STEPS_TOKENS and _steps_text(line).encode() in ev._STEPS_TOKENS
+    assert first.steps is not None and first.steps == second.steps
+    again = ev.event_from_json(line)
+    assert again.steps is first.steps  # the kept tuple itself
+    assert_same(line)
+    assert_same(line.encode())
+    full_steps = ev._ADAPTER.validate_json(line, context=ev.DECODING).steps
+    for kept, fresh in zip(first.steps, full_steps, strict=True):
+        assert kept == fresh and hash(kept) == hash(fresh)
+        assert kept.model_dump() == fresh.model_dump()
+        assert kept.model_fields_set == fresh.model_fields_set
+        with pytest.raises(ValidationError):
+            kept.status = StepStatus.NOT_DONE  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "spaces",
+    [{}, {"separators": (", ", ": ")}, {"indent": 1}, {"separators": (",", " :  ")}],
+    ids=["default", "spaced", "indented", "odd"],
+)
+def test_spaced_json_is_swapped_too(fresh_steps, spaces):
+    line = _session_line(**spaces)
+    assert_same(line)
+    assert_same(line)  # the second time from the kept list
+    assert_same(line.encode())
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_valid_note_free_sessions_decode_the_same_through_kept_lists(data):
+    ev._forget_steps()
+    kind = data.draw(st.sampled_from(["session_1_held", "session_2_held", "session_3_held"]))
+    body = data.draw(bodies(kind))
+    body["steps"] = tuple(s.model_copy(update={"note": None}) for s in body["steps"])
+    event = CLASSES[kind](**data.draw(heads()), **body)
+    line = event.model_dump_json(exclude_none=True)
+    for _ in range(2):  # kept the first time, read from the kept list the second
+        assert_same(line)
+        assert_same(line.encode())
+    assert ev._STEPS_TOKENS  # the swap was used
+
+
+def _hostile_splices(line: str, token: str) -> list[str]:
+    """``line`` rewritten against the swap: tokens, duplicates, nesting, escapes, brackets."""
+    steps = _steps_text(line)
+    at = line.index('"steps":')
+    head, tail = line[:at], line[line.index(steps, at) + len(steps) :]
+    other = json.loads(json.dumps(_PROBE["session_1_held"]["steps"]))
+    return [
+        head + '"steps":' + token + tail,  # the token itself, in place of the list
+        head + '"steps":' + token + "," + '"steps":' + steps + tail,
+        head + '"steps":' + steps + ',"steps":' + token + tail,
+        head + '"steps":' + steps + ',"st\\u0065ps":' + token + tail,
+        head + '"st\\u0065ps":' + steps + ',"steps":' + steps + tail,
+        head + '"steps":' + steps + ',"st\\u0065ps":' + json.dumps(other) + tail,
+        head + '"steps":' + steps + ',"steps":' + json.dumps(other) + tail,
+        head + '"steps":' + json.dumps(other) + ',"steps":' + steps + tail,
+        head + '"steps":' + token + "0" + tail,
+        head + '"steps":' + token[:-1] + tail,
+        head + '"steps":' + token + ".0" + tail,
+        head + '"steps":' + token + "e0" + tail,
+        head + '"steps":-' + token + tail,
+        head + '"steps":"' + token + '"' + tail,
+        head + '"steps":' + f"{float(token):e}" + tail,
+        head + '"steps":' + steps + "5" + tail,
+        head + '"steps":' + steps + "]" + tail,
+        head + '"steps":' + steps[:-1] + tail,
+        head + '"steps":' + steps + steps + tail,
+        head + '"a\\"steps":' + steps + ',"steps":' + steps + tail,
+        head + '"a\\"steps":' + steps + tail,
+        head + '"x":"\\"steps\\":' + steps.replace('"', '\\"') + '","steps":' + steps + tail,
+        head + '"commitment_review":{"steps":' + steps + '},"steps":' + steps + tail,
+        head + '"steps":' + steps + ',"note":"' + token + '"' + tail,  # the mark in the line
+        head + '"steps":' + steps.replace('"done"', '"done","note":"]"', 1) + tail,
+        head + '"steps":' + steps.replace('"done"', '"done","note":null', 1) + tail,
+        head + '"steps":' + steps.replace('"done"', '"d\\u006fne"', 1) + tail,
+        head + '"steps":' + steps.replace("[", "[[", 1).replace("}", "}]", 1) + tail,
+        head + '"steps":' + steps.replace("},", "},1,", 1) + tail,
+        head + '"steps"\t:\n ' + steps + tail,
+        head + '"steps":' + steps + tail.replace("}", ',"steps":' + token + "}"),
+        line[:-1] + ',"steps":' + token + "}",
+        line.replace('"kind": "session_2_held"', '"kind": "session_3_held"'),
+        line.replace('"kind": "session_2_held"', '"kind": "episode_opened"'),
+        "[" + line + "]",
+        line + line,
+        line + "\n" + line,
+    ]
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_lines_crafted_against_the_swap_decode_as_the_full_path(fresh_steps, as_bytes):
+    line = _session_line()
+    ev.event_from_json(line.encode() if as_bytes else line)
+    token = ev._STEPS_TOKENS[_steps_text(line).encode() if as_bytes else _steps_text(line)]
+    token = token.decode() if isinstance(token, bytes) else token
+    crafted = _hostile_splices(line, token)
+    assert len(set(crafted)) == len(crafted)
+    for text in crafted:
+        assert_same(text.encode() if as_bytes else text)
+        assert_same(text.encode() if as_bytes else text)  # once more, lists kept by the first
+
+
+splice_pieces = st.sampled_from(
+    ['"steps":', "[", "]", "{", "}", ",", ":", '"', "\\", " ", "5", "0.5", "null", '"done"']
+)
+
+
+@settings(max_examples=600)
+@given(st.data())
+def test_text_spliced_into_a_session_line_decodes_as_the_full_path(data):
+    # Random text-level damage around the swap: tokens, keys, brackets and quotes anywhere.
+    ev._forget_steps()
+    line = _session_line(data.draw(st.sampled_from(ev.EVENT_KINDS[1:4])))
+    ev.event_from_json(line)
+    token = next(iter(ev._STEPS_TOKENS.values()))
+    assert isinstance(token, str)
+    pieces = st.one_of(splice_pieces, st.just(token), st.just(_steps_text(line)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(line)))
+        cut = data.draw(st.integers(0, 3))
+        line = line[:at] + "".join(data.draw(st.lists(pieces, max_size=3))) + line[at + cut :]
+    assert_same(line)
+    assert_same(line.encode())
+
+
+def test_the_kept_validator_takes_only_a_whole_integer_token(fresh_steps):
+    line = _session_line()
+    ev.event_from_json(line)
+    token = ev._STEPS_TOKENS[_steps_text(line)]
+    assert isinstance(token, str)
+    swapped = line.replace(_steps_text(line), token)
+    assert ev._FAST_KEPT is not None
+    assert ev._FAST_KEPT.validate_json(swapped, context=ev.DECODING) == ev.event_from_json(line)
+    for other in [token + ".0", str(float(token)), f'"{token}"', str(int(token) + 1), "true"]:
+        with pytest.raises(ValidationError):
+            ev._FAST_KEPT.validate_json(swapped.replace(token, other), context=ev.DECODING)
+
+
+def test_step_notes_are_never_kept(fresh_steps):
+    document = json.loads(_session_line("session_1_held"))
+    document["steps"][0]["note"] = "went through it slowly"
+    line = json.dumps(document)
+    assert_same(line)
+    assert_same(line)
+    assert ev._STEPS_TOKENS == {}
+    document["steps"] = [{**s, "note": None} for s in document["steps"]]
+    assert_same(json.dumps(document))  # a null note is not kept either
+    assert ev._STEPS_TOKENS == {}
+    assert all(r.note is None for r in ev._STEP_RECORDS.values())
+
+
+def test_the_kept_lists_are_bounded(fresh_steps, monkeypatch):
+    monkeypatch.setattr(ev, "_STEPS_CACHE_SIZE", 3)
+    document = json.loads(_session_line())
+    lines = []
+    for status in ["done", "not_done", "not_applicable"]:
+        for pick in range(2):
+            steps = [dict(s) for s in document["steps"]]
+            steps[pick]["status"] = status
+            lines.append(json.dumps({**document, "steps": steps}))
+    for line in lines * 2:
+        assert_same(line)
+    assert len(ev._STEPS_TOKENS) == 3
+
+
+def test_threads_keeping_lists_at_once_decode_the_same(fresh_steps):
+    import threading
+
+    document = json.loads(_session_line())
+    lines = []
+    for pick in range(len(document["steps"])):
+        for status in ["not_done", "not_applicable"]:
+            steps = [dict(s) for s in document["steps"]]
+            steps[pick]["status"] = status
+            lines.append(json.dumps({**document, "steps": steps}))
+    expected = [outcome(full, line) for line in lines]
+    results: dict[int, list[Any]] = {}
+    barrier = threading.Barrier(4)
+
+    def work(number: int) -> None:
+        barrier.wait()
+        order = lines[number:] + lines[:number]
+        results[number] = [outcome(fast, line) for line in order * 3]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for number, got in results.items():
+        assert got == (expected[number:] + expected[:number]) * 3
+    assert len(ev._STEPS_TOKENS) == len(lines)
+
+
+def test_a_schema_not_shaped_as_expected_turns_the_swap_off(monkeypatch):
+    _schema, changed = ev._with_kept_steps(ev._ADAPTER.core_schema["choices"]["episode_opened"])
+    assert changed == 0
+    monkeypatch.setattr(ev, "_FAST_KEPT", None)
+    assert_same(_session_line())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
@@ -28,7 +29,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from pydantic_core import SchemaValidator
+from pydantic_core import SchemaValidator, core_schema
 
 from fama_core.codes import (
     REQUIRED_STEPS_BY_STAGE,
@@ -210,9 +211,14 @@ class Session1Held(SessionHeld):
     @model_validator(mode="after")
     def _complete(self) -> Session1Held:
         _check_steps(self.steps, SessionStage.INTRODUCTION)
-        if len(set(self.handouts_given)) != len(self.handouts_given):
-            raise ValueError("handouts_given: list each hand-out once")
-        return self
+        return _handouts_once(self)
+
+
+def _handouts_once(event: Session1Held) -> Session1Held:
+    """``event``, once each hand-out is listed once (``_complete``'s check after the steps)."""
+    if len(set(event.handouts_given)) != len(event.handouts_given):
+        raise ValueError("handouts_given: list each hand-out once")
+    return event
 
 
 class _LaterSession(SessionHeld):
@@ -228,15 +234,24 @@ class _LaterSession(SessionHeld):
 
     def _check_common(self, stage: SessionStage) -> None:
         _check_steps(self.steps, stage)
-        if (self.commitment is None) == (self.no_commitment_reason is None):
-            raise ValueError(
-                "commitment, no_commitment_reason: a session 2 or 3 ends with exactly one of "
-                "them: fill commitment (the meeting the client commits to in the coming week) "
-                "or no_commitment_reason (why there is none)"
-            )
-        ids = [r.goal_id for r in self.goal_reviews]
-        if len(ids) > 1 and len(set(ids)) != len(ids):
-            raise ValueError("goal_reviews: review each goal once")
+        _ends_once(self)
+
+
+def _ends_once(event: _LaterSession) -> _LaterSession:
+    """``event``, once it ends with a commitment or a reason and reviews each goal once.
+
+    What a session 2 or 3's ``_complete`` checks after the steps.
+    """
+    if (event.commitment is None) == (event.no_commitment_reason is None):
+        raise ValueError(
+            "commitment, no_commitment_reason: a session 2 or 3 ends with exactly one of "
+            "them: fill commitment (the meeting the client commits to in the coming week) "
+            "or no_commitment_reason (why there is none)"
+        )
+    reviews = event.goal_reviews
+    if len(reviews) > 1 and len({r.goal_id for r in reviews}) != len(reviews):
+        raise ValueError("goal_reviews: review each goal once")
+    return event
 
 
 class Session2Held(_LaterSession):
@@ -499,13 +514,14 @@ def _built_from_schema(schema: Any, classes: Iterable[type]) -> SchemaValidator:
             type.__setattr__(cls, "__pydantic_complete__", True)
 
 
+_FAST_FALLBACK: Final = SchemaValidator(_ADAPTER.core_schema)
 _FAST: Final = (
     # Should a pydantic release shape its schemas otherwise, decoding stays right, only slower
     # (tests/test_decode_fast.py checks every kind's before-validator was found, and that the
     # fast path calls it for none of them).
     _built_from_schema(_FAST_SCHEMA, _AT_FIRST_VERSION)
     if _FAST_REMOVED == len(_AT_FIRST_VERSION)
-    else SchemaValidator(_ADAPTER.core_schema)
+    else _FAST_FALLBACK
 )
 """The decoder's fast path: the same validator without the upcasting before-validator.
 
@@ -518,6 +534,222 @@ fast path refuses is decoded again through the full adapter, so every error is
 exactly the full path's. A kind at a later version keeps ``_upcast`` (a missing
 version must be upgraded). ``tests/test_decode_fast.py`` checks the two paths agree.
 """
+
+
+# ---------------------------------------------------------------- session steps, decoded once
+#
+# A session record's steps are most of its JSON and most of its decoding: a dozen sub-models
+# and the check that each step of the stage is listed once. Yet the steps of most sessions are
+# one of a few lists (every step done, one not applicable …). So the fast path decodes each
+# distinct list of steps once, alone, and keeps the records; in later lines that carry the very
+# same text it swaps the list for a token (a number no line contains) and validates the rest
+# with a validator whose ``steps`` field reads the kept records. Docs: decisions S5.
+
+_STEPS_CACHE_SIZE: Final = 1024
+"""At most this many distinct step lists are kept (about 1 kB each); later ones decode as before."""
+_STEPS_MARK: Final = 8093516427
+"""Every token is this number followed by four digits; a line containing it is not swapped."""
+_STEPS_FIRST: Final = _STEPS_MARK * 10_000
+_SPLICE_STR: Final = (
+    '"steps":',
+    "[",
+    "]",
+    str(_STEPS_MARK),
+    '"note"',
+    "\\",
+    (" ", "\t", "\n", "\r"),
+)
+_SPLICE_BYTES: Final = (
+    b'"steps":',
+    b"[",
+    b"]",
+    str(_STEPS_MARK).encode(),
+    b'"note"',
+    b"\\",
+    (b" ", b"\t", b"\n", b"\r"),
+)
+
+_STEPS_TOKENS: dict[str | bytes, str | bytes] = {}
+"""The JSON text of each step list kept (as read: ``str`` or ``bytes``) and its token."""
+_STEPS_OF_STAGE: dict[SessionStage, dict[int, tuple[StepRecord, ...]]] = {
+    stage: {} for stage in SessionStage
+}
+"""Each stage's kept step lists that are complete for that stage, by token."""
+_STEP_RECORDS: dict[tuple[Any, ...], StepRecord] = {}
+"""One shared record per (step, status, fields set): the kept lists share them."""
+_STEPS_LOCK: Final = threading.Lock()
+
+_SESSION_STAGES: Final[Mapping[type, SessionStage]] = {
+    Session1Held: SessionStage.INTRODUCTION,
+    Session2Held: SessionStage.ENGAGEMENT,
+    Session3Held: SessionStage.REVIEW,
+}
+
+
+def _steps_schema(schema: Any) -> Any:
+    """The core schema of a session's ``steps`` field, found in ``schema`` (the first one)."""
+    if isinstance(schema, list):
+        for item in schema:
+            found = _steps_schema(item)
+            if found is not None:
+                return found
+    elif isinstance(schema, dict):
+        if schema.get("type") == "model-fields" and "steps" in schema.get("fields", {}):
+            return schema["fields"]["steps"]["schema"]
+        for value in schema.values():
+            found = _steps_schema(value)
+            if found is not None:
+                return found
+    return None
+
+
+_STEPS_ALONE: Final = SchemaValidator(_steps_schema(SessionHeld.__pydantic_core_schema__))
+"""The ``steps`` field's own validator: a step list decoded alone is what the event would hold."""
+
+
+def _with_kept_steps(schema: Any) -> tuple[Any, int]:
+    """``schema`` (the fast path's) with each session's ``steps`` read from the kept lists.
+
+    A session's ``steps`` field takes only a token (a strict integer from the
+    kept range), looked up among its stage's complete lists; its after-validator
+    keeps every check but the steps' (done when the list was kept). Returns the
+    schema and how many of the six changes were made (fewer: not used).
+    """
+    changed = 0
+
+    def walk(node: Any) -> Any:
+        nonlocal changed
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        inner = node.get("schema")
+        owner = inner.get("cls") if isinstance(inner, dict) else None
+        if node.get("type") == "function-after" and owner in _SESSION_STAGES:
+            changed += 1
+            rest = _handouts_once if owner is Session1Held else _ends_once
+            return {
+                **node,
+                "function": {"type": "no-info", "function": rest},
+                "schema": walk(inner),
+            }
+        if node.get("type") == "model" and node.get("cls") in _SESSION_STAGES:
+            fields = node["schema"]
+            if fields.get("type") == "model-fields" and "steps" in fields.get("fields", {}):
+                changed += 1
+                kept = _STEPS_OF_STAGE[_SESSION_STAGES[node["cls"]]]
+                token = core_schema.chain_schema(
+                    [
+                        core_schema.int_schema(
+                            strict=True, ge=_STEPS_FIRST, lt=_STEPS_FIRST + _STEPS_CACHE_SIZE
+                        ),
+                        core_schema.no_info_plain_validator_function(kept.get),
+                        core_schema.is_instance_schema(tuple),
+                    ]
+                )
+                steps = {**fields["fields"]["steps"], "schema": token}
+                return {
+                    **node,
+                    "schema": {**fields, "fields": {**walk(fields["fields"]), "steps": steps}},
+                }
+        return {key: walk(value) for key, value in node.items()}
+
+    return walk(schema), changed
+
+
+_KEPT_SCHEMA, _KEPT_CHANGED = _with_kept_steps(_FAST_SCHEMA)
+_FAST_KEPT: Final = (
+    _built_from_schema(_KEPT_SCHEMA, _AT_FIRST_VERSION)
+    if _FAST is not _FAST_FALLBACK
+    and _KEPT_CHANGED == 2 * len(_SESSION_STAGES)
+    and all(cls in _AT_FIRST_VERSION for cls in _SESSION_STAGES)
+    else None
+)
+"""The fast path for a line whose step list was swapped for a token (None: not shaped so)."""
+
+
+def _keep_steps(text: str | bytes) -> str | bytes | None:
+    """The token of ``text`` (a step list's JSON, free of notes and escapes), or None.
+
+    Decodes the list alone; keeps it when it is valid (not too many kept
+    already) under a new token, in the table of each stage it is complete for.
+    """
+    with _STEPS_LOCK:
+        token = _STEPS_TOKENS.get(text)
+        if token is not None or len(_STEPS_TOKENS) >= _STEPS_CACHE_SIZE:
+            return token
+        try:
+            records = _STEPS_ALONE.validate_json(text)
+        except ValidationError:
+            return None  # the event's own validation will say why
+        if any(r.note is not None for r in records):  # pragma: no cover - no "note" in text
+            return None
+        shared = tuple(
+            _STEP_RECORDS.setdefault((r.step, r.status, frozenset(r.model_fields_set)), r)
+            for r in records
+        )
+        number = _STEPS_FIRST + len(_STEPS_TOKENS)  # under the lock, and nothing is removed
+        for stage, kept in _STEPS_OF_STAGE.items():
+            try:
+                _check_steps(shared, stage)
+            except ValueError:
+                continue
+            kept[number] = shared
+        token = str(number) if isinstance(text, str) else str(number).encode()
+        _STEPS_TOKENS[text] = token  # published last: a reader finds the tables filled
+        return token
+
+
+def _forget_steps() -> None:
+    """Empty the kept step lists. For tests only: never while another thread decodes."""
+    with _STEPS_LOCK:
+        _STEPS_TOKENS.clear()
+        _STEP_RECORDS.clear()
+        for kept in _STEPS_OF_STAGE.values():
+            kept.clear()
+
+
+def _decode(text: str | bytes) -> Event:
+    """The fast path; :class:`ValidationError` when the full path must decide (and word why).
+
+    A line whose list of steps was kept (or can be) is validated with the list
+    swapped for its token. Why the swap changes nothing: a token's digits begin
+    with :data:`_STEPS_MARK`, which the rest of the line does not contain (the
+    list itself, kept, holds only step codes), and the kept validator takes
+    ``steps`` only as a whole integer in the tokens' range. So when it accepts,
+    the token itself was read as the event's ``steps`` value: the line held the
+    swapped text in that place, outside any string, and that text is one
+    complete JSON array (it was decoded alone). The line is then the same
+    document with that array in place of the token, and its steps are what
+    decoding the array alone gave. Whatever the kept validator refuses is
+    decoded by the full path.
+    """
+    splice: tuple[Any, ...]
+    if type(text) is str:
+        splice = _SPLICE_STR
+    elif type(text) is bytes:
+        splice = _SPLICE_BYTES
+    else:  # bytearray and the like: not hashable, never swapped
+        return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+    key, opening, closing, mark, note, escape, blank = splice
+    start = text.find(key) + 8  # type: ignore[arg-type]
+    if start > 7 and _FAST_KEPT is not None:
+        while text[start : start + 1] in blank:
+            start += 1
+        end = text.find(closing, start) + 1  # type: ignore[arg-type]
+        if end and text[start : start + 1] == opening:
+            steps = text[start:end]
+            token = _STEPS_TOKENS.get(steps)
+            if token is None and note not in steps and escape not in steps:  # type: ignore[operator]
+                token = _keep_steps(steps)
+            if (
+                token is not None
+                and text.find(mark, 0, start) < 0  # type: ignore[arg-type]
+                and text.find(mark, end) < 0  # type: ignore[arg-type]
+            ):
+                swapped = text[:start] + token + text[end:]  # type: ignore[operator]
+                return _FAST_KEPT.validate_json(swapped, context=DECODING)  # type: ignore[no-any-return]
+    return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
 
 
 def _kind_of(raw: Any) -> str:
@@ -543,7 +775,7 @@ def event_from_mapping(data: Any, *, record: str = "event") -> Event:
 def event_from_json(text: str | bytes, *, record: str = "event") -> Event:
     """Decode and validate one JSON document as an :data:`Event`."""
     try:
-        return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+        return _decode(text)
     except ValidationError:
         # Decoded again through the full adapter: it upgrades an older event, or words the error.
         return _event_from_json_full(text, record=record)
@@ -630,8 +862,8 @@ def events_from_json_lines(
         if not line or line.isspace():  # blank lines separate nothing and are skipped
             continue
         result: Event | InvalidRecord
-        try:  # event_from_json's fast path, inline: the record's name is only needed on error
-            result = _FAST.validate_json(line, context=DECODING)
+        try:  # event_from_json, inline: the record's name is only needed on error
+            result = _decode(line)
         except ValidationError:
             try:
                 result = _event_from_json_full(line, record=f"line {number}")
