@@ -383,3 +383,114 @@ def test_the_http_libraries_logs_carry_no_secret_even_at_debug(caplog) -> None:
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "HTTP Request" in logged and "token=***" in logged  # it was logged, masked
     assert "s3cret" not in logged
+
+
+# ------------------------------------------------------------ content codings
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    return b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    """256 MiB of zeros, gzipped twice: about 1 kB on the wire."""
+    import gzip
+
+    return gzip.compress(_gzip_of_zeros(256 << 20), 9)
+
+
+def _peak_while(call: object) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(net.ResponseTooLarge):
+            call()  # type: ignore[operator]
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_doubly_gzipped_bomb_is_refused_without_being_inflated(gzip_bomb: bytes) -> None:
+    # httpx inflates each chunk whole: before the fix this took the full 256 MiB (and a
+    # slightly bigger bomb, all the memory there is) before the 1 MiB limit was looked at.
+    assert len(gzip_bomb) < 4096
+    route = {"/feed": Answer(body=gzip_bomb, headers={"Content-Encoding": "gzip, gzip"})}
+    with LoopbackHttpServer(route) as server:
+        peak = _peak_while(lambda: net.request("GET", server.url + "/feed", limits=FAST))
+    assert peak < 16 << 20
+
+
+def test_a_gzipped_body_over_the_limit_is_refused_in_bounded_memory() -> None:
+    route = {"/feed": Answer(body=_gzip_of_zeros(64 << 20), headers={"Content-Encoding": "gzip"})}
+    with LoopbackHttpServer(route) as server:
+        peak = _peak_while(lambda: net.request("GET", server.url + "/feed", limits=FAST))
+    assert peak < 16 << 20
+
+
+@pytest.mark.parametrize("coding", ["gzip", "x-gzip", "deflate", "deflate-raw", "gzip, gzip"])
+@given(body=st.binary(max_size=3000))
+def test_gzip_and_deflate_bodies_read_back_exactly(coding: str, body: bytes) -> None:
+    import gzip
+    import zlib
+
+    def raw_deflate(data: bytes) -> bytes:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return packer.compress(data) + packer.flush()
+
+    encode = {
+        "gzip": gzip.compress,
+        "x-gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "deflate-raw": raw_deflate,
+        "gzip, gzip": lambda data: gzip.compress(gzip.compress(data)),
+    }[coding]
+    header = "deflate" if coding == "deflate-raw" else coding
+    with httpx.Client(transport=_Streamed(encode(body), header)) as client:
+        assert net.request("GET", "http://f.example/", client=client, limits=FAST).content == body
+
+
+class _Streamed(httpx.BaseTransport):
+    """Answers every request with ``wire``, not yet read (so fama decodes it, as from a socket)."""
+
+    def __init__(self, wire: bytes, coding: str) -> None:
+        self.wire, self.coding = wire, coding
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        stream = httpx.ByteStream(self.wire)
+        return httpx.Response(200, headers={"Content-Encoding": self.coding}, stream=stream)
+
+
+@pytest.mark.parametrize(
+    ("header", "body", "says"),
+    [
+        ("br", b"\x1b\x00", "content coding"),
+        ("gzip, gzip, gzip", b"", "more than 2 times"),
+        ("gzip", b"this is not gzip", "broken"),
+    ],
+)
+def test_a_coding_fama_cannot_read_is_a_net_error_not_a_crash(
+    header: str, body: bytes, says: str
+) -> None:
+    with LoopbackHttpServer({"/f": Answer(body=body, headers={"Content-Encoding": header})}) as s:
+        with pytest.raises(net.NetError) as caught:
+            net.request("GET", s.url + "/f", limits=FAST)
+    assert says in str(caught.value)
+    assert header not in str(caught.value).split(": ", 1)[1] or header == "gzip"
+
+
+def test_fama_asks_only_for_the_codings_it_decodes() -> None:
+    seen: list[str] = []
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        seen.append(req.headers.get("Accept-Encoding", ""))
+        return httpx.Response(200, content=b"{}")
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        net.request("GET", "http://feeds.example/f", client=client, limits=FAST)
+    assert seen == ["gzip, deflate"]

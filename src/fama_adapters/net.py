@@ -46,7 +46,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -427,19 +428,115 @@ def _redirect_target(current: str, response: httpx.Response, method: str, limits
     return target
 
 
+_PIECE = 64 * 1024
+"""The most one content-decoding step hands on at a time, in bytes."""
+_MAX_CODINGS = 2
+"""Content codings read on one answer (``gzip, gzip`` is legal; a deeper stack is an attack)."""
+_ACCEPT_ENCODING = "gzip, deflate"
+"""The content codings fama asks for and decodes itself, bounded (:func:`_decoders`)."""
+
+
+class _Inflate:
+    """One gzip or deflate layer, decoded in pieces of at most :data:`_PIECE` bytes.
+
+    httpx decodes each network chunk whole: 64 kB of ``gzip`` can become 64 MB,
+    and ``gzip, gzip`` turns a few hundred bytes into gigabytes before any size
+    limit is looked at. Here no step ever produces more than one piece.
+    """
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        # deflate is meant to be zlib-wrapped, but servers send it raw too (as httpx allows)
+        self._wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._d = zlib.decompressobj(self._wbits)
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of ``data`` (raises :class:`zlib.error` on a broken stream)."""
+        while True:
+            if self._d.eof:
+                return  # bytes after the end of the stream are ignored, as httpx does
+            try:
+                out = self._d.decompress(data, _PIECE)
+            except zlib.error:
+                if self._started or self._wbits != zlib.MAX_WBITS:
+                    raise
+                self._wbits = -zlib.MAX_WBITS  # raw deflate, without the zlib header
+                self._d = zlib.decompressobj(self._wbits)
+                out = self._d.decompress(data, _PIECE)
+            self._started = True
+            if out:
+                yield out
+            data = self._d.unconsumed_tail
+            if not data and len(out) < _PIECE:
+                return
+
+
+def _decoders(response: httpx.Response, url: str) -> list[_Inflate]:
+    """The decoders for the answer's ``Content-Encoding``, outermost coding first."""
+    names = [
+        n.strip().lower()
+        for n in response.headers.get("Content-Encoding", "").split(",")
+        if n.strip() and n.strip().lower() != "identity"
+    ]
+    if len(names) > _MAX_CODINGS:
+        raise NetError(url=url, reason=f"the answer is encoded more than {_MAX_CODINGS} times")
+    if any(n not in ("gzip", "x-gzip", "deflate") for n in names):
+        # the coding's name comes from the server: it is not repeated
+        raise NetError(
+            url=url, reason="the answer uses a content coding fama does not read (not gzip)"
+        )
+    return [_Inflate(n) for n in reversed(names)]
+
+
+def _decoded(chunk: bytes, decoders: list[_Inflate]) -> Iterator[bytes]:
+    """``chunk`` through every decoder, lazily: at most one piece per layer is held."""
+    pieces: Iterator[bytes] = iter((chunk,))
+    for decoder in decoders:
+        pieces = _through(decoder, pieces)
+    return pieces
+
+
+def _through(decoder: _Inflate, pieces: Iterator[bytes]) -> Iterator[bytes]:
+    for piece in pieces:
+        yield from decoder.feed(piece)
+
+
+def _with_accept_encoding(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's headers, asking for only the codings :func:`_read_body` decodes."""
+    out = dict(headers or {})
+    if not any(name.lower() == "accept-encoding" for name in out):
+        out["Accept-Encoding"] = _ACCEPT_ENCODING
+    return out
+
+
 def _read_body(response: httpx.Response, url: str, limits: Limits) -> bytes:
     from fama_adapters._deadline import expired
 
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise ResponseTooLarge(url=url, max_bytes=limits.max_bytes)
+    import httpx
+
+    try:
+        # A transport that read the body itself (httpx.MockTransport) hands it over decoded.
+        chunks: Iterable[bytes] = (response.content,)
+        decoders: list[_Inflate] = []
+    except httpx.ResponseNotRead:
+        # Raw bytes, decoded here in bounded pieces, so the limit holds on what is decoded.
+        chunks = response.iter_raw()
+        decoders = _decoders(response, url)
     body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limits.max_bytes:
-            raise ResponseTooLarge(url=url, max_bytes=limits.max_bytes)
-        if expired():
-            raise DeadlineExceeded(url=url, deadline=limits.deadline)
+    try:
+        for chunk in chunks:
+            for piece in _decoded(chunk, decoders) if decoders else (chunk,):
+                body += piece
+                if len(body) > limits.max_bytes:
+                    raise ResponseTooLarge(url=url, max_bytes=limits.max_bytes)
+            if expired():
+                raise DeadlineExceeded(url=url, deadline=limits.deadline)
+    except zlib.error:
+        raise NetError(url=url, reason="the answer's gzip or deflate coding is broken") from None
     return bytes(body)
 
 
@@ -495,7 +592,7 @@ def request(
                     method,
                     current,
                     content=content,
-                    headers=dict(headers or {}),
+                    headers=_with_accept_encoding(headers),
                     follow_redirects=False,
                     timeout=_within(client.timeout, remaining),
                 ) as response:
