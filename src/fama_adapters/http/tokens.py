@@ -52,6 +52,8 @@ AGENCY_PATTERN = re.compile(r"^[A-Za-z0-9]{1,16}$")
 """An agency code (NDTMS ``AGNCY``): letters and digits, so it is safe in a store URL or path."""
 
 _TOKEN_PREFIX = "fama_"
+_TOKEN_ID = re.compile(r"t-[0-9a-f]{1,16}")
+"""What a token id looks like (``t-`` and hex), the only form an error repeats."""
 
 
 class TokenError(FamaError):
@@ -267,7 +269,12 @@ class TokenFile:
             records = self.records()
             kept = [r for r in records if r.id != token_id]
             if len(kept) == len(records):
-                raise TokenError(f"no token has the id {token_id}")
+                # The id is echoed only when it looks like one: what was typed may be the
+                # bearer token itself, pasted by mistake, and a secret must not be printed.
+                shown = token_id if _TOKEN_ID.fullmatch(token_id) else "given"
+                raise TokenError(
+                    f"no token has the id {shown} (ids look like t-1a2b3c4d: fama tokens list)"
+                )
             self._write(kept)
             self._seen = None
         return next(r for r in records if r.id == token_id)
