@@ -23,6 +23,16 @@ FORMULAS = [
     "@SUM(A1)",
     "\t=1",
     "\r=1",
+    # red team 2026-11-30: each of these was written unmarked before
+    "\n=1+1",
+    " =1+1",
+    "  @SUM(A1)",
+    "\u00a0=1+1",
+    "\u3000+1",
+    '\uff1dHYPERLINK("http://x.example","y")',
+    "\uff0b1+1",
+    "\uff0d2+3",
+    "\uff20SUM(A1)",
 ]
 
 cells = (
@@ -33,7 +43,7 @@ cells = (
 
 
 def _dangerous(cell: str) -> bool:
-    return cell.startswith(FORMULA_STARTS)
+    return cell.startswith(FORMULA_STARTS) or cell.lstrip().startswith(FORMULA_STARTS)
 
 
 @given(cells)
@@ -41,6 +51,34 @@ def test_a_written_cell_never_starts_a_formula_unless_it_is_only_a_number(value)
     written = neutralise(value)
     if _dangerous(written):
         float(written)  # a plain number such as -3 is the only exception
+
+
+@given(
+    st.builds(
+        lambda a, b, c: a + b + c,
+        st.text(" \t\r\n\u00a0\u3000"),
+        st.sampled_from([c for c in FORMULA_STARTS if not c.isspace()]),
+        st.text(),
+    )
+)
+def test_spaces_in_front_of_a_formula_do_not_hide_it(value):
+    assert neutralise(value).startswith("'") or _plain_number(value)
+
+
+def _plain_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_hostile_cell_read_back_with_the_csv_module_is_text_for_a_spreadsheet():
+    buffer = io.StringIO()
+    people_csv_writer(buffer).writerows([[f] for f in FORMULAS])
+    back = [row[0] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))]
+    assert back == ["'" + f for f in FORMULAS]
+    assert [restore(c) for c in back] == FORMULAS
 
 
 @given(cells)

@@ -1,7 +1,8 @@
 """CSV cells that a spreadsheet cannot run: the one place fama neutralises formulas.
 
 Excel, LibreOffice and Google Sheets read a cell that begins with ``=``, ``+``,
-``-`` or ``@`` (and, after a tab or carriage return, the same) as a formula, so
+``-`` or ``@`` (and, after a tab, a line break or spaces, the same; and their
+fullwidth forms) as a formula, so
 an answer such as ``=HYPERLINK("http://…", "click")`` in a file fama wrote would
 run on a commissioner's machine (OWASP, "CSV Injection"). Every CSV fama writes
 *for people* passes its cells through :func:`neutralise`, which prefixes such a
@@ -21,8 +22,14 @@ from typing import Any, TextIO
 
 __all__ = ["FORMULA_STARTS", "neutralise", "people_csv_writer", "restore"]
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""First characters that make a spreadsheet treat a cell as a formula."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""First characters that make a spreadsheet treat a cell as a formula.
+
+Besides OWASP's list: a line feed (as a carriage return), and the fullwidth
+``＝ ＋ － ＠``, which East Asian editions of Excel read as their ASCII forms.
+Whitespace in front does not make a cell safe: LibreOffice's "trim spaces"
+import option removes it, so ``" =1+1"`` is marked too.
+"""
 
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
@@ -31,7 +38,9 @@ def _needs_mark(text: str) -> bool:
     # Apostrophes already in front count too, so that restore() can tell fama's mark from the
     # writer's own: "'=x" is written "''=x" and read back as "'=x".
     rest = text.lstrip("'")
-    return rest.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(rest)
+    if _PLAIN_NUMBER.fullmatch(rest):
+        return False
+    return rest.startswith(FORMULA_STARTS) or rest.lstrip().startswith(FORMULA_STARTS)
 
 
 def neutralise(value: Any) -> Any:
