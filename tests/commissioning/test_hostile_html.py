@@ -225,3 +225,37 @@ def test_hostile_fields_in_the_report_stay_text_in_the_browser(tmp_path):
     dom = _check_dom(dump_dom(path))
     hrefs = {a.get("href") for t, a in dom.tags if t == "a"}
     assert all(h.startswith("#") or safe_url(h) for h in hrefs if h)
+
+
+# ------------------------------------------- red team: nothing loads (2026-11-30)
+
+
+def _injected(page: str, base: str) -> str:
+    """``page`` as if escaping had failed somewhere: markup that would fetch from ``base``."""
+    planted = (
+        f'<img src="{base}/img"><link rel="stylesheet" href="{base}/css">'
+        f'<iframe src="{base}/frame"></iframe><script>fetch("{base}/js")</script>'
+        f'<div style="background:url({base}/bg)">x</div>'
+    )
+    return str(page).replace("</h1>", "</h1>" + planted, 1)  # str: a Markup would escape it
+
+
+@pytest.mark.parametrize("page", [_pack_html, _report_html], ids=["pack", "report"])
+def test_each_page_declares_that_nothing_may_load(page):
+    assert '<meta http-equiv="Content-Security-Policy"' in page().split("</head>")[0]
+
+
+@chromium
+@pytest.mark.parametrize("page", [_pack_html, _report_html], ids=["pack", "report"])
+def test_printing_a_page_with_injected_markup_fetches_nothing(tmp_path, page):
+    # Before the policy, Chromium fetched every one of these while printing a pack to PDF.
+    from fama_adapters.net_testing import Answer, LoopbackHttpServer
+    from fama_adapters.pack.chromium import print_pdf
+
+    routes = {p: Answer(body=b"x") for p in ("/img", "/css", "/frame", "/js", "/bg")}
+    with LoopbackHttpServer(routes) as server:
+        path = tmp_path / "page.html"
+        path.write_text(_injected(page(), server.url), "utf-8")
+        print_pdf(path, tmp_path / "page.pdf")
+        dump_dom(path)
+    assert server.requests == []

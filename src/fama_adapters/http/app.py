@@ -66,6 +66,7 @@ from fama_adapters.http.models import (
 )
 from fama_adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldIssue, Problem, problem_for
 from fama_adapters.http.tokens import PERMISSIONS, Action, TokenFile, TokenRecord
+from fama_adapters.markup import PAGE_POLICY
 from fama_adapters.meetings.store import load_directory
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.store import open_store, redact_url
@@ -273,6 +274,28 @@ class _ProblemError(Exception):
         self.headers = headers
 
 
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
+"""A client id as :data:`fama_core.models.Identifier` allows (the audit keeps nothing else)."""
+
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_POLICY + "; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+"""Headers of fama's own pages (pack, report): nothing loads, and no other site frames them."""
+
+
+def _audited_client(request: Request) -> str | None:
+    """The path's client id for the audit line, or ``None`` when it is not an identifier.
+
+    The path is checked only after the token: a request that fails there (or one
+    with no token at all) must not get its path text, which may be a name typed
+    into a URL or 60 kB of filler, written into the access audit.
+    """
+    given = request.path_params.get("client_id")
+    return given if isinstance(given, str) and _CLIENT_ID.fullmatch(given) else None
+
+
 def _require(action: Action | None) -> Callable[..., TokenRecord]:
     """A dependency: the caller's token, checked for ``action``; notes the audit context.
 
@@ -286,7 +309,7 @@ def _require(action: Action | None) -> Callable[..., TokenRecord]:
         service: Service = request.app.state.service
         noted: dict[str, Any] = {"token": None}
         if action is not None:
-            noted.update(action=action.value, client=request.path_params.get("client_id"))
+            noted.update(action=action.value, client=_audited_client(request))
             request.state.audit = noted
         record = service.tokens.lookup(credentials.credentials) if credentials else None
         if record is None:
@@ -832,7 +855,7 @@ def _meeting_routes(app: FastAPI, service: Service) -> None:
         asked: Annotated[_PackRequest, Depends(_pack_request)],
     ) -> HTMLResponse:
         """The client's pack (hand-outs 6a, 7 and 10) as accessible, printable HTML."""
-        return HTMLResponse(pack_html(token.agency, client_id, asked))
+        return HTMLResponse(pack_html(token.agency, client_id, asked), headers=_PAGE_HEADERS)
 
     @app.post(
         f"{API_PREFIX}/clients/{{client_id}}/pack.pdf",
@@ -1182,7 +1205,7 @@ def _report_routes(app: FastAPI, service: Service) -> None:
         """The same report as one self-contained HTML page."""
         from fama_adapters.report.html import render_html
 
-        return HTMLResponse(render_html(build(token.agency, query)))
+        return HTMLResponse(render_html(build(token.agency, query)), headers=_PAGE_HEADERS)
 
 
 def _whoami(token: TokenRecord) -> WhoAmI:

@@ -85,6 +85,8 @@ class LimitsMiddleware:
                     (b"x-request-id", request_id.encode()),
                     # Health records must not sit in a proxy's or browser's cache.
                     (b"cache-control", b"no-store"),
+                    # A JSON answer holding client text is never sniffed into HTML by a browser.
+                    (b"x-content-type-options", b"nosniff"),
                 ]
             await send(message)
 

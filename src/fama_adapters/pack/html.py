@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 from fama_adapters.markup import html as _h
-from fama_adapters.markup import link
+from fama_adapters.markup import link, policy_meta
 from fama_core.addresses import address_lines
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import AttendanceMode, GoalStatus
@@ -366,11 +366,12 @@ def render_pack(pack: ClientPack) -> str:
     body_class = Markup(' class="large-type"') if pack.large_type else ""
     prepared = _h("{} {:%B %Y}", pack.prepared_on.day, pack.prepared_on)
     return _h(
-        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" '
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">{}<meta name="viewport" '
         'content="width=device-width, initial-scale=1"><title>Your mutual aid pack</title>'
         '<style>{}</style></head><body{}><main><h1>Your mutual aid pack</h1><p class="meta">'
         "Prepared on {} by {}. Meeting details change: if in doubt, ring the contact first.</p>"
         "{}{}{}</main></body></html>\n",
+        policy_meta(),
         _css(),
         body_class,
         _e(prepared),

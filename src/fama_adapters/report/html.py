@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from markupsafe import Markup, escape
 
 from fama_adapters.markup import html as _h
+from fama_adapters.markup import policy_meta
 from fama_adapters.report.bundle import CommissioningReport
 from fama_adapters.report.svg import funnel_svg, grid_svg, trend_svg
 from fama_core.commissioning import (
@@ -794,11 +795,12 @@ def render_html(report: CommissioningReport) -> str:
     return (
         (
             _h(
-                '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8"><meta '
+                '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">{}<meta '
                 'name="viewport" content="width=device-width, initial-scale=1"><title>{}</title>'
                 '<style>{}</style></head><body><header><h1>{}</h1><p class="meta">Report of {} '
                 '· small counts withheld below {}</p></header><nav aria-label="Contents"><ul>'
                 "{}</ul></nav><main>",
+                policy_meta(),
                 _e(title),
                 _CSS,
                 _e(title),

@@ -1,0 +1,43 @@
+"""Red team, 2026-11-30: what `fama serve` wrote or sent that hostile requests controlled."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from serve_helpers import as_json, opened
+
+CANARY = "QZ-RED-canary"
+
+
+def test_a_path_that_is_no_client_id_never_reaches_the_access_audit(server):
+    # A name typed into a URL, or filler, sent with no token at all: before the fix the
+    # audit kept the path text as written (up to the 64 kB a request line may hold).
+    hostile = quote(f"Jane {CANARY} Smith\r\n" + "x" * 5000, safe="")
+    with server.client(None) as http:
+        assert http.get(f"/v1/clients/{hostile}").status_code == 401
+    with server.client("kw_a") as http:
+        assert http.get(f"/v1/clients/{hostile}").status_code == 400
+    text = server.audit.read_text("utf-8")
+    assert CANARY not in text
+    assert max(len(line) for line in text.splitlines()) < 1000
+
+
+def test_a_client_id_is_still_audited_as_given(server):
+    with server.client("kw_a") as http:
+        http.post("/v1/clients/red-audit-1/events", json=as_json(opened("red-audit-1").events))
+    assert any(line["client"] == "red-audit-1" for line in server.audit_lines())
+
+
+def test_fama_pages_are_served_with_a_policy_that_nothing_loads(server):
+    with server.client("comm_a") as http:
+        page = http.get("/v1/report.html", params={"as_of": "2026-07-31"})
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_every_answer_forbids_content_sniffing(server):
+    with server.client("kw_a") as http:
+        for r in (http.get("/v1/whoami"), http.get("/v1/clients/no-such-client")):
+            assert r.headers["x-content-type-options"] == "nosniff"
