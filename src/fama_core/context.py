@@ -10,13 +10,25 @@ dates. Identifiers are the host's pseudonymous keys.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
 from fama_core.models import FamaModel, Identifier
 
-__all__ = ["HostCode", "TreatmentContext"]
+__all__ = ["AGENCY_CODE", "HostCode", "TreatmentContext"]
+
+AGENCY_CODE: re.Pattern[str] = re.compile(r"[A-Za-z0-9]{1,16}")
+"""What an agency code (NDTMS ``AGNCY``) may be, checked with ``fullmatch``: 1 to 16 ASCII
+letters or digits.
+
+NDTMS agency codes and the NHS ODS organisation codes hosts also use (``RXT``, ``NQ1``,
+``Y02501``) are short runs of letters and digits. The code names an NDTMS extract file
+(``<AGNCY>-<from>-<to>-…csv``, where ``-`` separates the parts) and, in ``fama serve``, a
+token's agency and the store it picks, so nothing else (spaces, punctuation, markup, control
+or bidirectional characters) can be one. ``docs/decisions.md``, O2.
+"""
 
 HostCode = Annotated[str, StringConstraints(pattern="^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
 """A code as the host's case system records it (agency, modality, exit reason …).

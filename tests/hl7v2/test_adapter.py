@@ -5,6 +5,7 @@ import logging
 import re
 from pathlib import Path
 
+import hl7
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -302,3 +303,90 @@ def test_whatever_pv1_36_holds_only_a_code_is_kept_and_nothing_else_is_shown(val
     for problem in result.problems:
         if len(value) >= 3:
             assert value not in str(problem)
+
+
+# ------------------------------------------------------------------ PV1-39 / MSH-4 (agency code)
+
+HOSTILE_AGENCIES = [
+    "<img src=x onerror=alert(1)>",
+    "\u202eAG1",  # a right-to-left override before a code
+    "AG 001",
+    "AG-001",  # "-" separates the parts of an NDTMS extract's file name
+    "../../etc",
+    "X" * 17,
+    "Jo 07700 900123",
+    "ÄG1",
+]
+
+
+def with_agency(pv1_39: str, msh_4: str = "") -> str:
+    """An A01 whose PV1-39 and MSH-4 carry the values given, ER7-escaped as a sender writes
+    them; python-hl7 (an independent parser) reads them back at those positions."""
+    text = adt("A01")
+    segments = text.split("\r")
+    msh = segments[0].split("|")
+    msh[3] = er7.escape(msh_4)  # "MSH", MSH-2 (encoding characters), MSH-3, MSH-4 …
+    pv1_at = next(i for i, s in enumerate(segments) if s.startswith("PV1|"))
+    pv1 = segments[pv1_at].split("|")
+    pv1[39] = er7.escape(pv1_39)
+    segments[0], segments[pv1_at] = "|".join(msh), "|".join(pv1)
+    built = "\r".join(segments)
+    theirs = hl7.parse(built)
+    assert theirs.unescape(str(theirs.segment("MSH")[4])) == msh_4
+    assert theirs.unescape(str(theirs.segment("PV1")[39])) == pv1_39
+    return built
+
+
+@pytest.mark.parametrize("value", HOSTILE_AGENCIES)
+@pytest.mark.parametrize("field", ["PV1-39", "MSH-4"])
+def test_an_agency_that_is_not_a_code_is_refused_at_its_field_unshown(field, value):
+    message = with_agency(value) if field == "PV1-39" else with_agency("", msh_4=value)
+    result = Hl7v2RecordSystem().inbound(message.encode())
+    assert result.contexts == ()
+    (problem,) = result.problems
+    assert problem.problems[0].location == field
+    assert "1 to 16 letters or digits" in str(problem)
+    assert value not in str(problem) and "07700" not in str(problem) and "<" not in str(problem)
+    assert "\u202e" not in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("pv1_39", "msh_4", "agency"),
+    [
+        ("AG001", "", "AG001"),  # the project's own examples
+        ("RXT", "", "RXT"),  # ODS codes: a trust, a site, a GP practice
+        ("RXT01", "NTN", "RXT01"),
+        ("", "Y02501", "Y02501"),
+        ("ag1", "", "ag1"),
+        (" RXT  ", "", "RXT"),  # padded by a fixed-width sender
+        ("", "", None),
+        ("AG1", "Sending Facility Name", "AG1"),  # MSH-4 is read only when PV1-39 is empty
+    ],
+)
+def test_an_agency_code_is_read_from_pv1_39_else_msh_4(pv1_39, msh_4, agency):
+    result = Hl7v2RecordSystem().inbound(with_agency(pv1_39, msh_4).encode())
+    assert result.problems == ()
+    (context,) = result.contexts
+    assert context.agency_code == agency
+
+
+def test_msh_4_is_its_namespace_id_as_the_hd_type_gives_it():
+    hd = with_agency("", "RXT").replace("|RXT|", "|RXT^2.16.840.1^ISO|", 1)
+    assert str(hl7.parse(hd).segment("MSH")[4][0][0]) == "RXT"  # repetition 1, component 1
+    (context,) = Hl7v2RecordSystem().inbound(hd.encode()).contexts
+    assert context.agency_code == "RXT"
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=40), st.booleans())
+def test_whatever_the_agency_field_holds_only_a_code_is_kept_and_nothing_else_is_shown(value, pv1):
+    message = with_agency(value) if pv1 else with_agency("", msh_4=value)
+    result = Hl7v2RecordSystem().inbound(message.encode())
+    for context in result.contexts:
+        code = context.agency_code
+        assert code is None or re.fullmatch(r"[A-Za-z0-9]{1,16}", code)
+        assert context.agency_code in (None, value.strip(" "))
+    for problem in result.problems:
+        if len(value) >= 3:
+            assert value not in str(problem)
+    assert len(result.contexts) + len(result.problems) == 1

@@ -182,7 +182,13 @@ def test_the_token_file_keeps_only_a_digest_and_is_private(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("agency", "role"), [("AG/1", "keyworker"), ("", "keyworker"), ("AG1", "admin")]
+    ("agency", "role"),
+    [
+        ("AG/1", "keyworker"),
+        ("", "keyworker"),
+        ("AG1", "admin"),
+        ("AG1\n", "keyworker"),  # regression: `^…$` with `match` let a final line feed through
+    ],
 )
 def test_a_token_needs_a_plain_agency_code_and_a_known_role(tmp_path, agency, role):
     with pytest.raises(TokenError):

@@ -42,7 +42,7 @@ from fama_core.codes import (
     StepStatus,
     VolunteerKind,
 )
-from fama_core.context import TreatmentContext
+from fama_core.context import AGENCY_CODE, TreatmentContext
 from fama_core.errors import MappingError
 from fama_core.models import AccompanimentArrangement, Goal, MeetingRef, StepRecord
 
@@ -670,6 +670,28 @@ def _disposition(value: str, table: frozenset[str] | None) -> str:
     return value
 
 
+def _agency(pv1: ParsedSegment, msh: ParsedSegment) -> str | None:
+    """PV1-39 (servicing facility), else MSH-4's namespace id, as an agency code.
+
+    Either must be :data:`fama_core.context.AGENCY_CODE` (1 to 16 letters or digits, as NDTMS
+    agency and ODS organisation codes are), once spaces a sender padded it with are taken
+    off; anything else is a :class:`MappingError` at the field it came from, never showing it.
+    """
+    where, value = "PV1-39", pv1.get(39).strip(" ")
+    if not value:
+        where, value = "MSH-4", msh.get(4).strip(" ")
+    if not value:
+        return None
+    if not AGENCY_CODE.fullmatch(value):
+        raise MappingError(
+            f"{where}: the agency code (NDTMS AGNCY) must be 1 to 16 letters or digits, as NDTMS "
+            "agency and ODS organisation codes are"
+            + (" (PV1-39 is empty, so MSH-4's first component is read)" if where == "MSH-4" else "")
+            + "; the value is not shown"
+        )
+    return value
+
+
 def read_adt(
     msg: ParsedMessage,
     *,
@@ -681,7 +703,8 @@ def read_adt(
 
     PV1-36 (discharge disposition) must be a code (:data:`tables.DISPOSITION_CODE`) and, when
     the host gives its table 0112 as ``disposition_codes``, one of them; anything else is a
-    :class:`MappingError` at PV1-36 that never repeats the value.
+    :class:`MappingError` at PV1-36 that never repeats the value. The agency code (PV1-39, else
+    MSH-4) must be an agency code (:data:`fama_core.context.AGENCY_CODE`), refused the same way.
     """
     code, trigger, _structure = msg.message_type
     if code != "ADT" or trigger not in _ADT_STRUCTURE:
@@ -709,13 +732,14 @@ def read_adt(
     started = parse_date(pv1.get(44), what="PV1-44") or evn_date
     ended = None
     end_reason = _disposition(pv1.get(36), disposition_codes) or None
+    agency = _agency(pv1, msg.msh)
     if trigger == "A03":
         ended = parse_date(pv1.get(45), what="PV1-45") or evn_date or recorded_at.date()
     context = _model(
         lambda: TreatmentContext(
             client_id=client_id,
             treatment_episode_id=_required(pv1.get(19), what="PV1-19"),
-            agency_code=pv1.get(39) or msg.msh.get(4) or None,
+            agency_code=agency,
             started_on=_required_date(started, what="PV1-44"),
             ended_on=ended,
             end_reason=end_reason,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fama_core import safe_json
+from fama_core.context import AGENCY_CODE
 from fama_core.errors import FamaError, InputUnreadable
 
 __all__ = [
@@ -48,8 +49,9 @@ __all__ = [
     "hash_token",
 ]
 
-AGENCY_PATTERN = re.compile(r"^[A-Za-z0-9]{1,16}$")
-"""An agency code (NDTMS ``AGNCY``): letters and digits, so it is safe in a store URL or path."""
+AGENCY_PATTERN = AGENCY_CODE
+"""An agency code (NDTMS ``AGNCY``, :data:`fama_core.context.AGENCY_CODE`): letters and digits,
+so it is safe in a store URL or path. Use ``fullmatch``."""
 
 _TOKEN_PREFIX = "fama_"
 _TOKEN_ID = re.compile(r"t-[0-9a-f]{1,16}")
@@ -149,7 +151,7 @@ def _record(item: object, n: int) -> TokenRecord:
         raise TokenError(f"token file: entry {n} has no {exc.args[0]}") from None
     except ValueError:
         raise TokenError(f"token file: entry {n} has an unknown role") from None
-    if not AGENCY_PATTERN.match(record.agency):
+    if not AGENCY_PATTERN.fullmatch(record.agency):
         raise TokenError(f"token file: entry {n} has an agency code that is not 1-16 letters")
     if not re.fullmatch(r"[0-9a-f]{64}", record.sha256):
         raise TokenError(f"token file: entry {n} has no SHA-256 digest")
@@ -238,7 +240,7 @@ class TokenFile:
 
     def issue(self, *, agency: str, role: Role | str, name: str = "") -> tuple[str, TokenRecord]:
         """Add a token; returns ``(token, record)``. The token is shown once, never stored."""
-        if not AGENCY_PATTERN.match(agency):
+        if not AGENCY_PATTERN.fullmatch(agency):
             raise TokenError("an agency code is 1 to 16 letters or digits (NDTMS AGNCY)")
         try:
             role = Role(role)
