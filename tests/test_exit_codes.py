@@ -112,12 +112,26 @@ def test_input_whose_content_cannot_be_used_is_nothing_done():
     assert code == ExitCode.FAILED and "events.jsonl: JSON nested more than 64 deep" in err
 
 
-def test_a_missing_path_names_the_argument_not_the_path(tmp_path):
-    secret_dir = tmp_path / f"{CANARY}-folder"
-    code, _, err = run("hl7", "read", str(secret_dir / "adt.hl7"))
+def test_a_missing_path_names_the_argument_and_the_path_given(tmp_path, monkeypatch):
+    """Which of several files is missing; as typed, relative or not (decision O4)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.hl7").write_text("")
+    code, _, err = run("hl7", "read", "a.hl7", "folder/b.hl7", "c.hl7")
     assert code == ExitCode.USAGE
-    assert "FILES" in err and "No such file or directory" in err
-    assert CANARY not in err and "Traceback" not in err
+    assert err == (
+        "fama hl7 read: cannot use FILES 'folder/b.hl7': No such file or directory "
+        "(FileNotFoundError)\n"
+    )
+
+
+def test_a_path_that_is_no_argument_is_not_shown(tmp_path):
+    """A path the command met elsewhere (inside an input, say) did not come from the user."""
+    missing = FileNotFoundError(2, "No such file or directory", f"/elsewhere/{CANARY}")
+    code, _, err = run("boom", host=host_raising(missing))
+    assert code == ExitCode.USAGE
+    assert err == (
+        "fama boom: cannot use a file or folder: No such file or directory (FileNotFoundError)\n"
+    )
 
 
 def test_an_os_error_that_is_not_about_a_path_is_nothing_done():

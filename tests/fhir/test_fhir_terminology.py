@@ -416,7 +416,7 @@ def test_a_missing_organisations_file_is_a_usage_error(tmp_path):
         stderr=err,
     )
     assert code == 2
-    assert "cannot read" in err.getvalue()
+    assert f"cannot use --organisations '{tmp_path / 'no'}': No such file" in err.getvalue()
 
 
 def test_printing_fama_terminology_imports_no_http_client():

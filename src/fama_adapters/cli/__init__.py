@@ -147,7 +147,7 @@ def _parser(commands: dict[str, Command], only: str | None = None) -> argparse.A
         p = sub.add_parser(name, help=command.help, description=command.description or command.help)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         command.configure(p)
-        p.set_defaults(_fama_labels=_labels(p))
+        p.set_defaults(_fama_labels=_labels(p), _fama_words=_words(p))
     return parser
 
 
@@ -209,37 +209,72 @@ _PATH_ERRNOS = frozenset(
 )
 
 
-def _labels(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """``dest`` → how the user wrote it (``--events``, ``FILE``), for every argument of a parser."""
-    labels: dict[str, str] = {}
+def _labels(
+    parser: argparse.ArgumentParser, inherited: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``dest`` → how the user wrote it (``--events``, ``FILE``), for every argument of a parser.
+
+    Each action of a command with actions (``fama ndtms merge``) gets its own table as a
+    default, so ``merge``'s ``EXTRACT`` is not named after ``completeness``'s ``--extract``.
+    """
+    labels: dict[str, str] = dict(inherited or {})
+    nested: list[argparse.ArgumentParser] = []
     for action in parser._actions:  # argparse's documented-by-use registry of arguments
         if isinstance(action, argparse._SubParsersAction):  # `fama meetings import --out`
-            for nested in action.choices.values():
-                labels.update(_labels(nested))
+            nested.extend(action.choices.values())
         elif action.option_strings:
             labels[action.dest] = max(action.option_strings, key=len)
         else:
             labels[action.dest] = str(action.metavar or action.dest).upper()
+    for sub in nested:
+        sub.set_defaults(_fama_labels=_labels(sub, labels))
     return labels
 
 
-def _which_option(args: argparse.Namespace, filename: object) -> str:
-    """The argument whose path ``filename`` is, or is under; never the path itself.
+def _shown_path(path: str) -> str:
+    """A path quoted as Python quotes text: every character that is not printable (a control,
+    a line break, a bidirectional override, a byte the file system could not decode) is
+    escaped, so a file name cannot write to the terminal; a very long one is shortened."""
+    if len(path) > _LONGEST_PATH_SHOWN:
+        path = path[:60] + "…" + path[-60:]
+    return repr(path)
 
-    The user typed the path, so naming its argument is enough to find it, and
-    a path may itself carry a client's name.
+
+_LONGEST_PATH_SHOWN = 160
+
+
+def _words(parser: argparse.ArgumentParser) -> list[str]:
+    """The ``dest`` of each positional argument that picks an action (``fama ndtms export``,
+    ``fama hl7 read``), so a message names the whole command."""
+    return [a.dest for a in parser._actions if not a.option_strings and a.choices is not None]
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """``ndtms export`` for ``fama ndtms export …``: the command and the action it took."""
+    words = [getattr(args, dest, None) for dest in getattr(args, "_fama_words", [])]
+    return " ".join([args.command, *(w for w in words if isinstance(w, str))])
+
+
+def _which_path(args: argparse.Namespace, filename: object) -> str:
+    """The argument whose path ``filename`` is, or is under, with the path: ``FILE
+    'visits.jsonl'``, ``'out/a/x.csv', a path under --out``.
+
+    The path is shown as the user gave it on the command line, so they can see which of
+    several they mistyped; a path that is none of the arguments and under none of them is
+    not shown (it did not come from the command line). ``docs/decisions.md``, O4.
     """
     unknown = "a file or folder"
     if not isinstance(filename, str | bytes | os.PathLike):
         return unknown
     try:
-        target = Path(os.fsdecode(filename)).absolute()
+        name = os.fsdecode(filename)
+        target = Path(name).absolute()
     except (TypeError, ValueError):
         return unknown
     labels: dict[str, str] = getattr(args, "_fama_labels", {})
     found = unknown
     for dest, value in sorted(vars(args).items()):
-        if dest in ("command", "_fama_labels"):
+        if dest in ("command", "_fama_labels", "_fama_words"):
             continue
         for one in value if isinstance(value, list) else [value]:
             if not isinstance(one, str | Path) or str(one) in ("", "-"):
@@ -250,31 +285,36 @@ def _which_option(args: argparse.Namespace, filename: object) -> str:
                 continue
             label = labels.get(dest, dest)
             if target == given:
-                return label
+                return f"{label} {_shown_path(str(one))}"
             if given in target.parents:
-                found = f"a path under {label}"
+                found = f"{_shown_path(name)}, a path under {label}"
             elif target in given.parents:  # creating the folders that lead to it
-                found = f"a folder on the way to {label}"
+                found = f"{_shown_path(name)}, a folder on the way to {label}"
     return found
 
 
 def _os_error_message(exc: OSError, args: argparse.Namespace) -> str:
-    where = _which_option(args, exc.filename)
+    where = _which_path(args, exc.filename)
     reason = exc.strerror or type(exc).__name__
     return f"cannot use {where}: {reason} ({type(exc).__name__})"
 
 
 def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     """Run a subcommand; whatever escapes it becomes a message and an :class:`ExitCode`."""
-    name = args.command
+    name = _command_name(args)
     err = ctx.stderr
     try:
         code = command.run(args, ctx)
     except FamaError as exc:
-        err.write(f"fama {name}: {exc}\n")
         cause = exc.__cause__
         if isinstance(cause, OSError) and cause.errno in _PATH_ERRNOS:
-            return ExitCode.USAGE  # an adapter's own message for a path it could not open
+            # A path an adapter could not open: said as every command says it, when it is
+            # one the user gave; the adapter's own words otherwise.
+            where = _which_path(args, cause.filename)
+            said = _os_error_message(cause, args) if where != "a file or folder" else str(exc)
+            err.write(f"fama {name}: {said}\n")
+            return ExitCode.USAGE
+        err.write(f"fama {name}: {exc}\n")
         return exit_code_for(exc)
     except KeyboardInterrupt:
         err.write(f"fama {name}: interrupted\n")
@@ -287,7 +327,7 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
     except Exception as exc:  # the last resort: never a traceback, never a value
         if _debug():
             traceback.print_exc(file=err)
-        owner = ctx.host.owner("fama_register_commands", name)
+        owner = ctx.host.owner("fama_register_commands", args.command)
         if owner is not None and owner.source.startswith("entry point"):
             # Another party's code failed: name it, so the report goes to the right people.
             err.write(

@@ -304,12 +304,9 @@ def _holds(path: Path, text: str) -> bool:
 
 def _local_organisations(path: Path) -> list[Organisation]:
     """A host's organisations: a JSON list shaped as the catalogue's ``organisations.json``."""
+    data = path.read_bytes()  # a path that cannot be read is named as every command names it
     try:
-        raw = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputUnreadable(
-            source="--organisations", reason=f"cannot read ({exc.strerror})"
-        ) from None
+        raw = json.loads(data)
     except ValueError:
         raise InputUnreadable(source="--organisations", reason="not JSON") from None
     if not isinstance(raw, list):

@@ -28,6 +28,8 @@ URL form ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -821,11 +823,14 @@ class SqliteEventStore:
 
         Refuses when ``path`` exists (move the damaged store aside first, for
         the record) or when the backup does not verify. A backup of an older
-        layout is migrated when the restored store is opened.
+        layout is migrated when the restored store is opened. A ``backup`` that
+        is not a file raises :class:`FileNotFoundError` (or
+        :class:`IsADirectoryError`), as opening it would.
         """
         backup, path = Path(backup), Path(path)
-        if not backup.is_file():
-            raise StoreError("the backup file does not exist")
+        if not backup.is_file():  # the command line names the argument, exit 2
+            missing = errno.EISDIR if backup.is_dir() else errno.ENOENT
+            raise OSError(missing, os.strerror(missing), str(backup))
         if path.exists():
             raise StoreError(
                 "a store exists at the restore path; move it aside first (fama never "
