@@ -10,6 +10,10 @@ the same log from JSON lines and folds it, streaming, and ``json.loads`` alone
 over the same lines shows the floor any JSON decoder pays (so the ceiling of
 the decode + fold ratio).
 
+The peer doing decode + fold's work is timed too: the faster python-statemachine,
+fed the same JSON lines decoded by fama's own decoder (the fastest validating
+decoder of these events), so both sides pay the same for decoding.
+
 Baseline, in the same run: the same journeys driven through a
 ``python-statemachine`` machine with the same states, transitions and the
 rules this issue added (after session 1 comes session 2; a session-1
@@ -266,8 +270,40 @@ def run_baseline(episodes: int) -> None:
     print(json.dumps(result))
 
 
-def baseline_in(spec: str, episodes: int, cache: Path) -> dict[str, Any]:
-    """Install ``spec`` into its own directory and run the baseline there, in a new process."""
+def run_baseline_decoding(episodes: int) -> None:
+    """In a child process: decode the sample's JSON lines and drive each episode through
+    python-statemachine; print JSON results.
+
+    The peer doing decode + fold's work: it reads the same lines. It decodes them with
+    fama's own decoder (``event_from_json``), the fastest validating decoder of these
+    events there is, so both sides pay the same for decoding and the ratio is the fold's
+    difference, diluted by it (never flattered: a slower decoder would flatter fama).
+    """
+    from importlib.metadata import version
+
+    lines = json_lines(synthetic_log(episodes))
+    machine_class = _baseline_machine()
+
+    def decode_and_drive() -> list[str]:
+        finals = []
+        for episode in lines:
+            machine = machine_class()
+            for line in episode:
+                event = event_from_json(line)
+                machine.send(event.kind, payload=event)
+            finals.append(machine.current_state.id)
+        return finals
+
+    seconds, finals = timed(decode_and_drive, runs=RUNS)
+    result = {"version": version("python-statemachine"), "seconds": seconds, "finals": finals}
+    print(json.dumps(result))
+
+
+def baseline_in(
+    spec: str, episodes: int, cache: Path, *, flag: str = "--run-baseline"
+) -> dict[str, Any]:
+    """Install ``spec`` into its own directory and run the baseline there, in a new process
+    (``flag`` says which: the baseline itself, or the peer decoding the same lines too)."""
     target = cache / spec.replace(">", "").replace("<", "-").replace("=", "").replace(",", "_")
     if not target.is_dir():
         subprocess.run(
@@ -276,7 +312,7 @@ def baseline_in(spec: str, episodes: int, cache: Path) -> dict[str, Any]:
         )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
-        [sys.executable, __file__, "--run-baseline", str(episodes)],
+        [sys.executable, __file__, flag, str(episodes)],
         check=True,
         capture_output=True,
         text=True,
@@ -357,6 +393,7 @@ def main() -> None:
         "--store-episodes", type=int, default=20_000, help="replayed from a SQLite store"
     )
     parser.add_argument("--run-baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--run-baseline-decoding", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--cache",
         default=str(Path(tempfile.gettempdir()) / "fama-bench-statemachine"),
@@ -365,6 +402,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.run_baseline:
         run_baseline(args.run_baseline)
+        return
+    if args.run_baseline_decoding:
+        run_baseline_decoding(args.run_baseline_decoding)
         return
 
     gen_s, log = timed(lambda: synthetic_log(args.episodes))
@@ -413,12 +453,15 @@ def main() -> None:
         got = baseline_in(spec, sample, Path(args.cache))
         mismatched = sum(a != b for a, b in zip(got["finals"], expected, strict=True))
         assert mismatched == 0, f"{got['version']}: {mismatched} episodes end elsewhere than fama's"
-        runs.append((sample / got["seconds"], got["version"]))
+        runs.append((sample / got["seconds"], got["version"], spec))
         print(
             f"python-statemachine {got['version']:<8}      {sample / got['seconds']:>10,.0f} "
             f"episodes/s ({sample:,} episodes in {got['seconds']:.2f}s; final states match)"
         )
-    base_rate, base_version = max(runs)
+    base_rate, base_version, base_spec = max(runs)
+    peer = baseline_in(base_spec, sample, Path(args.cache), flag="--run-baseline-decoding")
+    assert peer["finals"] == expected, "the peer decoding the lines must end where fama does"
+    peer_rate = sample / peer["seconds"]
 
     print(
         f"fama fold, keeping every state: {fold_rate:>10,.0f} episodes/s "
@@ -436,6 +479,11 @@ def main() -> None:
         f"json.loads alone, same lines:   {loads_rate:>10,.0f} episodes/s "
         f"({loads_s:.2f}s, {loads_s / events * 1e6:.2f} µs/event; no validation, no fold)"
     )
+    print(
+        f"peer decoding the same lines:   {peer_rate:>10,.0f} episodes/s "
+        f"(python-statemachine {base_version} fed by fama's decoder, "
+        f"{peer['seconds'] / (sample * EVENTS_PER_EPISODE) * 1e6:.2f} µs/event)"
+    )
     print(f"baseline: python-statemachine {base_version} (the faster in this run)")
     print(f"ratio fold (kept) / baseline:   {fold_rate / base_rate:>10.1f}x")
     print(f"ratio fold (streaming) / base:  {stream_rate / base_rate:>10.1f}x")
@@ -443,6 +491,13 @@ def main() -> None:
     print(
         f"ratio json.loads / baseline:    {loads_rate / base_rate:>10.1f}x "
         "(the ceiling of decode+fold's ratio)"
+    )
+    print(f"ratio decode+fold / peer decoding too: {decode_rate / peer_rate:>4.1f}x")
+    # The decode + fold aim, as time: 30x the baseline's rate leaves this much per event.
+    aim_us = 1e6 / (30 * base_rate) / EVENTS_PER_EPISODE
+    print(
+        f"30x the baseline leaves {aim_us:.2f} µs/event for decoding and folding; json.loads "
+        f"alone takes {loads_s / events * 1e6:.2f}, the fold alone {stream_s / events * 1e6:.2f}"
     )
     store_replay(log, min(args.store_episodes, args.episodes))
 

@@ -551,7 +551,6 @@ _STEPS_MARK: Final = 8093516427
 """Every token is this number followed by four digits; a line containing it is not swapped."""
 _STEPS_FIRST: Final = _STEPS_MARK * 10_000
 _SPLICE_STR: Final = (
-    '"steps":',
     "[",
     "]",
     str(_STEPS_MARK),
@@ -560,7 +559,6 @@ _SPLICE_STR: Final = (
     (" ", "\t", "\n", "\r"),
 )
 _SPLICE_BYTES: Final = (
-    b'"steps":',
     b"[",
     b"]",
     str(_STEPS_MARK).encode(),
@@ -724,31 +722,33 @@ def _decode(text: str | bytes) -> Event:
     decoding the array alone gave. Whatever the kept validator refuses is
     decoded by the full path.
     """
-    splice: tuple[Any, ...]
     if type(text) is str:
-        splice = _SPLICE_STR
+        at = text.find('"steps":')
+        if at >= 0 and _FAST_KEPT is not None:
+            return _decode_swapped(text, at + 8, _SPLICE_STR, _FAST_KEPT)
     elif type(text) is bytes:
-        splice = _SPLICE_BYTES
-    else:  # bytearray and the like: not hashable, never swapped
-        return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
-    key, opening, closing, mark, note, escape, blank = splice
-    start = text.find(key) + 8  # type: ignore[arg-type]
-    if start > 7 and _FAST_KEPT is not None:
-        while text[start : start + 1] in blank:
-            start += 1
-        end = text.find(closing, start) + 1  # type: ignore[arg-type]
-        if end and text[start : start + 1] == opening:
-            steps = text[start:end]
-            token = _STEPS_TOKENS.get(steps)
-            if token is None and note not in steps and escape not in steps:  # type: ignore[operator]
-                token = _keep_steps(steps)
-            if (
-                token is not None
-                and text.find(mark, 0, start) < 0  # type: ignore[arg-type]
-                and text.find(mark, end) < 0  # type: ignore[arg-type]
-            ):
-                swapped = text[:start] + token + text[end:]  # type: ignore[operator]
-                return _FAST_KEPT.validate_json(swapped, context=DECODING)  # type: ignore[no-any-return]
+        at = text.find(b'"steps":')
+        if at >= 0 and _FAST_KEPT is not None:
+            return _decode_swapped(text, at + 8, _SPLICE_BYTES, _FAST_KEPT)
+    return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+
+
+def _decode_swapped(
+    text: Any, start: int, splice: tuple[Any, ...], kept_validator: SchemaValidator
+) -> Event:
+    """:func:`_decode` for a line with ``"steps":`` just before ``start``."""
+    opening, closing, mark, note, escape, blank = splice
+    while text[start : start + 1] in blank:
+        start += 1
+    end = text.find(closing, start) + 1
+    if end and text[start : start + 1] == opening:
+        steps = text[start:end]
+        token = _STEPS_TOKENS.get(steps)
+        if token is None and note not in steps and escape not in steps:
+            token = _keep_steps(steps)
+        if token is not None and text.find(mark, 0, start) < 0 and text.find(mark, end) < 0:
+            swapped = text[:start] + token + text[end:]
+            return kept_validator.validate_json(swapped, context=DECODING)  # type: ignore[no-any-return]
     return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
 
 
