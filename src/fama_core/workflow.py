@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, NoReturn, get_args
 
 from fama_core.codes import (
     EpisodeStatus,
@@ -33,14 +34,17 @@ from fama_core.engagement import DEFAULT_ENGAGEMENT, EngagementCriterion, eviden
 from fama_core.errors import IdempotencyConflict, TransitionRefused, WorkflowDefinitionError
 from fama_core.events import EVENT_KINDS, Event
 from fama_core.state import (
-    AccompanimentState,
     ClientState,
     CommitmentState,
     EpisodeState,
-    GoalState,
-    ObstacleState,
-    RuleBreach,
-    SessionSummary,
+    _new_accompaniment,
+    _new_breach,
+    _new_client,
+    _new_commitment,
+    _new_episode,
+    _new_goal,
+    _new_obstacle,
+    _new_session,
 )
 
 __all__ = [
@@ -254,11 +258,15 @@ class _EpisodeDraft:
         "literacy_support",
         "obstacles",
         "opened_on",
+        "outstanding",
         "past_experience",
         "sessions",
         "status",
         "team_id",
     )
+
+    outstanding: CommitmentState | None
+    """The commitment awaiting review at the next session: the latest made, while unreviewed."""
 
     @classmethod
     def new(cls, opened: Any) -> _EpisodeDraft:
@@ -275,7 +283,7 @@ class _EpisodeDraft:
         d.past_experience = d.literacy_support = None
         d.ended_on = d.engaged_with = d.close_reason = d.engagement_evidence = None
         d.breaches = []
-        d.evidence_seen = None
+        d.evidence_seen = d.outstanding = None
         return d
 
     def __init__(self, e: EpisodeState) -> None:
@@ -299,11 +307,12 @@ class _EpisodeDraft:
         self.engagement_evidence = e.engagement_evidence
         self.breaches = list(e.breaches)
         self.evidence_seen = None
+        self.outstanding = e.outstanding_commitment
 
     def freeze(self) -> EpisodeState:
-        # Positional, in EpisodeState's field order (tests/test_fold_fast.py checks it): a
-        # call with nineteen keywords cost as much as the rest of freezing an episode.
-        return EpisodeState(
+        # Positional, in EpisodeState's field order (tests/test_fold_fast.py checks it), through
+        # the fold's own constructor (fama_core.state._maker).
+        return _new_episode(
             self.episode_id,
             self.client_id,
             self.keyworker_id,
@@ -325,16 +334,21 @@ class _EpisodeDraft:
             tuple(self.breaches),
         )
 
-    def outstanding(self) -> CommitmentState | None:
-        if self.commitments:
-            last = next(reversed(self.commitments.values()))
-            if last.outcome is None:
-                return last
-        return None
-
 
 class _ClientDraft:
-    __slots__ = ("applied", "client_id", "criterion", "cur", "done", "flag_newer", "version")
+    __slots__ = (
+        "applied",
+        "client_id",
+        "criterion",
+        "cur",
+        "done",
+        "fast",
+        "flag_newer",
+        "version",
+    )
+
+    fast: dict[type, _Applier]
+    """The checked appliers for the current state, by event class (``_FAST``)."""
 
     def __init__(
         self,
@@ -350,9 +364,11 @@ class _ClientDraft:
         if s.episodes:
             self.done = list(s.episodes[:-1])
             self.cur: _EpisodeDraft | None = _EpisodeDraft(s.episodes[-1])
+            self.fast = _FAST[self.cur.status]
         else:
             self.done = []
             self.cur = None
+            self.fast = _FAST[NO_EPISODE]
 
     @classmethod
     def empty(
@@ -364,22 +380,13 @@ class _ClientDraft:
         """A draft for a client with no events yet."""
         d = cls.__new__(cls)
         d.client_id, d.version, d.applied, d.done, d.cur = client_id, 0, {}, [], None
-        d.criterion, d.flag_newer = criterion, flag_newer
+        d.criterion, d.flag_newer, d.fast = criterion, flag_newer, _FAST[NO_EPISODE]
         return d
 
     def freeze(self) -> ClientState:
-        episodes = self.done + [self.cur.freeze()] if self.cur is not None else self.done
-        # ClientState's own constructor sets each field through object.__setattr__ and makes an
-        # _applied dict only to replace it: filling the new instance's __dict__ at once is the
-        # same state at half the cost (tests/test_fold_fast.py compares the two).
-        state = object.__new__(ClientState)
-        vars(state).update(
-            client_id=self.client_id,
-            episodes=tuple(episodes),
-            version=self.version,
-            _applied=self.applied,
-        )
-        return state
+        cur = self.cur
+        episodes = (*self.done, cur.freeze()) if cur is not None else tuple(self.done)
+        return _new_client(self.client_id, episodes, self.version, self.applied)
 
 
 # --------------------------------------------------------------------------- guards
@@ -387,7 +394,6 @@ class _ClientDraft:
 # name ids and dates the host chose, never free text from the record.
 
 _Guard = Callable[[_ClientDraft, Any, Any], "str | None"]
-_Effect = Callable[[_ClientDraft, Any, Any], None]
 
 
 def _same_episode(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
@@ -444,7 +450,7 @@ def _commitment_in_coming_week(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> s
 
 def _reviews_outstanding_commitment(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | None:
     """The session reviews the commitment made at the session before it, and only that."""
-    outstanding = cur.outstanding()
+    outstanding = cur.outstanding
     review = e.commitment_review
     if outstanding is None:
         if review is not None:
@@ -582,9 +588,9 @@ def _engagement_evidence(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> str | N
                 + "); record the meetings, reviews or involvement first, or leave evidence out "
                 "and let fama work it out"
             )
-    result = judge(evidence, c.criterion)
-    if result.met:
+    if c.criterion.met_by(evidence):
         return None
+    result = judge(evidence, c.criterion)
     return (
         f"the record does not yet meet the engagement criterion {c.criterion.name}: "
         + "; ".join(str(m) for m in result.missing)
@@ -721,40 +727,29 @@ def _allowed_fix(state: str) -> str:
     return f"{_NEXT_HINT[state]} (accepted in state {state}: {', '.join(allowed)})"
 
 
-_WHEN: Final[dict[str, Callable[[Any], bool]]] = {
-    "always": lambda e: True,
-    "commitment_made": lambda e: e.commitment is not None,
-    "no_commitment": lambda e: e.commitment is None,
+_WHEN: Final[dict[str, tuple[bool, bool]]] = {
+    "always": (True, True),
+    "commitment_made": (True, False),
+    "no_commitment": (False, True),
 }
+"""Each condition of an :class:`Outcome`: whether it holds with a commitment, and without."""
 
 
-# --------------------------------------------------------------------------- effects
-# Each effect changes the draft for an accepted event; the engine sets the status.
+# --------------------------------------------------------------------------- appliers
+# One applier per event kind: the kind's effect on the draft and the state it leads to. Called
+# with ``check=True`` it first tests its guards' conditions inline and returns False, changing
+# nothing, when any might not hold; the engine then runs the declared guards in order (so a
+# refusal, or a flagged breach, is exactly the guard's own) and calls it with ``check=False``.
+# ``_INLINE_GUARDS`` names the guards each one tests: an applier checks for a row of the
+# declaration only if the row's guards are among them (``_compile``), so a row given another
+# guard falls back to the declared guards rather than skip it.
+#
+# Each factory takes the states the row leads to with and without a commitment (``None``:
+# stays) and the table of appliers by state, filled in by ``_compile``.
 
-
-def _on_episode_opened(c: _ClientDraft, cur: _EpisodeDraft | None, e: Any) -> None:
-    if cur is not None:
-        c.done.append(cur.freeze())
-    c.cur = _EpisodeDraft.new(e)
-
-
-def _add_session(cur: _EpisodeDraft, e: Any, stage: SessionStage) -> int:
-    number = len(cur.sessions) + 1
-    cur.sessions.append(
-        SessionSummary(number, stage, e.occurred_on, e.keyworker_id, e.steps, e.event_id)
-    )
-    if e.commitment is not None:
-        cur.commitments[e.commitment.commitment_id] = CommitmentState(
-            e.commitment, e.occurred_on, number
-        )
-    return number
-
-
-def _on_session_1(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    _add_session(cur, e, _INTRODUCTION)
-    cur.past_experience = e.past_experience
-    cur.literacy_support = e.literacy_support
-
+_Applier = Callable[[_ClientDraft, Any, Any, bool], bool]
+_Tables = dict[str, dict[type, _Applier]]
+_Factory = Callable[[EpisodeStatus | None, EpisodeStatus | None, _Tables], _Applier]
 
 _REVIEW_TO_STATUS = {
     GoalReviewOutcome.ACHIEVED: GoalStatus.ACHIEVED,
@@ -764,104 +759,401 @@ _REVIEW_TO_STATUS = {
 }
 
 
-def _on_later_session(cur: _EpisodeDraft, e: Any, stage: SessionStage) -> None:
-    review = e.commitment_review
-    outstanding = cur.outstanding() if review is not None else None
-    number = len(cur.sessions) + 1
-    if review is not None and outstanding is not None:
-        cid = outstanding.commitment.commitment_id
-        cur.commitments[cid] = CommitmentState(
-            outstanding.commitment,
-            outstanding.made_on,
-            outstanding.made_in_session,
-            review.outcome,
-            number,
+def _episode_opened(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft | None, e: Any, check: bool = True) -> bool:
+        if check:
+            episode_id = e.episode_id
+            if cur is not None and (
+                e.occurred_on < (cur.ended_on or cur.opened_on) or episode_id == cur.episode_id
+            ):
+                return False
+            for ep in c.done:
+                if ep.episode_id == episode_id:
+                    return False
+        if cur is not None:
+            c.done.append(cur.freeze())
+        new = c.cur = _EpisodeDraft.new(e)
+        if made is not None:
+            new.status = made
+        c.fast = tables[new.status]
+        return True
+
+    return apply
+
+
+def _session_1(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        commitment = e.commitment
+        occurred_on = e.occurred_on
+        sessions = cur.sessions
+        if check:
+            if (
+                e.episode_id != cur.episode_id
+                or occurred_on < cur.opened_on
+                or (sessions and occurred_on < sessions[-1].held_on)
+            ):
+                return False
+            if commitment is not None and (
+                e.past_experience.level not in _EXPERIENCED
+                or not 0 <= (commitment.planned_date - occurred_on).days <= COMMITMENT_WINDOW_DAYS
+                or commitment.commitment_id in cur.commitments
+            ):
+                return False
+        number = len(sessions) + 1
+        sessions.append(
+            _new_session(number, _INTRODUCTION, occurred_on, e.keyworker_id, e.steps, e.event_id)
         )
-    for r in e.goal_reviews:
-        g = cur.goals[r.goal_id]
-        cur.goals[r.goal_id] = GoalState(
-            g.goal,
-            _REVIEW_TO_STATUS[r.outcome],
-            g.set_on,
-            g.set_after_session,
-            g.agreed_after_session,
-            (*g.reviews, r),
+        cur.past_experience = e.past_experience
+        cur.literacy_support = e.literacy_support
+        if commitment is not None:
+            cur.commitments[commitment.commitment_id] = cur.outstanding = _new_commitment(
+                commitment, occurred_on, number, None, None
+            )
+            if made is not None:
+                cur.status = made
+                c.fast = tables[made]
+        elif none is not None:
+            cur.status = none
+            c.fast = tables[none]
+        return True
+
+    return apply
+
+
+def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
+    def factory(made: Any, none: Any, tables: _Tables) -> _Applier:
+        def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+            occurred_on = e.occurred_on
+            sessions = cur.sessions
+            review = e.commitment_review
+            outstanding = cur.outstanding
+            goal_reviews = e.goal_reviews
+            goals = cur.goals
+            commitment = e.commitment
+            if check:
+                if e.episode_id != cur.episode_id or occurred_on < cur.opened_on:
+                    return False
+                if sessions:
+                    last = sessions[-1]
+                    if occurred_on < last.held_on or (
+                        after_session_2_or_3 and last.stage is _INTRODUCTION
+                    ):
+                        return False
+                if outstanding is None:
+                    if review is not None:
+                        return False
+                elif review is None or review.commitment_id != outstanding.commitment.commitment_id:
+                    return False
+                if goals:
+                    # Every agreed goal reviewed, and only agreed goals: the reviewed ids, all
+                    # of agreed goals, are as many as the agreed goals.
+                    agreed = 0
+                    for g in goals.values():
+                        if g.status is _AGREED:
+                            agreed += 1
+                    reviewed = set()
+                    for r in goal_reviews:
+                        reviewed_goal = goals.get(r.goal_id)
+                        if reviewed_goal is None or reviewed_goal.status is not _AGREED:
+                            return False
+                        reviewed.add(r.goal_id)
+                    if len(reviewed) != agreed:
+                        return False
+                elif goal_reviews:
+                    return False
+                if commitment is not None and (
+                    not 0 <= (commitment.planned_date - occurred_on).days <= COMMITMENT_WINDOW_DAYS
+                    or commitment.commitment_id in cur.commitments
+                ):
+                    return False
+            number = len(sessions) + 1
+            if review is not None and outstanding is not None:
+                cur.commitments[outstanding.commitment.commitment_id] = _new_commitment(
+                    outstanding.commitment,
+                    outstanding.made_on,
+                    outstanding.made_in_session,
+                    review.outcome,
+                    number,
+                )
+                cur.outstanding = None
+            for r in goal_reviews:
+                g = goals[r.goal_id]
+                goals[r.goal_id] = _new_goal(
+                    g.goal,
+                    _REVIEW_TO_STATUS[r.outcome],
+                    g.set_on,
+                    g.set_after_session,
+                    g.agreed_after_session,
+                    (*g.reviews, r),
+                )
+            sessions.append(
+                _new_session(number, stage, occurred_on, e.keyworker_id, e.steps, e.event_id)
+            )
+            if commitment is not None:
+                cur.commitments[commitment.commitment_id] = cur.outstanding = _new_commitment(
+                    commitment, occurred_on, number, None, None
+                )
+                if made is not None:
+                    cur.status = made
+                    c.fast = tables[made]
+            elif none is not None:
+                cur.status = none
+                c.fast = tables[none]
+            return True
+
+        return apply
+
+    return factory
+
+
+def _leads(made: Any, c: _ClientDraft, cur: _EpisodeDraft, tables: _Tables) -> None:
+    """Move to ``made`` (the one target of a kind without a commitment), if it moves."""
+    if made is not None:
+        cur.status = made
+        c.fast = tables[made]
+
+
+def _goal_set(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        goal = e.goal
+        goal_id = goal.goal_id
+        occurred_on = e.occurred_on
+        goals = cur.goals
+        if check and (
+            e.episode_id != cur.episode_id or occurred_on < cur.opened_on or goal_id in goals
+        ):
+            return False
+        held = len(cur.sessions)
+        status = goal.status
+        goals[goal_id] = _new_goal(
+            goal, status, occurred_on, held, held if status is _AGREED else None, ()
         )
-    _add_session(cur, e, stage)
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_session_2(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    _on_later_session(cur, e, _ENGAGEMENT)
+def _goal_updated(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        goal_id = e.goal_id
+        status = e.status
+        goals = cur.goals
+        g = goals.get(goal_id)
+        if check and (
+            e.episode_id != cur.episode_id
+            or e.occurred_on < cur.opened_on
+            or g is None
+            or (g.status, status) not in _GOAL_CHANGES
+        ):
+            return False
+        assert g is not None  # goal_change_allowed holds (checked, or by the declared guards)
+        agreed = len(cur.sessions) if status is _AGREED else g.agreed_after_session
+        goals[goal_id] = _new_goal(g.goal, status, g.set_on, g.set_after_session, agreed, g.reviews)
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_session_3(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    _on_later_session(cur, e, _REVIEW)
+def _journal_entry_recorded(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        entry = e.entry
+        journal = cur.journal
+        if check:
+            if e.episode_id != cur.episode_id or e.occurred_on < cur.opened_on:
+                return False
+            entry_id = entry.entry_id
+            for j in journal:
+                if j.entry_id == entry_id:
+                    return False
+        journal.append(entry)
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_goal_set(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    held = len(cur.sessions)
-    agreed = held if e.goal.status is _AGREED else None
-    cur.goals[e.goal.goal_id] = GoalState(e.goal, e.goal.status, e.occurred_on, held, agreed)
+def _obstacle_raised(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        occurred_on = e.occurred_on
+        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+            return False
+        cur.obstacles.append(_new_obstacle(e.record, occurred_on, len(cur.sessions)))
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_goal_updated(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    g = cur.goals[e.goal_id]
-    agreed = len(cur.sessions) if e.status is _AGREED else g.agreed_after_session
-    cur.goals[e.goal_id] = GoalState(
-        g.goal, e.status, g.set_on, g.set_after_session, agreed, g.reviews
-    )
+def _accompaniment_arranged(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        a = e.arrangement
+        occurred_on = e.occurred_on
+        if check:
+            commitment_id = a.commitment_id
+            if (
+                e.episode_id != cur.episode_id
+                or occurred_on < cur.opened_on
+                or a.arrangement_id in cur.accompaniments
+                or (commitment_id is not None and commitment_id not in cur.commitments)
+                # Recorded as attending (True): neither unknown (None) nor known not to (False).
+                or (
+                    a.volunteer_kind in _ATTENDING_VOLUNTEERS
+                    and a.volunteer_attends_consistently is not True
+                )
+            ):
+                return False
+        cur.accompaniments[a.arrangement_id] = _new_accompaniment(a, occurred_on, None)
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_journal(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.journal.append(e.entry)
+def _accompaniment_concluded(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        result = e.result
+        arrangement_id = result.arrangement_id
+        old = cur.accompaniments.get(arrangement_id)
+        if check and (
+            e.episode_id != cur.episode_id
+            or e.occurred_on < cur.opened_on
+            or old is None
+            or old.outcome is not None
+        ):
+            return False
+        assert old is not None  # arrangement_open holds (checked, or by the declared guards)
+        cur.accompaniments[arrangement_id] = _new_accompaniment(
+            old.arrangement, old.arranged_on, result.outcome
+        )
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_obstacle(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.obstacles.append(ObstacleState(e.record, e.occurred_on, len(cur.sessions)))
+def _engagement_confirmed(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        occurred_on = e.occurred_on
+        if check and (
+            e.episode_id != cur.episode_id
+            or occurred_on < cur.opened_on
+            or _engagement_evidence(c, cur, e) is not None
+        ):
+            return False
+        # The guard has just worked the evidence out (engagement_evidence always guards this).
+        cur.engagement_evidence = cur.evidence_seen or _evidence(cur, occurred_on)
+        cur.ended_on = occurred_on
+        cur.engaged_with = e.organisation
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_arranged(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    a = e.arrangement
-    cur.accompaniments[a.arrangement_id] = AccompanimentState(a, e.occurred_on)
+def _client_declined(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        occurred_on = e.occurred_on
+        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+            return False
+        cur.ended_on = occurred_on
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_concluded(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    old = cur.accompaniments[e.result.arrangement_id]
-    cur.accompaniments[e.result.arrangement_id] = AccompanimentState(
-        old.arrangement, old.arranged_on, e.result.outcome
-    )
+def _episode_closed(made: Any, none: Any, tables: _Tables) -> _Applier:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
+        occurred_on = e.occurred_on
+        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+            return False
+        cur.ended_on = occurred_on
+        cur.close_reason = e.reason
+        if made is not None:
+            _leads(made, c, cur, tables)
+        return True
+
+    return apply
 
 
-def _on_engaged(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    # The guard has just worked the evidence out (engagement_evidence always guards this).
-    cur.engagement_evidence = cur.evidence_seen or _evidence(cur, e.occurred_on)
-    cur.ended_on = e.occurred_on
-    cur.engaged_with = e.organisation
+_APPLIERS: Final[dict[str, _Factory]] = {
+    "episode_opened": _episode_opened,
+    "session_1_held": _session_1,
+    "session_2_held": _later_session(_ENGAGEMENT, after_session_2_or_3=False),
+    "session_3_held": _later_session(_REVIEW, after_session_2_or_3=True),
+    "goal_set": _goal_set,
+    "goal_updated": _goal_updated,
+    "journal_entry_recorded": _journal_entry_recorded,
+    "obstacle_raised": _obstacle_raised,
+    "accompaniment_arranged": _accompaniment_arranged,
+    "accompaniment_concluded": _accompaniment_concluded,
+    "engagement_confirmed": _engagement_confirmed,
+    "client_declined": _client_declined,
+    "episode_closed": _episode_closed,
+}
 
+_INLINE_GUARDS: Final[dict[str, frozenset[str]]] = {
+    "episode_opened": frozenset({"new_episode_id"}),
+    "session_1_held": frozenset(
+        {
+            *_EPISODE,
+            "sessions_in_order",
+            "commitment_needs_experience",
+            "commitment_in_coming_week",
+        }
+    ),
+    "session_2_held": frozenset(
+        {
+            *_EPISODE,
+            "sessions_in_order",
+            "reviews_outstanding_commitment",
+            "reviews_agreed_goals",
+            "commitment_in_coming_week",
+        }
+    ),
+    "session_3_held": frozenset(
+        {
+            *_EPISODE,
+            "sessions_in_order",
+            "follows_session_2_or_3",
+            "reviews_outstanding_commitment",
+            "reviews_agreed_goals",
+            "commitment_in_coming_week",
+        }
+    ),
+    "goal_set": frozenset({*_EPISODE, "goal_id_new"}),
+    "goal_updated": frozenset({*_EPISODE, "goal_change_allowed"}),
+    "journal_entry_recorded": frozenset({*_EPISODE, "journal_entry_new"}),
+    "obstacle_raised": frozenset(_EPISODE),
+    "accompaniment_arranged": frozenset(
+        {
+            *_EPISODE,
+            "arrangement_new",
+            "supports_known_commitment",
+            "volunteer_attendance_recorded",
+            "volunteer_attends",
+        }
+    ),
+    "accompaniment_concluded": frozenset({*_EPISODE, "arrangement_open"}),
+    "engagement_confirmed": frozenset({*_EPISODE, "engagement_evidence"}),
+    "client_declined": frozenset(_EPISODE),
+    "episode_closed": frozenset(_EPISODE),
+}
+"""The guards each applier tests inline when called with ``check=True``."""
 
-def _on_declined(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.ended_on = e.occurred_on
-
-
-def _on_closed(c: _ClientDraft, cur: _EpisodeDraft, e: Any) -> None:
-    cur.ended_on = e.occurred_on
-    cur.close_reason = e.reason
-
-
-_EFFECTS: Final[dict[str, _Effect]] = {
-    "episode_opened": _on_episode_opened,
-    "session_1_held": _on_session_1,
-    "session_2_held": _on_session_2,
-    "session_3_held": _on_session_3,
-    "goal_set": _on_goal_set,
-    "goal_updated": _on_goal_updated,
-    "journal_entry_recorded": _on_journal,
-    "obstacle_raised": _on_obstacle,
-    "accompaniment_arranged": _on_arranged,
-    "accompaniment_concluded": _on_concluded,
-    "engagement_confirmed": _on_engaged,
-    "client_declined": _on_declined,
-    "episode_closed": _on_closed,
+_KINDS_WITH_COMMITMENT: Final = frozenset({"session_1_held", "session_2_held", "session_3_held"})
+_EVENT_CLASSES: Final[dict[str, type]] = {
+    cls.model_fields["kind"].default: cls for cls in get_args(get_args(Event)[0])
 }
 
 
@@ -871,12 +1163,10 @@ _EFFECTS: Final[dict[str, _Effect]] = {
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     guards: tuple[tuple[str, _Guard], ...]
-    effect: _Effect
-    outcomes: tuple[tuple[Callable[[Any], bool], EpisodeStatus | None], ...]
-    only: EpisodeStatus | None
-    """The target when there is a single unconditional outcome (the common case)."""
-    by_commitment: tuple[EpisodeStatus, EpisodeStatus] | None = None
-    """The targets with and without a commitment, for the sessions' two outcomes."""
+    apply: _Applier
+    """The kind's applier, leading where this row's outcomes say."""
+    checks: bool
+    """Whether ``apply`` tests every guard of the row (so may be called with ``check=True``)."""
     after_episode_checks: tuple[tuple[str, _Guard], ...] | None = None
     """``guards`` less the leading ``same_episode`` and ``not_before_opening``.
 
@@ -894,41 +1184,46 @@ def check_definition(transitions: Iterable[Transition]) -> dict[tuple[str, str],
     """Check a declaration and compile it into a lookup table.
 
     Raises :class:`WorkflowDefinitionError` for an unknown state, guard,
-    condition or event kind; an event kind with no transition; two rows for
-    one (state, event); a state that cannot be reached from ``none``; or a
-    state with no way out.
+    condition or event kind; a condition on a commitment for an event kind
+    that carries none; an event kind with no transition; two rows for one
+    (state, event); a state that cannot be reached from ``none``; or a state
+    with no way out.
     """
+    return _compile(transitions)[0]
+
+
+def _compile(
+    transitions: Iterable[Transition],
+) -> tuple[dict[tuple[str, str], _Compiled], _Tables]:
+    """:func:`check_definition`'s table, and the checking appliers by state and event class."""
     states = set(_states())
     table: dict[tuple[str, str], _Compiled] = {}
+    tables: _Tables = {s: {} for s in states}
     edges: dict[str, set[str]] = {s: set() for s in states}
     rows = tuple(transitions)
     for t in rows:
-        if t.event not in _EFFECTS:
+        if t.event not in _APPLIERS:
             raise WorkflowDefinitionError(f"transition for unknown event kind {t.event}")
         for name in t.guards:
             if name not in GUARDS:
                 raise WorkflowDefinitionError(f"{t.event}: unknown guard {name}")
             if name not in FIXES:
                 raise WorkflowDefinitionError(f"{t.event}: guard {name} has no fix in FIXES")
-        outcomes = []
         for o in t.outcomes:
             if o.when not in _WHEN:
                 raise WorkflowDefinitionError(f"{t.event}: unknown condition {o.when}")
+            if o.when != "always" and t.event not in _KINDS_WITH_COMMITMENT:
+                raise WorkflowDefinitionError(
+                    f"{t.event}: condition {o.when} needs an event kind that carries a commitment"
+                )
             if o.target is not None and o.target not in states:
                 raise WorkflowDefinitionError(f"{t.event}: unknown target state {o.target}")
-            outcomes.append((_WHEN[o.when], EpisodeStatus(o.target) if o.target else None))
-        single = len(outcomes) == 1 and t.outcomes[0].when == "always"
-        by_commitment = None
-        made, none = outcomes[0][1], outcomes[-1][1]
-        if [o.when for o in t.outcomes] == ["commitment_made", "no_commitment"] and made and none:
-            by_commitment = (made, none)
+        made, none = (_target(t.outcomes, has_commitment) for has_commitment in (True, False))
         guards = tuple((g, GUARDS[g]) for g in t.guards)
         compiled = _Compiled(
             guards,
-            _EFFECTS[t.event],
-            tuple(outcomes),
-            outcomes[0][1] if single else None,
-            by_commitment,
+            _APPLIERS[t.event](made, none, tables),
+            set(t.guards) <= _INLINE_GUARDS[t.event],
             guards[2:] if t.guards[:2] == _EPISODE else None,
         )
         for source in t.sources:
@@ -937,6 +1232,8 @@ def check_definition(transitions: Iterable[Transition]) -> dict[tuple[str, str],
             if (source, t.event) in table:
                 raise WorkflowDefinitionError(f"two transitions for {t.event} in {source}")
             table[(source, t.event)] = compiled
+            if compiled.checks:
+                tables[source][_EVENT_CLASSES[t.event]] = compiled.apply
             for o in t.outcomes:
                 edges[source].add(o.target or source)
     missing = set(EVENT_KINDS) - {t.event for t in rows}
@@ -957,39 +1254,72 @@ def check_definition(transitions: Iterable[Transition]) -> dict[tuple[str, str],
     stuck = sorted(s for s in states if not edges[s] - {s})
     if stuck:
         raise WorkflowDefinitionError("states with no way out: " + ", ".join(stuck))
-    return table
+    return table, tables
 
 
-_TABLE: Final = check_definition(TRANSITIONS)
+def _target(outcomes: tuple[Outcome, ...], has_commitment: bool) -> EpisodeStatus | None:
+    """Where an event leads with or without a commitment: the first outcome whose condition
+    holds (``None``: it stays, as when none holds)."""
+    for o in outcomes:
+        if _WHEN[o.when][0 if has_commitment else 1]:
+            return EpisodeStatus(o.target) if o.target is not None else None
+    return None
+
+
+_COMPILED = _compile(TRANSITIONS)
+_TABLE: Final = _COMPILED[0]
+_FAST: Final = _COMPILED[1]
 
 
 # --------------------------------------------------------------------------- engine
 
 
-def _step(c: _ClientDraft, e: Any) -> bool:
-    """Apply one event to the draft; False when it was a harmless repeat."""
-    # Each field read off a pydantic event costs several times a local's read: read once.
-    event_id = e.event_id
+def _run(c: _ClientDraft, events: Iterable[Any]) -> None:
+    """Apply events to the draft in order: :func:`apply`'s rules, one event after another.
+
+    The common case in a few steps: a new id, this client, and an applier that
+    checks its guards inline and applies. Anything else (a repeat, a conflict,
+    an event not allowed in the state, a guard that may not hold) goes the
+    long way, through the declared guards in order (``_step``).
+    """
     applied = c.applied
-    previous = applied.get(event_id)
-    if previous is not None:
-        if previous == e:
-            return False
-        raise IdempotencyConflict(event_id=e.event_id, event=e.kind)
+    client_id = c.client_id
+    accepted = 0
+    for e in events:
+        # Each field read off a pydantic event costs several times a local's read: read once.
+        event_id = e.event_id
+        if event_id in applied:
+            if applied[event_id] == e:
+                continue  # a harmless repeat
+            raise IdempotencyConflict(event_id=event_id, event=e.kind)
+        if e.client_id != client_id:
+            _refuse_client(c, e)
+        applier = c.fast.get(type(e))
+        if applier is None or not applier(c, c.cur, e, True):
+            _step(c, e)
+        applied[event_id] = e
+        accepted += 1
+    c.version += accepted
+
+
+def _refuse_client(c: _ClientDraft, e: Any) -> NoReturn:
+    cur = c.cur
+    raise TransitionRefused(
+        state=str(cur.status if cur is not None else NO_EPISODE),
+        event=e.kind,
+        condition="same_client",
+        detail=f"the event is for client {e.client_id}, not {c.client_id}",
+        event_id=e.event_id,
+        fix=FIXES["same_client"],
+    )
+
+
+def _step(c: _ClientDraft, e: Any) -> None:
+    """Apply one new event of this client the long way: the declared guards, in order."""
     cur = c.cur
     # EpisodeStatus is a StrEnum, so a member finds the table's string keys.
     state: str = cur.status if cur is not None else NO_EPISODE
-    if e.client_id != c.client_id:
-        raise TransitionRefused(
-            state=str(state),
-            event=e.kind,
-            condition="same_client",
-            detail=f"the event is for client {e.client_id}, not {c.client_id}",
-            event_id=e.event_id,
-            fix=FIXES["same_client"],
-        )
-    kind = e.kind
-    compiled = _TABLE.get((state, kind))
+    compiled = _TABLE.get((state, e.kind))
     if compiled is None:
         raise TransitionRefused(
             state=str(state),
@@ -1009,7 +1339,7 @@ def _step(c: _ClientDraft, e: Any) -> bool:
         if why is not None:
             if c.flag_newer and name in NEWER_RULES:
                 breaches = breaches or []
-                breaches.append(RuleBreach(e.event_id, e.kind, name, why))
+                breaches.append(_new_breach(e.event_id, e.kind, name, why))
                 continue
             raise TransitionRefused(
                 state=str(state),
@@ -1019,24 +1349,9 @@ def _step(c: _ClientDraft, e: Any) -> bool:
                 event_id=e.event_id,
                 fix=FIXES.get(name, ""),
             )
-    compiled.effect(c, cur, e)
-    cur = c.cur  # the effect of episode_opened starts a new episode
+    compiled.apply(c, cur, e, False)
     if breaches:
-        cur.breaches.extend(breaches)  # type: ignore[union-attr]  # newer rules need an episode
-    if compiled.only is not None:
-        cur.status = compiled.only  # type: ignore[union-attr]  # every effect leaves an episode
-    elif compiled.by_commitment is not None:
-        made, none = compiled.by_commitment
-        cur.status = made if e.commitment is not None else none  # type: ignore[union-attr]
-    else:
-        for when, target in compiled.outcomes:
-            if when(e):
-                if target is not None:
-                    cur.status = target  # type: ignore[union-attr]
-                break
-    applied[event_id] = e
-    c.version += 1
-    return True
+        c.cur.breaches.extend(breaches)  # type: ignore[union-attr]  # newer rules need an episode
 
 
 def _sources(kind: str) -> list[str]:
@@ -1068,7 +1383,7 @@ def apply(
     if event.event_id in state._applied and state._applied[event.event_id] == event:
         return state
     draft = _ClientDraft(state, criterion)
-    _step(draft, event)
+    _run(draft, (event,))
     return draft.freeze()
 
 
@@ -1090,18 +1405,22 @@ def fold(
     is kept as recorded and flagged on its episode's ``breaches``; any other
     refusal still raises. Never set it for events that are being recorded now.
     """
-    it = iter(events)
     if state is not None:
         draft = _ClientDraft(state, criterion, flag_newer_rules)
-    else:
-        first = next(it, None)
-        if first is None:
+        _run(draft, events)
+        return draft.freeze()
+    if type(events) is list or type(events) is tuple:
+        if not events:
             raise ValueError("fold needs at least one event or a starting state")
-        draft = _ClientDraft.empty(first.client_id, criterion, flag_newer_rules)
-        _step(draft, first)
-    step = _step
-    for event in it:
-        step(draft, event)
+        draft = _ClientDraft.empty(events[0].client_id, criterion, flag_newer_rules)
+        _run(draft, events)
+        return draft.freeze()
+    it = iter(events)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("fold needs at least one event or a starting state")
+    draft = _ClientDraft.empty(first.client_id, criterion, flag_newer_rules)
+    _run(draft, chain((first,), it))
     return draft.freeze()
 
 
