@@ -53,6 +53,7 @@ from fama_core.builders import JourneyBuilder
 from fama_core.codes import CommitmentOutcome, ExperienceLevel, GoalKind, Obstacle
 from fama_core.engagement import DEFAULT_ENGAGEMENT
 from fama_core.events import Event, event_from_json, event_to_json
+from fama_core.state import STATE_ADAPTER, ClientState
 from fama_core.workflow import fold
 
 EVENTS_PER_EPISODE = 10
@@ -108,6 +109,28 @@ def synthetic_log(episodes: int) -> list[list[Event]]:
             [e.model_copy(update={"client_id": client}) for e in templates[i % len(templates)]]
         )
     return log
+
+
+def final_record(state: ClientState) -> list[Any]:
+    """What each final state is compared with the baseline's on: the status, the current
+    episode's session stages and commitment outcomes, and the number of events applied."""
+    current = state.current
+    assert current is not None
+    return [
+        str(state.status),
+        [s.stage.value for s in current.sessions],
+        [c.outcome.value if c.outcome is not None else None for c in current.commitments],
+        len(state.applied),
+    ]
+
+
+def as_shape(state: ClientState) -> Any:
+    """A state's JSON form without its client id (what episodes of one shape share)."""
+    data = STATE_ADAPTER.dump_python(state, mode="json")
+    data["client_id"] = None
+    for episode in data["episodes"]:
+        episode["client_id"] = None
+    return data
 
 
 def json_lines(log: Sequence[Sequence[Event]]) -> list[list[str]]:
@@ -226,6 +249,16 @@ def _baseline_machine() -> Any:
                 and len(signs) >= criterion.min_involvement_signs
             )
 
+        def final_record(self) -> list[Any]:
+            """The state, the current episode's session stages and commitment outcomes, the
+            number of events recorded: what fama's final state is compared on."""
+            return [
+                self.current_state.id,
+                [stage for stage, _ in self.stages],
+                [outcome for _, outcome, _ in self.commitments.values()],
+                sum(len(r) for r in self.records.values()),
+            ]
+
         # the record, as fama keeps it
         def after_transition(self, event: str, payload: Any) -> None:
             self.records.setdefault(event, []).append(payload)
@@ -255,7 +288,7 @@ def run_baseline(episodes: int) -> None:
     log = synthetic_log(episodes)
     machine_class = _baseline_machine()
 
-    def drive() -> list[str]:
+    def drive() -> list[Any]:
         finals = []
         for events in log:
             machine = machine_class()
@@ -264,8 +297,17 @@ def run_baseline(episodes: int) -> None:
             finals.append(machine.current_state.id)
         return finals
 
+    def record(events: list[Event]) -> list[Any]:
+        # Out of the timing: the machine's own record of the episode, as compared with fama's.
+        machine = machine_class()
+        for e in events:
+            machine.send(e.kind, payload=e)
+        return machine.final_record()
+
     # Best of two: the first run also warms class construction and first-call caches up.
-    seconds, finals = timed(drive, runs=RUNS)
+    seconds, states = timed(drive, runs=RUNS)
+    finals = [record(events) for events in log]
+    assert [f[0] for f in finals] == states
     result = {"version": version("python-statemachine"), "seconds": seconds, "finals": finals}
     print(json.dumps(result))
 
@@ -421,6 +463,11 @@ def main() -> None:
 
     stream_s, statuses = timed(fold_streaming, runs=RUNS)
     assert statuses == [s.status for s in states]
+    # Every kept state whole: its JSON form equal to its journey's folded on its own (the
+    # client id aside), so every episode of every client was folded with every event.
+    shapes = [as_shape(fold(episode)) for episode in log[: len(_templates())]]
+    for i, state in enumerate(states):
+        assert as_shape(state) == shapes[i % len(shapes)], f"episode {i} folded differently"
     stream_rate = args.episodes / stream_s
 
     lines = json_lines(log)
@@ -447,12 +494,12 @@ def main() -> None:
     loads_rate = args.episodes / loads_s
 
     sample = args.baseline_episodes
-    expected = [str(s.status) for s in states[:sample]]
+    expected = [final_record(s) for s in states[:sample]]
     runs = []
     for spec in BASELINES:
         got = baseline_in(spec, sample, Path(args.cache))
         mismatched = sum(a != b for a, b in zip(got["finals"], expected, strict=True))
-        assert mismatched == 0, f"{got['version']}: {mismatched} episodes end elsewhere than fama's"
+        assert mismatched == 0, f"{got['version']}: {mismatched} episodes differ from fama's"
         runs.append((sample / got["seconds"], got["version"], spec))
         print(
             f"python-statemachine {got['version']:<8}      {sample / got['seconds']:>10,.0f} "
