@@ -154,6 +154,10 @@ def session_1(**changes) -> dict:
         ("steps.0.status", "finished", "must be one of: done, not_done or not_applicable"),
         ("past_experience.level", "loads", "must be one of:"),
         ("keyworker_id", 7, "must be text"),
+        # a newcomer's numbers for codes: "must be one of: 1, 2, …" read as if 1 were allowed
+        ("handouts_given.0", 1, "must be one of these codes, written in quotes as text: 1, 2"),
+        ("steps.0.status", 1, "must be one of these codes, written in quotes as text: done"),
+        ("past_experience.level", True, "must be one of these codes, written in quotes as text"),
     ],
 )
 def test_a_field_of_the_wrong_form_is_explained_in_plain_words(path, value, plain):
@@ -164,3 +168,17 @@ def test_a_field_of_the_wrong_form_is_explained_in_plain_words(path, value, plai
     assert "Input should" not in text and "should be" not in text
     if isinstance(value, str):
         assert value not in text
+
+
+def test_an_event_without_a_kind_names_the_kind_field():
+    """A newcomer's first line without "kind" read "(record): is missing: name the record's
+    kind"; the field is named like any other missing field."""
+    problem = invalid({**ENVELOPE})
+    (only,) = problem.problems
+    assert only.location == "kind"
+    assert only.reason == "required: this field is missing (it names the record's kind)"
+
+
+def test_a_code_written_as_text_keeps_the_short_words():
+    problem = invalid(session_1(**{"handouts_given.0": "11"}))
+    assert "must be one of: 1, 2, 3" in str(problem) and "in quotes" not in str(problem)

@@ -318,7 +318,7 @@ def plain_reason(err: Any) -> str:
     pydantic's errors themselves (``fama serve``'s request checks).
     """
     code = str(err.get("type", "invalid"))
-    return _plain_reason(code, _without_values(err), err.get("ctx") or {})
+    return _plain_reason(code, _without_values(err), err.get("ctx") or {}, err.get("input"))
 
 
 def invalid_record_from_pydantic(
@@ -341,9 +341,9 @@ def invalid_record_from_pydantic(
     for err in exc.errors(include_url=False):
         loc = error_location(err)
         code = str(err.get("type", "invalid"))
-        if code == "union_tag_invalid" and not loc:  # the tag itself is wrong
+        if code in ("union_tag_invalid", "union_tag_not_found") and not loc:  # the tag itself
             loc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
-        reason = _plain_reason(code, _without_values(err), err.get("ctx") or {})
+        reason = _plain_reason(code, _without_values(err), err.get("ctx") or {}, err.get("input"))
         if code == "value_error":
             named = _NAMED_FIELDS.match(reason)
             if named:
@@ -409,8 +409,9 @@ _BOUNDS = {
 }
 
 
-def _plain_reason(code: str, msg: str, ctx: Any) -> str:
-    """pydantic's message in plain words, never quoting the input."""
+def _plain_reason(code: str, msg: str, ctx: Any, given: object = None) -> str:
+    """pydantic's message in plain words, never quoting the input (``given`` is looked at
+    only for its type)."""
     if code == "value_error":
         return msg.removeprefix("Value error, ")
     if code == "assertion_error":
@@ -421,9 +422,15 @@ def _plain_reason(code: str, msg: str, ctx: Any) -> str:
         expected = ctx.get("expected_tags")
         if expected:
             return "must be one of: " + str(expected).replace("'", "")
-        return "is missing: name the record's kind"
+        return "required: this field is missing (it names the record's kind)"
     if code in ("enum", "literal_error") and ctx.get("expected"):
-        return "must be one of: " + str(ctx["expected"]).replace("'", "")
+        codes = str(ctx["expected"])
+        if "'" in codes and not isinstance(given, str):
+            # `"handouts_given": [1]` read "must be one of: 1, 2, …": the codes are text.
+            return "must be one of these codes, written in quotes as text: " + codes.replace(
+                "'", ""
+            )
+        return "must be one of: " + codes.replace("'", "")
     if code in _BOUNDS:
         try:
             return _BOUNDS[code].format(**ctx)
