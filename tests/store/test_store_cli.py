@@ -228,3 +228,33 @@ def test_record_names_the_event_id_of_an_invalid_line_when_it_is_readable(url, t
     (problem,) = body["refused"]
     assert code == 1 and problem["event_id"] == "c9-e1" and problem["error"] == "InvalidRecord"
     assert "Not A Code" not in out and "not a field of this record" in problem["message"]
+
+
+HINT = (
+    "held no whole event: fama record reads JSON lines, one event (a JSON object) on each "
+    "line, as docs/event-reference.md shows them"
+)
+
+
+def test_a_pretty_printed_event_is_explained_once_as_json_lines(tmp_path):
+    """Writing events from the docs alone: one event spread over lines gave nine "not a valid
+    JSON document" refusals and no clue that each line must hold a whole event."""
+    event = json.loads(event_to_json(journey("pp-1").events[0]))
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(event, indent=2) + "\n")
+    code, out, _ = run("record", str(path), "--store", "memory://")
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == (len(event) + 2) + 2  # "{", a line per field, "}"; 2 more
+    assert lines[-1] == f"{len(event) + 2} lines {HINT}"
+
+
+def test_a_list_of_events_is_explained_and_good_lines_give_no_hint(tmp_path):
+    path = lines_file(tmp_path, journey("pp-2").events, extra=[json.dumps([{"kind": "goal_set"}])])
+    code, out, _ = run("record", str(path), "--store", "memory://")
+    assert code == 1 and out.splitlines()[-1] == f"1 line {HINT}"
+    code, out, _ = run(
+        "record", str(lines_file(tmp_path, journey("pp-3").events)), "--store", "memory://"
+    )
+    assert code == 0 and HINT not in out
+    code, out, _ = run("record", str(path), "--store", "memory://", "--json")
+    assert HINT not in out and json.loads(out)["recorded"] == len(journey("pp-2").events)

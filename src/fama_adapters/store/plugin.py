@@ -158,13 +158,15 @@ def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
         total = _count_lines(args.file) if ctx.interactive and not ctx.json else None
     out = ctx.stdout
     first = True
+    not_one_event = 0
 
     def on_problem(p: LineProblem) -> None:
-        nonlocal first
+        nonlocal first, not_one_event
         if ctx.json:
             out.write(("" if first else ",\n") + "  " + json.dumps(_problem_json(p)))
         else:
             out.write(_problem_text(p))
+            not_one_event += p.error == "InvalidRecord" and p.message.endswith(_NOT_ONE_EVENT)
         first = False
 
     try:
@@ -192,7 +194,17 @@ def _run_record(args: argparse.Namespace, ctx: CliContext) -> int:
             f"recorded {_n(report.recorded, 'event')} for {_n(len(report.clients), 'client')}; "
             f"{report.duplicates} already recorded; {report.refused} refused\n"
         )
+        if not_one_event:  # a pretty-printed document, or a JSON list of events
+            out.write(
+                f"{_n(not_one_event, 'line')} held no whole event: fama record reads JSON "
+                "lines, one event (a JSON object) on each line, as docs/event-reference.md "
+                "shows them\n"
+            )
     return EXIT_PARTIAL if report.refused else EXIT_OK
+
+
+# The core's words for a line that is not JSON, or JSON that is not an object.
+_NOT_ONE_EVENT = ("(record): not a valid JSON document", "(record): must be an object")
 
 
 def _configure_record(p: argparse.ArgumentParser) -> None:
