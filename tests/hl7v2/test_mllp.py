@@ -295,3 +295,31 @@ def test_an_ack_reason_is_always_one_bounded_printable_line(text, code, where):
     assert len(reason) < 2 * 130 + 80
     if text.strip() and len(text) < 100 and text.isprintable() and '"' not in text:
         assert f'"{" ".join(text.split())}"' in reason
+
+
+# ------------------------------------------------- red team (2026-11-30)
+
+HOSTILE_ID = "Jane Smith \x1b]0;pwned\x07"
+"""An MSH-10 that is no id: a name, and a terminal escape that retitles the window."""
+
+
+def _hostile_message() -> str:
+    return MESSAGE.replace("|ctl-1|", "|" + er7.escape(HOSTILE_ID) + "|")
+
+
+def test_a_transport_error_never_repeats_a_control_id_that_is_no_id():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: refused at once
+        with pytest.raises(TransportError) as caught, client(port, retries=0) as c:
+            c.send(_hostile_message())
+    assert "Jane" not in str(caught.value) and "\x1b" not in str(caught.value)
+    assert "(not an id)" in str(caught.value)
+
+
+def test_a_rejection_never_repeats_a_control_id_that_is_no_id(listener):
+    server = listener(lambda cid: ack("AE", cid))
+    with pytest.raises(AckRejected) as caught, client(server.port) as c:
+        c.send(_hostile_message())
+    assert caught.value.control_id == HOSTILE_ID  # kept for the program that sent it
+    assert "Jane" not in str(caught.value) and "\x1b" not in str(caught.value)

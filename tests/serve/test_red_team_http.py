@@ -41,3 +41,14 @@ def test_every_answer_forbids_content_sniffing(server):
     with server.client("kw_a") as http:
         for r in (http.get("/v1/whoami"), http.get("/v1/clients/no-such-client")):
             assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_made_up_method_never_reaches_the_application_log(server):
+    # HTTP lets a client send any token as the method: a name, a record number.
+    with server.client("kw_a") as http:
+        assert http.request("JANESMITHQZRED", "/v1/whoami").status_code == 405
+        assert http.get("/v1/whoami").status_code == 200
+    log = server.log.read_text("utf-8")
+    assert "JANESMITHQZRED" not in log
+    assert "(other method) /v1/whoami 405" in log
+    assert "GET /v1/whoami 200" in log

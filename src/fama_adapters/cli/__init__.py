@@ -18,6 +18,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "DemoStep",
     "ExitCode",
     "main",
+    "printable",
     "render_table",
 ]
 
@@ -76,10 +78,11 @@ class CliContext:
     json: bool = False
 
     def emit(self, payload: Any, text: str) -> None:
-        """Print ``payload`` as JSON when ``--json`` was given, else ``text``."""
+        """Print ``payload`` as JSON when ``--json`` was given, else ``text``, made printable."""
         if self.json:
             self.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         else:
+            text = printable(text)
             self.stdout.write(text if text.endswith("\n") else text + "\n")
 
     @property
@@ -119,6 +122,29 @@ class DemoStep:
     name: str
     order: int
     run: Callable[[DemoContext], None]
+
+
+_TERMINAL_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: controls shown as escapes, lines and tabs kept.
+
+    A meeting name from a feed may carry ESC, BEL or C1 sequences (set the
+    window title, clear the screen, make a hidden link) or a bidirectional
+    override that shows text backwards; printed as they are, the terminal would
+    obey them. Each becomes its Python escape (``\\x1b``, ``\\u202e``), so it is
+    seen, not obeyed; so does a lone surrogate, which no terminal encoding can
+    write. ``--json`` output needs no such care: JSON escapes them.
+
+    >>> printable("Hall\\x1b[2J")
+    'Hall\\\\x1b[2J'
+    """
+    if _TERMINAL_CONTROL.search(text) is None:
+        return text
+    return _TERMINAL_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -312,9 +338,9 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
             # one the user gave; the adapter's own words otherwise.
             where = _which_path(args, cause.filename)
             said = _os_error_message(cause, args) if where != "a file or folder" else str(exc)
-            err.write(f"fama {name}: {said}\n")
+            err.write(f"fama {name}: {printable(said)}\n")
             return ExitCode.USAGE
-        err.write(f"fama {name}: {exc}\n")
+        err.write(f"fama {name}: {printable(str(exc))}\n")
         return exit_code_for(exc)
     except KeyboardInterrupt:
         err.write(f"fama {name}: interrupted\n")

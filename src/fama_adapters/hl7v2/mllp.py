@@ -108,7 +108,7 @@ class AckRejected(TransportError):
         kind = "error" if code in ("AE", "CE") else "reject"
         said = f": {reason}" if reason else ""
         super().__init__(
-            f"message {control_id}: receiver answered {code} (application {kind}) "
+            f"message {_shown_id(control_id)}: receiver answered {code} (application {kind}) "
             f"after {attempts} attempt(s){said}"
         )
 
@@ -129,6 +129,18 @@ def _quoted(text: str) -> str:
 
 def _code(value: str) -> str:
     return value if _SAFE_CODE.fullmatch(value) else "?"
+
+
+_SAFE_CONTROL_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+
+
+def _shown_id(control_id: str) -> str:
+    """MSH-10 as an error message may show it: an id, or ``(not an id)``.
+
+    MSH-10 is the sender's free text as far as the wire goes; one that is not an
+    id may be a name, or escape sequences that would drive the terminal printing it.
+    """
+    return control_id if _SAFE_CONTROL_ID.fullmatch(control_id) else "(not an id)"
 
 
 def ack_reason(msg: ParsedMessage) -> str:
@@ -349,4 +361,4 @@ class MllpClient:
             last = "the acknowledgement code is not one of AA, AE, AR, CA, CE, CR"
         if last in ("AR", "CR"):
             raise AckRejected(code=last, control_id=control_id, attempts=attempts, reason=reason)
-        raise TransportError(f"message {control_id}: {last} after {attempts} attempt(s)")
+        raise TransportError(f"message {_shown_id(control_id)}: {last} after {attempts} attempt(s)")

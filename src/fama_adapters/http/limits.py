@@ -58,6 +58,10 @@ def _problem_body(status: int, name: str, title: str, detail: str, request_id: s
     ).encode()
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods the request log names; HTTP lets a client send any token there, a name included."""
+
+
 class LimitsMiddleware:
     """Body-size and time limits, request ids and the value-free request log."""
 
@@ -193,9 +197,10 @@ class LimitsMiddleware:
     def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or "(no route)"
+        method = scope.get("method", "-")
         _log.info(
             "%s %s %d %.1fms request=%s",
-            scope.get("method", "-"),
+            method if method in _METHODS else "(other method)",
             template,
             status,
             (time.perf_counter() - started) * 1000,

@@ -82,6 +82,8 @@ def _entry(raw: Any, position: int, folder: Path) -> SourceEntry:
             raise bad(key, "must be a non-empty string")
         if any(ord(c) < 32 or ord(c) == 127 for c in value):  # a NUL crashed opening the file
             raise bad(key, "must not contain control characters")
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in value):  # "\ud800" crashed it too
+            raise bad(key, "must be text: a lone UTF-16 surrogate (\\ud800 …) is not")
         text[key] = value.strip()
     if ("file" in text) == ("url" in text):
         raise bad("file", "give exactly one of file and url")
