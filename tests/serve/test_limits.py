@@ -62,3 +62,39 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_app_runs():
     response = asyncio.run(go())
     assert response.status_code == 413
     assert ran == []
+
+
+def test_a_body_that_never_finishes_is_answered_408_at_the_deadline():
+    # Red team: a client sending one byte now and then held its connection for ever, the
+    # body being read before the deadline started.
+    ran: list[bool] = []
+
+    async def app(scope, receive, send):  # pragma: no cover - must not run
+        ran.append(True)
+
+    limited = LimitsMiddleware(app, max_body=1000, timeout=0.2)
+    sent: list[dict] = []
+
+    async def go() -> None:
+        never = asyncio.Event()
+        first = [True]
+
+        async def receive():
+            if first[0]:
+                first[0] = False
+                return {"type": "http.request", "body": b"[", "more_body": True}
+            await never.wait()  # the rest of the body never comes
+            return {"type": "http.disconnect"}  # pragma: no cover
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/x", "headers": []}
+        # A bound on the test, not a timed assertion: before the fix this waited for ever.
+        await asyncio.wait_for(limited(scope, receive, send), timeout=60)
+
+    asyncio.run(go())
+    assert ran == []
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert b"body-timeout" in sent[1]["body"]

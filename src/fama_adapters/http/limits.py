@@ -126,19 +126,39 @@ class LimitsMiddleware:
         # Read the whole body first (it is small by construction), so an oversized
         # chunked body is refused before any handler sees a byte of it.
         chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > self.max_body:
-                await too_large()
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+
+        async def read_body() -> bool:
+            """Whether the whole body arrived (not when the client left or sent too much)."""
+            received = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return False  # the client went away
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > self.max_body:
+                    await too_large()
+                    return False
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return True
+
+        # The body has the same deadline as the answer: a client sending a byte now and
+        # then would otherwise hold its connection (and a --limit-concurrency place) forever.
+        try:
+            complete = await asyncio.wait_for(read_body(), timeout=self.timeout)
+        except TimeoutError:
+            await refuse(
+                408,
+                "body-timeout",
+                "The request body did not arrive in time",
+                f"the whole body must arrive within {self.timeout:g} s",
+                (b"connection", b"close"),
+            )
+            self._log(scope, 408, started, request_id)
+            return
+        if not complete:
+            return
         body = b"".join(chunks)
         replayed = False
 
