@@ -100,3 +100,80 @@ def test_a_lone_surrogate_in_a_sources_file_refuses_the_file_not_a_crash(
     code, out, err = run("meetings", "refresh", str(path), "--directory", str(tmp_path / "d.json"))
     assert code in (ExitCode.PARTIAL, ExitCode.FAILED), err
     assert "internal error" not in err and "Traceback" not in err
+
+
+# ------------------------------------------------- one canary through every command
+
+LOG_CANARY = "QZLOGCANARY"
+
+
+def _plant_everywhere(target_kind: str, text: str) -> bytes:
+    """``text`` with the canary added to every value fama must never print (all at once)."""
+    import csv
+    import io
+
+    from .test_fuzz_cli import SHOWN_CSV_COLUMNS, SHOWN_KEYS
+
+    def walk(value: object, key: str | None = None) -> object:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if isinstance(value, str) and key not in SHOWN_KEYS:
+            return value + LOG_CANARY
+        return value
+
+    if target_kind == "jsonl":
+        lines = [json.dumps(walk(json.loads(line))) for line in text.splitlines() if line]
+        return ("\n".join(lines) + "\n").encode()
+    if target_kind == "json":
+        return json.dumps(walk(json.loads(text))).encode()
+    if target_kind == "csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        shown = [h in SHOWN_CSV_COLUMNS for h in rows[0]]
+        for row in rows[1:]:
+            row[:] = [c if s else c + LOG_CANARY for c, s in zip(row, shown, strict=False)]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue().encode()
+    segments = [s.split("|") for s in text.replace("\n", "\r").split("\r") if s]
+    # Ids and codes are shown by design: PID-3, PV1-19/36/39, MSH-4 and MSH-10 (the control
+    # id, shown when it has an id's shape); MSH's index n is MSH-(n+1).
+    printed = {("PID", 3), ("PV1", 19), ("PV1", 36), ("PV1", 39), ("MSH", 9)}
+    for seg in segments:
+        for f in range(1, len(seg)):
+            shown = (seg[0], f) in printed
+            if not shown and not (seg[0] == "MSH" and f in (1, 2, 3)) and seg[f]:
+                seg[f] += LOG_CANARY
+    return "\r".join("|".join(seg) for seg in segments).encode()
+
+
+def _targets() -> list[object]:
+    from .corpus import TARGETS
+
+    return list(TARGETS)
+
+
+@pytest.mark.parametrize("target", _targets(), ids=lambda t: t.name)
+def test_a_canary_in_every_field_reaches_no_output_and_no_log_line(
+    valid: Path, tmp_path: Path, target, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    for name in ("fama", "fama.fhir", "fama.http", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    text = (valid / target.fuzzed).read_text("utf-8")
+    path = tmp_path / Path(target.fuzzed).name
+    path.write_bytes(_plant_everywhere(target.kind, text))
+    argv = [
+        a.replace(str(valid / "out"), str(tmp_path / "out")) for a in target.command(valid, path)
+    ]
+    (tmp_path / "out").mkdir(exist_ok=True)
+    code, out, err = run(*argv)
+    assert code in (0, 1, 2, 3), err[-500:]
+    assert "Traceback" not in err
+    assert LOG_CANARY not in out, out[-1000:]
+    assert LOG_CANARY not in err, err[-1000:]
+    logged = [r.getMessage() for r in caplog.records]
+    assert not [line for line in logged if LOG_CANARY in line]
