@@ -807,7 +807,7 @@ def _event_id_of(raw: Any) -> str | None:
     """The record's event id when it is a valid identifier (so it is safe to show), else None."""
     if isinstance(raw, Mapping):
         value = raw.get("event_id")
-        if isinstance(value, str) and _READABLE_ID.match(value):
+        if isinstance(value, str) and _READABLE_ID.fullmatch(value):
             return value
     return None
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
+import pytest
 from serve_helpers import as_json, opened
+
+from fama_adapters.http.tokens import TokenError, TokenFile
 
 CANARY = "QZ-RED-canary"
 
@@ -52,3 +56,18 @@ def test_a_made_up_method_never_reaches_the_application_log(server):
     assert "JANESMITHQZRED" not in log
     assert "(other method) /v1/whoami 405" in log
     assert "GET /v1/whoami 200" in log
+
+
+def test_an_agency_code_with_a_trailing_line_feed_is_refused(tmp_path):
+    # re.match with "$" lets one trailing "\n" through: "AG1\n" was issued, became a store
+    # file name "AG1\n.db" and a Content-Disposition header h11 refuses to send (a 500).
+    tokens = TokenFile(tmp_path / "t.json")
+    with pytest.raises(TokenError):
+        tokens.issue(agency="AG1\n", role="data_lead")
+    _token, record = tokens.issue(agency="AG1", role="data_lead")
+    data = json.loads((tmp_path / "t.json").read_text("utf-8"))
+    data["tokens"][0]["agency"] = "AG1\n"  # a hand-edited file
+    (tmp_path / "t.json").write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TokenError):
+        TokenFile(tmp_path / "t.json").records()
+    assert record.agency == "AG1"

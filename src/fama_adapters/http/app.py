@@ -357,16 +357,10 @@ class _AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = [500]
+        written = [False]
 
-        async def capture(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
+        def write(status: int) -> None:
+            written[0] = True
             state = scope.get("state", {})
             noted = state.get("audit")
             if noted is not None:
@@ -375,7 +369,7 @@ class _AuditMiddleware:
                     AuditEntry(
                         request_id=state.get("request_id", ""),
                         action=noted["action"],
-                        status=status[0],
+                        status=status,
                         token=token.id if token else None,
                         name=token.name if token else None,
                         agency=token.agency if token else None,
@@ -384,6 +378,19 @@ class _AuditMiddleware:
                         detail=noted.get("detail"),
                     )
                 )
+
+        async def capture(message: Any) -> None:
+            # The line is written before the answer leaves: nothing is read without its
+            # audit line, and a client that has its answer finds the line already there.
+            if message["type"] == "http.response.start" and not written[0]:
+                write(int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if not written[0]:  # no answer started (the app failed, or the client left)
+                write(500)
 
 
 # --------------------------------------------------------------------- helpers

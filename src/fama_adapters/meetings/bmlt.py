@@ -138,7 +138,7 @@ class BmltFormat:
         if self.world_id != "LANG" and self.type != "LANG":
             return None
         code = self.key.strip().lower()
-        return code if _ISO_639_1.match(code) else None
+        return code if _ISO_639_1.fullmatch(code) else None
 
 
 def _scalar(raw: Mapping[str, Any], key: str) -> str:
@@ -189,7 +189,7 @@ def parse_formats(entries: Any, warn: list[str]) -> dict[str, BmltFormat]:
 
 
 def _clock(value: str, field: str) -> tuple[int, int, int]:
-    found = _CLOCK.match(value)
+    found = _CLOCK.fullmatch(value)
     if not found:
         raise _Bad(field, "format", "must be HH:MM:SS")
     return int(found.group(1)), int(found.group(2)), int(found.group(3) or 0)
@@ -313,7 +313,7 @@ def _host(uri: str) -> str:
 
 def _meeting_id(raw: Mapping[str, Any], fallback_host: str) -> str:
     number = _scalar(raw, "id_bigint")
-    if not _ID.match(number):
+    if not _ID.fullmatch(number):
         raise _Bad("id_bigint", "missing", "id_bigint is required (a number)")
     host = _host(_scalar(raw, "root_server_uri")) or fallback_host
     aggregator = _scalar(raw, "root_server_id")
