@@ -553,3 +553,25 @@ def test_a_redirect_to_another_server_is_not_followed(server):
         with pytest.raises(FhirUnavailable, match="another origin"):
             FhirClient(moved.url + "/fhir", max_attempts=1).submit(bundle_with_secret())
     assert server.requests == []
+
+
+# ------------------------------------------------- red team (2026-11-30)
+
+
+@given(
+    st.binary(min_size=1, max_size=12).filter(lambda b: b.strip() and b"\r" not in b)
+    | st.sampled_from([b"\xb2", b"\xb9", b"\xbc", b"9" * 400, b"-1", b"1e3", b"NaN", b" 5 "])
+)
+def test_any_retry_after_a_server_sends_is_a_wait_or_ignored_never_a_crash(value):
+    # str.isdigit() is true of "²" (a Latin-1 byte 0xB2 in a header): float() then raised
+    # ValueError out of submit(), a traceback for `fama fhir submit`.
+    sleeps = Sleeps()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers=[(b"Retry-After", value)])
+
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        with pytest.raises(FhirUnavailable):
+            fhir("http://fhir.example/fhir", http, sleep=sleeps, max_attempts=2).submit(bundle)
+    assert all(s >= 0 for s in sleeps)

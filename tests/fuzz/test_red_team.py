@@ -177,3 +177,14 @@ def test_a_canary_in_every_field_reaches_no_output_and_no_log_line(
     assert LOG_CANARY not in err, err[-1000:]
     logged = [r.getMessage() for r in caplog.records]
     assert not [line for line in logged if LOG_CANARY in line]
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/etc/passwd", "zone.tab", "tzdata.zi", "Europe/../Europe/London"]
+)
+def test_a_time_zone_name_that_walks_the_file_system_is_refused(name: str) -> None:
+    # Held (no finding): zoneinfo refuses paths, and fama turns its other errors into one.
+    from fama_core.directory import zone
+
+    with pytest.raises(ValueError, match="not a tz database time zone name"):
+        zone(name)

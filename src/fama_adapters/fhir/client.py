@@ -258,7 +258,7 @@ def _retry_after(headers: httpx.Headers, now: Callable[[], dt.datetime]) -> floa
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" and "٣" are digits to isdigit(), not to float()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
