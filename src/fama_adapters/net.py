@@ -514,7 +514,7 @@ def _read_body(response: httpx.Response, url: str, limits: Limits) -> bytes:
     from fama_adapters._deadline import expired
 
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limits.max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > limits.max_bytes:
         raise ResponseTooLarge(url=url, max_bytes=limits.max_bytes)
     import httpx
 

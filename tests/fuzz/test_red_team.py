@@ -188,3 +188,40 @@ def test_a_time_zone_name_that_walks_the_file_system_is_refused(name: str) -> No
 
     with pytest.raises(ValueError, match="not a tz database time zone name"):
         zone(name)
+
+
+SUPERSCRIPT_TWO = "\u00b2"
+"""'²': a digit to ``str.isdigit()``, not to ``int()``; checked with the first, read with the
+second, it raised ValueError (exit 70 for the whole import)."""
+
+
+def test_a_meeting_guide_day_of_superscript_two_refuses_that_meeting_only(
+    valid: Path, tmp_path: Path
+) -> None:
+    feed = json.loads((valid / "feed.json").read_text("utf-8"))
+    feed[0]["day"] = SUPERSCRIPT_TWO
+    (tmp_path / "feed.json").write_text(json.dumps(feed), "utf-8")
+    code, out, err = run(
+        "meetings", "import", str(tmp_path / "feed.json"), "--out", str(tmp_path / "d.json")
+    )
+    assert code == ExitCode.PARTIAL, err
+    assert f"{len(feed) - 1} of {len(feed)} meetings imported" in out
+
+
+def test_a_bmlt_weekday_of_superscript_two_refuses_that_meeting_only(
+    valid: Path, tmp_path: Path
+) -> None:
+    answer = json.loads((valid / "bmlt.json").read_text("utf-8"))
+    answer["meetings"][0]["weekday_tinyint"] = SUPERSCRIPT_TWO
+    (tmp_path / "bmlt.json").write_text(json.dumps(answer), "utf-8")
+    code, out, err = run(
+        "meetings",
+        "import",
+        str(tmp_path / "bmlt.json"),
+        "--format",
+        "bmlt",
+        "--out",
+        str(tmp_path / "d.json"),
+    )
+    assert code == ExitCode.PARTIAL, err
+    assert "internal error" not in err

@@ -390,3 +390,25 @@ def test_whatever_the_agency_field_holds_only_a_code_is_kept_and_nothing_else_is
         if len(value) >= 3:
             assert value not in str(problem)
     assert len(result.contexts) + len(result.problems) == 1
+
+
+@pytest.mark.parametrize(
+    "pid_3", ["9434765919^^^NHS^NH", "9434765919^^^NHS", "9434765919^^^^NH", "9434765919^^^nhs^nh"]
+)
+@pytest.mark.parametrize("authority", [None, "NHS"])
+def test_an_nhs_number_never_becomes_the_client_key(pid_3, authority):
+    """Red team: a lone PID-3 marked as an NHS number was taken as the pseudonymous key."""
+    alone = adt("A01").replace("PID|||c-1^^^FAMA^PI|", f"PID|||{pid_3}|")
+    result = Hl7v2RecordSystem(authority=authority).inbound(alone.encode())
+    assert result.contexts == ()
+    (problem,) = result.problems
+    assert "PID-3: " in str(problem) and "9434765919" not in str(problem)
+    if authority is None or "^NHS^" in pid_3:  # else no repetition has the authority at all
+        assert "PID-3: the identifier is marked as an NHS number" in str(problem)
+
+
+def test_an_nhs_number_never_becomes_the_survivor_or_the_merged_record():
+    merge = adt("A01").replace("ADT^A01^ADT_A01", "ADT^A40^ADT_A39") + "\rMRG|9434765919^^^NHS^NH"
+    result = Hl7v2RecordSystem().inbound(merge.encode())
+    assert result.merges == ()
+    assert "MRG-1: the identifier is marked as an NHS number" in str(result.problems[0])

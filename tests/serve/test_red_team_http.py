@@ -71,3 +71,15 @@ def test_an_agency_code_with_a_trailing_line_feed_is_refused(tmp_path):
     with pytest.raises(TokenError):
         TokenFile(tmp_path / "t.json").records()
     assert record.agency == "AG1"
+
+
+@pytest.mark.parametrize("if_match", [b"\xb2", b'W/"\xb9"', b'"\xb3"'])
+def test_an_if_match_of_superscript_digits_is_a_400_not_a_500(server, if_match):
+    # '²' (Latin-1 0xB2) is a digit to str.isdigit() and not to int(): a 500 before.
+    with server.client("kw_a") as http:
+        events = as_json(opened("red-if-match").events)
+        r = http.post(
+            "/v1/clients/red-if-match/events", json=events, headers={"If-Match": if_match}
+        )
+    assert r.status_code == 400
+    assert r.json()["type"] == "urn:fama:problem:bad-if-match"

@@ -198,14 +198,30 @@ def _identifier(seg: ParsedSegment, field: int, *, authority: str | None, what: 
                 "host's client key"
             )
         if reps:
-            return seg.component_of(reps[0], 1)
+            return _not_nhs_number(seg, reps[0], what)
     else:
         for rep in reps:
             if seg.component_of(rep, 4) == authority:
-                return seg.component_of(rep, 1)
+                return _not_nhs_number(seg, rep, what)
     raise MappingError(
         f"{what}: no client identifier" + (f" from {authority}" if authority else "")
     )
+
+
+def _not_nhs_number(seg: ParsedSegment, rep: str, what: str) -> str:
+    """The identifier of a CX repetition, unless the sender marks it as an NHS number.
+
+    NHS senders (the ITK HL7 v2 profile) mark it with assigning authority ``NHS``
+    (CX-4) and identifier type ``NH`` (CX-5, table 0203). A PAS that sends only
+    that would make it fama's client key, printed and kept for years: refused,
+    the value never shown, whatever authority is configured.
+    """
+    if seg.component_of(rep, 5).upper() == "NH" or seg.component_of(rep, 4).upper() == "NHS":
+        raise MappingError(
+            f"{what}: the identifier is marked as an NHS number (CX-4 NHS or CX-5 NH), "
+            "which must never be fama's client key; send the host's own key"
+        )
+    return seg.component_of(rep, 1)
 
 
 CHARACTER_SET = "UNICODE UTF-8"

@@ -175,14 +175,14 @@ def _read(name: str) -> bytes:
 
 def _port(value: str) -> int:
     """``argparse`` type for ``--port``: 1 to 65535."""
-    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+    if not (value.strip().isascii() and value.strip().isdigit()) or not 1 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError("give a TCP port from 1 to 65535")
     return int(value)
 
 
 def _retries(value: str) -> int:
     """``argparse`` type for ``--retries``: a whole number from 0 to 10."""
-    if not value.strip().isdigit() or int(value) > 10:
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > 10:
         raise argparse.ArgumentTypeError("give a whole number of resends from 0 to 10")
     return int(value)
 

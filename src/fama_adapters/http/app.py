@@ -461,7 +461,8 @@ def _expected_version(if_match: str | None) -> int | None:
         return None
     value = if_match.strip()
     value = value.removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 12:
+    # isascii(): '²' is a digit to isdigit() and not to int(), a 500 before
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise _ProblemError(
             _simple(
                 400,

@@ -119,7 +119,9 @@ class LimitsMiddleware:
             self._log(scope, 413, started, request_id)
 
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+        if declared is not None and (
+            not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_body
+        ):
             await too_large()
             return
 

@@ -197,7 +197,7 @@ def _clock(value: str, field: str) -> tuple[int, int, int]:
 
 def bmlt_day(value: str) -> Weekday:
     """``weekday_tinyint`` (``"1"`` Sunday … ``"7"`` Saturday) as fama's weekday (Sunday 0)."""
-    if not value.isdigit() or not 1 <= int(value) <= 7:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 7:
         raise _Bad("weekday_tinyint", "range", "must be 1-7 (Sunday 1 to Saturday 7)")
     return Weekday(int(value) - 1)
 
@@ -320,7 +320,7 @@ def _meeting_id(raw: Mapping[str, Any], fallback_host: str) -> str:
     prefix = "bmlt"
     if host:
         prefix += f":{host}"
-    if aggregator.isdigit():
+    if aggregator.isascii() and aggregator.isdigit():
         prefix += f":{aggregator}"
     return f"{prefix}:{number}"
 

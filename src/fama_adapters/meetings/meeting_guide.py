@@ -91,7 +91,8 @@ def parse_time(value: Any, field: str = "time") -> dt.time:
 def _one_day(value: Any) -> Weekday:
     if isinstance(value, bool):
         raise _Bad("day", "type", "must be a number 0-6 (Sunday 0)")
-    if isinstance(value, str) and value.strip().isdigit():
+    # isascii(): '²' is a digit to isdigit() and not to int(), which crashed the import
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int):
         raise _Bad("day", "type", "must be a number 0-6 (Sunday 0)")
