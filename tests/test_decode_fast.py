@@ -871,3 +871,30 @@ def test_a_schema_not_shaped_as_expected_turns_the_swap_off(monkeypatch):
     assert changed == 0
     monkeypatch.setattr(ev, "_FAST_KEPT", None)
     assert_same(_session_line())
+
+
+def test_a_kept_list_is_neither_decoded_nor_checked_again(fresh_steps):
+    # What the swap is for: a line whose list is kept calls no upcaster and no step check, and
+    # builds no step record. Should pydantic-core reuse the sessions' own validators, decoding
+    # would stay right (the other tests) but this fails.
+    import sys
+    import types
+
+    watched = {ev._UPCAST.__code__, ev._check_steps.__code__}
+    called: list[str] = []
+
+    def watch(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code in watched:
+            called.append(frame.f_code.co_name)
+
+    lines = [_session_line(kind) for kind in ("session_1_held", "session_2_held", "session_3_held")]
+    first = [ev.event_from_json(line) for line in lines]  # keeps the lists (checked once each)
+    records = len(ev._STEP_RECORDS)
+    sys.setprofile(watch)
+    try:
+        again = [ev.event_from_json(line) for line in lines]
+    finally:
+        sys.setprofile(None)
+    assert called == []
+    assert again == first and all(a.steps is b.steps for a, b in zip(again, first, strict=True))
+    assert len(ev._STEP_RECORDS) == records
