@@ -25,9 +25,16 @@ What the attacker knows (the definitions, ``docs/commissioning.md``):
   each keyworker's ``within``): a team is the sum of its keyworkers' clients;
   a keyworker listed in several teams has at least one client in each;
 * every obstacle count is at most the area's introduced;
-* across two reports of overlapping periods built from the same records on
-  the same day, each count is the overlap's plus the report's own other days
-  (``overlapping``: differencing).
+* a row is listed only when somebody is in it: a listed group's introduced and
+  a listed obstacle's count are at least 1;
+* a median is shown for at least *threshold* clients and only beside the
+  counts its clients come from: shown, its clients are at least the
+  threshold; withheld beside shown counts, fewer;
+* across reports of periods built from the same records on the same day
+  (``overlapping``: differencing), the days are cut into atoms, stretches
+  each period holds whole or misses; each atom is a table with every relation
+  above (keyworkers within teams over the union of the org charts), none
+  negative, and each report's count is the sum of its atoms'.
 
 A withheld count is *disclosed* when its feasible range is narrower than the
 protection interval the report states; a derived count (a difference, a
@@ -85,6 +92,8 @@ class Published:
     """keyworker -> the teams it sits in."""
     period: tuple[dt.date | None, dt.date | None] = (None, None)
     """The report's period (first and last session-1 date counted; None open)."""
+    medians: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    """(dimension, group, median measure) -> whether the median (and its percentiles) is shown."""
 
 
 def read_report(
@@ -100,7 +109,10 @@ def read_report(
     access = data["access"]
     cells: dict[tuple[str, str, str], int | None] = {}
     obstacles: dict[str, int | None] = {}
+    medians: dict[tuple[str, str, str], bool] = {}
     for row in csv.DictReader(io.StringIO(figures_csv)):
+        if row["section"] == "access_median":
+            medians[(row["dimension"], row["group"], row["measure"])] = row["value"] != ""
         if row["section"] not in ("access", "obstacles") or row["unit"] != "clients":
             continue
         value = None if row["value"] == "" else int(row["value"])
@@ -118,6 +130,7 @@ def read_report(
         protection=access.get("protection", access["threshold"]),
         cells=cells,
         obstacles=obstacles,
+        medians=medians,
         within=dict(org_chart) if org_chart is not None else within,
         period=tuple(
             None if access[k] is None else dt.date.fromisoformat(access[k])
@@ -215,6 +228,9 @@ def _add_report(m: _Model, tag: object, rep: Published) -> list[tuple[str, objec
     for dim, labels in groups.items():
         for group in labels:
             _group_relations(m, cell(dim, group))
+            if dim != "area":  # a group is listed because it has a client
+                m.var(cell(dim, group)("introduced"), low=1)
+            _median_relations(m, rep, cell(dim, group), (dim, group))
             for part, whole in SUBSETS:
                 key = cell(dim, group)
                 targets.append(
@@ -266,11 +282,39 @@ def _add_report(m: _Model, tag: object, rep: Published) -> list[tuple[str, objec
         for measure, parts in by_measure.items():
             m.eq({m.var((tag, "team", team, measure)): 1, **{m.var(p): -1 for p in parts}})
     for name, value in rep.obstacles.items():
-        i = m.var((tag, "obstacle", name), value)
+        i = m.var((tag, "obstacle", name), value, low=1)  # listed: somebody raised it
         m.ge({m.var((tag, "area", "all", "introduced")): 1, i: -1})
         if value is None:
             targets.append(("withheld", (tag, "obstacle", name), {}))
     return targets
+
+
+# The clients behind each median: (median, the counts that hold them, exactly equal or not).
+MEDIAN_SAMPLES = (
+    ("days_introduced_to_committed", ("committed",), True),
+    ("days_committed_to_first_meeting", ("committed", "first_meeting"), False),
+    ("days_first_meeting_to_engaged", ("first_meeting", "engaged"), False),
+)
+
+
+def _median_relations(m: _Model, rep: Published, key: callable, group: tuple[str, str]) -> None:
+    """A median is shown only for at least *threshold* clients, and only beside the counts
+    that hold its clients (docs): every committed client (the first), or some of the clients
+    of two counts (the others). Withheld beside shown counts, it had too few clients."""
+    for median, holders, exact in MEDIAN_SAMPLES:
+        shown = rep.medians.get((*group, median))
+        if shown is None:
+            continue
+        if exact:
+            sample = m.var(key(holders[0]))
+        else:
+            sample = m.var(key(f"{median}:clients"))
+            for holder in holders:
+                m.ge({m.var(key(holder)): 1, sample: -1})
+        if shown:
+            m.ge({sample: 1}, rep.threshold)
+        elif all(rep.cells.get((*group, h)) is not None for h in holders):
+            m.ge({sample: -1}, -(rep.threshold - 1))  # beside shown counts: too few clients
 
 
 def _true_value(truth: list[Published] | None, label: tuple) -> int | None:
@@ -304,11 +348,48 @@ def _apart(span: tuple, period: tuple) -> bool:
     )
 
 
+def atoms_of(periods: list[tuple]) -> list[tuple]:
+    """The stretches of days every period either holds whole or misses (its *atoms*).
+
+    Cut at every period's first day and at the day after its last; only the
+    stretches at least one period holds are kept (None: an open end).
+    """
+    cuts = sorted(
+        {p[0] for p in periods if p[0] is not None}
+        | {p[1] + dt.timedelta(days=1) for p in periods if p[1] is not None}
+    )
+    edges = [None, *cuts, None]
+    out = []
+    for start, after in zip(edges, edges[1:], strict=False):
+        span = (start, None if after is None else after - dt.timedelta(days=1))
+        if any(_inside(span, p) for p in periods):
+            out.append(span)
+    return out
+
+
+def _union_chart(reports: tuple[Published, ...]) -> dict[str, tuple[str, ...]]:
+    chart: dict[str, set[str]] = defaultdict(set)
+    for rep in reports:
+        for kw, teams in rep.within.items():
+            chart[kw].update(teams)
+    return {kw: tuple(sorted(teams)) for kw, teams in sorted(chart.items())}
+
+
+def _report_share(rep: Published, tag: int, kw: str, team: str, measure: str) -> object | None:
+    """The cell of report ``tag`` holding keyworker ``kw``'s clients in ``team`` (None: 0)."""
+    teams = rep.within.get(kw, ())
+    if team not in teams:
+        return None  # the report does not list the keyworker in that team: nobody there
+    if len(teams) == 1:
+        return (tag, "keyworker", kw, measure)
+    return (tag, "keyworker-in-team", f"{kw}@{team}", measure)
+
+
 def attack(
     *reports: Published,
     truth: list[Published] | None = None,
     overlapping: bool = False,
-    overlap_truth: Published | None = None,
+    atom_truth: dict[tuple, Published] | None = None,
 ) -> list[str]:
     """What the attacker works out from ``reports``; empty when nothing is disclosed.
 
@@ -319,14 +400,18 @@ def attack(
     as a complement, is not sensitive: it is disclosed only when the attacker
     can tell it is small (its range lies inside 1 to threshold - 1).
 
-    With ``overlapping`` the two reports cover overlapping periods and were
+    With ``overlapping`` the reports cover periods that may overlap and were
     built from the same records on the same day, each client having one
-    episode: every count of each is the count of the days both share (X)
-    plus the count of its own other days (Y for the first, Z for the second),
-    all counts of clients; a period inside the other has nothing of its own,
-    a month inside both periods nothing outside the overlap, a month outside
-    one period nothing in the overlap. ``overlap_truth`` (the overlap's
-    report with nothing withheld) tells the judge which of X, Y, Z are small.
+    episode. The days are cut into *atoms* (:func:`atoms_of`): stretches
+    each period holds whole or misses. Each atom is a table of counts of
+    clients of its own, with every relation a report has (groups, splits,
+    organisations, keyworkers within teams over the union of the published
+    org charts, obstacles), no floors (an atom may hold nobody of a group),
+    and each report's count is the sum of its atoms' (a group or obstacle a
+    report does not list, and a keyworker it does not list in a team, has
+    nobody there). A month apart from an atom has nobody in it.
+    ``atom_truth`` (each atom's report with nothing withheld, by atom) tells
+    the judge which atom counts are small.
     """
     m = _Model()
     targets = []
@@ -334,88 +419,7 @@ def attack(
         targets += _add_report(m, tag, rep)
     derived_truth: dict[tuple, int] = {}
     if overlapping:
-        first, second = reports
-        p1, p2 = first.period, second.period
-        starts = [d for d in (p1[0], p2[0]) if d is not None]
-        ends = [d for d in (p1[1], p2[1]) if d is not None]
-        shared = (max(starts) if starts else None, min(ends) if ends else None)
-        groups = {(d, g) for rep in reports for (d, g, me) in rep.cells if me == "introduced"}
-        chart: dict[str, tuple[str, ...]] = {**first.within, **second.within}
-        for dim, group in sorted(groups):
-            piece = {
-                part: (lambda measure, d=dim, g=group, p=part: ("overlap", p, d, g, measure))
-                for part in "XYZ"
-            }
-            for part, cell in piece.items():
-                _group_relations(m, cell)
-                for measure in MEASURES:
-                    targets.append(("derived", cell(measure), {m.index[cell(measure)]: 1}))
-                    if truth is not None and overlap_truth is not None:
-                        x = overlap_truth.cells.get((dim, group, measure), 0)
-                        whole = {
-                            "X": x,
-                            "Y": truth[0].cells.get((dim, group, measure), 0),
-                            "Z": truth[1].cells.get((dim, group, measure), 0),
-                        }[part]
-                        derived_truth[cell(measure)] = whole if part == "X" else whole - x
-            for measure in MEASURES:
-                for tag, own in ((0, "Y"), (1, "Z")):
-                    key = (tag, dim, group, measure)
-                    m.var(key, None if key in m.index else 0)  # a group not shown has nobody
-                    m.eq(
-                        {
-                            m.index[key]: 1,
-                            m.index[piece["X"](measure)]: -1,
-                            m.index[piece[own](measure)]: -1,
-                        }
-                    )
-            nothing = set()
-            if _inside(p1, p2):
-                nothing.add("Y")
-            if _inside(p2, p1):
-                nothing.add("Z")
-            if dim == "month":
-                span = _month_span(group)
-                if _inside(span, shared):
-                    nothing |= {"Y", "Z"}
-                if _apart(span, shared):
-                    nothing.add("X")
-            for part in nothing:
-                for measure in MEASURES:
-                    m.eq({m.index[piece[part](measure)]: 1})
-        # keyworkers within teams hold for each piece too (no floors: a piece may be empty)
-        for part in "XYZ":
-            members: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-            for kw, teams in chart.items():
-                for team in teams:
-                    for measure in MEASURES:
-                        if len(teams) == 1:
-                            members[team][measure].append(
-                                ("overlap", part, "keyworker", kw, measure)
-                            )
-                        else:
-                            members[team][measure].append(
-                                ("overlap", part, "kw@team", f"{kw}@{team}", measure)
-                            )
-                if len(teams) > 1:
-                    for measure in MEASURES:
-                        m.eq(
-                            {
-                                m.var(("overlap", part, "keyworker", kw, measure)): 1,
-                                **{
-                                    m.var(("overlap", part, "kw@team", f"{kw}@{t}", measure)): -1
-                                    for t in teams
-                                },
-                            }
-                        )
-            for team, by_measure in members.items():
-                for measure, parts in by_measure.items():
-                    m.eq(
-                        {
-                            m.var(("overlap", part, "team", team, measure)): 1,
-                            **{m.var(p): -1 for p in parts},
-                        }
-                    )
+        targets += _add_atoms(m, reports, atom_truth, derived_truth)
     m.freeze()
     found = []
     for kind, label, objective in targets:
@@ -442,6 +446,105 @@ def attack(
         elif 1 <= lo and hi < rep.threshold:
             found.append(f"{kind} {label}: between {lo} and {hi}")
     return found
+
+
+def _atom_cell(a: int) -> callable:
+    """Cells of atom ``a``: ``_atom_cell(a)(dim, group)(measure)``."""
+    return lambda dim, group: lambda measure: ("atom", a, dim, group, measure)
+
+
+def _add_atoms(
+    m: _Model,
+    reports: tuple[Published, ...],
+    atom_truth: dict[tuple, Published] | None,
+    derived_truth: dict[tuple, int],
+) -> list[tuple[str, object, dict]]:
+    """The atoms of the reports' periods and how each report adds them up (see attack)."""
+    targets: list[tuple[str, object, dict]] = []
+    atoms = atoms_of([rep.period for rep in reports])
+    chart = _union_chart(reports)
+    groups = sorted({(d, g) for rep in reports for (d, g, me) in rep.cells if me == "introduced"})
+    obstacles = sorted({o for rep in reports for o in rep.obstacles})
+    for a, span in enumerate(atoms):
+        cell = _atom_cell(a)
+        known = atom_truth.get(span) if atom_truth is not None else None
+        by_dim: dict[str, list[str]] = defaultdict(list)
+        for dim, group in groups:
+            key = cell(dim, group)
+            _group_relations(m, key)
+            by_dim[dim].append(group)
+            if dim == "month" and _apart(_month_span(group), span):
+                for measure in MEASURES:
+                    m.var(key(measure), 0)
+            for measure in MEASURES:
+                label = key(measure)
+                targets.append(("derived", label, {m.index[label]: 1}))
+                if known is not None:
+                    derived_truth[label] = known.cells.get((dim, group, measure), 0)
+        for dim, labels in by_dim.items():
+            if dim == "area":
+                continue
+            for measure in MEASURES:
+                m.eq(
+                    {
+                        m.var(cell("area", "all")(measure)): 1,
+                        **{m.var(cell(dim, g)(measure)): -1 for g in labels},
+                    }
+                )
+        for org in by_dim.get("organisation", ()):
+            o = cell("organisation", org)
+            if org == NONE_CHOSEN:
+                m.eq({m.var(o("committed")): 1})
+            else:
+                m.eq({m.var(o("committed")): 1, m.var(o("introduced")): -1})
+        members: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for kw, teams in chart.items():
+            for team in teams:
+                share = cell("kw@team", f"{kw}@{team}")
+                _group_relations(m, share)
+                for measure in MEASURES:
+                    members[team][measure].append(m.var(share(measure)))
+            for measure in MEASURES:
+                m.eq(
+                    {
+                        m.var(cell("keyworker", kw)(measure)): 1,
+                        **{m.var(cell("kw@team", f"{kw}@{t}")(measure)): -1 for t in teams},
+                    }
+                )
+        for team, by_measure in members.items():
+            for measure, parts in by_measure.items():
+                m.eq({m.var(cell("team", team)(measure)): 1, **{p: -1 for p in parts}})
+        for name in obstacles:
+            i = m.var(("atom", a, "obstacle", name))
+            m.ge({m.var(cell("area", "all")("introduced")): 1, i: -1})
+    # Each report is the sum of the atoms inside its period.
+    for tag, rep in enumerate(reports):
+        inside = [a for a, span in enumerate(atoms) if _inside(span, rep.period)]
+        for dim, group in groups:
+            for measure in MEASURES:
+                key = (tag, dim, group, measure)
+                m.var(key, None if key in m.index else 0)  # a group not shown has nobody
+                m.eq(
+                    {
+                        m.index[key]: 1,
+                        **{m.index[("atom", a, dim, group, measure)]: -1 for a in inside},
+                    }
+                )
+        for kw, teams in chart.items():
+            for team in teams:
+                for measure in MEASURES:
+                    mine = _report_share(rep, tag, kw, team, measure)
+                    row = {
+                        m.index[("atom", a, "kw@team", f"{kw}@{team}", measure)]: -1.0
+                        for a in inside
+                    }
+                    if mine is not None:
+                        row[m.var(mine)] = 1.0
+                    m.eq(row)
+        for name in obstacles:
+            i = m.var((tag, "obstacle", name), None if name in rep.obstacles else 0)
+            m.eq({i: 1, **{m.index[("atom", a, "obstacle", name)]: -1 for a in inside}})
+    return targets
 
 
 def table_ranges(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from fama_core.catalogue import load_catalogue
 from fama_core.codes import Obstacle
 from fama_core.commissioning import (
+    MEDIAN_SAMPLES,
     NO_ORGANISATION,
     NO_TEAM,
     Dimension,
@@ -194,8 +195,23 @@ def test_zeros_of_a_tiny_group_are_withheld(published):
 
 
 def test_a_median_needs_as_many_clients_as_the_threshold(published):
-    assert published.area.medians["days_introduced_to_committed"] == 7.0  # 5 clients
     assert published.area.medians["days_committed_to_first_meeting"] is None  # 3 clients
+
+
+def test_a_median_is_withheld_beside_its_withheld_count(published, report):
+    # The area's 5 committed clients are withheld (they would give the 4 who never committed
+    # away). Their median, shown, said "at least 5 committed": with 9 introduced shown, the
+    # withheld 4 could only be 0 to 4, narrower than the protection interval (C35). It is
+    # withheld with the count; at threshold 1 nothing is withheld and it is shown.
+    assert published.area.counts["committed"] is None
+    assert published.area.medians["days_introduced_to_committed"] is None
+    assert published.area.quartiles["days_introduced_to_committed"] is None
+    assert report.area.medians["days_introduced_to_committed"] == 7.0
+    for group in published.groups:
+        for median, holders in MEDIAN_SAMPLES.items():
+            if any(group.counts[h] is None for h in holders):
+                assert group.medians[median] is None, (group.group, median)
+                assert group.quartiles[median] is None, (group.group, median)
 
 
 def test_withheld_obstacles_are_listed_in_hand_out_order(published):

@@ -23,9 +23,10 @@ from fama_adapters.report.sample import (
     journey_events,
 )
 from fama_core.codes import AccompanimentOutcome, Obstacle
+from fama_core.errors import InputUnreadable
 from fama_core.workflow import fold
 
-from .attack import attack, read_report
+from .attack import atoms_of, attack, read_report
 
 AS_OF = dt.date(2026, 6, 1)
 
@@ -139,29 +140,11 @@ def test_nothing_can_be_worked_back_on_random_caseloads(drawn, moved, threshold)
 
 # ------------------------------------------------------------------ differencing
 def _pair(caseload, first, second, *, threshold=5, knows_first=True):
-    """Two reports of periods ``first`` and ``second`` from the same records on the same day."""
-
-    def build(period, t, earlier=()):
-        return build_report(
-            area="Attacked area",
-            as_of=AS_OF,
-            caseload=caseload,
-            meetings=None,
-            threshold=t,
-            period_start=period[0],
-            period_end=period[1],
-            earlier=earlier,
-        )
-
-    a = build(first, threshold)
-    b = build(second, threshold, [a.access] if knows_first else ())
-    truth = [_read(build(first, 1)), _read(build(second, 1))]
-    starts = [d for d in (first[0], second[0]) if d]
-    ends = [d for d in (first[1], second[1]) if d]
-    shared = (max(starts) if starts else None, min(ends) if ends else None)
-    return attack(
-        _read(a), _read(b), truth=truth, overlapping=True, overlap_truth=_read(build(shared, 1))
-    )
+    """Two reports of periods ``first`` and ``second`` from the same records on the same day
+    (the second refused by fama is not published)."""
+    if knows_first:
+        return _published_series(caseload, [first, second], threshold=threshold)[0]
+    return _published_series(caseload, [first], [second], threshold=threshold)[0]
 
 
 Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
@@ -180,7 +163,7 @@ def _differencing_caseload():
 def test_differencing_two_reports_gives_away_a_new_month_when_the_second_ignores_the_first():
     # kw-1: 7 in Q1, 9 in January-April: the attacker learns April's 2.
     found = _pair(_differencing_caseload(), Q1, JAN_APR, knows_first=False)
-    assert any("'Z', 'keyworker', 'kw-1', 'introduced'" in f for f in found), found
+    assert any("('atom', 1, 'keyworker', 'kw-1', 'introduced')" in f for f in found), found
 
 
 def test_a_report_built_knowing_the_earlier_one_gives_nothing_away_by_differencing():
@@ -238,6 +221,81 @@ _PERIODS = st.sampled_from(
 @given(drawn=st.lists(specs, min_size=0, max_size=30), first=_PERIODS, second=_PERIODS)
 def test_nothing_can_be_worked_back_by_differencing_random_caseloads(drawn, first, second):
     assert _pair(_caseload(drawn, 0), first, second) == []
+
+
+def _published_series(caseload, periods, unaware=(), *, threshold=5):
+    """Reports of ``periods`` in order, each built knowing every one published before it; a
+    report fama refuses (it could not keep an earlier one protected) is not published. The
+    reports of ``unaware`` periods follow, built knowing none (as if ``--earlier`` were not
+    given)."""
+
+    def build(period, t, earlier=()):
+        return build_report(
+            area="Attacked area",
+            as_of=AS_OF,
+            caseload=caseload,
+            meetings=None,
+            threshold=t,
+            period_start=period[0],
+            period_end=period[1],
+            earlier=earlier,
+        )
+
+    published, kept = [], []
+    for period in periods:
+        try:
+            report = build(period, threshold, [b.access for b in published])
+        except InputUnreadable:
+            continue
+        published.append(report)
+        kept.append(period)
+    for period in unaware:
+        published.append(build(period, threshold))
+        kept.append(period)
+    truth = [_read(build(period, 1)) for period in kept]
+    atom_truth = {span: _read(build(span, 1)) for span in atoms_of(kept)}
+    found = attack(
+        *(_read(b) for b in published), truth=truth, overlapping=True, atom_truth=atom_truth
+    )
+    return found, len(kept)
+
+
+_KEYWORKERS_AND_TEAMS = st.lists(
+    st.tuples(
+        st.sampled_from(["kw-1", "kw-2", "kw-3", "kw-4", "kw-5"]),
+        st.sampled_from(["t1", "t2", "t3", None]),
+    ),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    drawn=st.lists(st.tuples(specs, st.integers(0, 5)), min_size=0, max_size=36),
+    pairs=_KEYWORKERS_AND_TEAMS,
+    periods=st.lists(_PERIODS, min_size=2, max_size=3),
+    threshold=st.integers(3, 5),
+)
+def test_nothing_can_be_worked_back_from_several_reports_with_keyworkers_in_several_teams(
+    drawn, pairs, periods, threshold
+):
+    """Every relation a reader of several reports knows, keyworkers within teams included.
+
+    Keyworkers sit in one or more of a few teams (``pairs``); each report is built knowing
+    every one before it (``--earlier``); the attacker reads them all, as CSV and JSON, and cuts
+    their periods into atoms: a keyworker's clients within a team are counted in each atom too,
+    none negative (the gap the closing note named).
+    """
+    caseload = []
+    for n, (spec, pick) in enumerate(drawn):
+        keyworker, team = pairs[pick % len(pairs)]
+        fields = {f: getattr(spec, f) for f in spec.__slots__}
+        moved = JourneySpec(**{**fields, "keyworker": keyworker, "team": team})
+        caseload.append(fold(journey_events(f"s{n}", moved)))
+    found, _kept = _published_series(caseload, periods, threshold=threshold)
+    assert found == []
 
 
 def _spec(shape, gap, keyworker, team, start, organisation, obstacles, accompaniment):
@@ -432,9 +490,29 @@ def test_an_all_time_report_and_a_two_month_one_give_nothing_away():
     )
 
 
+def test_a_later_report_listing_a_group_is_refused_when_the_row_gives_an_earlier_count_away():
+    # Every row a report lists has a client in it. A February-March report beside the
+    # all-time one above lists "none chosen" (all its counts withheld): somebody in February
+    # or March chose no organisation, so January's withheld clients who never committed
+    # (2, of 6 shown) are at most 4, narrower than the protection interval. No choice of
+    # withheld counts hides a row, so fama refuses the report (C35).
+    caseload = _caseload(_HOLE, 0)
+    first = build_report(area="x", as_of=AS_OF, caseload=caseload, meetings=None)
+    with pytest.raises(InputUnreadable, match="earlier reports.*would give away"):
+        build_report(
+            area="x",
+            as_of=AS_OF,
+            caseload=caseload,
+            meetings=None,
+            period_start=dt.date(2026, 2, 1),
+            period_end=dt.date(2026, 3, 31),
+            earlier=[first.access],
+        )
+
+
 def test_a_shown_obstacle_count_is_a_floor_the_second_report_keeps_back():
     # The hole above, as the suppression model sees it: every client who raised an obstacle
-    # was introduced, so a February-March report showing 6 clients raising "getting there"
+    # was introduced, so a first-quarter report showing the clients raising "getting there"
     # would cap the all-time report's withheld April; it withholds that count instead.
     caseload = _caseload(_HOLE, 0)
     first = build_report(area="x", as_of=AS_OF, caseload=caseload, meetings=None)
@@ -443,7 +521,7 @@ def test_a_shown_obstacle_count_is_a_floor_the_second_report_keeps_back():
         as_of=AS_OF,
         caseload=caseload,
         meetings=None,
-        period_start=dt.date(2026, 2, 1),
+        period_start=dt.date(2026, 1, 1),
         period_end=dt.date(2026, 3, 31),
         earlier=[first.access],
     )

@@ -29,7 +29,6 @@ from fama_core.commissioning import (
     analyse_completeness,
     assess,
     journeys_from_caseload,
-    overlap_of,
 )
 from fama_core.models import FamaModel, Organisation
 from fama_core.state import ClientState
@@ -143,7 +142,7 @@ def build_report(
     ``access``) for periods overlapping this one, from the same records:
     suppression keeps every difference with them protected too.
     ``journeys`` replaces ``caseload`` at scale: each period's journeys
-    (this report's, each earlier report's and each overlap), as
+    (this report's and each earlier report's), as
     :func:`fama_adapters.report.io.stream_journeys` keeps them.
     ``completeness`` is the decoded ``fama ndtms completeness --json``: its
     per-keyworker counts are published with the same suppression.
@@ -155,18 +154,13 @@ def build_report(
             return journeys[(start, end)]
         return journeys_from_caseload(caseload, start=start, end=end)
 
-    period = (period_start, period_end)
-    before = []
-    for published in earlier:
-        theirs = (published.period_start, published.period_end)
-        shared = overlap_of(period, theirs)
-        before.append(
-            EarlierReport(
-                published=published,
-                journeys=tuple(journeys_for(theirs[0], theirs[1])),
-                overlap=() if shared is None else tuple(journeys_for(shared[0], shared[1])),
-            )
+    before = [
+        EarlierReport(
+            published=published,
+            journeys=tuple(journeys_for(published.period_start, published.period_end)),
         )
+        for published in earlier
+    ]
     catalogue = load_catalogue()
     organisations: dict[str, Organisation] = dict(catalogue.organisations)
     organisations.update(local_organisations or {})

@@ -41,7 +41,6 @@ from fama_core.commissioning import (
     PartnershipInput,
     analyse_completeness,
     from_directory,
-    overlap_of,
 )
 from fama_core.directory import MeetingDirectory
 from fama_core.errors import FamaError, InputUnreadable, InvalidRecord
@@ -172,10 +171,7 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     earlier = [load_earlier(path) for path in args.earlier]
     period = (args.period_start, args.period_end)
     periods = [period]
-    for published in earlier:
-        theirs = (published.period_start, published.period_end)
-        shared = overlap_of(period, theirs)
-        periods += [theirs] + ([shared] if shared is not None else [])
+    periods += [(published.period_start, published.period_end) for published in earlier]
     streamed = stream_journeys(args.events, list(dict.fromkeys(periods)))
     problems += streamed.problems
     recording = load_completeness_data(args.ndtms_completeness) if args.ndtms_completeness else None

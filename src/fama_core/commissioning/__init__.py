@@ -15,6 +15,7 @@ from fama_core.commissioning.access import (
     FUNNEL_STAGES,
     KEYWORKER_IN_TEAM,
     MEDIAN_MEASURES,
+    MEDIAN_SAMPLES,
     NO_ORGANISATION,
     NO_TEAM,
     RELATION_RULES,
@@ -30,6 +31,7 @@ from fama_core.commissioning.access import (
     journey_of,
     journeys_from_caseload,
     overlap_of,
+    period_atoms,
 )
 from fama_core.commissioning.assessment import (
     HEADING_TITLES,
@@ -97,6 +99,7 @@ __all__ = [
     "HEADING_TITLES",
     "KEYWORKER_IN_TEAM",
     "MEDIAN_MEASURES",
+    "MEDIAN_SAMPLES",
     "NO_ORGANISATION",
     "NO_TEAM",
     "QUESTIONS",
@@ -150,6 +153,7 @@ __all__ = [
     "journeys_from_caseload",
     "kinds_of",
     "overlap_of",
+    "period_atoms",
     "parse_partnership_input",
     "parse_partnership_json",
     "relation_tiers",

@@ -49,6 +49,7 @@ __all__ = [
     "FUNNEL_STAGES",
     "KEYWORKER_IN_TEAM",
     "MEDIAN_MEASURES",
+    "MEDIAN_SAMPLES",
     "NO_ORGANISATION",
     "NO_TEAM",
     "RELATION_RULES",
@@ -65,6 +66,7 @@ __all__ = [
     "journey_of",
     "journeys_from_caseload",
     "overlap_of",
+    "period_atoms",
 ]
 
 AREA = "all"
@@ -96,6 +98,15 @@ MEDIAN_MEASURES: tuple[str, ...] = (
     "days_first_meeting_to_engaged",
 )
 """Median days between consecutive stages, published per group."""
+
+MEDIAN_SAMPLES: dict[str, tuple[str, ...]] = {
+    "days_introduced_to_committed": ("committed",),
+    "days_committed_to_first_meeting": ("committed", "first_meeting"),
+    "days_first_meeting_to_engaged": ("first_meeting", "engaged"),
+}
+"""The counts whose clients each median is taken over: every committed client for the first,
+some of the clients of both counts for the others. A median is shown only when the counts
+are (``docs/decisions.md``, C35)."""
 
 # Counts never shown but worked out from two shown ones: (name, whole, part).
 _DIFFERENCES: tuple[tuple[str, str, str], ...] = (
@@ -361,6 +372,12 @@ RELATION_RULES: tuple[str, ...] = (
     "teams contributes its clients within each, at least one in each)",
     "every client who raised an obstacle was introduced: the area's introduced is each "
     "obstacle's count plus the clients who did not raise it (a count of clients)",
+    "a row is listed only when somebody is in it: every listed group has at least one client, "
+    "every listed obstacle at least one client raising it",
+    "a median is shown only beside its shown counts and for at least threshold clients",
+    "across reports: the days of all the periods cut into atoms, each a table with every "
+    "relation above and none negative; each report's every count (a keyworker's clients within "
+    "each team included) is the sum of its atoms'",
 )
 """The relations suppression protects against, as a reader would state them (docs)."""
 
@@ -403,16 +420,31 @@ def _differences(counts: Mapping[Key, int], d: str, label: str) -> dict[Key, int
     }
 
 
-def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
-    """Count every group's measures and list the relations between the counts."""
+def access_cells(
+    journeys: Iterable[ClientJourney],
+    *,
+    groups: Iterable[tuple[Dimension, str]] = (),
+    chart: Mapping[str, tuple[str, ...]] | None = None,
+) -> AccessCells:
+    """Count every group's measures and list the relations between the counts.
+
+    ``groups`` are groups to count even when empty, and ``chart`` (keyworker
+    to teams) the org chart to split keyworkers by instead of the journeys'
+    own: a stretch of days nobody publishes (:func:`period_atoms`) is
+    counted over every group and pair a reader knows of, each possibly
+    empty. Floors (a listed group has a client) are only for what the
+    journeys themselves list.
+    """
     rows = list(journeys)
     published: dict[Key, int] = {}
     members: dict[tuple[Dimension, str], list[ClientJourney]] = {}
     for journey in rows:
         for dim in Dimension:
             members.setdefault((dim, _label(journey, dim)), []).append(journey)
-    if not rows:
-        members[(Dimension.AREA, AREA)] = []
+    listed = set(members)
+    members[(Dimension.AREA, AREA)] = members.get((Dimension.AREA, AREA), [])
+    for empty in groups:
+        members.setdefault(empty, [])
     for (dim, label), group in members.items():
         published.update(_count(group, dim.value, label))
     hidden: dict[Key, int] = {}
@@ -446,7 +478,12 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
     within: dict[str, tuple[str, ...]] = {}
     for kw, team in sorted(by_pair):
         within[kw] = (*within.get(kw, ()), team)
-    floors: dict[Key, int] = {}
+    # A group is listed because it has a client: a reader knows its introduced is at least 1.
+    floors: dict[Key, int] = {
+        (dim.value, label, "introduced"): 1 for dim, label in listed if dim is not Dimension.AREA
+    }
+    if chart is not None:
+        within = {kw: tuple(teams) for kw, teams in chart.items()}
     team_parts: dict[str, dict[str, list[Key]]] = {}
     kw_dim, team_dim = Dimension.KEYWORKER.value, Dimension.TEAM.value
     for kw, teams in within.items():
@@ -457,11 +494,12 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
                     parts[m].append((kw_dim, kw, m))
                 continue
             label = f"{kw} in {team}"
-            counts = _count(by_pair[(kw, team)], KEYWORKER_IN_TEAM, label)
+            counts = _count(by_pair.get((kw, team), ()), KEYWORKER_IN_TEAM, label)
             hidden.update(counts)
             hidden.update(_differences(counts, KEYWORKER_IN_TEAM, label))
             relations += _group_relations(KEYWORKER_IN_TEAM, label)
-            floors[(KEYWORKER_IN_TEAM, label, "introduced")] = 1
+            if (kw, team) in by_pair:
+                floors[(KEYWORKER_IN_TEAM, label, "introduced")] = 1
             for m in every:
                 parts[m].append((KEYWORKER_IN_TEAM, label, m))
         if len(teams) > 1:
@@ -485,18 +523,20 @@ def access_cells(journeys: Iterable[ClientJourney]) -> AccessCells:
 class EarlierReport:
     """A report already published whose period overlaps this one's: a reader may difference them.
 
-    ``published`` is what it showed; ``journeys`` are its period's journeys and
-    ``overlap`` those of the days both periods share, both from the records
-    this report is built from (:func:`journeys_from_caseload` with each
-    period). Differences are exact only when both reports come from the same
-    records, as a quarter and a year to date built together do; when the
-    records have changed since, :func:`analyse_access` refuses the earlier
-    report rather than pretend to check it.
+    ``published`` is what it showed; ``journeys`` are its period's journeys,
+    from the records this report is built from (:func:`journeys_from_caseload`
+    with its period). Differences are exact only when both reports come from
+    the same records, as a quarter and a year to date built together do; when
+    the records have changed since, :func:`analyse_access` refuses the earlier
+    report rather than pretend to check it. ``overlap`` (the journeys of the
+    days both periods share) is no longer used: every stretch of days is
+    counted from the reports' own journeys (:func:`period_atoms`); it stays so
+    that callers that pass it keep working.
     """
 
     published: AccessReport
     journeys: tuple[ClientJourney, ...]
-    overlap: tuple[ClientJourney, ...]
+    overlap: tuple[ClientJourney, ...] = ()
 
 
 def _rekey(prefix: str, key: Key) -> Key:
@@ -524,127 +564,209 @@ def _place_earlier(
         fixed[key] = value
 
 
-def _earlier_cells(
-    n: int,
-    earlier: EarlierReport,
-    this: AccessCells,
-    this_period: Period,
-    this_obstacles: Mapping[Obstacle, int],
-) -> tuple[dict[Key, int], dict[Key, int], list[Relation[Key]], dict[Key, int]]:
-    """What a reader of an earlier report knows, keyed apart: fixed, hidden, relations, floors.
+def period_atoms(periods: Iterable[Period]) -> list[Period]:
+    """The stretches of days each of ``periods`` holds whole or misses, in order (its *atoms*).
 
-    Its shown counts are fixed; its withheld counts and its overlap with this
-    report are unknown; each count of either period is the overlap's plus the
-    part outside it (a difference, a count of clients when the periods nest).
+    Cut at every period's first day and at the day after its last; only the
+    stretches some period holds are kept. Each period is the union of the
+    atoms inside it, so a reader of several reports knows each report's
+    counts as the sums of its atoms' counts, whatever else it knows.
     """
-    before = access_cells(earlier.journeys)
-    both = access_cells(earlier.overlap)
-    earlier_period = (earlier.published.period_start, earlier.published.period_end)
-    shared = overlap_of(this_period, earlier_period)
-    tag_before, tag_both = f"earlier {n}:", f"earlier {n} overlap:"
-    tag_only_before, tag_only_this = f"earlier {n} only:", f"earlier {n} not:"
+    spans = list(periods)
+    cuts = sorted(
+        {p[0] for p in spans if p[0] is not None}
+        | {p[1] + dt.timedelta(days=1) for p in spans if p[1] is not None}
+    )
+    edges: list[dt.date | None] = [None, *cuts, None]
+    out: list[Period] = []
+    for start, after in zip(edges, edges[1:], strict=False):
+        span = (start, None if after is None else after - dt.timedelta(days=1))
+        if any(_within(span, p) for p in spans):
+            out.append(span)
+    return out
+
+
+def _in_span(journey: ClientJourney, span: Period) -> bool:
+    return (span[0] is None or journey.introduced_on >= span[0]) and (
+        span[1] is None or journey.introduced_on <= span[1]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reported:
+    """One report in the differencing model: its tag, cells, period, obstacles."""
+
+    tag: str
+    cells: AccessCells
+    period: Period
+    obstacles: dict[Key, int]
+    journeys: tuple[ClientJourney, ...]
+
+
+def _earlier_cells(
+    earlier: list[EarlierReport],
+    this: AccessCells,
+    this_rows: Iterable[ClientJourney],
+    this_period: Period,
+    this_raised: Mapping[Obstacle, int],
+) -> tuple[dict[Key, int], dict[Key, int], list[Relation[Key]], dict[Key, int]]:
+    """What a reader of this report and the earlier ones knows: fixed, hidden, relations, floors.
+
+    Each earlier report's shown counts are fixed, its withheld ones unknown, with
+    every relation and floor of its own. The days of all the periods are cut
+    into atoms (:func:`period_atoms`), each a table of counts nobody publishes
+    (every group and keyworker-within-team pair any report lists, each possibly
+    empty; a month apart from the atom holds nobody), and each report's count
+    is the sum of its atoms' counts: a group, obstacle or keyworker-within-team
+    pair a report does not list has nobody there (C35).
+    """
+    intro = (Dimension.AREA.value, AREA, "introduced")
+    reports = [
+        _Reported(
+            "",
+            this,
+            this_period,
+            _obstacle_cells(this_raised, this.published.get(intro, 0))[0],
+            tuple(this_rows),
+        )
+    ]
     fixed: dict[Key, int] = {}
     hidden: dict[Key, int] = {}
-    shown_groups = set()
-    for g in earlier.published.groups:
-        shown_groups.add((g.dimension.value, g.group))
-        for m in COUNT_MEASURES:
-            key = (g.dimension.value, g.group, m)
-            _place_earlier(
-                g.counts[m], before.published.get(key, 0), _rekey(tag_before, key), n, fixed, hidden
-            )
-    for dim, label in before.members:
-        if (dim.value, label) not in shown_groups:
-            raise InputUnreadable(
-                source=f"earlier report {n + 1}",
-                reason=f"a {dim.value} group it should show is missing",
-            )
-    hidden.update({_rekey(tag_before, k): v for k, v in before.hidden.items()})
-    hidden.update({_rekey(tag_both, k): v for k, v in both.published.items()})
-    hidden.update({_rekey(tag_both, k): v for k, v in both.hidden.items()})
-    relations = [
-        Relation(_rekey(tag_before, r.total), tuple(_rekey(tag_before, p) for p in r.parts))
-        for r in before.relations
+    relations: list[Relation[Key]] = []
+    floors: dict[Key, int] = {}
+    for n, before in enumerate(earlier):
+        tag = f"earlier {n}:"
+        cells = access_cells(before.journeys)
+        shown_groups = set()
+        for g in before.published.groups:
+            shown_groups.add((g.dimension.value, g.group))
+            for m in COUNT_MEASURES:
+                key = (g.dimension.value, g.group, m)
+                true = cells.published.get(key, 0)
+                _place_earlier(g.counts[m], true, _rekey(tag, key), n, fixed, hidden)
+        for dim, label in cells.members:
+            if (dim.value, label) not in shown_groups:
+                raise InputUnreadable(
+                    source=f"earlier report {n + 1}",
+                    reason=f"a {dim.value} group it should show is missing",
+                )
+        hidden.update({_rekey(tag, k): v for k, v in cells.hidden.items()})
+        relations += [_retag(tag, r) for r in cells.relations]
+        floors.update({_rekey(tag, k): v for k, v in cells.floors.items()})
+        shown_obstacles = {o.obstacle: o.clients for o in before.published.obstacles}
+        ob_shown, ob_hidden, ob_relations = _obstacle_cells(
+            obstacle_counts(before.journeys), cells.published.get(intro, 0)
+        )
+        for key, true in ob_shown.items():
+            value = shown_obstacles.get(Obstacle(key[1]), 0)
+            _place_earlier(value, true, _rekey(tag, key), n, fixed, hidden)
+            if true:  # listed: somebody raised it
+                floors[_rekey(tag, key)] = 1
+        hidden.update({_rekey(tag, k): v for k, v in ob_hidden.items()})
+        relations += [_retag(tag, r) for r in ob_relations]
+        period = (before.published.period_start, before.published.period_end)
+        reports.append(_Reported(tag, cells, period, ob_shown, before.journeys))
+    # Every group and keyworker-within-team pair a reader knows of, from every report.
+    groups = sorted({g for r in reports for g in r.cells.members}, key=lambda g: (g[0], g[1]))
+    chart: dict[str, set[str]] = {}
+    for r in reports:
+        for kw, teams in r.cells.within.items():
+            chart.setdefault(kw, set()).update(teams)
+    union = {kw: tuple(sorted(teams)) for kw, teams in sorted(chart.items())}
+    atoms = period_atoms(r.period for r in reports)
+    atom_values: list[dict[Key, int]] = []
+    for i, span in enumerate(atoms):
+        tag = f"atom {i}:"
+        source = next(r for r in reports if _within(span, r.period))
+        rows = [j for j in source.journeys if _in_span(j, span)]
+        cells = access_cells(rows, groups=groups, chart=union)
+        ob_shown, ob_hidden, ob_relations = _obstacle_cells(
+            obstacle_counts(rows), cells.published.get(intro, 0)
+        )
+        values = {**cells.published, **cells.hidden, **ob_shown}
+        atom_values.append(values)
+        hidden.update({_rekey(tag, k): v for k, v in values.items()})
+        hidden.update({_rekey(tag, k): v for k, v in ob_hidden.items()})
+        relations += [_retag(tag, r) for r in (*cells.relations, *ob_relations)]
+        for dim, label in groups:  # a month apart from the atom holds nobody, as a reader knows
+            if dim is Dimension.MONTH and _apart(_month_span(label), span):
+                for m in COUNT_MEASURES:
+                    key = _rekey(tag, (dim.value, label, m))
+                    if hidden.get(key) == 0:
+                        del hidden[key]
+                        fixed[key] = 0
+    # Each report's count is the sum of its atoms'; where a client with several episodes makes
+    # them differ, the difference is an unknown of its own (the reader's sum would be wrong).
+    linked: list[Key] = [(dim.value, label, m) for dim, label in groups for m in COUNT_MEASURES]
+    linked += [
+        (KEYWORKER_IN_TEAM, f"{kw} in {team}", m)
+        for kw, teams in union.items()
+        for team in teams
+        for m in COUNT_MEASURES
     ]
-    relations += [
-        Relation(_rekey(tag_both, r.total), tuple(_rekey(tag_both, p) for p in r.parts))
-        for r in both.relations
-    ]
-    floors = {_rekey(tag_before, k): v for k, v in before.floors.items()}
-    # Obstacle counts: the earlier report's shown ones fixed, withheld ones unknown, and
-    # each count of either period the overlap's plus the rest (as for every other count).
-    intro = (Dimension.AREA.value, AREA, "introduced")
-    shown_obstacles = {o.obstacle: o.clients for o in earlier.published.obstacles}
-    ob_before = _obstacle_cells(obstacle_counts(earlier.journeys), before.published.get(intro, 0))
-    ob_both = _obstacle_cells(obstacle_counts(earlier.overlap), both.published.get(intro, 0))
-    ob_this = _obstacle_cells(this_obstacles, this.published.get(intro, 0))
-    for key, true in ob_before[0].items():
-        value = shown_obstacles.get(Obstacle(key[1]), 0)
-        _place_earlier(value, true, _rekey(tag_before, key), n, fixed, hidden)
-    hidden.update({_rekey(tag_before, k): v for k, v in ob_before[1].items()})
-    hidden.update({_rekey(tag_both, k): v for k, v in {**ob_both[0], **ob_both[1]}.items()})
-    relations += [
-        Relation(_rekey(tag, r.total), tuple(_rekey(tag, p) for p in r.parts))
-        for tag, cells in ((tag_before, ob_before), (tag_both, ob_both))
-        for r in cells[2]
-    ]
-    for key in ob_this[0]:
-        overlap = _rekey(tag_both, key)
-        for tag, values, mine in (
-            (tag_only_before, ob_before[0], _rekey(tag_before, key)),
-            (tag_only_this, ob_this[0], key),
-        ):
-            rest = _rekey(tag, key)
-            hidden[rest] = values[key] - ob_both[0][key]
-            relations.append(Relation(mine, (overlap, rest)))
-            if hidden[rest] == 0 and (
-                (tag == tag_only_before and _within(earlier_period, this_period))
-                or (tag == tag_only_this and _within(this_period, earlier_period))
-            ):
-                del hidden[rest]
-                fixed[rest] = 0
-    every = [*COUNT_MEASURES, *(name for name, _w, _p in _DIFFERENCES)]
-    this_values = {**this.published, **this.hidden}
-    before_values = {**before.published, **before.hidden}
-    both_values = {**both.published, **both.hidden}
-    groups = {(d.value, lb) for d, lb in (*this.members, *before.members, *both.members)}
-    for d, label in sorted(groups):
-        for m in every:
-            key = (d, label, m)
-            overlap = _rekey(tag_both, key)
-            if overlap not in hidden:  # nobody of the overlap in this group, which a
-                hidden[overlap] = 0  # reader cannot know: it stays unknown
-            for tag, values, mine in (
-                (tag_only_before, before_values, _rekey(tag_before, key)),
-                (tag_only_this, this_values, key),
-            ):
-                if mine not in this_values and mine not in hidden and mine not in fixed:
-                    fixed[mine] = 0  # a group a report does not show has no clients there
-                rest = _rekey(tag, key)
-                hidden[rest] = values.get(key, 0) - both_values.get(key, 0)
-                relations.append(Relation(mine, (overlap, rest)))
-            # What the periods themselves tell a reader: a period inside the other has no
-            # days of its own; a month inside the overlap has nobody outside it, a month
-            # outside it nobody in it. Known as such only where it is true (it can fail
-            # for a client with several episodes, which only blurs a difference more).
-            known_empty = []
-            if _within(earlier_period, this_period):
-                known_empty.append(_rekey(tag_only_before, key))
-            if _within(this_period, earlier_period):
-                known_empty.append(_rekey(tag_only_this, key))
-            if d == Dimension.MONTH.value and shared is not None:
-                span = _month_span(label)
-                if _within(span, shared):
-                    known_empty += [_rekey(tag_only_before, key), _rekey(tag_only_this, key)]
-                elif _apart(span, shared):
-                    known_empty.append(overlap)
-            elif d == Dimension.MONTH.value:
-                known_empty.append(overlap)
-            for cell in known_empty:
-                if hidden.get(cell) == 0:
-                    del hidden[cell]
-                    fixed[cell] = 0
+    linked += list(reports[0].obstacles)
+    for r in reports:
+        values = {**r.cells.published, **r.cells.hidden, **r.obstacles}
+        for kw, teams in r.cells.within.items():  # a keyworker's clients within each team
+            for team in teams:
+                for m in COUNT_MEASURES:
+                    own = (KEYWORKER_IN_TEAM, f"{kw} in {team}", m)
+                    if len(teams) == 1:
+                        values[own] = values[(Dimension.KEYWORKER.value, kw, m)]
+        inside = [i for i, span in enumerate(atoms) if _within(span, r.period)]
+        for key in linked:
+            mine, value = _reported_cell(r, key, values)
+            if mine is None:  # a report lists nobody there: a known zero
+                mine = _rekey(f"{r.tag}absent ", key)
+                fixed[mine] = 0
+            parts = []
+            total = 0
+            for i in inside:
+                atom_key = _atom_key(key, union)
+                parts.append(_rekey(f"atom {i}:", atom_key))
+                total += atom_values[i].get(atom_key, 0)
+            if value != total:
+                rest = _rekey(f"{r.tag}several episodes ", key)
+                hidden[rest] = value - total
+                parts.append(rest)
+            relations.append(Relation(mine, tuple(parts)))
     return fixed, hidden, relations, floors
+
+
+def _atom_key(key: Key, chart: Mapping[str, tuple[str, ...]]) -> Key:
+    """The key of ``key``'s count in an atom split by ``chart`` (a single team: the keyworker)."""
+    if key[0] != KEYWORKER_IN_TEAM:
+        return key
+    kw = _keyworker_of(key[1], chart)
+    if len(chart[kw]) == 1:
+        return (Dimension.KEYWORKER.value, kw, key[2])
+    return key
+
+
+def _keyworker_of(label: str, chart: Mapping[str, tuple[str, ...]]) -> str:
+    """The keyworker of a "<keyworker> in <team>" label (keyworker ids may hold " in ")."""
+    for kw, teams in chart.items():
+        for team in teams:
+            if label == f"{kw} in {team}":
+                return kw
+    raise KeyError("no such keyworker within a team")
+
+
+def _reported_cell(r: _Reported, key: Key, values: Mapping[Key, int]) -> tuple[Key | None, int]:
+    """Report ``r``'s cell for ``key`` and its true count; ``None`` when it lists nobody there.
+
+    A keyworker listed in one team has its own counts as its clients within that team.
+    """
+    if key not in values:
+        return None, 0
+    if key[0] == KEYWORKER_IN_TEAM and key not in r.cells.hidden:
+        kw = _keyworker_of(key[1], r.cells.within)
+        return _rekey(r.tag, (Dimension.KEYWORKER.value, kw, key[2])), values[key]
+    return _rekey(r.tag, key), values[key]
+
+
+def _retag(tag: str, rel: Relation[Key]) -> Relation[Key]:
+    return Relation(_rekey(tag, rel.total), tuple(_rekey(tag, p) for p in rel.parts))
 
 
 OBSTACLE = "obstacle"
@@ -751,11 +873,12 @@ def analyse_access(
     )
     published = {**published, **{k: v for k, v in ob_shown.items() if v}}
     fixed.update({k: v for k, v in ob_shown.items() if not v})
+    floors.update({k: 1 for k, v in ob_shown.items() if v})  # listed: somebody raised it
     hidden.update(ob_hidden)
     relations += ob_relations
-    for n, before in enumerate(earlier):
+    if earlier:
         more_fixed, more_hidden, more_relations, more_floors = _earlier_cells(
-            n, before, cells, (period_start, period_end), raised
+            earlier, cells, rows, (period_start, period_end), raised
         )
         fixed.update(more_fixed)
         hidden.update(more_hidden)
@@ -806,12 +929,16 @@ def analyse_access(
         for journey in members[(dim, label)]:
             for m, days in journey.intervals().items():
                 samples[m].append(days)
-        medians = {
-            m: (_median(v) if len(v) >= threshold and v else None) for m, v in samples.items()
+        # Shown for at least threshold clients, and only beside the counts that hold them: a
+        # median withheld beside a withheld count would say that count is below the threshold.
+        enough = {
+            m: bool(v)
+            and len(v) >= threshold
+            and not any((dim.value, label, h) in withheld for h in MEDIAN_SAMPLES[m])
+            for m, v in samples.items()
         }
-        quartiles = {
-            m: (_quartiles(v) if len(v) >= threshold and v else None) for m, v in samples.items()
-        }
+        medians = {m: (_median(v) if enough[m] else None) for m, v in samples.items()}
+        quartiles = {m: (_quartiles(v) if enough[m] else None) for m, v in samples.items()}
         groups.append(
             GroupFigures(
                 dimension=dim,
