@@ -95,5 +95,5 @@ def test_an_event_leads_where_the_first_outcome_that_holds_says():
         wf._run(draft, before)
         if event is without_commitment:
             wf._run(draft, [with_commitment])
-        assert compiled.apply(draft, draft.cur, event, True)
+        assert compiled.apply(draft, draft.cur, event, event.__dict__, True)
         assert draft.cur.status == expected  # stays committed, or the first outcome holds

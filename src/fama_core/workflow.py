@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Final, NoReturn, get_args
+from typing import Any, Final, NoReturn
 
 from fama_core.codes import (
     EpisodeStatus,
@@ -269,15 +269,15 @@ class _EpisodeDraft:
     """The commitment awaiting review at the next session: the latest made, while unreviewed."""
 
     @classmethod
-    def new(cls, opened: Any) -> _EpisodeDraft:
-        """A fresh episode for an ``episode_opened`` event."""
+    def new(cls, opened: _Fields) -> _EpisodeDraft:
+        """A fresh episode for an ``episode_opened`` event (its fields)."""
         d = cls.__new__(cls)
-        d.episode_id = opened.episode_id
-        d.client_id = opened.client_id
-        d.keyworker_id = opened.keyworker_id
-        d.team_id = opened.team_id
+        d.episode_id = opened["episode_id"]
+        d.client_id = opened["client_id"]
+        d.keyworker_id = opened["keyworker_id"]
+        d.team_id = opened["team_id"]
         d.status = EpisodeStatus.OPENED
-        d.opened_on = opened.occurred_on
+        d.opened_on = opened["occurred_on"]
         d.sessions, d.journal, d.obstacles = [], [], []
         d.goals, d.commitments, d.accompaniments = {}, {}, {}
         d.past_experience = d.literacy_support = None
@@ -347,8 +347,8 @@ class _ClientDraft:
         "version",
     )
 
-    fast: dict[type, _Applier]
-    """The checked appliers for the current state, by event class (``_FAST``)."""
+    fast: dict[str, _Applier]
+    """The checking appliers for the current state, by event kind (``_FAST``)."""
 
     def __init__(
         self,
@@ -747,8 +747,15 @@ _WHEN: Final[dict[str, tuple[bool, bool]]] = {
 # Each factory takes the states the row leads to with and without a commitment (``None``:
 # stays) and the table of appliers by state, filled in by ``_compile``.
 
-_Applier = Callable[[_ClientDraft, Any, Any, bool], bool]
-_Tables = dict[str, dict[type, _Applier]]
+_Fields = dict[str, Any]
+"""An event's (or a record's) fields by name: its ``__dict__``, where pydantic keeps them.
+
+Reading a field off a pydantic model goes through the model's ``__getattr__`` hook, which
+costs three times a dictionary read: the appliers read each event's fields from its
+``__dict__`` (handed to them as ``f``), and a record's when they read several of its fields.
+"""
+_Applier = Callable[[_ClientDraft, Any, Any, _Fields, bool], bool]
+_Tables = dict[str, dict[str, _Applier]]
 _Factory = Callable[[EpisodeStatus | None, EpisodeStatus | None, _Tables], _Applier]
 
 _REVIEW_TO_STATUS = {
@@ -760,11 +767,11 @@ _REVIEW_TO_STATUS = {
 
 
 def _episode_opened(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft | None, e: Any, check: bool = True) -> bool:
+    def apply(c: _ClientDraft, cur: _EpisodeDraft | None, e: Any, f: _Fields, check: bool) -> bool:
         if check:
-            episode_id = e.episode_id
+            episode_id = f["episode_id"]
             if cur is not None and (
-                e.occurred_on < (cur.ended_on or cur.opened_on) or episode_id == cur.episode_id
+                f["occurred_on"] < (cur.ended_on or cur.opened_on) or episode_id == cur.episode_id
             ):
                 return False
             for ep in c.done:
@@ -772,7 +779,7 @@ def _episode_opened(made: Any, none: Any, tables: _Tables) -> _Applier:
                     return False
         if cur is not None:
             c.done.append(cur.freeze())
-        new = c.cur = _EpisodeDraft.new(e)
+        new = c.cur = _EpisodeDraft.new(f)
         if made is not None:
             new.status = made
         c.fast = tables[new.status]
@@ -782,29 +789,35 @@ def _episode_opened(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _session_1(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        commitment = e.commitment
-        occurred_on = e.occurred_on
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        commitment = f["commitment"]
+        occurred_on = f["occurred_on"]
         sessions = cur.sessions
         if check:
             if (
-                e.episode_id != cur.episode_id
+                f["episode_id"] != cur.episode_id
                 or occurred_on < cur.opened_on
                 or (sessions and occurred_on < sessions[-1].held_on)
             ):
                 return False
-            if commitment is not None and (
-                e.past_experience.level not in _EXPERIENCED
-                or not 0 <= (commitment.planned_date - occurred_on).days <= COMMITMENT_WINDOW_DAYS
-                or commitment.commitment_id in cur.commitments
-            ):
-                return False
+            if commitment is not None:
+                planned = commitment.__dict__
+                if (
+                    f["past_experience"].level not in _EXPERIENCED
+                    or not 0
+                    <= (planned["planned_date"] - occurred_on).days
+                    <= COMMITMENT_WINDOW_DAYS
+                    or planned["commitment_id"] in cur.commitments
+                ):
+                    return False
         number = len(sessions) + 1
         sessions.append(
-            _new_session(number, _INTRODUCTION, occurred_on, e.keyworker_id, e.steps, e.event_id)
+            _new_session(
+                number, _INTRODUCTION, occurred_on, f["keyworker_id"], f["steps"], f["event_id"]
+            )
         )
-        cur.past_experience = e.past_experience
-        cur.literacy_support = e.literacy_support
+        cur.past_experience = f["past_experience"]
+        cur.literacy_support = f["literacy_support"]
         if commitment is not None:
             cur.commitments[commitment.commitment_id] = cur.outstanding = _new_commitment(
                 commitment, occurred_on, number, None, None
@@ -822,16 +835,16 @@ def _session_1(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
     def factory(made: Any, none: Any, tables: _Tables) -> _Applier:
-        def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-            occurred_on = e.occurred_on
+        def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+            occurred_on = f["occurred_on"]
             sessions = cur.sessions
-            review = e.commitment_review
+            review = f["commitment_review"]
             outstanding = cur.outstanding
-            goal_reviews = e.goal_reviews
+            goal_reviews = f["goal_reviews"]
             goals = cur.goals
-            commitment = e.commitment
+            commitment = f["commitment"]
             if check:
-                if e.episode_id != cur.episode_id or occurred_on < cur.opened_on:
+                if f["episode_id"] != cur.episode_id or occurred_on < cur.opened_on:
                     return False
                 if sessions:
                     last = sessions[-1]
@@ -853,19 +866,24 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
                             agreed += 1
                     reviewed = set()
                     for r in goal_reviews:
-                        reviewed_goal = goals.get(r.goal_id)
+                        goal_id = r.goal_id
+                        reviewed_goal = goals.get(goal_id)
                         if reviewed_goal is None or reviewed_goal.status is not _AGREED:
                             return False
-                        reviewed.add(r.goal_id)
+                        reviewed.add(goal_id)
                     if len(reviewed) != agreed:
                         return False
                 elif goal_reviews:
                     return False
-                if commitment is not None and (
-                    not 0 <= (commitment.planned_date - occurred_on).days <= COMMITMENT_WINDOW_DAYS
-                    or commitment.commitment_id in cur.commitments
-                ):
-                    return False
+                if commitment is not None:
+                    planned = commitment.__dict__
+                    if (
+                        not 0
+                        <= (planned["planned_date"] - occurred_on).days
+                        <= COMMITMENT_WINDOW_DAYS
+                        or planned["commitment_id"] in cur.commitments
+                    ):
+                        return False
             number = len(sessions) + 1
             if review is not None and outstanding is not None:
                 cur.commitments[outstanding.commitment.commitment_id] = _new_commitment(
@@ -877,8 +895,9 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
                 )
                 cur.outstanding = None
             for r in goal_reviews:
-                g = goals[r.goal_id]
-                goals[r.goal_id] = _new_goal(
+                goal_id = r.goal_id
+                g = goals[goal_id]
+                goals[goal_id] = _new_goal(
                     g.goal,
                     _REVIEW_TO_STATUS[r.outcome],
                     g.set_on,
@@ -887,7 +906,9 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
                     (*g.reviews, r),
                 )
             sessions.append(
-                _new_session(number, stage, occurred_on, e.keyworker_id, e.steps, e.event_id)
+                _new_session(
+                    number, stage, occurred_on, f["keyworker_id"], f["steps"], f["event_id"]
+                )
             )
             if commitment is not None:
                 cur.commitments[commitment.commitment_id] = cur.outstanding = _new_commitment(
@@ -914,17 +935,18 @@ def _leads(made: Any, c: _ClientDraft, cur: _EpisodeDraft, tables: _Tables) -> N
 
 
 def _goal_set(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        goal = e.goal
-        goal_id = goal.goal_id
-        occurred_on = e.occurred_on
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        goal = f["goal"]
+        fields = goal.__dict__
+        goal_id = fields["goal_id"]
+        occurred_on = f["occurred_on"]
         goals = cur.goals
         if check and (
-            e.episode_id != cur.episode_id or occurred_on < cur.opened_on or goal_id in goals
+            f["episode_id"] != cur.episode_id or occurred_on < cur.opened_on or goal_id in goals
         ):
             return False
         held = len(cur.sessions)
-        status = goal.status
+        status = fields["status"]
         goals[goal_id] = _new_goal(
             goal, status, occurred_on, held, held if status is _AGREED else None, ()
         )
@@ -936,14 +958,14 @@ def _goal_set(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _goal_updated(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        goal_id = e.goal_id
-        status = e.status
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        goal_id = f["goal_id"]
+        status = f["status"]
         goals = cur.goals
         g = goals.get(goal_id)
         if check and (
-            e.episode_id != cur.episode_id
-            or e.occurred_on < cur.opened_on
+            f["episode_id"] != cur.episode_id
+            or f["occurred_on"] < cur.opened_on
             or g is None
             or (g.status, status) not in _GOAL_CHANGES
         ):
@@ -959,11 +981,11 @@ def _goal_updated(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _journal_entry_recorded(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        entry = e.entry
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        entry = f["entry"]
         journal = cur.journal
         if check:
-            if e.episode_id != cur.episode_id or e.occurred_on < cur.opened_on:
+            if f["episode_id"] != cur.episode_id or f["occurred_on"] < cur.opened_on:
                 return False
             entry_id = entry.entry_id
             for j in journal:
@@ -978,11 +1000,11 @@ def _journal_entry_recorded(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _obstacle_raised(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        occurred_on = e.occurred_on
-        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        occurred_on = f["occurred_on"]
+        if check and (f["episode_id"] != cur.episode_id or occurred_on < cur.opened_on):
             return False
-        cur.obstacles.append(_new_obstacle(e.record, occurred_on, len(cur.sessions)))
+        cur.obstacles.append(_new_obstacle(f["record"], occurred_on, len(cur.sessions)))
         if made is not None:
             _leads(made, c, cur, tables)
         return True
@@ -991,24 +1013,26 @@ def _obstacle_raised(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _accompaniment_arranged(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        a = e.arrangement
-        occurred_on = e.occurred_on
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        a = f["arrangement"]
+        fields = a.__dict__
+        arrangement_id = fields["arrangement_id"]
+        occurred_on = f["occurred_on"]
         if check:
-            commitment_id = a.commitment_id
+            commitment_id = fields["commitment_id"]
             if (
-                e.episode_id != cur.episode_id
+                f["episode_id"] != cur.episode_id
                 or occurred_on < cur.opened_on
-                or a.arrangement_id in cur.accompaniments
+                or arrangement_id in cur.accompaniments
                 or (commitment_id is not None and commitment_id not in cur.commitments)
                 # Recorded as attending (True): neither unknown (None) nor known not to (False).
                 or (
-                    a.volunteer_kind in _ATTENDING_VOLUNTEERS
-                    and a.volunteer_attends_consistently is not True
+                    fields["volunteer_kind"] in _ATTENDING_VOLUNTEERS
+                    and fields["volunteer_attends_consistently"] is not True
                 )
             ):
                 return False
-        cur.accompaniments[a.arrangement_id] = _new_accompaniment(a, occurred_on, None)
+        cur.accompaniments[arrangement_id] = _new_accompaniment(a, occurred_on, None)
         if made is not None:
             _leads(made, c, cur, tables)
         return True
@@ -1017,20 +1041,20 @@ def _accompaniment_arranged(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _accompaniment_concluded(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        result = e.result
-        arrangement_id = result.arrangement_id
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        result = f["result"].__dict__
+        arrangement_id = result["arrangement_id"]
         old = cur.accompaniments.get(arrangement_id)
         if check and (
-            e.episode_id != cur.episode_id
-            or e.occurred_on < cur.opened_on
+            f["episode_id"] != cur.episode_id
+            or f["occurred_on"] < cur.opened_on
             or old is None
             or old.outcome is not None
         ):
             return False
         assert old is not None  # arrangement_open holds (checked, or by the declared guards)
         cur.accompaniments[arrangement_id] = _new_accompaniment(
-            old.arrangement, old.arranged_on, result.outcome
+            old.arrangement, old.arranged_on, result["outcome"]
         )
         if made is not None:
             _leads(made, c, cur, tables)
@@ -1040,10 +1064,10 @@ def _accompaniment_concluded(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _engagement_confirmed(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        occurred_on = e.occurred_on
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        occurred_on = f["occurred_on"]
         if check and (
-            e.episode_id != cur.episode_id
+            f["episode_id"] != cur.episode_id
             or occurred_on < cur.opened_on
             or _engagement_evidence(c, cur, e) is not None
         ):
@@ -1051,7 +1075,7 @@ def _engagement_confirmed(made: Any, none: Any, tables: _Tables) -> _Applier:
         # The guard has just worked the evidence out (engagement_evidence always guards this).
         cur.engagement_evidence = cur.evidence_seen or _evidence(cur, occurred_on)
         cur.ended_on = occurred_on
-        cur.engaged_with = e.organisation
+        cur.engaged_with = f["organisation"]
         if made is not None:
             _leads(made, c, cur, tables)
         return True
@@ -1060,9 +1084,9 @@ def _engagement_confirmed(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _client_declined(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        occurred_on = e.occurred_on
-        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        occurred_on = f["occurred_on"]
+        if check and (f["episode_id"] != cur.episode_id or occurred_on < cur.opened_on):
             return False
         cur.ended_on = occurred_on
         if made is not None:
@@ -1073,12 +1097,12 @@ def _client_declined(made: Any, none: Any, tables: _Tables) -> _Applier:
 
 
 def _episode_closed(made: Any, none: Any, tables: _Tables) -> _Applier:
-    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, check: bool = True) -> bool:
-        occurred_on = e.occurred_on
-        if check and (e.episode_id != cur.episode_id or occurred_on < cur.opened_on):
+    def apply(c: _ClientDraft, cur: _EpisodeDraft, e: Any, f: _Fields, check: bool) -> bool:
+        occurred_on = f["occurred_on"]
+        if check and (f["episode_id"] != cur.episode_id or occurred_on < cur.opened_on):
             return False
         cur.ended_on = occurred_on
-        cur.close_reason = e.reason
+        cur.close_reason = f["reason"]
         if made is not None:
             _leads(made, c, cur, tables)
         return True
@@ -1152,9 +1176,6 @@ _INLINE_GUARDS: Final[dict[str, frozenset[str]]] = {
 """The guards each applier tests inline when called with ``check=True``."""
 
 _KINDS_WITH_COMMITMENT: Final = frozenset({"session_1_held", "session_2_held", "session_3_held"})
-_EVENT_CLASSES: Final[dict[str, type]] = {
-    cls.model_fields["kind"].default: cls for cls in get_args(get_args(Event)[0])
-}
 
 
 # --------------------------------------------------------------------------- compile and check
@@ -1195,7 +1216,7 @@ def check_definition(transitions: Iterable[Transition]) -> dict[tuple[str, str],
 def _compile(
     transitions: Iterable[Transition],
 ) -> tuple[dict[tuple[str, str], _Compiled], _Tables]:
-    """:func:`check_definition`'s table, and the checking appliers by state and event class."""
+    """:func:`check_definition`'s table, and the checking appliers by state and event kind."""
     states = set(_states())
     table: dict[tuple[str, str], _Compiled] = {}
     tables: _Tables = {s: {} for s in states}
@@ -1233,7 +1254,7 @@ def _compile(
                 raise WorkflowDefinitionError(f"two transitions for {t.event} in {source}")
             table[(source, t.event)] = compiled
             if compiled.checks:
-                tables[source][_EVENT_CLASSES[t.event]] = compiled.apply
+                tables[source][t.event] = compiled.apply
             for o in t.outcomes:
                 edges[source].add(o.target or source)
     missing = set(EVENT_KINDS) - {t.event for t in rows}
@@ -1286,16 +1307,16 @@ def _run(c: _ClientDraft, events: Iterable[Any]) -> None:
     client_id = c.client_id
     accepted = 0
     for e in events:
-        # Each field read off a pydantic event costs several times a local's read: read once.
-        event_id = e.event_id
+        f = e.__dict__  # the event's fields (see _Fields)
+        event_id = f["event_id"]
         if event_id in applied:
             if applied[event_id] == e:
                 continue  # a harmless repeat
             raise IdempotencyConflict(event_id=event_id, event=e.kind)
-        if e.client_id != client_id:
+        if f["client_id"] != client_id:
             _refuse_client(c, e)
-        applier = c.fast.get(type(e))
-        if applier is None or not applier(c, c.cur, e, True):
+        applier = c.fast.get(f["kind"])
+        if applier is None or not applier(c, c.cur, e, f, True):
             _step(c, e)
         applied[event_id] = e
         accepted += 1
@@ -1349,7 +1370,7 @@ def _step(c: _ClientDraft, e: Any) -> None:
                 event_id=e.event_id,
                 fix=FIXES.get(name, ""),
             )
-    compiled.apply(c, cur, e, False)
+    compiled.apply(c, cur, e, e.__dict__, False)
     if breaches:
         c.cur.breaches.extend(breaches)  # type: ignore[union-attr]  # newer rules need an episode
 
