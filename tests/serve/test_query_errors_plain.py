@@ -95,11 +95,15 @@ def assert_plain_and_value_free(response, parameter: str, value: str) -> None:
         assert problem["detail"] == "the request does not match the schema: " + "; ".join(
             f"{i['location'] or '(body)'}: {i['reason']}" for i in problem["problems"]
         )
-    else:  # fama's own refusals of a query: counted, never quoted
-        assert problem["type"] in {
-            "urn:fama:problem:bad-date",
-            "urn:fama:problem:bad-period",
-        }, problem["type"]
+    elif problem["type"] == "urn:fama:problem:bad-date":  # named, in the core's words
+        for issue in problem["problems"]:
+            assert issue["location"] == f"query.{parameter}", issue
+            assert issue["reason"] in VOCABULARY, issue["reason"]
+        assert problem["detail"] == "; ".join(
+            f"{i['location']}: {i['reason']}" for i in problem["problems"]
+        )
+    else:  # fama's own refusal of a period: said without the dates
+        assert problem["type"] == "urn:fama:problem:bad-period", problem["type"]
     if len(value) >= 4 and not any(value in words for words in VOCABULARY):
         assert value not in response.text
         assert json.dumps(value)[1:-1] not in response.text
@@ -159,3 +163,17 @@ def test_no_query_value_ever_appears_in_a_400(server, query, value):
 
 def test_the_vocabulary_has_none_of_pydantics_words_nor_the_vague_fallback():
     assert not any(NOT_PLAIN.search(words) for words in VOCABULARY)
+
+
+def test_a_date_not_written_yyyy_mm_dd_is_named_with_the_core_words(server):
+    """The 400 counted "1 date parameter(s)" without saying which; it names them now (they are
+    the operation's own names, never input)."""
+    r = send(server, "comm_a", "GET", "/v1/report", {"as_of": "01/02/2026"})
+    assert_plain_and_value_free(r, "as_of", "01/02/2026")
+    assert r.json()["problems"] == [
+        {
+            "location": "query.as_of",
+            "code": "bad-date",
+            "reason": "must be a real date written YYYY-MM-DD (e.g. 2026-03-02)",
+        }
+    ]

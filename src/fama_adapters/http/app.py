@@ -423,18 +423,22 @@ def _known_query(request: Request) -> None:
         known.update(p.alias for p in current.query_params)
         dates.update(p.alias for p in current.query_params if dt.date in _types(p))
         todo.extend(current.dependencies)
-    bad_dates = sum(
-        1 for key in dates if (v := request.query_params.get(key)) and not _ISO_DATE.fullmatch(v)
+    bad_dates = sorted(
+        key for key in dates if (v := request.query_params.get(key)) and not _ISO_DATE.fullmatch(v)
     )
     if bad_dates:  # pydantic would take a number (as_of=0.0 as 1970-01-01): schemathesis found it
-        raise _ProblemError(
-            _simple(
-                400,
-                "bad-date",
-                "A date in the query is not YYYY-MM-DD",
-                f"{bad_dates} date parameter(s) are not written YYYY-MM-DD, as the document says",
-            )
+        # The names are the operation's own (from its OpenAPI description), never input.
+        reason = plain_reason({"type": "date_parsing"})
+        issues = [
+            FieldIssue(location=f"query.{key}", code="bad-date", reason=reason) for key in bad_dates
+        ]
+        problem = _simple(
+            400,
+            "bad-date",
+            "A date in the query is not YYYY-MM-DD",
+            "; ".join(f"{i.location}: {i.reason}" for i in issues),
         )
+        raise _ProblemError(problem.model_copy(update={"problems": issues}))
     unknown = sum(1 for key in request.query_params if key not in known)
     if unknown:
         raise _ProblemError(
