@@ -494,3 +494,22 @@ def test_fama_asks_only_for_the_codings_it_decodes() -> None:
     with httpx.Client(transport=httpx.MockTransport(answer)) as client:
         net.request("GET", "http://feeds.example/f", client=client, limits=FAST)
     assert seen == ["gzip, deflate"]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+        "gopher://127.0.0.1/",
+        "javascript:1",
+    ],
+)
+def test_a_redirect_to_another_scheme_is_refused(location: str) -> None:
+    # Red team: "javascript:1" raised httpx.InvalidURL (not an HTTPError)
+    # out of request(), since httpx parses a Location even when not following it; the
+    # other schemes held.
+    with LoopbackHttpServer({"/feed": Redirect(location)}) as server:
+        with pytest.raises(net.RedirectRefused) as caught:
+            net.request("GET", server.url + "/feed", limits=FAST)
+    assert "passwd" not in str(caught.value)  # the target is not repeated

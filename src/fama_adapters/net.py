@@ -41,6 +41,7 @@ same checks as ``argparse`` types, so a bad value is a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -588,14 +589,25 @@ def request(
             if remaining <= 0:
                 raise DeadlineExceeded(url=current, deadline=limits.deadline)
             try:
-                with client.stream(
+                asked = client.build_request(
                     method,
                     current,
                     content=content,
                     headers=_with_accept_encoding(headers),
-                    follow_redirects=False,
                     timeout=_within(client.timeout, remaining),
-                ) as response:
+                )
+            except httpx.InvalidURL:  # not an httpx.HTTPError: it would escape as a crash
+                raise ConnectionFailed(url=current, cause="InvalidURL") from None
+            try:
+                try:
+                    answer = client.send(asked, stream=True, follow_redirects=False)
+                except httpx.InvalidURL:
+                    # httpx parses a redirect's Location even when not following it, and a
+                    # server's "Location: javascript:1" raised InvalidURL out of request().
+                    raise RedirectRefused(
+                        url=current, reason="a redirect to a URL that cannot be used"
+                    ) from None
+                with contextlib.closing(answer) as response:
                     if response.status_code in _REDIRECTS:
                         current = _redirect_target(current, response, method, limits)
                         continue

@@ -225,3 +225,35 @@ def test_a_bmlt_weekday_of_superscript_two_refuses_that_meeting_only(
     )
     assert code == ExitCode.PARTIAL, err
     assert "internal error" not in err
+
+
+def test_a_note_cannot_drive_the_terminal_through_subject_export(tmp_path: Path) -> None:
+    # The text export went to stdout as written, past CliContext.emit's printable().
+    from fama_core.builders import JourneyBuilder
+    from fama_core.events import event_to_json
+
+    b = JourneyBuilder("red-sa", keyworker_id="kw-1")
+    b.open().session1()
+    lines = [json.loads(event_to_json(e)) for e in b.events]
+    lines[1]["steps"][0]["note"] = "seen \x1b]0;PWNED\x07\x1b[2J note"
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(x) + "\n" for x in lines), "utf-8")
+    store = str(tmp_path / "fama.db")
+    assert run("init", "--store", store)[0] == ExitCode.OK
+    assert run("record", str(events), "--store", store)[0] == ExitCode.OK
+    code, out, err = run("subject-export", "red-sa", "--store", store)
+    assert code == ExitCode.OK, err
+    assert "seen" in out and "\x1b" not in out and "\x07" not in out
+    code, out, _err = run("subject-export", "red-sa", "--store", store, "--json")
+    assert "seen \\u001b]0;PWNED\\u0007" in out  # JSON keeps the note exactly, escaped
+
+
+def test_a_feed_redirecting_to_a_url_httpx_cannot_parse_is_a_feed_error(tmp_path: Path) -> None:
+    from fama_adapters.net_testing import LoopbackHttpServer, Redirect
+
+    with LoopbackHttpServer({"/feed": Redirect("javascript:1")}) as server:
+        code, _out, err = run(
+            "meetings", "import", server.url + "/feed", "--out", str(tmp_path / "d.json")
+        )
+    assert code == ExitCode.FAILED, err
+    assert "internal error" not in err and "redirect" in err

@@ -83,3 +83,25 @@ def test_an_if_match_of_superscript_digits_is_a_400_not_a_500(server, if_match):
         )
     assert r.status_code == 400
     assert r.json()["type"] == "urn:fama:problem:bad-if-match"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/plain", b"[]"), ("application/x-www-form-urlencoded", b"a=1"), ("text/html", b"<x>")],
+)
+def test_a_body_that_is_not_json_is_refused_whatever_it_claims(server, content_type, body):
+    # Held (red team): no route reads a body it was not given as JSON.
+    with server.client("kw_a") as http:
+        r = http.post(
+            "/v1/clients/red-ct/events", content=body, headers={"Content-Type": content_type}
+        )
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("client", ["..%2F..%2Fetc", "%2e%2e", "a%00b", "a%2Fb", "-a", ".a"])
+def test_a_client_id_that_could_name_another_file_never_reaches_a_store(server, client):
+    # Held (red team): ids name SQLite streams and pack files; only identifiers pass.
+    with server.client("kw_a") as http:
+        r = http.get(f"/v1/clients/{client}")
+    assert r.status_code in (400, 404)

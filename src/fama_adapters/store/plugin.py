@@ -26,6 +26,7 @@ from fama_adapters.cli import (
     Command,
     DemoContext,
     DemoStep,
+    printable,
     render_table,
 )
 from fama_adapters.cli.exit_codes import ExitCode
@@ -688,7 +689,9 @@ def _run_subject_export(args: argparse.Namespace, ctx: CliContext) -> int:
             return ExitCode.USAGE
         ctx.stderr.write(f"wrote the subject access export for client {args.client} to --out\n")
     else:
-        ctx.stdout.write(text)
+        # The words of notes reach a terminal here, past CliContext.emit: made printable too
+        # (the file, and --json, keep them exactly).
+        ctx.stdout.write(text if ctx.json else printable(text))
     return ExitCode.OK
 
 
