@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from fama_adapters.hl7v2 import er7
 from fama_adapters.hl7v2.mllp import AckRejected, MllpClient, frame
-from fama_core.errors import TransportError
+from fama_core.errors import MappingError, TransportError
 
 MESSAGE = (
     "MSH|^~\\&|FAMA||||20260309170000+0000||ADT^A01^ADT_A01|ctl-1|P|2.5\r"
@@ -323,3 +323,50 @@ def test_a_rejection_never_repeats_a_control_id_that_is_no_id(listener):
         c.send(_hostile_message())
     assert caught.value.control_id == HOSTILE_ID  # kept for the program that sent it
     assert "Jane" not in str(caught.value) and "\x1b" not in str(caught.value)
+
+
+def _raw_listener(received: list[bytes]) -> tuple[socket.socket, threading.Thread]:
+    """Accepts one frame, keeps its bytes as they came, and answers AA."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while b"\x1c\r" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            body = data.partition(b"\x1c\r")[0].lstrip(b"\x0b")
+            received.append(body)
+            control = body.split(b"\r")[0].split(b"|")[9].decode("ascii")
+            conn.sendall(ack("AA", control))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_a_latin_1_message_is_sent_as_the_latin_1_bytes_it_declares():
+    # Red team: frame() always encoded UTF-8, so "café" under MSH-18 8859/1 reached the
+    # receiver, which reads the bytes by MSH-18, as "cafÃ©".
+    latin = (
+        MESSAGE.replace("|P|2.5", "|P|2.5||||||8859/1") + "\rNTE|1||caf\u00e9"
+    )  # MSH-18 is the 18th field
+    assert er7.parse(latin).msh.get(18) == "8859/1"
+    received: list[bytes] = []
+    server, thread = _raw_listener(received)
+    try:
+        with client(server.getsockname()[1]) as c:
+            assert c.send(latin).accepted
+    finally:
+        thread.join(timeout=10)
+        server.close()
+    assert received == [latin.encode("latin-1")]
+
+
+def test_a_latin_1_message_with_a_character_outside_latin_1_is_not_sent():
+    latin = MESSAGE.replace("|P|2.5", "|P|2.5||||||8859/1") + "\rNTE|1||\u20ac"
+    with pytest.raises(MappingError, match="MSH-18"):
+        frame(latin)

@@ -52,18 +52,39 @@ START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\r"
 
 
+_LATIN_1 = frozenset({"8859/1", "8859/15"})
+"""MSH-18 values whose messages are sent as Latin-1 (as ``decode_message`` reads them)."""
+
+
+def _charset(message: str) -> str:
+    """The Python codec of the character set the message's MSH-18 declares (UTF-8 by default)."""
+    first = message.split("\r", 1)[0].split("\n", 1)[0]
+    fields = first.split(first[3]) if first.startswith("MSH") and len(first) > 3 else []
+    declared = fields[17].split("^")[0].strip() if len(fields) > 17 else ""
+    return "latin-1" if declared in _LATIN_1 else "utf-8"
+
+
 def frame(message: str) -> bytes:
-    """Wrap one ER7 message in MLLP start and end blocks.
+    """Wrap one ER7 message in MLLP start and end blocks, in the character set MSH-18 declares.
 
     A message carrying a start (VT, 0x0B) or end (FS, 0x1C) block byte is
     refused with :class:`~fama_core.errors.MappingError`: framed, it would end
     early and what follows would reach the receiver as a message of its own.
     fama's encoder escapes both (``\\X0B\\``, ``\\X1C\\``); a message that still
-    has one was made or changed elsewhere.
+    has one was made or changed elsewhere. A message declaring ISO 8859-1 (or -15)
+    is sent as Latin-1, the bytes it was read from; one with a character that
+    set cannot hold is refused (MSH-18), never sent as UTF-8 under a Latin-1 label.
     """
     if "\x0b" in message or "\x1c" in message:
         raise MappingError(FRAMING_BYTE)
-    return START_BLOCK + message.encode("utf-8") + END_BLOCK
+    try:
+        body = message.encode(_charset(message))
+    except UnicodeEncodeError:
+        raise MappingError(
+            "MSH-18: the message declares ISO 8859-1 but holds characters outside it; "
+            "it was not sent"
+        ) from None
+    return START_BLOCK + body + END_BLOCK
 
 
 FRAMING_BYTE = (
