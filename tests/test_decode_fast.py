@@ -898,3 +898,41 @@ def test_a_kept_list_is_neither_decoded_nor_checked_again(fresh_steps):
     assert called == []
     assert again == first and all(a.steps is b.steps for a, b in zip(again, first, strict=True))
     assert len(ev._STEP_RECORDS) == records
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_long_step_list_is_never_kept(fresh_steps, as_bytes):
+    # Review: a list of any length (or padded with blanks) was kept with its text for good, so a
+    # hostile log of 1,024 long lines held all of them (about 25 MB a 1 MB list) after reading.
+    line = _session_line()
+    steps = _steps_text(line)
+    padded = steps.replace(",", "," + " " * 5000, 1)
+    repeated = "[" + ", ".join([steps[1:-1]] * 40) + "]"  # valid alone, complete for no stage
+    for text in (line.replace(steps, padded), line.replace(steps, repeated)):
+        assert_same(text.encode() if as_bytes else text)
+        assert_same(text.encode() if as_bytes else text)
+    assert ev._STEPS_TOKENS == {}
+    assert_same(line)  # a list of ordinary length is still kept
+    assert len(ev._STEPS_TOKENS) == 1
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_kept_lists_of_every_stage_in_sessions_of_every_stage(data):
+    # Review: with a list of each stage kept, a session line carrying another stage's list,
+    # twice (first or last, the key escaped or not), spaced or not, as text or bytes, decodes
+    # or is refused exactly as the full path.
+    ev._forget_steps()
+    kept = {kind: _steps_text(_session_line(kind)) for kind in ev.EVENT_KINDS[1:4]}
+    for kind in kept:
+        ev.event_from_json(_session_line(kind))
+    kind = data.draw(st.sampled_from(sorted(kept)))
+    line = _session_line(kind)
+    first = data.draw(st.sampled_from(sorted(kept.values())))
+    second = data.draw(st.none() | st.sampled_from(sorted(kept.values())))
+    key = data.draw(st.sampled_from(['"steps":', '"steps" :', '"\\u0073teps":', '"steps":\n ']))
+    value = first if second is None else first + "," + key + second
+    line = line.replace('"steps": ' + kept[kind], '"steps": ' + value)
+    as_bytes = data.draw(st.booleans())
+    assert_same(line.encode() if as_bytes else line)
+    assert_same(line.encode() if as_bytes else line)

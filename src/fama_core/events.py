@@ -547,6 +547,12 @@ version must be upgraded). ``tests/test_decode_fast.py`` checks the two paths ag
 
 _STEPS_CACHE_SIZE: Final = 1024
 """At most this many distinct step lists are kept (about 1 kB each); later ones decode as before."""
+_STEPS_TEXT_MAX: Final = 4096
+"""A step list's text is kept only up to this length (a whole stage, indented, is under 800).
+
+Longer lists (padded with blanks, or listing steps many times) decode as before: the kept
+text is held for good, so its length bounds what a hostile log can leave behind.
+"""
 _STEPS_MARK: Final = 8093516427
 """Every token is this number followed by four digits; a line containing it is not swapped."""
 _STEPS_FIRST: Final = _STEPS_MARK * 10_000
@@ -669,9 +675,12 @@ _FAST_KEPT: Final = (
 def _keep_steps(text: str | bytes) -> str | bytes | None:
     """The token of ``text`` (a step list's JSON, free of notes and escapes), or None.
 
-    Decodes the list alone; keeps it when it is valid (not too many kept
-    already) under a new token, in the table of each stage it is complete for.
+    Decodes the list alone; keeps it when it is valid, at most
+    :data:`_STEPS_TEXT_MAX` long and not too many are kept already, under a new
+    token, in the table of each stage it is complete for.
     """
+    if len(text) > _STEPS_TEXT_MAX:
+        return None
     with _STEPS_LOCK:
         token = _STEPS_TOKENS.get(text)
         if token is not None or len(_STEPS_TOKENS) >= _STEPS_CACHE_SIZE:
@@ -741,7 +750,7 @@ def _decode_swapped(
     while text[start : start + 1] in blank:
         start += 1
     end = text.find(closing, start) + 1
-    if end and text[start : start + 1] == opening:
+    if end and end - start <= _STEPS_TEXT_MAX and text[start : start + 1] == opening:
         steps = text[start:end]
         token = _STEPS_TOKENS.get(steps)
         if token is None and note not in steps and escape not in steps:
