@@ -351,3 +351,24 @@ def test_export_is_export_logs_over_the_scanned_log_with_every_option():
         )
         results.append((out.getvalue(), explain.getvalue(), summary.as_dict(), report.overall))
     assert results[0] == results[1] and results[0][0] and results[0][1]
+
+
+def test_an_option_export_does_not_know_is_refused_not_ignored():
+    # Review: with the options as **kwargs, a misspelled one (or a missing as_of) was ignored
+    # (or a bare KeyError) where the keyword-only parameters said TypeError, naming it.
+    import pytest
+
+    from fama_adapters.ndtms.export import export_logs, read_ahead
+
+    log = log_bytes(journey("c1")).splitlines(True)
+    ctxs = ctx_bytes(_ctx("c1")).splitlines(True)
+    runs = (
+        lambda **kw: export(log, ctxs, None, TABLE, **kw),
+        lambda **kw: export_logs(read_ahead(scan_log(log)), ctxs, None, TABLE, **kw),
+    )
+    for run in runs:
+        with pytest.raises(TypeError, match="'explian'"):
+            run(as_of=D(2026, 6, 1), explian=io.StringIO())
+        with pytest.raises(TypeError, match="'as_of'"):
+            run(completeness=Completeness())
+        assert run(as_of=D(2026, 6, 1)).as_dict()  # the declared options still work

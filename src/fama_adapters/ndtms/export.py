@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO, TypedDict, Unpack
 
@@ -153,6 +153,19 @@ class ExportOptions(_RequiredOptions, total=False):
     template: TemplateLayout | None
 
 
+def _known_options(options: Mapping[str, object]) -> None:
+    """Refuse, as keyword-only parameters would, an option :class:`ExportOptions` does not
+    declare or a missing ``as_of`` (a misspelled option must not be ignored)."""
+    unknown = sorted(
+        set(options) - ExportOptions.__optional_keys__ - ExportOptions.__required_keys__
+    )
+    if unknown:
+        raise TypeError(f"export got an unexpected keyword argument {unknown[0]!r}")
+    missing = sorted(ExportOptions.__required_keys__ - set(options))
+    if missing:
+        raise TypeError(f"export missing required keyword argument {missing[0]!r}")
+
+
 def export(
     events: Iterable[bytes],
     contexts: Iterable[bytes],
@@ -211,6 +224,7 @@ def export_logs(
     order; the benchmark uses this to time the export apart from decoding
     and folding the events.
     """
+    _known_options(options)
     as_of = options["as_of"]
     completeness = options.get("completeness")
     flagged = options.get("flagged")
