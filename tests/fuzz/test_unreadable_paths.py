@@ -268,3 +268,14 @@ def test_a_path_is_shown_escaped_whatever_it_holds(tmp_path_factory, name):
         line.isprintable()
     )  # no control, line break or bidirectional character reaches a terminal
     assert repr(str(folder / name)) in line
+
+
+def test_a_path_no_file_name_can_be_is_a_usage_error_not_an_internal_one(tmp_path):
+    # Review: a lone surrogate in a path given to main() (hypothesis found it in the test
+    # above) escaped open() as UnicodeEncodeError: exit 70, "internal error".
+    missing = str(tmp_path / "visits-\ud800.jsonl")
+    code, _, err = run("record", missing, "--store", "memory://")
+    assert code == ExitCode.USAGE, err
+    (line,) = err.splitlines()
+    assert line.startswith("fama record: cannot use FILE ") and repr(missing) in line
+    assert line.isprintable()

@@ -325,6 +325,17 @@ def _os_error_message(exc: OSError, args: argparse.Namespace) -> str:
     return f"cannot use {where}: {reason} ({type(exc).__name__})"
 
 
+def _unencodable_path(exc: Exception, args: argparse.Namespace) -> str | None:
+    """The message for a path of the command line that no file name can be (a lone
+    surrogate, which ``open`` cannot encode), or ``None`` when ``exc`` is something else."""
+    if not isinstance(exc, UnicodeEncodeError) or not isinstance(exc.object, str):
+        return None
+    where = _which_path(args, exc.object)
+    if where == "a file or folder":  # not a path the user gave: a bug, said as one
+        return None
+    return f"cannot use {where}: it holds a character no file name can hold (UnicodeEncodeError)"
+
+
 def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) -> ExitCode:
     """Run a subcommand; whatever escapes it becomes a message and an :class:`ExitCode`."""
     name = _command_name(args)
@@ -353,6 +364,10 @@ def _run_guarded(command: Command, args: argparse.Namespace, ctx: CliContext) ->
     except Exception as exc:  # the last resort: never a traceback, never a value
         if _debug():
             traceback.print_exc(file=err)
+        unusable = _unencodable_path(exc, args)
+        if unusable is not None:
+            err.write(f"fama {name}: {unusable}\n")
+            return ExitCode.USAGE
         owner = ctx.host.owner("fama_register_commands", args.command)
         if owner is not None and owner.source.startswith("entry point"):
             # Another party's code failed: name it, so the report goes to the right people.
