@@ -462,3 +462,69 @@ def test_an_event_for_another_client_is_refused_alike():
     events = JOURNEYS[0][:3]
     stray = events[2].model_copy(update={"client_id": CLIENT, "event_id": "stray"})
     assert same_fold([*events[:2], stray])[3] == "same_client"
+
+
+# ------------------------------------------------------------------ each guard's own failure
+
+
+EXPECTED = {
+    "an earlier episode's id reopened": "new_episode_id",
+    "a session-1 commitment without experience": "commitment_needs_experience",
+    "a commitment eight days ahead": "commitment_in_coming_week",
+    "a commitment id used before": "commitment_in_coming_week",
+    "a session before the last": "sessions_in_order",
+    "a session 3 right after session 1": "follows_session_2_or_3",
+}
+
+
+def one_fault_logs() -> dict[str, list[ev.Event]]:
+    """Logs whose last event breaks one guard only, each compared as the properties are."""
+    day = dt.date(2026, 1, 5)
+    b = JourneyBuilder("c1", start=day)
+    m = b.meeting()
+    b.open().session1().goal(GoalKind.READ_HANDOUTS).session2(commit_to=m).closed()
+    b.open(days_later=3).session1().declined()
+    first_episode = b.events[0].episode_id
+    reopen = b.events[-3].model_copy(update={"event_id": "x1", "episode_id": first_episode})
+    reopen = reopen.model_copy(update={"occurred_on": b.events[-1].occurred_on})
+    logs = {"an earlier episode's id reopened": [*b.events, reopen]}
+
+    b = JourneyBuilder("c1", start=day)
+    b.open().session1(experience=ExperienceLevel.SOME, commit_to=m)
+    s1 = b.events[-1]
+    assert isinstance(s1, ev.Session1Held) and s1.commitment is not None
+    past = s1.past_experience.model_copy(update={"level": ExperienceLevel.NONE})
+    logs["a session-1 commitment without experience"] = [
+        b.events[0],
+        s1.model_copy(update={"past_experience": past}),
+    ]
+    late = s1.commitment.model_copy(update={"planned_date": s1.occurred_on + dt.timedelta(8)})
+    logs["a commitment eight days ahead"] = [
+        b.events[0],
+        s1.model_copy(update={"commitment": late}),
+    ]
+    b.session2(commit_to=m)
+    s2 = b.events[-1]
+    assert isinstance(s2, ev.Session2Held) and s2.commitment is not None
+    reused = s2.commitment.model_copy(update={"commitment_id": s1.commitment.commitment_id})
+    logs["a commitment id used before"] = [
+        *b.events[:-1],
+        s2.model_copy(update={"commitment": reused}),
+    ]
+    b.session3(commit_to=m)
+    s3 = b.events[-1]
+    early = s3.model_copy(update={"occurred_on": s2.occurred_on - dt.timedelta(1)})
+    logs["a session before the last"] = [*b.events[:-1], early]
+    b3 = JourneyBuilder("c1", start=day)
+    b3.open().session1(experience=ExperienceLevel.SOME, commit_to=m).session3(commit_to=m)
+    logs["a session 3 right after session 1"] = b3.events
+    return logs
+
+
+@pytest.mark.parametrize("flag", [False, True])
+@pytest.mark.parametrize(("fault", "log"), list(one_fault_logs().items()))
+def test_a_log_breaking_one_guard_folds_as_before(fault, log, flag):
+    got = same_fold(log, flag_newer_rules=flag)
+    assert got[0] in ("refused", "state"), fault
+    if not flag:
+        assert got[0] == "refused" and got[3] == EXPECTED[fault], got[:4]
