@@ -513,3 +513,16 @@ def test_a_redirect_to_another_scheme_is_refused(location: str) -> None:
         with pytest.raises(net.RedirectRefused) as caught:
             net.request("GET", server.url + "/feed", limits=FAST)
     assert "passwd" not in str(caught.value)  # the target is not repeated
+
+
+@pytest.mark.parametrize("host", ["xn--zz.invalid", "xn--a-ecp.invalid"])
+def test_a_redirect_to_a_host_of_invalid_idna_is_refused_not_a_crash(host: str) -> None:
+    # Red team: idna's IDNAError (a UnicodeError, not an httpx error) escaped request().
+    with LoopbackHttpServer({"/feed": Redirect(f"http://{host}/")}) as server:
+        with pytest.raises(net.RedirectRefused):
+            net.request("GET", server.url + "/feed", limits=FAST)
+
+
+def test_a_url_of_invalid_idna_is_a_net_error_not_a_crash() -> None:
+    with pytest.raises(net.NetError):
+        net.request("GET", "http://xn--zz.invalid/x", limits=FAST)

@@ -596,14 +596,17 @@ def request(
                     headers=_with_accept_encoding(headers),
                     timeout=_within(client.timeout, remaining),
                 )
-            except httpx.InvalidURL:  # not an httpx.HTTPError: it would escape as a crash
+            except (httpx.InvalidURL, UnicodeError):
+                # Neither is an httpx.HTTPError: a host whose IDNA A-label is invalid
+                # (xn--zz) raises idna's IDNAError, a UnicodeError, from here.
                 raise ConnectionFailed(url=current, cause="InvalidURL") from None
             try:
                 try:
                     answer = client.send(asked, stream=True, follow_redirects=False)
-                except httpx.InvalidURL:
-                    # httpx parses a redirect's Location even when not following it, and a
-                    # server's "Location: javascript:1" raised InvalidURL out of request().
+                except (httpx.InvalidURL, UnicodeError):
+                    # httpx parses a redirect's Location even when not following it: a
+                    # server's "Location: javascript:1" raised InvalidURL out of request(),
+                    # "Location: http://xn--zz.invalid/" idna's IDNAError (a UnicodeError).
                     raise RedirectRefused(
                         url=current, reason="a redirect to a URL that cannot be used"
                     ) from None
