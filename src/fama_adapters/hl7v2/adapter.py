@@ -142,19 +142,14 @@ def has_framing_byte(raw: bytes | str) -> bool:
     return b"\x0b" in raw or b"\x1c" in raw
 
 
-_LATIN_1 = {b"8859/1", b"8859/15"}
-
-
 def decode_message(raw: bytes) -> str:
     """Decode one message by its MSH-18: ISO 8859-1/-15 as Latin-1, anything else as UTF-8.
 
     ASCII (the v2.5 default) is a subset of UTF-8. Raises ``UnicodeDecodeError``
-    when the bytes do not fit.
+    when the bytes do not fit. MSH-18 is read by :func:`~fama_adapters.hl7v2.er7.declared_codec`.
     """
     first = raw.split(b"\r", 1)[0].split(b"\n", 1)[0]
-    fields = first.split(first[3:4]) if first.startswith(b"MSH") and len(first) > 3 else []
-    charset = fields[17].split(b"^")[0].strip() if len(fields) > 17 else b""
-    return raw.decode("latin-1" if charset in _LATIN_1 else "utf-8")
+    return raw.decode(er7.declared_codec(first.decode("latin-1")))
 
 
 FRAMING_BYTE_READ = (

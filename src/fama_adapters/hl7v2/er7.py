@@ -27,6 +27,7 @@ __all__ = [
     "ParsedMessage",
     "ParsedSegment",
     "Segment",
+    "declared_codec",
     "encode",
     "escape",
     "format_date",
@@ -45,6 +46,25 @@ Field = str | tuple[Component, ...] | list[str | tuple[Component, ...]]
 
 Segment = tuple[str, tuple[Field, ...]]
 """``(segment id, fields from field 1)``; MSH's fields start at MSH-3 (1 and 2 are fixed)."""
+
+_LATIN_1_SETS = frozenset({"8859/1", "8859/15"})
+"""MSH-18 values whose messages are Latin-1 on the wire (read and sent so)."""
+
+
+def declared_codec(message: str) -> str:
+    """The Python codec of the character set a message's MSH-18 declares: ``latin-1`` for
+    ISO 8859-1 or -15, else ``utf-8`` (of which ASCII, the v2.5 default, is a subset).
+
+    ``message`` is the message as text, or its bytes decoded as Latin-1 (which keeps each
+    byte as one character), so reading (:func:`~fama_adapters.hl7v2.adapter.decode_message`)
+    and sending (:func:`~fama_adapters.hl7v2.mllp.frame`) read MSH-18 the same way.
+    """
+    first = message.split("\r", 1)[0].split("\n", 1)[0]
+    fields = first.split(first[3]) if first.startswith("MSH") and len(first) > 3 else []
+    # ASCII blanks only, as bytes.strip() took them: a Latin-1 0xA0 is not stripped.
+    declared = fields[17].split("^")[0].strip(" \t\n\r\x0b\x0c") if len(fields) > 17 else ""
+    return "latin-1" if declared in _LATIN_1_SETS else "utf-8"
+
 
 SEGMENT_END = "\r"
 ENCODING_CHARACTERS = "^~\\&"

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from fama_adapters._resolve import create_connection
-from fama_adapters.hl7v2.er7 import ParsedMessage, parse
+from fama_adapters.hl7v2.er7 import ParsedMessage, declared_codec, parse
 from fama_core.errors import MappingError, TransportError
 
 __all__ = [
@@ -52,18 +52,6 @@ START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\r"
 
 
-_LATIN_1 = frozenset({"8859/1", "8859/15"})
-"""MSH-18 values whose messages are sent as Latin-1 (as ``decode_message`` reads them)."""
-
-
-def _charset(message: str) -> str:
-    """The Python codec of the character set the message's MSH-18 declares (UTF-8 by default)."""
-    first = message.split("\r", 1)[0].split("\n", 1)[0]
-    fields = first.split(first[3]) if first.startswith("MSH") and len(first) > 3 else []
-    declared = fields[17].split("^")[0].strip() if len(fields) > 17 else ""
-    return "latin-1" if declared in _LATIN_1 else "utf-8"
-
-
 def frame(message: str) -> bytes:
     """Wrap one ER7 message in MLLP start and end blocks, in the character set MSH-18 declares.
 
@@ -78,7 +66,7 @@ def frame(message: str) -> bytes:
     if "\x0b" in message or "\x1c" in message:
         raise MappingError(FRAMING_BYTE)
     try:
-        body = message.encode(_charset(message))
+        body = message.encode(declared_codec(message))
     except UnicodeEncodeError:
         raise MappingError(
             "MSH-18: the message declares ISO 8859-1 but holds characters outside it; "
