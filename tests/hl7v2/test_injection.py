@@ -120,6 +120,18 @@ def test_a_note_of_spaces_in_the_last_segment_is_kept_by_fama_and_stripped_by_py
     _stays_inside_one_message_for_python_hl7(record)
 
 
+@settings(max_examples=5)
+@given(referrals, st.sampled_from(["\x85", "x\u2028", "x\u3000 "]))
+def test_a_note_ending_in_unicode_white_space_is_compared_as_python_hl7_strips_it(
+    record, note
+) -> None:
+    # Review: hypothesis drew a referral whose note is "\x85" (NEL): python-hl7's str.strip()
+    # took it off the last segment, and the comparison expected only spaces to go.
+    import dataclasses
+
+    _stays_inside_one_message_for_python_hl7(dataclasses.replace(record, note=note))
+
+
 def _stays_inside_one_message_for_python_hl7(record: object) -> None:
     build = {"GoalMessage": build_goal_message, "ReferralMessage": build_referral}
     text = er7.encode(build.get(type(record).__name__, build_session)(record))
@@ -134,10 +146,13 @@ def _stays_inside_one_message_for_python_hl7(record: object) -> None:
         raw = str(other[3]) if len(other) > 3 else ""
         expected = mine.get(3)
         if other is last:
-            # python-hl7 strips the whole message text before splitting it, so trailing spaces
-            # of the last segment never reach it (spaces are the only raw white space fama
-            # writes: controls are escaped as \\Xhh\\).
-            expected = expected.rstrip(" ")
+            # python-hl7 strips the whole message text (str.strip: any Unicode white space)
+            # before splitting it, so trailing white space fama writes raw in the last segment
+            # never reaches it: spaces, and a C1 NEL (\x85) or other Unicode space a record
+            # built in Python holds (C0 controls are escaped as \\Xhh\\ and kept; notes read
+            # through the models have odd spaces and breaks made plain already).
+            while expected[-1:].isspace() and er7.escape(expected[-1]) == expected[-1]:
+                expected = expected[:-1]  # raw white space only: an escaped one stays
         assert parsed.unescape(raw) == expected
 
 
