@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
 
@@ -435,32 +435,53 @@ if set(CURRENT_VERSIONS) != set(EVENT_KINDS):  # pragma: no cover - a definition
     raise WorkflowDefinitionError("EVENT_KINDS and the event classes name different kinds")
 
 
-def _without_upcast(schema: Any, kinds: Mapping[type, tuple[str, int]]) -> tuple[Any, int]:
-    """``schema`` (a core schema) with ``_upcast`` removed from the models of ``kinds``.
+_Walk = Callable[[Any], Any]
 
-    Returns the new schema and how many before-validators were removed. Only
-    dicts and lists are rebuilt; everything else (classes, functions) is shared.
+
+def _rewritten(schema: Any, replace: Callable[[dict[str, Any], _Walk], Any]) -> Any:
+    """``schema`` (a core schema) rebuilt with ``replace(node, walk)`` for each dict node.
+
+    ``replace`` returns the node's replacement (using ``walk`` for what lies under
+    it) or None to keep the node, whose values are then walked. Only dicts and
+    lists are rebuilt; everything else (classes, functions) is shared.
     """
-    removed = 0
 
     def walk(node: Any) -> Any:
-        nonlocal removed
         if isinstance(node, list):
             return [walk(item) for item in node]
         if not isinstance(node, dict):
             return node
-        if node.get("type") == "function-before":
-            function = node.get("function", {}).get("function")
-            owner = getattr(function, "__self__", None)
-            if getattr(function, "__func__", None) is _UPCAST and isinstance(owner, type):
-                inner = _exact_version(node["schema"], kinds[owner][1]) if owner in kinds else None
-                if inner is not None:
-                    removed += 1
-                    inner = walk(inner)
-                    return {**inner, "ref": node["ref"]} if "ref" in node else inner
+        replaced = replace(node, walk)
+        if replaced is not None:
+            return replaced
         return {key: walk(value) for key, value in node.items()}
 
-    return walk(schema), removed
+    return walk(schema)
+
+
+def _without_upcast(schema: Any, kinds: Mapping[type, tuple[str, int]]) -> tuple[Any, int]:
+    """``schema`` (a core schema) with ``_upcast`` removed from the models of ``kinds``.
+
+    Returns the new schema and how many before-validators were removed.
+    """
+    removed = 0
+
+    def replace(node: dict[str, Any], walk: _Walk) -> Any:
+        nonlocal removed
+        if node.get("type") != "function-before":
+            return None
+        function = node.get("function", {}).get("function")
+        owner = getattr(function, "__self__", None)
+        if getattr(function, "__func__", None) is not _UPCAST or not isinstance(owner, type):
+            return None
+        inner = _exact_version(node["schema"], kinds[owner][1]) if owner in kinds else None
+        if inner is None:
+            return None
+        removed += 1
+        inner = walk(inner)
+        return {**inner, "ref": node["ref"]} if "ref" in node else inner
+
+    return _rewritten(schema, replace), removed
 
 
 def _exact_version(fields: Any, version: int) -> Any:
@@ -621,12 +642,8 @@ def _with_kept_steps(schema: Any) -> tuple[Any, int]:
     """
     changed = 0
 
-    def walk(node: Any) -> Any:
+    def replace(node: dict[str, Any], walk: _Walk) -> Any:
         nonlocal changed
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
         inner = node.get("schema")
         owner = inner.get("cls") if isinstance(inner, dict) else None
         if node.get("type") == "function-after" and owner in _SESSION_STAGES:
@@ -656,9 +673,9 @@ def _with_kept_steps(schema: Any) -> tuple[Any, int]:
                     **node,
                     "schema": {**fields, "fields": {**walk(fields["fields"]), "steps": steps}},
                 }
-        return {key: walk(value) for key, value in node.items()}
+        return None
 
-    return walk(schema), changed
+    return _rewritten(schema, replace), changed
 
 
 _KEPT_SCHEMA, _KEPT_CHANGED = _with_kept_steps(_FAST_SCHEMA)
