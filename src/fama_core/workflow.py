@@ -823,11 +823,9 @@ def _session_1(made: Any, none: Any, tables: _Tables) -> _Applier:
                 commitment, occurred_on, number, None, None
             )
             if made is not None:
-                cur.status = made
-                c.fast = tables[made]
+                _leads(made, c, cur, tables)
         elif none is not None:
-            cur.status = none
-            c.fast = tables[none]
+            _leads(none, c, cur, tables)
         return True
 
     return apply
@@ -915,11 +913,9 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
                     commitment, occurred_on, number, None, None
                 )
                 if made is not None:
-                    cur.status = made
-                    c.fast = tables[made]
+                    _leads(made, c, cur, tables)
             elif none is not None:
-                cur.status = none
-                c.fast = tables[none]
+                _leads(none, c, cur, tables)
             return True
 
         return apply
@@ -928,10 +924,13 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
 
 
 def _leads(made: Any, c: _ClientDraft, cur: _EpisodeDraft, tables: _Tables) -> None:
-    """Move to ``made`` (the one target of a kind without a commitment), if it moves."""
-    if made is not None:
-        cur.status = made
-        c.fast = tables[made]
+    """Move the episode to status ``made`` and its client to that status's fast table.
+
+    Appliers call it only when the event moves the episode (``made`` is not None), so
+    an event that leaves the status as it is costs no call.
+    """
+    cur.status = made
+    c.fast = tables[made]
 
 
 def _goal_set(made: Any, none: Any, tables: _Tables) -> _Applier:
