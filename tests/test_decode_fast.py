@@ -651,10 +651,14 @@ def fresh_steps():
     ev._forget_steps()
 
 
-def _session_line(kind: str = "session_2_held", **spaces: Any) -> str:
+def _session_line(kind: str = "session_2_held", *, compact: bool = False, **spaces: Any) -> str:
+    """A valid note-free session line: spaced as ``json.dumps`` writes, or ``compact`` as fama
+    writes (``"steps":[``, the decoder's quickest path, decisions V2)."""
     document = json.loads(json.dumps(_PROBE[kind]))
     for step in document["steps"]:
         step.pop("note", None)
+    if compact:
+        spaces = {"separators": (",", ":")}
     return json.dumps(document, **spaces) if spaces else json.dumps(document)
 
 
@@ -720,6 +724,12 @@ def _hostile_splices(line: str, token: str) -> list[str]:
     at = line.index('"steps":')
     head, tail = line[:at], line[line.index(steps, at) + len(steps) :]
     other = json.loads(json.dumps(_PROBE["session_1_held"]["steps"]))
+    kind = (
+        '"kind": "session_2_held"'
+        if '"kind": "session_2_held"' in line
+        else '"kind":"session_2_held"'
+    )
+    mark = str(ev._STEPS_MARK)
     return [
         head + '"steps":' + token + tail,  # the token itself, in place of the list
         head + '"steps":' + token + "," + '"steps":' + steps + tail,
@@ -753,17 +763,24 @@ def _hostile_splices(line: str, token: str) -> list[str]:
         head + '"steps"\t:\n ' + steps + tail,
         head + '"steps":' + steps + tail.replace("}", ',"steps":' + token + "}"),
         line[:-1] + ',"steps":' + token + "}",
-        line.replace('"kind": "session_2_held"', '"kind": "session_3_held"'),
-        line.replace('"kind": "session_2_held"', '"kind": "episode_opened"'),
+        line.replace(kind, kind.replace("session_2_held", "session_3_held")),
+        line.replace(kind, kind.replace("session_2_held", "episode_opened")),
+        head + '"steps":' + steps + mark + tail,  # the mark right after the list
+        head + '"steps":' + steps + mark[1:] + tail,  # the token's last digit and the rest
+        head + '"steps":' + steps + tail[:-1] + ',"x":' + token + "}",  # a second token
+        head + '"steps":' + steps + tail[:-1] + ',"x":' + mark + "}",  # the mark after it
+        head.replace("{", '{"x":' + mark + ",", 1) + '"steps":' + steps + tail,  # and before
+        head + '"steps":' + steps + "," + '"steps":' + steps + tail,  # the same list twice
         "[" + line + "]",
         line + line,
         line + "\n" + line,
     ]
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["spaced", "compact"])
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_lines_crafted_against_the_swap_decode_as_the_full_path(fresh_steps, as_bytes):
-    line = _session_line()
+def test_lines_crafted_against_the_swap_decode_as_the_full_path(fresh_steps, as_bytes, compact):
+    line = _session_line(compact=compact)
     ev.event_from_json(line.encode() if as_bytes else line)
     token = ev._STEPS_TOKENS[_steps_text(line).encode() if as_bytes else _steps_text(line)]
     token = token.decode() if isinstance(token, bytes) else token
@@ -784,7 +801,9 @@ splice_pieces = st.sampled_from(
 def test_text_spliced_into_a_session_line_decodes_as_the_full_path(data):
     # Random text-level damage around the swap: tokens, keys, brackets and quotes anywhere.
     ev._forget_steps()
-    line = _session_line(data.draw(st.sampled_from(ev.EVENT_KINDS[1:4])))
+    line = _session_line(
+        data.draw(st.sampled_from(ev.EVENT_KINDS[1:4])), compact=data.draw(st.booleans())
+    )
     ev.event_from_json(line)
     token = next(iter(ev._STEPS_TOKENS.values()))
     assert isinstance(token, str)
@@ -923,16 +942,18 @@ def test_kept_lists_of_every_stage_in_sessions_of_every_stage(data):
     # twice (first or last, the key escaped or not), spaced or not, as text or bytes, decodes
     # or is refused exactly as the full path.
     ev._forget_steps()
-    kept = {kind: _steps_text(_session_line(kind)) for kind in ev.EVENT_KINDS[1:4]}
+    compact = data.draw(st.booleans())
+    kept = {kind: _steps_text(_session_line(kind, compact=compact)) for kind in ev.EVENT_KINDS[1:4]}
     for kind in kept:
-        ev.event_from_json(_session_line(kind))
+        ev.event_from_json(_session_line(kind, compact=compact))
     kind = data.draw(st.sampled_from(sorted(kept)))
-    line = _session_line(kind)
+    line = _session_line(kind, compact=compact)
     first = data.draw(st.sampled_from(sorted(kept.values())))
     second = data.draw(st.none() | st.sampled_from(sorted(kept.values())))
     key = data.draw(st.sampled_from(['"steps":', '"steps" :', '"\\u0073teps":', '"steps":\n ']))
     value = first if second is None else first + "," + key + second
-    line = line.replace('"steps": ' + kept[kind], '"steps": ' + value)
+    at = '"steps":' if compact else '"steps": '
+    line = line.replace(at + kept[kind], at + value)
     as_bytes = data.draw(st.booleans())
     assert_same(line.encode() if as_bytes else line)
     assert_same(line.encode() if as_bytes else line)

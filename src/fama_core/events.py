@@ -594,6 +594,9 @@ _SPLICE_BYTES: Final = (
     (b" ", b"\t", b"\n", b"\r"),
 )
 
+_MARK_STR: Final = _SPLICE_STR[2]
+_MARK_BYTES: Final = _SPLICE_BYTES[2]
+
 _STEPS_TOKENS: dict[str | bytes, str | bytes] = {}
 """The JSON text of each step list kept (as read: ``str`` or ``bytes``) and its token."""
 _STEPS_OF_STAGE: dict[SessionStage, dict[int, tuple[StepRecord, ...]]] = {
@@ -739,30 +742,51 @@ def _decode(text: str | bytes) -> Event:
     A line whose list of steps was kept (or can be) is validated with the list
     swapped for its token. Why the swap changes nothing: a token's digits begin
     with :data:`_STEPS_MARK`, which the rest of the line does not contain (the
-    list itself, kept, holds only step codes), and the kept validator takes
-    ``steps`` only as a whole integer in the tokens' range. So when it accepts,
-    the token itself was read as the event's ``steps`` value: the line held the
-    swapped text in that place, outside any string, and that text is one
-    complete JSON array (it was decoded alone). The line is then the same
-    document with that array in place of the token, and its steps are what
-    decoding the array alone gave. Whatever the kept validator refuses is
-    decoded by the full path.
+    swapped line holds it exactly once, and the list itself, kept, holds only
+    step codes), and the kept validator takes ``steps`` only as a whole integer
+    in the tokens' range. So when it accepts, the token itself was read as the
+    event's ``steps`` value: the line held the swapped text in that place,
+    outside any string, and that text is one complete JSON array (it was
+    decoded alone). The line is then the same document with that array in
+    place of the token, and its steps are what decoding the array alone gave.
+    Whatever the kept validator refuses is decoded by the full path.
     """
     if type(text) is str:
         at = text.find('"steps":')
-        if at >= 0 and _FAST_KEPT is not None:
-            return _decode_swapped(text, at + 8, _SPLICE_STR, _FAST_KEPT)
-    elif type(text) is bytes:
+        if at < 0 or _FAST_KEPT is None:
+            return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+        # The common case first, with as few steps as can be (decisions V2): the list's text
+        # begins right after the key, and was kept already.
+        start = at + 8
+        end = text.find("]", start) + 1
+        token = _STEPS_TOKENS.get(text[start:end])
+        if token is not None:
+            swapped = text[:start] + token + text[end:]  # type: ignore[operator]
+            if swapped.count(_MARK_STR) == 1:
+                return _FAST_KEPT.validate_json(swapped, context=DECODING)  # type: ignore[no-any-return]
+            return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+        return _decode_swapped(text, start, _SPLICE_STR, _FAST_KEPT)
+    if type(text) is bytes:
         at = text.find(b'"steps":')
-        if at >= 0 and _FAST_KEPT is not None:
-            return _decode_swapped(text, at + 8, _SPLICE_BYTES, _FAST_KEPT)
+        if at < 0 or _FAST_KEPT is None:
+            return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+        start = at + 8
+        end = text.find(b"]", start) + 1
+        token = _STEPS_TOKENS.get(text[start:end])
+        if token is not None:
+            swapped_bytes = text[:start] + token + text[end:]  # type: ignore[operator]
+            if swapped_bytes.count(_MARK_BYTES) == 1:
+                return _FAST_KEPT.validate_json(swapped_bytes, context=DECODING)  # type: ignore[no-any-return]
+            return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
+        return _decode_swapped(text, start, _SPLICE_BYTES, _FAST_KEPT)
     return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
 
 
 def _decode_swapped(
     text: Any, start: int, splice: tuple[Any, ...], kept_validator: SchemaValidator
 ) -> Event:
-    """:func:`_decode` for a line with ``"steps":`` just before ``start``."""
+    """:func:`_decode` for a line with ``"steps":`` just before ``start`` whose list of steps
+    was not found kept right there (blanks before it, or not kept yet)."""
     opening, closing, mark, note, escape, blank = splice
     while text[start : start + 1] in blank:
         start += 1
