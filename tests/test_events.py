@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from fama_core import events as ev
 from fama_core.builders import JourneyBuilder
-from fama_core.codes import Obstacle, SessionStage, Step, StepStatus
+from fama_core.codes import GoalKind, GoalStatus, Obstacle, SessionStage, Step, StepStatus
 from fama_core.errors import FamaError, InvalidRecord, TransitionRefused
+from fama_core.models import Goal, ObstacleRecord
 from fama_core.workflow import apply, fold
 
 SECRET = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ", min_size=12, max_size=40)
@@ -157,3 +158,35 @@ def test_unicode_spaces_in_free_text_become_plain_spaces():
     )
     assert entry.meeting.name == "Monday Group"
     assert entry.reactions == "felt welcome\nwill go again\x0b"
+
+
+def _goal_line(**goal: object) -> str:
+    line = JourneyBuilder("g").open().goal(GoalKind.READ_HANDOUTS).events[-1]
+    document = json.loads(ev.event_to_json(line))
+    document["goal"].update(goal)
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("status", [s.value for s in GoalStatus])
+def test_a_new_goal_is_proposed_or_agreed(status):
+    # The check compares enum members by identity (a member read once, decisions V2): each
+    # status, from JSON and from Python, is accepted or refused as the rule says.
+    line = _goal_line(status=status)
+    if status in ("proposed", "agreed"):
+        assert ev.event_from_json(line).goal.status == status  # type: ignore[union-attr]
+        assert Goal(goal_id="g1", kind=GoalKind.READ_HANDOUTS, status=status).status == status
+    else:
+        with pytest.raises(InvalidRecord, match="proposed or agreed"):
+            ev.event_from_json(line)
+        with pytest.raises(ValueError, match="proposed or agreed"):
+            Goal(goal_id="g1", kind=GoalKind.READ_HANDOUTS, status=status)
+
+
+def test_a_goal_or_an_obstacle_of_kind_other_needs_its_text():
+    with pytest.raises(InvalidRecord, match="goal of kind other needs a description"):
+        ev.event_from_json(_goal_line(kind="other"))
+    assert ev.event_from_json(_goal_line(kind="other", description="walk the dog first"))
+    with pytest.raises(ValueError, match="needs the agreed response"):
+        ObstacleRecord(obstacle=Obstacle.OTHER)
+    assert ObstacleRecord(obstacle=Obstacle.OTHER, response="leave early").response
+    assert ObstacleRecord(obstacle=Obstacle.GETTING_THERE).response is None
