@@ -10,6 +10,13 @@ the same log from JSON lines and folds it, streaming, and ``json.loads`` alone
 over the same lines shows the floor any JSON decoder pays (so the ceiling of
 the decode + fold ratio).
 
+Decoding alone is timed too, with its floors over the same lines: pydantic-core
+parsing each line and building nothing, jiter (``pydantic_core.from_json``)
+building plain Python objects, and the same models validated with every custom
+validator taken out (plain pydantic models: the same fields and constraints, no
+Python function), then each event kind apart. With the streaming fold they say
+how much of the decode + fold aim any decoder built on these packages can meet.
+
 The peer doing decode + fold's work is timed too: the faster python-statemachine,
 fed the same JSON lines decoded by fama's own decoder (the fastest validating
 decoder of these events), so both sides pay the same for decoding.
@@ -45,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +60,9 @@ from typing import Any
 from fama_core.builders import JourneyBuilder
 from fama_core.codes import CommitmentOutcome, ExperienceLevel, GoalKind, Obstacle
 from fama_core.engagement import DEFAULT_ENGAGEMENT
+from fama_core.events import _ADAPTER as EVENT_ADAPTER
 from fama_core.events import Event, event_from_json, event_to_json
+from fama_core.events import _built_from_schema as built_from_schema
 from fama_core.state import STATE_ADAPTER, ClientState
 from fama_core.workflow import fold
 
@@ -363,6 +373,105 @@ def baseline_in(
     return dict(json.loads(out.splitlines()[-1]))
 
 
+# ------------------------------------------------------------------ decoding floors
+
+
+def _plain_schema(node: Any) -> Any:
+    """``node`` (a core schema) with every Python function validator taken out."""
+    if isinstance(node, list):
+        return [_plain_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") in ("function-before", "function-after", "function-wrap"):
+        inner = _plain_schema(node["schema"])
+        return {**inner, "ref": node["ref"]} if "ref" in node else inner
+    assert node.get("type") != "function-plain", "a field validated by a function alone"
+    return {key: _plain_schema(value) for key, value in node.items()}
+
+
+def _models_in(node: Any, out: set[type]) -> set[type]:
+    if isinstance(node, list):
+        for item in node:
+            _models_in(item, out)
+    elif isinstance(node, dict):
+        if node.get("type") == "model":
+            out.add(node["cls"])
+        for value in node.values():
+            _models_in(value, out)
+    return out
+
+
+def plain_models() -> Any:
+    """A validator of fama's events as plain pydantic models: the same classes, fields and
+    constraints (patterns, lengths, enums, the tagged union on ``kind``), with none of the
+    custom validators (no upcasting, no step or session checks, no space folding)."""
+    schema = _plain_schema(EVENT_ADAPTER.core_schema)
+    # Built from this schema, not each class's own ("prebuilt") validator (fama_core.events).
+    return built_from_schema(schema, _models_in(schema, set()))
+
+
+def decode_floors(lines: list[list[str]], events: int) -> dict[str, float]:
+    """µs/event of decoding the lines (no fold) and of its floors, each best of RUNS."""
+    from pydantic_core import SchemaValidator, core_schema, from_json
+
+    parse = SchemaValidator(core_schema.typed_dict_schema({}, extra_behavior="ignore"))
+    plain = plain_models()
+    sample = [line for episode in lines[:50] for line in episode]
+    assert [plain.validate_json(x) for x in sample] == [event_from_json(x) for x in sample]
+    assert all(parse.validate_json(x) == {} for x in sample)
+    floors: dict[str, Callable[[str], Any]] = {
+        # pydantic-core's own parse of each whole line (it refuses bad JSON), keeping nothing
+        "parse only (pydantic-core)": lambda x: parse.validate_json(x),
+        "jiter to Python objects": from_json,
+        "json.loads": json.loads,
+        "plain pydantic models": lambda x: plain.validate_json(x),
+        "fama's decoder": event_from_json,
+    }
+    out = {}
+    for name, decode in floors.items():
+
+        def each_episode(decode: Callable[[str], Any] = decode) -> list[int]:
+            return [len([decode(x) for x in episode]) for episode in lines]
+
+        seconds, counts = timed(each_episode, runs=RUNS)
+        assert sum(counts) == events
+        out[name] = seconds / events * 1e6
+    return out
+
+
+def decode_by_kind(lines: list[list[str]]) -> list[tuple[str, int, int, list[float]]]:
+    """Per event kind: its lines' count and mean length, and µs/line of fama's decoder, the
+    plain models, jiter and json.loads (best of RUNS each, lines of the first 2,000 episodes,
+    each result let go at once)."""
+    from pydantic_core import from_json
+
+    plain = plain_models()
+    by_kind: dict[str, list[str]] = {}
+    for episode in lines[:2000]:
+        for line in episode:
+            by_kind.setdefault(json.loads(line)["kind"], []).append(line)
+    rows = []
+    for kind, group in by_kind.items():
+        figures = []
+        decoders: list[Callable[[str], Any]] = [
+            event_from_json,
+            plain.validate_json,
+            from_json,
+            json.loads,
+        ]
+        for decode in decoders:
+
+            def each_line(decode: Callable[[str], Any] = decode, group: list[str] = group) -> Any:
+                # Streaming: each result let go at once (a list of them all would time the
+                # garbage collector's passes over it, which grow with the group).
+                return deque(map(decode, group), maxlen=0)
+
+            seconds, _ = timed(each_line, runs=RUNS)
+            figures.append(seconds / len(group) * 1e6)
+        rows.append((kind, len(group), sum(map(len, group)) // len(group), figures))
+    return rows
+
+
 # ------------------------------------------------------------------ timing
 
 
@@ -492,6 +601,8 @@ def main() -> None:
     loads_s, counts = timed(loads_only, runs=RUNS)
     assert sum(counts) == events
     loads_rate = args.episodes / loads_s
+    floors = decode_floors(lines, events)
+    by_kind = decode_by_kind(lines)
 
     sample = args.baseline_episodes
     expected = [final_record(s) for s in states[:sample]]
@@ -549,6 +660,24 @@ def main() -> None:
         f"30x the baseline leaves {aim_us:.2f} µs/event for decoding and folding; json.loads "
         f"alone takes {loads_s / events * 1e6:.2f}, the fold alone {stream_s / events * 1e6:.2f}"
     )
+    print(
+        "decoding alone (no fold), µs/event over the same lines, and its floors; "
+        f"30x leaves {aim_us - stream_s / events * 1e6:.2f} for decoding beside the fold:"
+    )
+    for name, us in floors.items():
+        print(f"  {name:<28} {us:>6.2f} µs/event  ({us / floors['json.loads']:.2f}x json.loads)")
+    fold_us = stream_s / events * 1e6
+    print(
+        "  decode + fold, µs/event, with each floor as the decoder: plain models "
+        f"{floors['plain pydantic models'] + fold_us:.2f}, jiter's bare parse "
+        f"{floors['jiter to Python objects'] + fold_us:.2f}, pydantic-core's parse alone "
+        f"{floors['parse only (pydantic-core)'] + fold_us:.2f} (30x the baseline: {aim_us:.2f})"
+    )
+    print("per kind, µs/line: fama's decoder, plain models, jiter, json.loads (lines, bytes)")
+    for kind, count, size, figures in by_kind:
+        print(
+            f"  {kind:<24} " + " ".join(f"{f:>5.2f}" for f in figures) + f"  ({count:,}, {size} B)"
+        )
     store_replay(log, min(args.store_episodes, args.episodes))
 
 
