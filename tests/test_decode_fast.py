@@ -653,7 +653,7 @@ def fresh_steps():
 
 def _session_line(kind: str = "session_2_held", *, compact: bool = False, **spaces: Any) -> str:
     """A valid note-free session line: spaced as ``json.dumps`` writes, or ``compact`` as fama
-    writes (``"steps":[``, the decoder's quickest path, decisions V2)."""
+    writes (``"steps":[``, the decoder's quickest path, decisions S8)."""
     document = json.loads(json.dumps(_PROBE[kind]))
     for step in document["steps"]:
         step.pop("note", None)

@@ -169,7 +169,7 @@ def _goal_line(**goal: object) -> str:
 
 @pytest.mark.parametrize("status", [s.value for s in GoalStatus])
 def test_a_new_goal_is_proposed_or_agreed(status):
-    # The check compares enum members by identity (a member read once, decisions V2): each
+    # The check compares enum members by identity (a member read once, decisions S9): each
     # status, from JSON and from Python, is accepted or refused as the rule says.
     line = _goal_line(status=status)
     if status in ("proposed", "agreed"):

@@ -755,7 +755,7 @@ def _decode(text: str | bytes) -> Event:
         at = text.find('"steps":')
         if at < 0 or _FAST_KEPT is None:
             return _FAST.validate_json(text, context=DECODING)  # type: ignore[no-any-return]
-        # The common case first, with as few steps as can be (decisions V2): the list's text
+        # The common case first, with as few steps as can be (decisions S8): the list's text
         # begins right after the key, and was kept already.
         start = at + 8
         end = text.find("]", start) + 1
