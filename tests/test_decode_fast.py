@@ -920,6 +920,26 @@ def test_a_kept_list_is_neither_decoded_nor_checked_again(fresh_steps):
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_compact_line_with_a_kept_list_takes_the_quick_swap(fresh_steps, monkeypatch, as_bytes):
+    # Decision S8: a line as fama writes it, its list kept, never reaches the general splice.
+    # Should the quick path stop matching, decoding would stay right (the tests above) but
+    # slower, and this fails.
+    lines = [_session_line(kind, compact=True) for kind in ("session_1_held", "session_2_held")]
+    lines = [line.encode() if as_bytes else line for line in lines]
+    first = [ev.event_from_json(line) for line in lines]  # kept through the general splice
+
+    def general(*_args: Any) -> Any:
+        raise AssertionError("the general splice was used")
+
+    monkeypatch.setattr(ev, "_decode_swapped", general)
+    again = [ev.event_from_json(line) for line in lines]
+    assert again == first and all(a.steps is b.steps for a, b in zip(again, first, strict=True))
+    spaced = _session_line("session_3_held")  # a blank after the key: the general splice
+    with pytest.raises(AssertionError, match="general splice"):
+        ev.event_from_json(spaced.encode() if as_bytes else spaced)
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
 def test_a_long_step_list_is_never_kept(fresh_steps, as_bytes):
     # Review: a list of any length (or padded with blanks) was kept with its text for good, so a
     # hostile log of 1,024 long lines held all of them (about 25 MB a 1 MB list) after reading.
