@@ -24,6 +24,7 @@ def test_sqlite_runs_in_wal_mode_with_an_append_only_table_its_heads_and_migrati
         "fama_events",
         "fama_keys",
         "fama_migrations",
+        "fama_report_ledger",
         "fama_streams",
     ]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

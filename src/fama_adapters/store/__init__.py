@@ -55,6 +55,8 @@ __all__ = [
     "AppendResult",
     "Erasure",
     "EventStore",
+    "LedgerEntry",
+    "ReportLedger",
     "PlannedAppend",
     "PreparedBatch",
     "StoreFactory",
@@ -62,6 +64,7 @@ __all__ = [
     "StoredEvent",
     "check_expected_version",
     "iter_streams",
+    "ledger_conflict",
     "open_store",
     "plan_append",
     "prepare_batch",
@@ -151,6 +154,52 @@ class StoreStats:
 
     clients: int
     events: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One answer ``fama serve`` gave to ``GET /v1/report``, kept so no later answer undoes it.
+
+    The ledger keeps released figures, never client data: ``answer`` is the
+    published access figures (withheld counts are ``null``), ``question`` what
+    was asked (period, threshold, protection), ``records`` a digest of the
+    records the answer came from (``fama_adapters.report.ledger``). Entries are
+    numbered 1, 2, 3 … in the order they were released and never change.
+    """
+
+    number: int
+    released_at: dt.datetime
+    """When the store accepted the entry (UTC)."""
+    question: str
+    answer: str
+    records: str
+
+
+@runtime_checkable
+class ReportLedger(Protocol):
+    """A store that also keeps the report ledger (the built-in stores do; ``docs/decisions.md``
+    R1): in the same database as the events, so it survives restarts and every instance of
+    the service over that database shares it."""
+
+    def report_ledger(self) -> list[LedgerEntry]:
+        """Every entry, in release order."""
+        ...
+
+    def add_to_ledger(
+        self, question: str, answer: str, records: str, *, expected: int
+    ) -> LedgerEntry:
+        """Append one entry, numbered ``expected + 1``.
+
+        ``expected`` is how many entries the caller computed its answer knowing; when another
+        entry was added since, :class:`~fama_core.errors.ConcurrencyConflict` (stream
+        ``report ledger``) and nothing is written: compute again knowing it.
+        """
+        ...
+
+
+def ledger_conflict(expected: int, actual: int) -> ConcurrencyConflict:
+    """The conflict a ledger append raises when ``actual`` entries exist, not ``expected``."""
+    return ConcurrencyConflict(stream="report ledger", expected=expected, actual=actual)
 
 
 @runtime_checkable

@@ -13,10 +13,12 @@ from dataclasses import replace
 from fama_adapters.store import (
     AppendResult,
     Erasure,
+    LedgerEntry,
     StoredEvent,
     StoreStats,
     check_expected_version,
     plan_append,
+    ledger_conflict,
     prepare_batches,
     utc_now,
 )
@@ -38,6 +40,7 @@ class MemoryEventStore:
         self._by_id: dict[str, StoredEvent] = {}
         self._keys: dict[str, bytes] = {}
         self._erased: dict[str, Erasure] = {}
+        self._ledger: list[LedgerEntry] = []
 
     def append(
         self, client_id: str, events: Sequence[Event], *, expected_version: int | None
@@ -153,6 +156,22 @@ class MemoryEventStore:
         """When the client was erased (``None`` when it was not)."""
         with self._lock:
             return self._erased.get(client_id)
+
+    def report_ledger(self) -> list[LedgerEntry]:
+        """Every report ledger entry, in release order."""
+        with self._lock:
+            return list(self._ledger)
+
+    def add_to_ledger(
+        self, question: str, answer: str, records: str, *, expected: int
+    ) -> LedgerEntry:
+        """Append a report ledger entry (see :class:`~fama_adapters.store.ReportLedger`)."""
+        with self._lock:
+            if len(self._ledger) != expected:
+                raise ledger_conflict(expected, len(self._ledger))
+            entry = LedgerEntry(expected + 1, utc_now(), question, answer, records)
+            self._ledger.append(entry)
+            return entry
 
     def read(self, client_id: str, *, after: int = 0) -> list[StoredEvent]:
         """The stream's events after version ``after``, in order."""

@@ -33,10 +33,12 @@ from typing import Any, TypeVar
 from fama_adapters.store import (
     AppendResult,
     Erasure,
+    LedgerEntry,
     PreparedBatch,
     StoredEvent,
     StoreStats,
     check_expected_version,
+    ledger_conflict,
     plan_append,
     prepare_batches,
     redact_url,
@@ -185,7 +187,31 @@ def _to_layout_3(conn: Any) -> None:
     conn.execute("ALTER TABLE fama_streams ENABLE TRIGGER fama_streams_forward")
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _to_layout_2, 2: _to_layout_3}
+def _to_layout_4(conn: Any) -> None:
+    """Keep the report ledger (``fama_report_ledger``): every answer ``GET /v1/report`` gave,
+    append-only, numbered in release order (``docs/decisions.md`` R1)."""
+    conn.execute(
+        """CREATE TABLE fama_report_ledger (
+    number       INTEGER PRIMARY KEY CHECK (number >= 1),
+    released_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    question     TEXT NOT NULL,
+    answer       TEXT NOT NULL,
+    records      TEXT NOT NULL,
+    fama_version TEXT NOT NULL
+)"""
+    )
+    conn.execute(
+        """CREATE OR REPLACE FUNCTION fama_report_ledger_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the report ledger is append-only'; END $$"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_report_ledger_append_only
+BEFORE UPDATE OR DELETE ON fama_report_ledger
+FOR EACH STATEMENT EXECUTE FUNCTION fama_report_ledger_append_only()"""
+    )
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _to_layout_2, 2: _to_layout_3, 3: _to_layout_4}
 """Layout ``n`` → ``n + 1``, in order; each runs in one transaction."""
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -591,6 +617,44 @@ class PostgresEventStore:
                         yield _row(r)
         finally:
             conn.close()
+
+    def report_ledger(self) -> list[LedgerEntry]:
+        """Every report ledger entry, in release order."""
+        rows = self._call(
+            "read the report ledger",
+            lambda conn: conn.execute(
+                "SELECT number, released_at, question, answer, records "
+                "FROM fama_report_ledger ORDER BY number"
+            ).fetchall(),
+        )
+        return [LedgerEntry(int(n), at, q, a, r) for n, at, q, a, r in rows]
+
+    def add_to_ledger(
+        self, question: str, answer: str, records: str, *, expected: int
+    ) -> LedgerEntry:
+        """Append a report ledger entry under the ledger's advisory lock, so two instances of
+        the service cannot both append knowing the same entries (see
+        :class:`~fama_adapters.store.ReportLedger`)."""
+
+        def add(conn: Any) -> LedgerEntry:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                    ("fama report ledger", _LOCK_KEY),
+                )
+                (count,) = conn.execute(
+                    "SELECT COALESCE(MAX(number), 0) FROM fama_report_ledger"
+                ).fetchone()
+                if count != expected:
+                    raise ledger_conflict(expected, int(count))
+                (at,) = conn.execute(
+                    "INSERT INTO fama_report_ledger (number, question, answer, records, "
+                    "fama_version) VALUES (%s, %s, %s, %s, %s) RETURNING released_at",
+                    (expected + 1, question, answer, records, fama_version),
+                ).fetchone()
+            return LedgerEntry(expected + 1, at, question, answer, records)
+
+        return self._call("write the report ledger", add)
 
     def stats(self) -> StoreStats:
         """How many clients and events are held."""

@@ -60,6 +60,7 @@ LAYOUT_COLUMNS: dict[int, tuple[str, ...]] = {
 """The columns of ``fama_events``, in order, in each layout a store may be found in."""
 LAYOUT_COLUMNS[2] = (*LAYOUT_COLUMNS[1], "prev_hash", "hash")
 LAYOUT_COLUMNS[3] = LAYOUT_COLUMNS[2]
+LAYOUT_COLUMNS[4] = LAYOUT_COLUMNS[3]  # layout 4 adds the report ledger, not columns
 
 HEADS = "SELECT client_id, version, head FROM fama_streams"
 """Every stream's head: the same statement in both dialects."""

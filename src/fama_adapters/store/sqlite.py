@@ -40,9 +40,11 @@ from typing import Any
 from fama_adapters.store import (
     AppendResult,
     Erasure,
+    LedgerEntry,
     StoredEvent,
     StoreStats,
     check_expected_version,
+    ledger_conflict,
     plan_append,
     prepare_batches,
     sql,
@@ -192,7 +194,34 @@ def _to_layout_3(conn: sqlite3.Connection) -> None:
     conn.execute(_STREAMS_FORWARD)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_layout_2, 2: _to_layout_3}
+def _to_layout_4(conn: sqlite3.Connection) -> None:
+    """Keep the report ledger (``fama_report_ledger``): every answer ``GET /v1/report`` gave,
+    append-only, numbered in release order (``docs/decisions.md`` R1)."""
+    conn.execute(
+        """CREATE TABLE fama_report_ledger (
+    number      INTEGER PRIMARY KEY CHECK (number >= 1),
+    released_at TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    records     TEXT NOT NULL,
+    fama_version TEXT NOT NULL
+)"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_report_ledger_no_update BEFORE UPDATE ON fama_report_ledger
+BEGIN SELECT RAISE(ABORT, 'the report ledger is append-only'); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER fama_report_ledger_no_delete BEFORE DELETE ON fama_report_ledger
+BEGIN SELECT RAISE(ABORT, 'the report ledger is append-only'); END"""
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _to_layout_2,
+    2: _to_layout_3,
+    3: _to_layout_4,
+}
 """Layout ``n`` → ``n + 1``, in order. Each runs in one transaction with the layout bump."""
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -737,6 +766,56 @@ class SqliteEventStore:
                 ) from None
         finally:
             conn.close()
+
+    def report_ledger(self) -> list[LedgerEntry]:
+        """Every report ledger entry, in release order."""
+        with self._lock:
+            rows = self._reading(
+                "read the report ledger",
+                lambda: self._conn.execute(
+                    "SELECT number, released_at, question, answer, records "
+                    "FROM fama_report_ledger ORDER BY number"
+                ).fetchall(),
+            )
+        return [
+            LedgerEntry(int(n), _parse_time(at, "report ledger", n, "released_at"), q, a, r)
+            for n, at, q, a, r in rows
+        ]
+
+    def add_to_ledger(
+        self, question: str, answer: str, records: str, *, expected: int
+    ) -> LedgerEntry:
+        """Append a report ledger entry in one ``BEGIN IMMEDIATE`` transaction (see
+        :class:`~fama_adapters.store.ReportLedger`)."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                (count,) = conn.execute(
+                    "SELECT COALESCE(MAX(number), 0) FROM fama_report_ledger"
+                ).fetchone()
+                if count != expected:
+                    conn.execute("ROLLBACK")
+                    raise ledger_conflict(expected, int(count))
+                now = utc_now()
+                conn.execute(
+                    "INSERT INTO fama_report_ledger "
+                    "(number, released_at, question, answer, records, fama_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (expected + 1, now.isoformat(), question, answer, records, fama_version),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.url}: writing the report ledger failed ({type(exc).__name__})"
+                ) from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return LedgerEntry(expected + 1, now, question, answer, records)
 
     def stats(self) -> StoreStats:
         """How many clients and events are held."""
