@@ -110,9 +110,7 @@ def test_a_damaged_ledger_row_is_a_store_error_without_its_value(sqlite_url):
     store = open_store(sqlite_url, create=True)
     store.close()
     conn = sqlite3.connect(path_from_url(sqlite_url))
-    conn.execute(
-        "INSERT INTO fama_report_ledger VALUES (1, 'Alice Smith', 'q', 'a', 'd', 'x')"
-    )
+    conn.execute("INSERT INTO fama_report_ledger VALUES (1, 'Alice Smith', 'q', 'a', 'd', 'x')")
     conn.commit()
     conn.close()
     store = open_store(sqlite_url)

@@ -27,6 +27,7 @@ import pathlib
 import re
 import tempfile
 import threading
+import time
 import traceback
 import typing
 from collections import Counter, defaultdict
@@ -65,6 +66,7 @@ from fama_adapters.http.models import (
     WhoAmI,
 )
 from fama_adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldIssue, Problem, problem_for
+from fama_adapters.http.report_desk import Busy, Pending, ReportDesk
 from fama_adapters.http.tokens import PERMISSIONS, Action, TokenFile, TokenRecord
 from fama_adapters.markup import PAGE_POLICY
 from fama_adapters.meetings.store import load_directory
@@ -137,6 +139,9 @@ class Service:
     host: Any = None
     pdf_concurrency: int = 2
     """Chromium runs printing packs at once; a request over the cap is 503 with Retry-After."""
+    report_threshold: int = DEFAULT_THRESHOLD
+    """The threshold of every report answer (and its protection interval): configuration, never
+    a query's choice, so two answers never differ by threshold alone (decision R3)."""
     _open: dict[str, Fama] = field(default_factory=dict)
     _directories: dict[str, tuple[tuple[int, int], MeetingDirectory]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -147,6 +152,9 @@ class Service:
             raise StoreError("the store URL does not name {agency}: give the one agency it serves")
         if self.pdf_concurrency < 1:
             raise ValueError("pdf_concurrency must be at least 1")
+        if self.report_threshold < DEFAULT_THRESHOLD:
+            raise ValueError(f"the report threshold must be at least {DEFAULT_THRESHOLD}")
+        self._reports: ReportDesk[Any] = ReportDesk()
         # Never a queue: a request finds a free slot at once or is told to come back.
         self._pdf_slots = threading.BoundedSemaphore(self.pdf_concurrency)
 
@@ -235,8 +243,9 @@ def _simple(status: int, name: str, title: str, detail: str) -> Problem:
     return Problem(type=f"urn:fama:problem:{name}", title=title, status=status, detail=detail)
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry declaring problem documents for ``statuses``."""
+def _problems(*statuses: int, say: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry declaring problem documents for ``statuses`` (``say``: an
+    operation's own words for some of them)."""
     words = {
         400: "The request does not match the schema (each field named, no values).",
         401: "No valid bearer token.",
@@ -249,6 +258,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         501: "This service's machine cannot do this (no Chromium to print a PDF).",
         503: "The request timed out or the store failed; retrying is safe.",
     }
+    words.update(say or {})
     return {
         s: {
             "model": Problem,
@@ -963,18 +973,26 @@ _Contexts = Annotated[
 
 
 _Threshold = Annotated[
-    int,
+    int | None,
     Query(
         ge=DEFAULT_THRESHOLD,
         le=1000,
-        description=f"Withhold counts of 1 to N-1 clients; never below {DEFAULT_THRESHOLD}.",
+        description="Withhold counts of 1 to N-1 clients. The service's own threshold "
+        "(`fama serve --report-threshold`, default 5) is the only one answered; leave it out.",
     ),
 ]
 _Area = Annotated[
     str, Query(min_length=1, max_length=80, description="Name of the area or partnership.")
 ]
 _From = Annotated[dt.date | None, Query(alias="from", description="First session-1 date.")]
-_To = Annotated[dt.date | None, Query(alias="to", description="Last session-1 date.")]
+_ReportTo = Annotated[
+    dt.date,
+    Query(
+        alias="to",
+        description="Last session-1 date of the period; the period must have ended (before "
+        "today). Required: an answer is kept as it was given.",
+    ),
+]
 
 
 class _Sink(io.RawIOBase):
@@ -1121,25 +1139,52 @@ class _ReportQuery:
 
     as_of: dt.date | None
     period_start: dt.date | None
-    period_end: dt.date | None
-    threshold: int
+    period_end: dt.date
+    threshold: int | None
     area: str
 
 
 def _report_query(
+    period_end: _ReportTo,
     as_of: _AsOf = None,
     period_start: _From = None,
-    period_end: _To = None,
-    threshold: _Threshold = DEFAULT_THRESHOLD,
+    threshold: _Threshold = None,
     area: _Area = "Local area",
 ) -> _ReportQuery:
     """A dependency: the report's query parameters (one declaration for JSON and HTML)."""
     return _ReportQuery(as_of, period_start, period_end, threshold, area)
 
 
+_REPORT_RETRY_AFTER = 10
+"""Seconds a caller told ``report-pending`` or ``report-busy`` is asked to wait."""
+
+_REPORT_PROBLEMS = (400, 401, 403, 409, 501, 503)
+"""What the report routes answer besides 200."""
+
+_REPORT_WORDS = {
+    400: "The query does not match the schema; the period has not ended or is empty; or a "
+    "threshold other than the service's was asked for (threshold-fixed).",
+    409: "No answer can be given without undoing one already released: the records of an "
+    "overlapping released period changed since (report-revision-refused), no choice of "
+    "withheld counts protects this period beside the released ones (report-refused), or the "
+    "service's threshold is below a released answer's (report-threshold-lowered).",
+    501: "The service's store keeps no report ledger (report-ledger-unavailable).",
+    503: "The protected answer is still being computed (report-pending) or another is "
+    "(report-busy): ask again after Retry-After seconds; or the store failed.",
+}
+
+_REFUSALS = {
+    "revision": ("report-revision-refused", "The records of a released period have changed"),
+    "unprotectable": ("report-refused", "This period cannot be answered safely"),
+    "threshold-lowered": (
+        "report-threshold-lowered",
+        "The service's threshold is below a released answer's",
+    ),
+}
+
+
 def _report_routes(app: FastAPI, service: Service) -> None:
-    def build(agency: str, query: _ReportQuery) -> CommissioningReport:
-        from fama_adapters.report.bundle import build_report, tally_not_counted
+    def fold_store(agency: str) -> tuple[list[ClientState], list[tuple[bool, Counter[str]]]]:
         from fama_adapters.store import iter_streams
 
         fama = service.fama(agency)
@@ -1170,51 +1215,178 @@ def _report_routes(app: FastAPI, service: Service) -> None:
                 caseload.append(state)
             if reasons:
                 skipped.append((state is not None, reasons))
+        return caseload, skipped
+
+    def check(query: _ReportQuery) -> None:
+        start, end = query.period_start, query.period_end
+        if start and end < start:
+            raise _ProblemError(
+                _simple(400, "bad-period", "The period is empty", "'to' is before 'from'")
+            )
+        if end >= dt.date.today():
+            raise _ProblemError(
+                _simple(
+                    400,
+                    "bad-period",
+                    "The period has not ended",
+                    "'to' must be before today: an answer is kept as it was given, so a "
+                    "period still taking clients would be answered only once (R4)",
+                )
+            )
+        if query.threshold is not None and query.threshold != service.report_threshold:
+            raise _ProblemError(
+                _simple(
+                    400,
+                    "threshold-fixed",
+                    "The threshold is the service's",
+                    f"this service answers at threshold {service.report_threshold} only (its "
+                    "configuration): two answers that differ by threshold alone could be "
+                    "subtracted; leave threshold out",
+                )
+            )
+
+    def build(agency: str, query: _ReportQuery) -> CommissioningReport:
+        from fama_adapters.report.bundle import ReportRelease, build_report, tally_not_counted
+        from fama_adapters.report.ledger import Question, ReportRefused, release
+        from fama_adapters.store import ReportLedger
+        from fama_core.commissioning import AccessReport, journeys_from_caseload
+
+        check(query)
+        began = time.monotonic()
+        store = service.fama(agency).store
+        if not isinstance(store, ReportLedger):
+            raise _ProblemError(
+                _simple(
+                    501,
+                    "report-ledger-unavailable",
+                    "This store keeps no report ledger",
+                    "the report needs a store that keeps the answers it gave (the built-in "
+                    "sqlite, postgresql and memory stores do), so that no two answers can be "
+                    "subtracted",
+                )
+            )
+        caseload, skipped = fold_store(agency)
         day = query.as_of or dt.date.today()
         meetings = (
             from_directory(service.directory(agency), week_of=day) if service.meetings else None
         )
         start, end = query.period_start, query.period_end
-        if start and end and end < start:
+        threshold = service.report_threshold
+        question = Question(start, end, threshold, threshold)
+
+        def journeys_for(
+            period: tuple[dt.date | None, dt.date | None],
+        ) -> list[Any]:
+            return journeys_from_caseload(caseload, start=period[0], end=period[1])
+
+        def analyse(earlier: list[AccessReport]) -> AccessReport:
+            return build_report(
+                area=query.area,
+                as_of=day,
+                caseload=caseload,
+                meetings=None,
+                threshold=threshold,
+                period_start=start,
+                period_end=end,
+                earlier=earlier,
+            ).access
+
+        def work() -> Any:
+            return release(store, question, journeys_for, analyse)
+
+        deadline = began + 0.8 * service.timeout
+        try:
+            released = service._reports.answer(agency, question.key(), work, deadline)
+        except Pending:
             raise _ProblemError(
-                _simple(400, "bad-period", "The period is empty", "'to' is before 'from'")
-            )
+                _simple(
+                    503,
+                    "report-pending",
+                    "The protected answer is still being computed",
+                    "it must be checked against every answer already given, which takes "
+                    "longer than a request may wait; it is being computed still: ask again "
+                    "after the seconds Retry-After gives",
+                ),
+                {"Retry-After": str(_REPORT_RETRY_AFTER)},
+            ) from None
+        except Busy:
+            raise _ProblemError(
+                _simple(
+                    503,
+                    "report-busy",
+                    "Another report answer is being computed",
+                    "answers are computed one at a time, each knowing the one before; ask "
+                    "again after the seconds Retry-After gives",
+                ),
+                {"Retry-After": str(_REPORT_RETRY_AFTER)},
+            ) from None
+        except ReportRefused as refused:
+            if refused.kind == "busy":
+                raise _ProblemError(
+                    _simple(
+                        503,
+                        "report-busy",
+                        "Other report answers kept being released",
+                        refused.reason,
+                    ),
+                    {"Retry-After": str(_REPORT_RETRY_AFTER)},
+                ) from None
+            name, title = _REFUSALS[refused.kind]
+            raise _ProblemError(_simple(409, name, title, refused.reason)) from None
         try:
             return build_report(
                 area=query.area,
                 as_of=day,
                 caseload=caseload,
                 meetings=meetings,
-                threshold=query.threshold,
+                threshold=threshold,
                 period_start=start,
                 period_end=end,
                 sources=(f"fama serve, agency {agency}",),
                 not_counted=tally_not_counted(skipped),
+                access=released.access,
+                release=ReportRelease(
+                    number=released.entry.number,
+                    released_at=released.entry.released_at,
+                    repeated=released.repeated,
+                ),
             )
         except ValidationError as exc:  # parameters the report's models refuse: the caller's
             raise invalid_record_from_pydantic(
                 exc, record="report parameters", kind="report"
             ) from None
 
-    @app.get(f"{API_PREFIX}/report", tags=["report"], responses=_problems(400, 401, 403, 503))
+    @app.get(
+        f"{API_PREFIX}/report",
+        tags=["report"],
+        responses=_problems(*_REPORT_PROBLEMS, say=_REPORT_WORDS),
+    )
     def report(
         token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
         query: Annotated[_ReportQuery, Depends(_report_query)],
     ) -> CommissioningReport:
-        """The commissioners' report for the token's agency: aggregates, small counts withheld."""
+        """The commissioners' report for the token's agency: aggregates, small counts withheld.
+
+        Every answer is kept in the service's report ledger and each new one is computed
+        knowing the released answers of overlapping periods, so no two answers can be
+        subtracted; the same question is answered as it was first answered.
+        """
         return build(token.agency, query)
 
     @app.get(
         f"{API_PREFIX}/report.html",
         tags=["report"],
         response_class=HTMLResponse,
-        responses=_html(400, 401, 403, 503),
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **_problems(*_REPORT_PROBLEMS, say=_REPORT_WORDS),
+        },
     )
     def report_html(
         token: Annotated[TokenRecord, Depends(_require(Action.REPORT))],
         query: Annotated[_ReportQuery, Depends(_report_query)],
     ) -> HTMLResponse:
-        """The same report as one self-contained HTML page."""
+        """The same report as one self-contained HTML page (the same ledger answer)."""
         from fama_adapters.report.html import render_html
 
         return HTMLResponse(render_html(build(token.agency, query)), headers=_PAGE_HEADERS)

@@ -29,6 +29,10 @@ from fama_adapters.hookspecs import hookimpl
 from fama_adapters.http.tokens import Role, TokenFile
 from fama_adapters.store import DEFAULT_STORE_URL
 
+_LEAST_THRESHOLD = 5
+"""``fama_core.commissioning.DEFAULT_THRESHOLD``, not imported at start-up (the service checks
+they agree)."""
+
 __all__ = ["bind", "fama_register_commands", "fama_register_demo_steps", "openapi_text"]
 
 DEFAULT_TOKENS = "fama-tokens.json"
@@ -174,6 +178,9 @@ def _run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.pdf_concurrency < 1:
         ctx.stderr.write("fama serve: --pdf-concurrency must be at least 1\n")
         return EXIT_USAGE
+    if args.report_threshold < _LEAST_THRESHOLD:
+        ctx.stderr.write(f"fama serve: --report-threshold must be at least {_LEAST_THRESHOLD}\n")
+        return EXIT_USAGE
     tokens = TokenFile(args.tokens)
     count = tokens.check()
     service = Service(
@@ -184,6 +191,7 @@ def _run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
         max_body=args.max_body,
         timeout=args.timeout,
         pdf_concurrency=args.pdf_concurrency,
+        report_threshold=args.report_threshold,
         meetings=args.meetings,
         host=ctx.host,
     )
@@ -260,6 +268,14 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
         type=int,
         default=2,
         help="packs printed to PDF by Chromium at once; more is 503 with Retry-After (default 2)",
+    )
+    p.add_argument(
+        "--report-threshold",
+        type=int,
+        default=_LEAST_THRESHOLD,
+        metavar="N",
+        help="GET /v1/report withholds counts of 1 to N-1 clients; every answer uses it "
+        f"(default {_LEAST_THRESHOLD}, the least allowed)",
     )
     p.add_argument(
         "--limit-concurrency", type=int, default=200, help="connections before 503 (uvicorn)"

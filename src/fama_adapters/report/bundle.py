@@ -33,7 +33,13 @@ from fama_core.commissioning import (
 from fama_core.models import FamaModel, Organisation
 from fama_core.state import ClientState
 
-__all__ = ["CommissioningReport", "NotCounted", "build_report", "tally_not_counted"]
+__all__ = [
+    "CommissioningReport",
+    "NotCounted",
+    "ReportRelease",
+    "build_report",
+    "tally_not_counted",
+]
 
 #: The reason codes of :attr:`NotCounted.reasons`.
 NOT_COUNTED_REASONS = ("unreadable", "refused")
@@ -63,6 +69,19 @@ class NotCounted(FamaModel):
     )
 
 
+class ReportRelease(FamaModel):
+    """Which answer of the service's report ledger these figures are (``GET /v1/report``)."""
+
+    number: int = Field(ge=1, description="The answer's place in the ledger: 1 for the first.")
+    released_at: dt.datetime = Field(
+        description="When the answer was first given (UTC); the figures are those of the "
+        "records then, whatever was recorded since."
+    )
+    repeated: bool = Field(
+        description="True when the same question was answered before and this is that answer."
+    )
+
+
 class CommissioningReport(FamaModel):
     """Every figure of the commissioners' report, ready to render."""
 
@@ -85,6 +104,11 @@ class CommissioningReport(FamaModel):
         default_factory=NotCounted,
         description="Clients and events the figures could not include, by reason (no client "
         "ids); all zero when everything was counted.",
+    )
+    release: ReportRelease | None = Field(
+        default=None,
+        description="From fama serve: which answer of its report ledger the access figures are; "
+        "None from fama report.",
     )
 
 
@@ -133,6 +157,8 @@ def build_report(
     earlier: Iterable[AccessReport] = (),
     completeness: object | None = None,
     journeys: Mapping[tuple[dt.date | None, dt.date | None], Sequence[ClientJourney]] | None = None,
+    access: AccessReport | None = None,
+    release: ReportRelease | None = None,
 ) -> CommissioningReport:
     """Analyse a caseload and a meeting directory and answer the self-assessment.
 
@@ -146,6 +172,10 @@ def build_report(
     :func:`fama_adapters.report.io.stream_journeys` keeps them.
     ``completeness`` is the decoded ``fama ndtms completeness --json``: its
     per-keyworker counts are published with the same suppression.
+    ``access``, when given, are access figures already computed and released
+    (the service's report ledger, ``release`` saying which answer): they are
+    used as they are, and ``caseload``, ``earlier`` and the period are not
+    analysed again.
     """
     caseload = list(caseload)
 
@@ -171,15 +201,16 @@ def build_report(
         if meetings is not None
         else None
     )
-    access = analyse_access(
-        journeys_for(period_start, period_end),
-        threshold=threshold,
-        protection=protection,
-        period_start=period_start,
-        period_end=period_end,
-        organisation_order=organisations,
-        earlier=before,
-    )
+    if access is None:
+        access = analyse_access(
+            journeys_for(period_start, period_end),
+            threshold=threshold,
+            protection=protection,
+            period_start=period_start,
+            period_end=period_end,
+            organisation_order=organisations,
+            earlier=before,
+        )
     given = partnership or PartnershipInput(partnership=area)
     assessment = assess(
         given,
@@ -204,4 +235,5 @@ def build_report(
         obstacle_titles={code: o.title for code, o in catalogue.obstacles.items()},
         sources=tuple(sources),
         not_counted=not_counted or NotCounted(),
+        release=release,
     )

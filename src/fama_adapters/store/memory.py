@@ -17,8 +17,8 @@ from fama_adapters.store import (
     StoredEvent,
     StoreStats,
     check_expected_version,
-    plan_append,
     ledger_conflict,
+    plan_append,
     prepare_batches,
     utc_now,
 )

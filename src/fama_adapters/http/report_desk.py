@@ -1,0 +1,99 @@
+"""One protected report computation per agency at a time, each answered within a deadline.
+
+A new answer to ``GET /v1/report`` is computed knowing every answer already
+released for a linked period (:mod:`fama_adapters.report.ledger`), which can
+take longer than a request may wait. :class:`ReportDesk` runs the computation
+in a thread of its own and waits for it until the request's deadline; past it
+the caller is told to ask again (503 ``report-pending`` with ``Retry-After``)
+while the computation carries on. When it ends, its answer is in the ledger,
+so the same question asked again is answered from there at once.
+
+Computations of one agency run one at a time: each new answer must know the
+one before it, and a queue of them would only hold threads. A question asked
+while another of the same agency is being computed waits for it until the
+deadline, then is told the service is busy (503 ``report-busy``). Nothing is
+kept between processes but the ledger: with several instances, the ledger's
+compare-and-append orders their answers
+(:meth:`~fama_adapters.store.ReportLedger.add_to_ledger`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["Busy", "Pending", "ReportDesk"]
+
+_T = TypeVar("_T")
+
+
+class Pending(Exception):
+    """This question's computation is under way; ask again later."""
+
+
+class Busy(Exception):
+    """Another question of the agency is being computed; ask again later."""
+
+
+@dataclass
+class _Job(Generic[_T]):
+    key: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: _T | None = None
+    error: BaseException | None = None
+
+
+class ReportDesk(Generic[_T]):
+    """At most one computation per agency, each waited for until a deadline."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job[_T]] = {}
+
+    def running(self, agency: str) -> bool:
+        """Whether a computation of ``agency`` is under way."""
+        with self._lock:
+            job = self._jobs.get(agency)
+            return job is not None and not job.done.is_set()
+
+    def answer(self, agency: str, key: str, work: Callable[[], _T], deadline: float) -> _T:
+        """The result of ``work`` for question ``key``, started now or already under way.
+
+        ``deadline`` is a :func:`time.monotonic` instant. Raises :class:`Pending`
+        when this question's computation has not ended by then (it carries on),
+        :class:`Busy` when another question's had not ended, and whatever
+        ``work`` raised.
+        """
+        while True:
+            with self._lock:
+                job = self._jobs.get(agency)
+                if job is None or job.done.is_set():
+                    # An ended job's answer is in the ledger: a new one finds it there at once.
+                    job = self._start(agency, key, work)
+            left = deadline - time.monotonic()
+            if not job.done.wait(max(left, 0.0)):
+                raise Pending if job.key == key else Busy
+            if job.key != key:
+                continue  # another question's computation ended: start ours
+            if job.error is not None:
+                raise job.error
+            assert job.result is not None
+            return job.result
+
+    def _start(self, agency: str, key: str, work: Callable[[], _T]) -> _Job[_T]:
+        job: _Job[_T] = _Job(key)
+
+        def run() -> None:
+            try:
+                job.result = work()
+            except BaseException as exc:  # handed to whoever waits for it
+                job.error = exc
+            finally:
+                job.done.set()
+
+        self._jobs[agency] = job
+        threading.Thread(target=run, name=f"fama-report-{agency}", daemon=True).start()
+        return job
