@@ -167,7 +167,7 @@ def test_fama_serve_reports_clients_whose_arrangement_predates_the_rule(tmp_path
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60
         ) as http:
-            r = http.get("/v1/report", params={"as_of": "2026-11-30"})
+            r = http.get("/v1/report", params={"as_of": "2026-11-30", "to": "2026-11-29"})
     finally:
         stop_server(proc)
     assert r.status_code == 200, r.text

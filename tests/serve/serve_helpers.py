@@ -44,6 +44,7 @@ ROLES = {
     "comm_a": ("AG1", "commissioner"),
     "kw_b": ("AG2", "keyworker"),
     "lead_b": ("AG2", "data_lead"),
+    "comm_c": ("AG3", "commissioner"),  # its own report ledger, for tests of query words
 }
 
 
@@ -112,3 +113,31 @@ def opened(client_id: str, *, keyworker: str = "kw-1") -> JourneyBuilder:
     b = JourneyBuilder(client_id, keyworker_id=keyworker, start=dt.date(2026, 3, 2))
     b.open().session1()
     return b
+
+
+def report_agency(server: Server, code: str, caseload: dict | None = None) -> httpx.Client:
+    """A commissioner's client for a new agency ``code`` of the shared ``server``, its store
+    holding ``caseload`` (client id → events).
+
+    Each agency has a report ledger of its own (decision R1): a test that asks the shared
+    server for a report answers no other test's question, and no other test's recording
+    revises a period it was answered.
+    """
+    from fama_adapters.http.tokens import TokenFile
+    from fama_adapters.store import open_store
+
+    directory = server.folder / "meetings-AG1.json"
+    if directory.exists():  # the shared server has a meeting directory per agency
+        (server.folder / f"meetings-{code}.json").write_bytes(directory.read_bytes())
+    store = open_store(f"sqlite:///{server.folder}/{code}.db", create=True)
+    try:
+        for client, events in (caseload or {}).items():
+            store.append(client, events, expected_version=0)
+    finally:
+        store.close()
+    secret, _ = TokenFile(server.token_file).issue(
+        agency=code, role="commissioner", name=f"comm {code}"
+    )
+    return httpx.Client(
+        base_url=server.base, headers={"Authorization": f"Bearer {secret}"}, timeout=30
+    )

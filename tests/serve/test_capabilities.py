@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import as_json, opened, start_server, stop_server
+from serve_helpers import as_json, opened, report_agency, start_server, stop_server
 
 from fama_adapters.cli import main
 from fama_adapters.cli.core_commands import load_journeys
@@ -159,17 +159,22 @@ def test_ndtms_validate_reports_each_rule_broken(server, demo_caseload):
 
 
 def test_the_commissioners_report_is_aggregate_and_names_no_client(server, demo_caseload):
-    with server.client("comm_a") as http:
-        r = http.get("/v1/report", params={"as_of": "2026-07-31", "area": "Northbridge"})
-        page = http.get("/v1/report.html", params={"as_of": "2026-07-31"})
-        lowered = http.get("/v1/report", params={"threshold": 1})
+    with report_agency(server, "CAP1", demo_caseload) as http:
+        period = {"as_of": "2026-07-31", "to": "2026-06-30"}
+        r = http.get("/v1/report", params={**period, "area": "Northbridge"})
+        page = http.get("/v1/report.html", params=period)
+        lowered = http.get("/v1/report", params={**period, "threshold": 1})
+        other = http.get("/v1/report", params={**period, "threshold": 6})
     assert r.status_code == 200, r.text
     assert r.json()["area"] == "Northbridge"
     assert page.headers["content-type"].startswith("text/html")
     for client in demo_caseload:
         assert client not in r.text
         assert client not in page.text
-    assert lowered.status_code == 400  # suppression may be raised, never lowered
+    assert lowered.status_code == 400  # suppression is never lowered
+    # ... nor raised by a query: the threshold is the service's (R3)
+    assert other.status_code == 400 and other.json()["type"] == "urn:fama:problem:threshold-fixed"
+    assert r.json()["release"]["number"] == 1 and page.status_code == 200
 
 
 def test_a_keyworker_does_not_get_the_report(server):

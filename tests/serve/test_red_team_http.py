@@ -6,7 +6,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from serve_helpers import as_json, opened
+from serve_helpers import as_json, opened, report_agency
 
 from fama_adapters.http.tokens import TokenError, TokenFile
 
@@ -33,9 +33,9 @@ def test_a_client_id_is_still_audited_as_given(server):
 
 
 def test_fama_pages_are_served_with_a_policy_that_nothing_loads(server):
-    with server.client("comm_a") as http:
-        page = http.get("/v1/report.html", params={"as_of": "2026-07-31"})
-    assert page.status_code == 200
+    with report_agency(server, "RED1") as http:
+        page = http.get("/v1/report.html", params={"as_of": "2026-07-31", "to": "2026-06-30"})
+    assert page.status_code == 200, page.text
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert page.headers["referrer-policy"] == "no-referrer"

@@ -53,7 +53,7 @@ def test_a_stream_that_fails_to_replay_is_counted_not_dropped(tmp_path):
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60
         ) as http:
-            r = http.get("/v1/report", params={"as_of": "2026-11-30"})
+            r = http.get("/v1/report", params={"as_of": "2026-11-30", "to": "2026-11-29"})
     finally:
         stop_server(proc)
     assert r.status_code == 200, r.text

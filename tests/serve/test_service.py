@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from serve_helpers import as_json, opened
+from serve_helpers import as_json, opened, report_agency
 
 from fama_core.errors import TransitionRefused
 from fama_core.events import event_from_mapping
@@ -223,9 +223,9 @@ def test_a_repeated_query_parameter_is_refused_without_repeating_it(server):
 @pytest.mark.parametrize("given", ["0.0", "20260302", "1e9"])
 def test_a_query_date_is_iso_only(server, given):
     # Found by schemathesis: as_of=0.0 was taken as 1970-01-01 (pydantic reads numbers as dates).
-    with server.client("comm_a") as http:
-        r = http.get("/v1/report", params={"as_of": given})
-        ok = http.get("/v1/report", params={"as_of": "2026-07-31"})
+    with report_agency(server, f"ISO{len(given)}{given[0]}") as http:
+        r = http.get("/v1/report", params={"as_of": given, "to": "2026-06-30"})
+        ok = http.get("/v1/report", params={"as_of": "2026-07-31", "to": "2026-06-30"})
     assert r.status_code == 400 and given not in r.text
     assert ok.status_code == 200, ok.text
 
