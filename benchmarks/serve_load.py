@@ -18,6 +18,14 @@ the ratio is what HTTP, JSON, authentication, the audit and contention cost.
 
 Run: ``python benchmarks/serve_load.py`` (``--writers 50 --seconds 30`` for the issue's figure;
 the defaults fit a one-minute budget on two shared cores).
+
+``--report``: instead, the time per *protected* ``GET /v1/report`` answer (decisions Q1-Q9). A
+commissioner asks a real server, over a store of ``--report-clients`` fictional clients, for a
+sequence of overlapping periods and then the first again; each answer is timed from the first
+request to the 200 (a 503 ``report-pending`` is asked again after a second). Baseline, same run:
+the same answers computed in-process by ``build_report`` with the same earlier answers
+(``--earlier``), the access figures asserted equal to the served ones; and, for scale, each
+period alone with no earlier answer (what the service computed before the ledger).
 """
 
 from __future__ import annotations
@@ -208,12 +216,114 @@ def baseline(folder: Path, events: int) -> float:
     return events / elapsed
 
 
+REPORT_PERIODS = (
+    (dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+    (dt.date(2026, 1, 1), dt.date(2026, 4, 30)),
+    (dt.date(2026, 2, 1), dt.date(2026, 5, 31)),
+    (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+    (dt.date(2026, 1, 1), dt.date(2026, 3, 31)),  # the first again: from the ledger
+)
+
+
+def report_case(clients: int) -> int:
+    """Time per protected report answer over HTTP against the same computation in-process."""
+    from fama_adapters.report.bundle import build_report
+    from fama_adapters.report.sample import area_caseload
+    from fama_core.commissioning import AccessReport
+    from fama_core.workflow import fold
+
+    caseload = area_caseload(clients, seed=11)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        store = SqliteEventStore(str(folder / "REP1.db"), create=True)
+        for client, events in caseload.items():
+            store.append(client, events, expected_version=0)
+        store.close()
+        token, _ = TokenFile(folder / "tokens.json").issue(agency="REP1", role="commissioner")
+        proc, base = start(folder)
+        served: list[tuple[float, int, dict]] = []
+        try:
+            with httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+            ) as http:
+                for start_day, end_day in REPORT_PERIODS:
+                    params = {"from": start_day.isoformat(), "to": end_day.isoformat()}
+                    began, asked = time.perf_counter(), 0
+                    while True:
+                        asked += 1
+                        r = http.get("/v1/report", params=params)
+                        if r.status_code != 503:
+                            break
+                        time.sleep(1)
+                    if r.status_code != 200:
+                        sys.exit(f"GET /v1/report {params}: {r.status_code} {r.text}")
+                    served.append((time.perf_counter() - began, asked, r.json()))
+                    print(
+                        f"  served {params['from']}..{params['to']} in {served[-1][0]:.2f} s",
+                        flush=True,
+                    )
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+            proc.stdout.close()
+    states = [fold(events) for events in caseload.values()]
+    print(f"protected GET /v1/report: {clients} clients (cpus: {os.cpu_count()})")
+    print("  period                   HTTP s  asked  in-process s  ratio  alone s  earlier")
+    released: list[AccessReport] = []
+    failed = False
+    for (start_day, end_day), (seconds, asked, body) in zip(REPORT_PERIODS, served, strict=True):
+        repeated = body["release"]["repeated"]
+        began = time.perf_counter()
+        if repeated:
+            local = next(
+                a for a in released if (a.period_start, a.period_end) == (start_day, end_day)
+            )
+        else:
+            local = build_report(
+                area="Local area",
+                as_of=dt.date.today(),
+                caseload=states,
+                meetings=None,
+                period_start=start_day,
+                period_end=end_day,
+                earlier=released,
+            ).access
+        in_process = time.perf_counter() - began
+        began = time.perf_counter()
+        build_report(
+            area="x",
+            as_of=dt.date.today(),
+            caseload=states,
+            meetings=None,
+            period_start=start_day,
+            period_end=end_day,
+        )
+        alone = time.perf_counter() - began
+        same = local.model_dump(mode="json") == body["access"]
+        failed |= not same
+        print(
+            f"  {start_day}..{end_day}  {seconds:6.2f}  {asked:5d}  {in_process:12.2f}  "
+            f"{seconds / max(in_process, 1e-6):5.1f}  {alone:7.2f}  "
+            f"{'repeat' if repeated else len(released)}{'' if same else '  ACCESS DIFFERS'}"
+        )
+        if not repeated:
+            released.append(local)
+    print("baseline: the same answers computed in-process (build_report with --earlier)")
+    return 1 if failed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=20, help="clients the writers share")
+    parser.add_argument(
+        "--report", action="store_true", help="time protected GET /v1/report answers instead"
+    )
+    parser.add_argument("--report-clients", type=int, default=40)
     args = parser.parse_args()
+    if args.report:
+        return report_case(args.report_clients)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         token, _ = TokenFile(folder / "tokens.json").issue(agency="LOAD1", role="keyworker")

@@ -119,7 +119,7 @@ def report_agency(server: Server, code: str, caseload: dict | None = None) -> ht
     """A commissioner's client for a new agency ``code`` of the shared ``server``, its store
     holding ``caseload`` (client id → events).
 
-    Each agency has a report ledger of its own (decision R1): a test that asks the shared
+    Each agency has a report ledger of its own (decision Q1): a test that asks the shared
     server for a report answers no other test's question, and no other test's recording
     revises a period it was answered.
     """

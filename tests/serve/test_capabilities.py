@@ -172,7 +172,7 @@ def test_the_commissioners_report_is_aggregate_and_names_no_client(server, demo_
         assert client not in r.text
         assert client not in page.text
     assert lowered.status_code == 400  # suppression is never lowered
-    # ... nor raised by a query: the threshold is the service's (R3)
+    # ... nor raised by a query: the threshold is the service's (Q3)
     assert other.status_code == 400 and other.json()["type"] == "urn:fama:problem:threshold-fixed"
     assert r.json()["release"]["number"] == 1 and page.status_code == 200
 

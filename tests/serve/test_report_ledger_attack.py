@@ -1,4 +1,4 @@
-"""No sequence of ``GET /v1/report`` requests narrows a withheld count (decisions R1-R6).
+"""No sequence of ``GET /v1/report`` requests narrows a withheld count (decisions Q1-Q9).
 
 A real ``fama serve`` is started on loopback over a store of fictional clients. A commissioner
 asks it for overlapping periods, the same period again, and other thresholds; every answer it

@@ -1,4 +1,4 @@
-"""The report ledger (decision R1), run against every store: memory, SQLite and PostgreSQL.
+"""The report ledger (decision Q1), run against every store: memory, SQLite and PostgreSQL.
 
 The ledger keeps every answer ``GET /v1/report`` gave, in the database the events live in, so
 it survives a restart and every instance of the service over that database shares it. An

@@ -141,7 +141,7 @@ class Service:
     """Chromium runs printing packs at once; a request over the cap is 503 with Retry-After."""
     report_threshold: int = DEFAULT_THRESHOLD
     """The threshold of every report answer (and its protection interval): configuration, never
-    a query's choice, so two answers never differ by threshold alone (decision R3)."""
+    a query's choice, so two answers never differ by threshold alone (decision Q3)."""
     _open: dict[str, Fama] = field(default_factory=dict)
     _directories: dict[str, tuple[tuple[int, int], MeetingDirectory]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -1230,7 +1230,7 @@ def _report_routes(app: FastAPI, service: Service) -> None:
                     "bad-period",
                     "The period has not ended",
                     "'to' must be before today: an answer is kept as it was given, so a "
-                    "period still taking clients would be answered only once (R4)",
+                    "period still taking clients would be answered only once (decision Q4)",
                 )
             )
         if query.threshold is not None and query.threshold != service.report_threshold:

@@ -7,7 +7,7 @@ service keeps every answer it gave in a ledger, in the store it serves from
 (:class:`~fama_adapters.store.ReportLedger`), and builds each new answer the way
 ``fama report --earlier`` builds a report: knowing every answer already given
 whose period overlaps it, directly or through a chain of overlapping answers.
-The rules (``docs/decisions.md``, R1-R6):
+The rules (``docs/decisions.md``, Q1-Q9):
 
 * the same question (period, threshold, protection interval) is answered from
   the ledger, word for word, whatever was recorded since: an answer, once

@@ -178,7 +178,7 @@ class LedgerEntry:
 @runtime_checkable
 class ReportLedger(Protocol):
     """A store that also keeps the report ledger (the built-in stores do; ``docs/decisions.md``
-    R1): in the same database as the events, so it survives restarts and every instance of
+    Q1): in the same database as the events, so it survives restarts and every instance of
     the service over that database shares it."""
 
     def report_ledger(self) -> list[LedgerEntry]:

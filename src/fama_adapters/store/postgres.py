@@ -189,7 +189,7 @@ def _to_layout_3(conn: Any) -> None:
 
 def _to_layout_4(conn: Any) -> None:
     """Keep the report ledger (``fama_report_ledger``): every answer ``GET /v1/report`` gave,
-    append-only, numbered in release order (``docs/decisions.md`` R1)."""
+    append-only, numbered in release order (``docs/decisions.md`` Q1)."""
     conn.execute(
         """CREATE TABLE fama_report_ledger (
     number       INTEGER PRIMARY KEY CHECK (number >= 1),
