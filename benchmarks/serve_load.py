@@ -218,14 +218,35 @@ def baseline(folder: Path, events: int) -> float:
 
 REPORT_PERIODS = (
     (dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
-    (dt.date(2026, 1, 1), dt.date(2026, 4, 30)),
-    (dt.date(2026, 2, 1), dt.date(2026, 5, 31)),
-    (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+    (dt.date(2026, 1, 1), dt.date(2026, 4, 30)),  # knowing the first
     (dt.date(2026, 1, 1), dt.date(2026, 3, 31)),  # the first again: from the ledger
+    (dt.date(2026, 5, 1), dt.date(2026, 6, 30)),  # overlapping neither: alone
+)
+LONG_PERIODS = (
+    (dt.date(2026, 2, 1), dt.date(2026, 5, 31)),  # knowing the first two (minutes)
+    (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
 )
 
 
-def report_case(clients: int) -> int:
+def _linked(released: list, period: tuple) -> list:
+    """The released answers linked to ``period`` by a chain of overlapping periods (Q5)."""
+    from fama_core.commissioning import overlap_of
+
+    reached, linked = [period], []
+    grew = True
+    while grew:
+        grew = False
+        for a in released:
+            if a not in linked and any(
+                overlap_of((a.period_start, a.period_end), p) is not None for p in reached
+            ):
+                linked.append(a)
+                reached.append((a.period_start, a.period_end))
+                grew = True
+    return [a for a in released if a in linked]
+
+
+def report_case(clients: int, periods: tuple[tuple[dt.date, dt.date], ...]) -> int:
     """Time per protected report answer over HTTP against the same computation in-process."""
     from fama_adapters.report.bundle import build_report
     from fama_adapters.report.sample import area_caseload
@@ -241,12 +262,12 @@ def report_case(clients: int) -> int:
         store.close()
         token, _ = TokenFile(folder / "tokens.json").issue(agency="REP1", role="commissioner")
         proc, base = start(folder)
-        served: list[tuple[float, int, dict]] = []
+        served: list[tuple[float, int, dict | None]] = []
         try:
             with httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
             ) as http:
-                for start_day, end_day in REPORT_PERIODS:
+                for start_day, end_day in periods:
                     params = {"from": start_day.isoformat(), "to": end_day.isoformat()}
                     began, asked = time.perf_counter(), 0
                     while True:
@@ -255,9 +276,10 @@ def report_case(clients: int) -> int:
                         if r.status_code != 503:
                             break
                         time.sleep(1)
-                    if r.status_code != 200:
+                    if r.status_code not in (200, 409):
                         sys.exit(f"GET /v1/report {params}: {r.status_code} {r.text}")
-                    served.append((time.perf_counter() - began, asked, r.json()))
+                    body = r.json() if r.status_code == 200 else None  # 409: refused (Q7)
+                    served.append((time.perf_counter() - began, asked, body))
                     print(
                         f"  served {params['from']}..{params['to']} in {served[-1][0]:.2f} s",
                         flush=True,
@@ -271,7 +293,10 @@ def report_case(clients: int) -> int:
     print("  period                   HTTP s  asked  in-process s  ratio  alone s  earlier")
     released: list[AccessReport] = []
     failed = False
-    for (start_day, end_day), (seconds, asked, body) in zip(REPORT_PERIODS, served, strict=True):
+    for (start_day, end_day), (seconds, asked, body) in zip(periods, served, strict=True):
+        if body is None:
+            print(f"  {start_day}..{end_day}  {seconds:6.2f}  {asked:5d}  refused (409)")
+            continue
         repeated = body["release"]["repeated"]
         began = time.perf_counter()
         if repeated:
@@ -279,6 +304,7 @@ def report_case(clients: int) -> int:
                 a for a in released if (a.period_start, a.period_end) == (start_day, end_day)
             )
         else:
+            linked = _linked(released, (start_day, end_day))
             local = build_report(
                 area="Local area",
                 as_of=dt.date.today(),
@@ -286,7 +312,7 @@ def report_case(clients: int) -> int:
                 meetings=None,
                 period_start=start_day,
                 period_end=end_day,
-                earlier=released,
+                earlier=linked,
             ).access
         in_process = time.perf_counter() - began
         began = time.perf_counter()
@@ -301,10 +327,11 @@ def report_case(clients: int) -> int:
         alone = time.perf_counter() - began
         same = local.model_dump(mode="json") == body["access"]
         failed |= not same
+        ratio = "    —" if repeated else f"{seconds / in_process:5.1f}"
+        known = "repeat" if repeated else str(len(linked))
         print(
             f"  {start_day}..{end_day}  {seconds:6.2f}  {asked:5d}  {in_process:12.2f}  "
-            f"{seconds / max(in_process, 1e-6):5.1f}  {alone:7.2f}  "
-            f"{'repeat' if repeated else len(released)}{'' if same else '  ACCESS DIFFERS'}"
+            f"{ratio}  {alone:7.2f}  {known}{'' if same else '  ACCESS DIFFERS'}"
         )
         if not repeated:
             released.append(local)
@@ -321,9 +348,15 @@ def main() -> int:
         "--report", action="store_true", help="time protected GET /v1/report answers instead"
     )
     parser.add_argument("--report-clients", type=int, default=40)
+    parser.add_argument(
+        "--report-long",
+        action="store_true",
+        help="also a period knowing two earlier answers, and one inside all three (minutes)",
+    )
     args = parser.parse_args()
     if args.report:
-        return report_case(args.report_clients)
+        periods = REPORT_PERIODS + (LONG_PERIODS if args.report_long else ())
+        return report_case(args.report_clients, periods)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         token, _ = TokenFile(folder / "tokens.json").issue(agency="LOAD1", role="keyworker")
