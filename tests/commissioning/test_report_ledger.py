@@ -1,0 +1,274 @@
+"""The report ledger's rules (decisions Q1-Q9), in-process over a memory store.
+
+The HTTP behaviour, and the attacker fed every answer a real server gives, are in
+``tests/serve/test_report_ledger_attack.py``; these test the pieces: the question's text, the
+records' digest, which released answers a period is linked to, and each refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fama_adapters.http.report_desk import Busy, Pending, ReportDesk
+from fama_adapters.report.bundle import build_report
+from fama_adapters.report.ledger import (
+    Question,
+    ReportRefused,
+    linked_entries,
+    records_digest,
+    release,
+)
+from fama_adapters.report.sample import JourneyShape, JourneySpec, journey_events
+from fama_adapters.store import LedgerEntry
+from fama_adapters.store.memory import MemoryEventStore
+from fama_core.commissioning import journeys_from_caseload, overlap_of
+from fama_core.workflow import fold
+
+DAYS = st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31))
+MAYBE_DAY = st.none() | DAYS
+Q1 = (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+JAN_APR = (dt.date(2026, 1, 1), dt.date(2026, 4, 30))
+
+
+@given(start=MAYBE_DAY, end=MAYBE_DAY, threshold=st.integers(1, 1000), extra=st.integers(0, 9))
+def test_a_question_reads_back_from_its_text_and_equal_questions_have_equal_text(
+    start, end, threshold, extra
+):
+    q = Question(start, end, threshold, threshold + extra)
+    assert Question.from_key(q.key()) == q
+    assert Question(start, end, threshold, threshold + extra).key() == q.key()
+
+
+def _journeys(specs):
+    caseload = [
+        fold(journey_events(f"c{i}", JourneySpec(shape=s, keyworker=k, start=d)))
+        for i, (s, k, d) in enumerate(specs)
+    ]
+    return journeys_from_caseload(caseload)
+
+
+SPECS = st.lists(
+    st.tuples(
+        st.sampled_from([JourneyShape.INTRODUCED, JourneyShape.COMMITTED, JourneyShape.ENGAGED]),
+        st.sampled_from(["kw-1", "kw-2"]),
+        st.dates(dt.date(2026, 1, 1), dt.date(2026, 6, 30)),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(specs=SPECS, data=st.data())
+def test_the_records_digest_ignores_order_and_sees_any_change(specs, data):
+    journeys = _journeys(specs)
+    shuffled = data.draw(st.permutations(journeys))
+    assert records_digest(shuffled) == records_digest(journeys)
+    if journeys:
+        assert records_digest(journeys[1:]) != records_digest(journeys)
+        moved = journeys[0].__class__(
+            **{
+                **{f: getattr(journeys[0], f) for f in journeys[0].__dataclass_fields__},
+                "introduced_on": journeys[0].introduced_on + dt.timedelta(days=1),
+            }
+        )
+        assert records_digest([moved, *journeys[1:]]) != records_digest(journeys)
+
+
+def _entry(number, period):
+    q = Question(period[0], period[1], 5, 5)
+    return LedgerEntry(number, dt.datetime(2026, 7, 1, tzinfo=dt.UTC), q.key(), "{}", "")
+
+
+PERIOD = st.tuples(MAYBE_DAY, MAYBE_DAY).filter(
+    lambda p: p[0] is None or p[1] is None or p[0] <= p[1]
+)
+
+
+@settings(max_examples=200)
+@given(periods=st.lists(PERIOD, max_size=7), asked=PERIOD)
+def test_linked_answers_are_every_chain_of_overlapping_periods_from_the_question(periods, asked):
+    entries = [_entry(n + 1, p) for n, p in enumerate(periods)]
+    got = {e.number for e in linked_entries(entries, asked)}
+    # Brute force: grow the set from the question until no period overlaps it.
+    reach = {0}
+    nodes = [asked, *periods]
+    while True:
+        more = {
+            j
+            for j in range(1, len(nodes))
+            for i in reach
+            if j not in reach and overlap_of(nodes[i], nodes[j]) is not None
+        }
+        if not more:
+            break
+        reach |= more
+    assert got == reach - {0}
+    # A period sharing no day with the chain is not linked.
+    for e in entries:
+        if e.number not in got:
+            assert all(overlap_of(periods[e.number - 1], nodes[i]) is None for i in reach)
+
+
+def test_a_chain_links_its_ends():
+    jan_feb = (dt.date(2026, 1, 1), dt.date(2026, 2, 28))
+    feb_mar = (dt.date(2026, 2, 1), dt.date(2026, 3, 31))
+    mar_apr = (dt.date(2026, 3, 1), dt.date(2026, 4, 30))
+    entries = [_entry(1, jan_feb), _entry(2, feb_mar)]
+    assert [e.number for e in linked_entries(entries, mar_apr)] == [1, 2]
+    assert linked_entries([_entry(1, jan_feb)], mar_apr) == []
+
+
+# ------------------------------------------------------------------ release, in-process
+
+
+def _caseload(late=0):
+    specs = [("kw-1", 7, dt.date(2026, 2, 2)), ("kw-1", 2, dt.date(2026, 4, 6))]
+    specs += [("kw-2", 9, dt.date(2026, 2, 3)), ("kw-2", 6, dt.date(2026, 4, 7))]
+    specs += [("kw-1", late, dt.date(2026, 3, 9))]
+    return [
+        fold(
+            journey_events(
+                f"{kw}-{day}-{i}",
+                JourneySpec(shape=JourneyShape.INTRODUCED, keyworker=kw, team="t1", start=day),
+            )
+        )
+        for kw, n, day in specs
+        for i in range(n)
+    ]
+
+
+def _release(ledger, caseload, period, threshold=5):
+    def journeys_for(p):
+        return journeys_from_caseload(caseload, start=p[0], end=p[1])
+
+    def analyse(earlier):
+        return build_report(
+            area="x",
+            as_of=dt.date(2026, 7, 31),
+            caseload=caseload,
+            meetings=None,
+            threshold=threshold,
+            period_start=period[0],
+            period_end=period[1],
+            earlier=earlier,
+        ).access
+
+    return release(ledger, Question(*period, threshold, threshold), journeys_for, analyse)
+
+
+def test_a_new_question_is_computed_knowing_the_answers_it_overlaps():
+    ledger = MemoryEventStore()
+    caseload = _caseload()
+    first = _release(ledger, caseload, Q1)
+    second = _release(ledger, caseload, JAN_APR)
+    assert (first.repeated, second.repeated) == (False, False)
+    knowing = build_report(
+        area="x",
+        as_of=dt.date(2026, 7, 31),
+        caseload=caseload,
+        meetings=None,
+        period_start=JAN_APR[0],
+        period_end=JAN_APR[1],
+        earlier=[first.access],
+    ).access
+    assert second.access == knowing
+    assert [e.number for e in ledger.report_ledger()] == [1, 2]
+
+
+def test_the_same_question_is_answered_from_the_ledger_even_after_new_records():
+    ledger = MemoryEventStore()
+    first = _release(ledger, _caseload(), Q1)
+    again = _release(ledger, _caseload(late=1), Q1)
+    assert again.repeated and again.access == first.access and again.entry == first.entry
+    assert len(ledger.report_ledger()) == 1
+
+
+def test_a_revision_of_a_released_period_is_refused_naming_it():
+    ledger = MemoryEventStore()
+    _release(ledger, _caseload(), Q1)
+    with pytest.raises(ReportRefused) as caught:
+        _release(ledger, _caseload(late=1), JAN_APR)
+    assert caught.value.kind == "revision"
+    assert "2026-01-01 to 2026-03-31" in caught.value.reason
+    assert [e.number for e in caught.value.entries] == [1]
+    assert len(ledger.report_ledger()) == 1  # nothing kept
+
+
+def test_a_period_apart_from_every_released_one_is_answered_after_new_records():
+    ledger = MemoryEventStore()
+    _release(ledger, _caseload(), Q1)
+    may_june = (dt.date(2026, 5, 1), dt.date(2026, 6, 30))
+    assert not _release(ledger, _caseload(late=1), may_june).repeated
+
+
+def test_no_answer_is_computed_below_a_released_threshold():
+    ledger = MemoryEventStore()
+    _release(ledger, _caseload(), Q1, threshold=7)
+    with pytest.raises(ReportRefused) as caught:
+        _release(ledger, _caseload(), JAN_APR, threshold=5)
+    assert caught.value.kind == "threshold-lowered"
+    assert "threshold 7" in caught.value.reason
+
+
+def test_an_answer_released_meanwhile_by_another_instance_is_known_before_keeping():
+    ledger = MemoryEventStore()
+    caseload = _caseload()
+    calls = []
+
+    def journeys_for(p):
+        return journeys_from_caseload(caseload, start=p[0], end=p[1])
+
+    def analyse(earlier):
+        calls.append(len(earlier))
+        if len(calls) == 1:  # another instance releases Q1 while this one computes
+            _release(ledger, caseload, Q1)
+        return build_report(
+            area="x",
+            as_of=dt.date(2026, 7, 31),
+            caseload=caseload,
+            meetings=None,
+            period_start=JAN_APR[0],
+            period_end=JAN_APR[1],
+            earlier=earlier,
+        ).access
+
+    got = release(ledger, Question(*JAN_APR, 5, 5), journeys_for, analyse)
+    assert calls == [0, 1]  # computed again, knowing the answer released meanwhile
+    assert got.entry.number == 2
+
+
+# ------------------------------------------------------------------ the desk's deadline
+
+
+def test_a_computation_past_the_deadline_is_pending_and_carries_on():
+    desk: ReportDesk[str] = ReportDesk()
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(10)
+        return "answer"
+
+    with pytest.raises(Pending):
+        desk.answer("AG1", "q1", slow, time.monotonic() + 0.05)
+    with pytest.raises(Busy):  # another question of the agency waits for it, then is told
+        desk.answer("AG1", "q2", lambda: "other", time.monotonic() + 0.05)
+    assert desk.answer("AG2", "q1", lambda: "elsewhere", time.monotonic() + 5) == "elsewhere"
+    gate.set()
+    assert desk.answer("AG1", "q1", slow, time.monotonic() + 5) == "answer"
+    assert not desk.running("AG1")
+
+
+def test_an_error_of_the_computation_reaches_whoever_waits_for_it():
+    desk: ReportDesk[str] = ReportDesk()
+
+    def refused():
+        raise ReportRefused(kind="unprotectable", reason="no")
+
+    with pytest.raises(ReportRefused):
+        desk.answer("AG1", "q", refused, time.monotonic() + 5)
