@@ -175,6 +175,7 @@ def test_the_commissioners_report_is_aggregate_and_names_no_client(server, demo_
     # ... nor raised by a query: the threshold is the service's (Q3)
     assert other.status_code == 400 and other.json()["type"] == "urn:fama:problem:threshold-fixed"
     assert r.json()["release"]["number"] == 1 and page.status_code == 200
+    assert "answer 1 of this service, first given on" in page.text  # the page says it is frozen
 
 
 def test_a_keyworker_does_not_get_the_report(server):

@@ -740,6 +740,20 @@ def _not_counted(report: CommissioningReport) -> Markup:
     )
 
 
+def _release(report: CommissioningReport) -> Markup:
+    """Which answer of the service's report ledger the access figures are (``fama serve``)."""
+    kept = report.release
+    if kept is None:
+        return Markup("")
+    return _h(
+        '<p id="release"><strong>Released:</strong> answer {} of this service, first given on '
+        "{} (UTC). The same question is always answered with these figures, whatever is "
+        "recorded later, so that no two answers can be subtracted.</p>",
+        kept.number,
+        kept.released_at.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
 def _about(report: CommissioningReport) -> Markup:
     sources = Markup("").join(_h("<li>{}</li>", _e(s)) for s in report.sources)
     return (
@@ -766,6 +780,7 @@ def _about(report: CommissioningReport) -> Markup:
         )
         + ((_h('<h3 id="sources-h">Sources</h3><ul>{}</ul>', sources)) if sources else "")
         + _not_counted(report)
+        + _release(report)
         + (
             Markup(
                 "<p>Built on <cite>Improving access to mutual aid: a brief guide for "
