@@ -39,7 +39,7 @@ False
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -347,21 +347,55 @@ def evidence_from(
             if found:
                 reviews.append(s.number)
         previous = s.held_on
-    # Validating values fama has already validated changes nothing, and pydantic-core does it
-    # in half the time model_construct's Python takes to skip it (called directly: the
-    # model_validate wrapper's own Python is a third of the cost).
-    return _VALIDATE_EVIDENCE(
-        {
-            "attended_dates": tuple(sorted(attended)),
-            "reviews_with_attendance": tuple(reviews),
-            "involvement": tuple([s for s in _SIGNS if s in signs]) if signs else (),
-        }
+    return _evidence(
+        tuple(sorted(attended)),
+        tuple(reviews),
+        _involvement(frozenset(signs)) if signs else (),
     )
 
 
-_VALIDATE_EVIDENCE: Final[Callable[[Any], EngagementEvidence]] = (
-    EngagementEvidence.__pydantic_validator__.validate_python
-)
+def _evidence(
+    dates: tuple[dt.date, ...], reviews: tuple[int, ...], involvement: tuple[InvolvementSign, ...]
+) -> EngagementEvidence:
+    """The model ``EngagementEvidence`` validation gives for these values, built directly.
+
+    Every value comes from records fama has validated, in the declared types, so
+    validating them again would change nothing (``tests/test_engagement.py`` holds
+    the two equal). Built this way an engaged state keeps one tracked object
+    fewer: the names of the fields set are one shared set (pydantic copies it
+    before changing it, and the model is frozen), not a 216-byte set each
+    (docs/decisions.md, K1).
+    """
+    made = _new_model(EngagementEvidence)
+    _set(
+        made,
+        "__dict__",
+        {"attended_dates": dates, "reviews_with_attendance": reviews, "involvement": involvement},
+    )
+    _set(made, "__pydantic_fields_set__", _EVIDENCE_FIELDS_SET)
+    _set(made, "__pydantic_extra__", None)
+    _set(made, "__pydantic_private__", None)
+    return made
+
+
+def _involvement(signs: frozenset[InvolvementSign]) -> tuple[InvolvementSign, ...]:
+    """The signs in declaration order, one shared tuple for each distinct set of signs.
+
+    The signs are enumeration members (objects the collector tracks), so a tuple of
+    them stays tracked; there are only as many such tuples as subsets of the signs,
+    and sharing them keeps one tracked object per engaged state out of every
+    collection (docs/decisions.md, K1).
+    """
+    found = _INVOLVEMENT.get(signs)
+    if found is None:
+        found = _INVOLVEMENT[signs] = tuple([s for s in _SIGNS if s in signs])
+    return found
+
+
+_new_model: Final = object.__new__
+_set: Final = object.__setattr__
+_EVIDENCE_FIELDS_SET: Final[set[str]] = set(EngagementEvidence.model_fields)
+_INVOLVEMENT: Final[dict[frozenset[InvolvementSign], tuple[InvolvementSign, ...]]] = {}
 _ATTENDED: Final = CommitmentOutcome.ATTENDED
 _SWAPPED_NUMBERS: Final = InvolvementSign.SWAPPED_NUMBERS
 _ACHIEVED: Final = GoalStatus.ACHIEVED

@@ -892,16 +892,20 @@ def _later_session(stage: SessionStage, after_session_2_or_3: bool) -> _Factory:
                     number,
                 )
                 cur.outstanding = None
+            alone = len(goal_reviews) == 1 and type(goal_reviews) is tuple
             for r in goal_reviews:
                 goal_id = r.goal_id
                 g = goals[goal_id]
+                reviews = g.reviews
                 goals[goal_id] = _new_goal(
                     g.goal,
                     _REVIEW_TO_STATUS[r.outcome],
                     g.set_on,
                     g.set_after_session,
                     g.agreed_after_session,
-                    (*g.reviews, r),
+                    # A goal's first review, alone in its session: the event's own tuple, which
+                    # the state keeps anyway (one tracked tuple fewer; decision K2).
+                    goal_reviews if not reviews and alone else (*reviews, r),
                 )
             sessions.append(
                 _new_session(
