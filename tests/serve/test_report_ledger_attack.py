@@ -69,7 +69,7 @@ class _Service:
         self.tokens = TokenFile(folder / "tokens.json")
         self.tokens.issue(agency="AG0", role="commissioner", name="first")
         self.proc, self.base = start_server(
-            folder, "--store", f"sqlite:///{folder}/{{agency}}.db", "--timeout", "60", *extra
+            folder, "--store", f"sqlite:///{folder}/{{agency}}.db", *(extra or ("--timeout", "60"))
         )
 
     def agency(self, code: str, caseload: dict) -> httpx.Client:
@@ -292,3 +292,29 @@ def test_no_sequence_of_requests_narrows_a_withheld_count(service, groups, asked
                 assert r.status_code in (400, 409), r.text
     if answers:
         assert _findings(caseload, list(answers.values())) == []
+
+
+def test_a_released_answer_is_given_at_once_while_another_is_still_computed(tmp_path):
+    """A protected computation past the deadline is 503 report-pending and carries on; a
+    question answered before is still answered at once meanwhile (not 503 report-busy), and
+    the pending one is in the ledger when asked again."""
+    from fama_adapters.report.sample import area_caseload
+
+    caseload = area_caseload(40, seed=11)
+    running = _Service(tmp_path, "--timeout", "1")
+    try:
+        with running.agency("AGP", caseload) as http:
+            first = _ask(http, Q1)  # asked again until computed
+            assert first.status_code == 200, first.text
+            slow = http.get("/v1/report", params={"from": "2026-01-01", "to": "2026-04-30"})
+            again = http.get("/v1/report", params={"from": "2026-01-01", "to": "2026-03-31"})
+            later = _ask(http, JAN_APR)
+    finally:
+        running.stop()
+    # Knowing Q1, January-April takes seconds (benchmarks/serve_load.py --report): past 0.8 s.
+    assert slow.status_code == 503, slow.text
+    assert slow.json()["type"] == "urn:fama:problem:report-pending"
+    assert int(slow.headers["retry-after"]) > 0
+    assert again.status_code == 200, again.text
+    assert again.json()["release"] == {**first.json()["release"], "repeated": True}
+    assert later.status_code == 200 and later.json()["release"]["number"] == 2

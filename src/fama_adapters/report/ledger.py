@@ -49,6 +49,7 @@ __all__ = [
     "Question",
     "Released",
     "ReportRefused",
+    "answered",
     "linked_entries",
     "records_digest",
     "release",
@@ -172,6 +173,15 @@ def _when(entry: LedgerEntry) -> str:
     start = "the start of the records" if q.period_start is None else q.period_start.isoformat()
     end = "the end of the records" if q.period_end is None else q.period_end.isoformat()
     return f"{start} to {end} (released {entry.released_at.date().isoformat()})"
+
+
+def answered(ledger: ReportLedger, question: Question) -> Released | None:
+    """The answer already given to ``question``, or ``None`` when it was never asked."""
+    key = question.key()
+    for entry in ledger.report_ledger():
+        if entry.question == key:
+            return Released(AccessReport.model_validate_json(entry.answer), entry, True)
+    return None
 
 
 def release(
