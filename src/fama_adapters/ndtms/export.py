@@ -298,7 +298,9 @@ def export_logs(
                     found = validator.row(record, row.values, post_treatment=post)
                     errors = [p for p in found if p.severity == "error"] if found else found
                     if errors:
-                        summary.reject(f"row refused: {errors[0].code}", record)
+                        first = errors[0]
+                        at = f" at {first.field}" if first.field else ""
+                        summary.reject(f"row refused: {first.code}{at}", record)
                         carried = _carried(row.values, table)
                         summary.not_flagged("row_refused", record, carried)
                         continue

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import cast
 
+from fama_core.context import AGENCY_CODE
 from fama_core.ndtms.tables import DatasetTable, load_rules
 
-__all__ = ["Finding", "Validator", "validate_rows"]
+__all__ = ["HOST_ITEM_SHAPES", "Finding", "ItemShape", "Validator", "validate_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,61 @@ class _Shape:
     """A review with neither recovery-support flag (``FAMA-W060``)."""
     review_key: Callable[[Sequence[str | None]], tuple[str | None, ...]]
     """The row's ``(AGNCY, CLIENTID, EPISODID, MODID, SUBMID, SUBMODDT)`` (``None`` when absent)."""
+    shaped: Callable[[Sequence[str | None]], tuple[str | None, ...]] | None
+    """The row's items copied from the host (``None``: it has none)."""
+    shaped_re: re.Pattern[str]
+    """Their patterns joined by ``\\x1f``: one match checks them all (no item holds a control)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemShape:
+    """What an item copied from the host's data may look like (``FAMA-E013`` otherwise)."""
+
+    pattern: re.Pattern[str]
+    """Checked with ``fullmatch``."""
+    says: str
+    """The shape in words, for the finding and the docs (never the value)."""
+
+
+_CODE = ItemShape(re.compile(r"[A-Za-z0-9]{1,16}"), "a code (1 to 16 letters or digits)")
+_ID = r"[A-Za-z0-9][A-Za-z0-9._:\-]"
+
+HOST_ITEM_SHAPES: Mapping[str, ItemShape] = {
+    "agency_code": ItemShape(AGENCY_CODE, "an agency code (1 to 16 letters or digits)"),
+    "discharge_reason": ItemShape(
+        re.compile(r"[A-Za-z0-9]{1,32}"), "a code (1 to 32 letters or digits)"
+    ),
+    "modality": _CODE,
+    "setting": _CODE,
+    "exit_status": _CODE,
+    "client_id": ItemShape(
+        re.compile(_ID + "{0,63}"),
+        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
+    ),
+    "treatment_episode_id": ItemShape(
+        re.compile(_ID + "{0,63}"),
+        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
+    ),
+    "intervention_id": ItemShape(
+        re.compile(_ID + "{0,63}"),
+        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
+    ),
+    "review_id": ItemShape(
+        re.compile(_ID + "{0,72}"),
+        "an identifier (1 to 73 letters, digits or . _ : -, the first a letter or digit)",
+    ),
+}
+"""The shape of every item fama copies from the host's data rather than computes, by the
+host attribute that fills it (a table field's ``fama_fills``).
+
+NDTMS submissions are not formula-marked (decision X3: the file must stay byte-exact), so an
+item that a spreadsheet could read as a formula (``=``, ``+``, ``-``, ``@`` first) or that is
+not what its column holds is refused at its record and item instead (``FAMA-E013``, decision
+L1). Codes: every code of the tables' lists (``MODAL`` 94-96, ``MODSET`` 1-8, ``MODEXIT``
+A-C, the agency codes of decision O2) is letters and digits; ``DISRSN`` keeps the 32
+characters ``TreatmentContext.end_reason`` allows. Identifiers: fama's ``Identifier``; a
+review id may be a 64-character ``MODID`` plus ``-yyyymmdd`` (the review policy's ids).
+"""
 
 
 _REVIEW_KEY = ("AGNCY", "CLIENTID", "EPISODID", "MODID", "SUBMID", "SUBMODDT")
@@ -108,6 +164,11 @@ class Validator:
             if f.type == "date" and f.group in ("episode", "intervention", "review")
         ]
         self._flags = [f.name for f in fields if f.type == "flag"]
+        self._host_shapes = {
+            f.name: HOST_ITEM_SHAPES[f.fama_fills]
+            for f in fields
+            if f.fama_fills is not None and f.fama_fills in HOST_ITEM_SHAPES
+        }
         self._kept = set(table.consent.kept_without_consent)
         self._rs = table.fields_in("recovery_support")
         self._columns = frozenset(columns if columns is not None else table.columns)
@@ -143,6 +204,7 @@ class Validator:
         if is_review:
             needed.update(self._need_review)
         kinds = self._kinds
+        shaped = [k for k in keys if k in self._host_shapes]
         shape = _Shape(
             complete=needed <= have,
             consent=keys.index(consent) if consent in have else -1,
@@ -153,6 +215,10 @@ class Validator:
             w060=is_review and all(n not in have for n in self._w060),
             review_key=_getter(
                 keys, ("AGNCY", "CLIENTID", "EPISODID", "MODID", "SUBMID", "SUBMODDT")
+            ),
+            shaped=_getter(keys, shaped) if shaped else None,
+            shaped_re=re.compile(
+                "\x1f".join(f"(?:{self._host_shapes[k].pattern.pattern})" for k in shaped)
             ),
         )
         if len(self._shapes) >= 256:  # rows have few shapes; a hostile file must not grow it
@@ -246,6 +312,11 @@ class Validator:
             return None
         if shape.consent >= 0 and texts[shape.consent] != self.table.consent.given:
             return None
+        if shape.shaped is not None:
+            items = shape.shaped(texts)
+            # No item holds a control character (checked above), so none holds the separator.
+            if not shape.shaped_re.fullmatch("\x1f".join(items)):  # type: ignore[arg-type]
+                return None
         parsed = self._parsed
         dates: dict[str, dt.date] = {}
         for i, name in shape.dates:
@@ -281,6 +352,11 @@ class Validator:
             for name, item in have.items():
                 if _CONTROL.search(item):
                     out.append(f("FAMA-E012", record, name, f"{name} holds a control character"))
+        shapes = self._host_shapes
+        for name, item in have.items():
+            item_shape = shapes.get(name)
+            if item_shape is not None and not item_shape.pattern.fullmatch(item):
+                out.append(f("FAMA-E013", record, name, f"{name} is not {item_shape.says}"))
         complete = keys >= self._need_all  # every required item present: nothing to report
         if not complete:
             for name in self._need_always:
