@@ -4,7 +4,9 @@ schemathesis generates requests for every operation of ``schemas/openapi.json`` 
 invalid bodies, parameters and headers) and checks each response: never a 5xx, the status
 code, content type, headers and body as the document declares them, invalid data refused, and
 no operation that answers without the token it declares. The number of examples is bounded so
-``make test`` stays quick; raise ``FAMA_SCHEMATHESIS_EXAMPLES`` for a longer hunt.
+``make test`` stays quick; raise ``FAMA_SCHEMATHESIS_EXAMPLES`` for a longer hunt. The 408 a body
+that never finishes gets cannot be generated here; ``test_body_timeout_declared.py`` compares it
+with the document on every operation.
 """
 
 from __future__ import annotations

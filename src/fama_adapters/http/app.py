@@ -516,6 +516,22 @@ def _revealed(request: Request, reveal: Reveal = False) -> bool:
     return reveal
 
 
+_BODY_TIMEOUT = 408
+"""What :class:`~fama_adapters.http.limits.LimitsMiddleware` answers to any request whose body
+does not arrive within ``--timeout`` (decision L2)."""
+
+
+def _body_timeout() -> dict[str, Any]:
+    """The OpenAPI response object of the limits' 408, declared on every operation."""
+    return {
+        "description": (
+            "The request body did not arrive within the service's --timeout; the connection "
+            "is closed. Send the whole body at once and retry."
+        ),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
 def _html(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` of an operation answering HTML, with problems for ``statuses``."""
     return {200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **_problems(*statuses)}
@@ -566,6 +582,9 @@ def create_app(service: Service) -> FastAPI:
                     default = op.get("responses", {}).get("422", {})
                     if "HTTPValidationError" in json.dumps(default):
                         del op["responses"]["422"]
+                    # The limits read every request's body (any method, any route) before
+                    # the route is known, under the deadline: any operation can answer 408.
+                    op.setdefault("responses", {})[str(_BODY_TIMEOUT)] = _body_timeout()
             schemas = document.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
