@@ -526,3 +526,78 @@ def test_a_redirect_to_a_host_of_invalid_idna_is_refused_not_a_crash(host: str) 
 def test_a_url_of_invalid_idna_is_a_net_error_not_a_crash() -> None:
     with pytest.raises(net.NetError):
         net.request("GET", "http://xn--zz.invalid/x", limits=FAST)
+
+
+# ------------------------------------------- headers that describe the body handed on
+
+
+def _chunked(data: bytes, size: int = 7) -> bytes:
+    parts = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def _coded(coding: str, body: bytes) -> bytes:
+    import gzip
+    import zlib
+
+    return {
+        "gzip": gzip.compress,
+        "x-gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "gzip, gzip": lambda data: gzip.compress(gzip.compress(data)),
+        "identity": lambda data: data,
+    }[coding](body)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("coding", ["gzip", "x-gzip", "deflate", "gzip, gzip", "identity"])
+def test_the_headers_handed_on_describe_the_body_handed_on(coding: str, chunked: bool) -> None:
+    """Regression: after inflating, the headers still said gzip and counted the wire's bytes."""
+    body = b'{"meetings": [' + b'{"name": "Tuesday group"},' * 200 + b"{}]}"
+    wire = _coded(coding, body)
+    headers = {"Content-Encoding": coding, "Content-Type": "application/json", "X-Kept": "1"}
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+        wire = _chunked(wire)
+    with LoopbackHttpServer({"/f": Answer(body=wire, headers=headers)}) as server:
+        got = net.request("GET", server.url + "/f", limits=FAST)
+    assert got.content == body
+    assert "Content-Encoding" not in got.headers and "Transfer-Encoding" not in got.headers
+    assert got.headers.get_list("Content-Length") == [str(len(body))]
+    assert got.headers["Content-Type"] == "application/json" and got.headers["X-Kept"] == "1"
+
+
+def test_an_answer_without_codings_keeps_its_headers_as_sent() -> None:
+    body = b"plain"
+    with LoopbackHttpServer({"/f": Answer(body=body, headers={"X-Kept": "1"})}) as server:
+        got = net.request("GET", server.url + "/f", limits=FAST)
+    assert got.content == body and got.headers["Content-Length"] == "5"
+    assert got.headers["X-Kept"] == "1" and "Content-Encoding" not in got.headers
+
+
+def test_a_head_answer_drops_a_length_of_coded_bytes() -> None:
+    import gzip
+
+    coded = gzip.compress(b"x" * 5000)
+    head = {"Content-Encoding": "gzip", "Content-Length": str(len(coded))}
+    with LoopbackHttpServer({"/f": Answer(body=b"", headers=head)}) as server:
+        got = net.request("HEAD", server.url + "/f", limits=FAST)
+    assert got.content == b""
+    assert "Content-Encoding" not in got.headers and "Content-Length" not in got.headers
+
+
+@given(body=st.binary(max_size=2000))
+def test_headers_describe_the_body_through_a_callers_transport_too(body: bytes) -> None:
+    """httpx inflates a body its transport read itself; the headers must follow it there too."""
+    import gzip
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(body)
+        )
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        got = net.request("GET", "http://f.example/", client=client, limits=FAST)
+    assert got.content == body
+    assert "Content-Encoding" not in got.headers
+    assert got.headers["Content-Length"] == str(len(body))

@@ -109,6 +109,9 @@ class Response:
 
     status_code: int
     headers: httpx.Headers
+    """The server's headers as they describe :attr:`content`: the codings fama removed are not
+    named (no ``Content-Encoding``, ``Transfer-Encoding``) and ``Content-Length`` counts
+    :attr:`content`."""
     content: bytes
     url: str
     """Where the answer finally came from (after redirects); not masked, mask it to print."""
@@ -541,6 +544,36 @@ def _read_body(response: httpx.Response, url: str, limits: Limits) -> bytes:
     return bytes(body)
 
 
+def _describing(headers: httpx.Headers, body: bytes, method: str) -> httpx.Headers:
+    """The answer's headers, as they describe the body fama hands on (decision L3).
+
+    fama hands on the whole body, decoded: the content and transfer codings it
+    removed are no longer named (``Content-Encoding``, ``Transfer-Encoding``), and
+    ``Content-Length`` then counts the bytes handed on. A caller who saw
+    ``Content-Encoding: gzip`` would otherwise inflate the body a second time, or
+    trust a length that is the wire's. The answer to a ``HEAD`` has no body, so its
+    ``Content-Length`` is dropped when it counted coded bytes.
+    """
+    coded = any(
+        n.strip() and n.strip().lower() != "identity"
+        for v in headers.get_list("Content-Encoding")
+        for n in v.split(",")
+    )
+    framed = "Transfer-Encoding" in headers
+    if not coded and not framed and "Content-Encoding" not in headers:
+        return headers
+    out = headers.copy()
+    for name in ("Content-Encoding", "Transfer-Encoding"):
+        if name in out:
+            del out[name]
+    if method == "HEAD":
+        if coded and "Content-Length" in out:
+            del out["Content-Length"]
+    elif coded or framed:
+        out["Content-Length"] = str(len(body))
+    return out
+
+
 def _within(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:
     """The client's own time-outs, none longer than the time left."""
     import httpx
@@ -615,7 +648,8 @@ def request(
                         current = _redirect_target(current, response, method, limits)
                         continue
                     body = _read_body(response, current, limits)
-                    return Response(response.status_code, response.headers, body, current)
+                    headers = _describing(response.headers, body, method)
+                    return Response(response.status_code, headers, body, current)
             except httpx.TimeoutException as exc:
                 # Every operation is bounded by the time left, so a time-out at the
                 # deadline is the deadline; an earlier one is the client's own time-out.

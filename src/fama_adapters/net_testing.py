@@ -29,7 +29,11 @@ __all__ = ["Answer", "Behaviour", "Drip", "Huge", "LoopbackHttpServer", "Redirec
 
 @dataclass(frozen=True)
 class Answer:
-    """A plain answer."""
+    """A plain answer, framed by its ``Content-Length``.
+
+    ``headers`` are added (a ``Transfer-Encoding`` among them replaces the
+    ``Content-Length``: ``body`` is then sent as given, framed by the test).
+    """
 
     status: int = 200
     body: bytes = b""
@@ -148,6 +152,8 @@ class LoopbackHttpServer:
             sock.sendall(_head(404, {"Content-Length": "0", "Connection": "close"}))
         elif isinstance(behaviour, Answer):
             headers = {"Content-Length": str(len(behaviour.body)), "Connection": "close"}
+            if any(k.lower() == "transfer-encoding" for k in behaviour.headers):
+                del headers["Content-Length"]
             headers.update(behaviour.headers)
             sock.sendall(_head(behaviour.status, headers) + behaviour.body)
         elif isinstance(behaviour, Redirect):
