@@ -213,11 +213,27 @@ def test_apply_agrees_with_the_server_on_a_multi_event_batch(server):
 
 def test_a_repeated_query_parameter_is_refused_without_repeating_it(server):
     # Found by schemathesis: /v1/report took `to` twice and answered 200 with one of them.
+    # /due takes no as_of, so the name is the caller's: counted, not named (decision L4).
     with server.client("kw_a") as http:
         r = http.get("/v1/clients/q-1/due", params=[("as_of", "2026-03-02"), ("as_of", "X-Q")])
     assert r.status_code == 400
     assert r.json()["type"] == "urn:fama:problem:repeated-query-parameter"
-    assert "X-Q" not in r.text and "as_of" not in r.text
+    assert r.json()["problems"] == []
+    assert "X-Q" not in r.text and "as_of" not in r.text and "2026-03-02" not in r.text
+
+
+def test_a_repeated_query_parameter_the_operation_takes_is_named(server):
+    with server.client("comm_a") as http:
+        r = http.get("/v1/report", params=[("to", "2026-03-02"), ("to", "X-Q")])
+    assert r.status_code == 400
+    assert r.json()["problems"] == [
+        {
+            "location": "query.to",
+            "code": "repeated",
+            "reason": "given more than once; each query parameter takes one value",
+        }
+    ]
+    assert "X-Q" not in r.text and "2026-03-02" not in r.text
 
 
 @pytest.mark.parametrize("given", ["0.0", "20260302", "1e9"])

@@ -409,30 +409,23 @@ class _AuditMiddleware:
 def _known_query(request: Request) -> None:
     """Refuse query parameters the operation does not take: a misspelt ``as_of`` must not
     silently mean today. A parameter given twice is refused too: every query parameter fama
-    takes is one value, and which of two dates a server picks must not be a guess. The
-    messages count the parameters and never repeat them (they are input)."""
-    names = [key for key, _ in request.query_params.multi_items()]
-    repeated = len(names) - len(set(names))
-    if repeated:
-        raise _ProblemError(
-            _simple(
-                400,
-                "repeated-query-parameter",
-                "A query parameter is given more than once",
-                f"{repeated} query parameter(s) repeat one already given; each takes one value",
-            )
-        )
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    if dependant is None:
-        return
+    takes is one value, and which of two dates a server picks must not be a guess. A repeated
+    parameter the operation takes is named (its name is the OpenAPI document's, decision L4);
+    any other name is input, so the messages only count those, and never repeat a value."""
     known: set[str] = set()
     dates: set[str] = set()
-    todo = [dependant]
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    todo = [dependant] if dependant is not None else []
     while todo:  # the operation's query parameters, its dependencies' included
         current = todo.pop()
         known.update(p.alias for p in current.query_params)
         dates.update(p.alias for p in current.query_params if dt.date in _types(p))
         todo.extend(current.dependencies)
+    names = [key for key, _ in request.query_params.multi_items()]
+    if len(names) != len(set(names)):
+        raise _ProblemError(_repeated_query(names, known))
+    if dependant is None:
+        return
     bad_dates = sorted(
         key for key in dates if (v := request.query_params.get(key)) and not _ISO_DATE.fullmatch(v)
     )
@@ -459,6 +452,37 @@ def _known_query(request: Request) -> None:
                 f"{unknown} query parameter(s) are not in this operation's OpenAPI description",
             )
         )
+
+
+def _repeated_query(names: list[str], known: set[str]) -> Problem:
+    """The 400 for query parameters given more than once.
+
+    Each repeated parameter the operation takes is named, in ``problems`` and the detail, by
+    the operation's own spelling of it; repeated names it does not take are only counted.
+    """
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name in names:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    ours = sorted(name for name in known if name in repeated)
+    others = len(repeated) - len(ours)
+    reason = "given more than once; each query parameter takes one value"
+    issues = [FieldIssue(location=f"query.{name}", code="repeated", reason=reason) for name in ours]
+    parts = [f"{i.location}: {reason}" for i in issues]
+    if others:
+        parts.append(
+            f"{others} other query parameter(s) given more than once, which this operation "
+            "does not take"
+        )
+    problem = _simple(
+        400,
+        "repeated-query-parameter",
+        "A query parameter is given more than once",
+        "; ".join(parts),
+    )
+    return problem.model_copy(update={"problems": issues})
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
