@@ -251,8 +251,54 @@ def test_percentiles_bracket_the_median_and_follow_the_threshold(days, threshold
     if len(days) < threshold or not days:
         assert area.quartiles[m] is None and area.medians[m] is None
         return
+    if len(days) < 4 * threshold - 3:  # too few clients beyond a percentile (decision L5)
+        assert area.quartiles[m] is None and area.medians[m] is not None
+        return
     low, high = area.quartiles[m]
     assert min(days) <= low <= area.medians[m] <= high <= max(days)
+    # At least threshold clients lie at or beyond each percentile.
+    assert sum(d <= low for d in days) >= threshold and sum(d >= high for d in days) >= threshold
+
+
+def _committed_after(days):
+    from fama_core.codes import EpisodeStatus
+    from fama_core.commissioning import ClientJourney
+
+    start = dt.date(2026, 1, 5)
+    return [
+        ClientJourney(
+            keyworker_id="kw",
+            team_id="t",
+            introduced_on=start,
+            status=EpisodeStatus.COMMITTED,
+            organisation="aa",
+            committed_on=start + dt.timedelta(days=d),
+        )
+        for d in days
+    ]
+
+
+def test_five_clients_show_a_median_but_not_the_percentiles_that_are_their_days():
+    """Regression: with 5 clients the percentiles were the exact days of the 2nd and 4th."""
+    area = analyse_access(_committed_after([3, 8, 12, 30, 41]), threshold=5).area
+    m = "days_introduced_to_committed"
+    assert area.medians[m] == 12.0
+    assert area.quartiles[m] is None
+
+
+@pytest.mark.parametrize(
+    ("threshold", "withheld", "shown"), [(5, 16, 17), (3, 8, 9), (2, 4, 5), (1, 0, 1)]
+)
+def test_percentiles_are_shown_from_four_times_the_threshold_less_three(threshold, withheld, shown):
+    from fama_core.commissioning import percentile_clients
+
+    m = "days_introduced_to_committed"
+    assert percentile_clients(threshold) == shown
+    if withheld >= threshold:
+        below = analyse_access(_committed_after(range(withheld)), threshold=threshold).area
+        assert below.medians[m] is not None and below.quartiles[m] is None
+    at = analyse_access(_committed_after(range(shown)), threshold=threshold).area
+    assert at.quartiles[m] is not None
 
 
 def test_engaged_counts_only_episodes_meeting_the_workflows_engagement_criterion():

@@ -132,3 +132,44 @@ def test_html_csv_and_json_publish_the_same_medians_and_obstacles(report):
     assert [c[0] for c in html_obstacles] == [
         "*" if o.clients is None else str(o.clients) for o in report.access.obstacles
     ]
+
+
+def test_html_csv_and_json_publish_the_same_percentiles(report):
+    """Decision L5: percentiles withheld in one form are withheld in all, shown ones agree."""
+    from fama_core.commissioning import percentile_clients
+
+    rows = list(csv.DictReader(io.StringIO(render_csv(report)["figures.csv"])))
+    from_csv = {
+        (r["dimension"], r["group"], r["measure"]): r["value"]
+        for r in rows
+        if r["section"] == "access_percentile"
+    }
+    data = json.loads(render_json(report))["access"]
+    shown = withheld = 0
+    for g in data["groups"]:
+        for m, q in g["quartiles"].items():
+            low = from_csv[(g["dimension"], g["group"], f"{m}_p25")]
+            high = from_csv[(g["dimension"], g["group"], f"{m}_p75")]
+            if q is None:
+                assert (low, high) == ("", ""), (g["group"], m)
+                withheld += g["medians"][m] is not None
+            else:
+                assert (float(low), float(high)) == tuple(q), (g["group"], m)
+                shown += 1
+    assert shown and withheld  # both cases occur in this caseload
+    parser = _Tables()
+    parser.feed(render_html(report))
+    cells = [[text for _m, text in row] for row in parser.tables["medians"] if row]
+    groups = [report.access.area, *report.access.groups_of(Dimension.ORGANISATION)]
+    for group, texts in zip(groups, cells, strict=True):
+        for m, text in zip(group.medians, texts, strict=True):
+            median, q = group.medians[m], group.quartiles[m]
+            if median is None:
+                assert text == "–"
+            elif q is None:
+                assert text == f"{median:g} (–)", (group.group, m)
+            else:
+                assert text == f"{median:g} ({q[0]:g}–{q[1]:g})", (group.group, m)
+    page = render_html(report)
+    threshold = report.access.threshold
+    assert f"percentiles only for groups of at least {percentile_clients(threshold)}" in page

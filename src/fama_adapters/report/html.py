@@ -30,6 +30,7 @@ from fama_core.commissioning import (
     Heading,
     MeetingKind,
     TimeBand,
+    percentile_clients,
 )
 
 __all__ = ["MEASURE_LABELS", "render_html"]
@@ -126,8 +127,12 @@ def _days(value: float | None, quartiles: tuple[float, float] | None = None) -> 
         return Markup(
             '<td class="n withheld"><abbr title="fewer clients than the threshold">–</abbr></td>'
         )
-    if quartiles is None:
-        return _h('<td class="n">{:g}</td>', value)
+    if quartiles is None:  # shown median, percentiles withheld (too few clients beyond them)
+        return _h(
+            '<td class="n">{:g} <small>(<abbr title="percentiles withheld: too few clients '
+            'beyond them">–</abbr>)</small></td>',
+            value,
+        )
     return _h(
         '<td class="n">{:g} <small>({:g}–{:g})</small></td>', value, quartiles[0], quartiles[1]
     )
@@ -767,13 +772,17 @@ def _about(report: CommissioningReport) -> Markup:
                 "clients who committed and months within the period, every withheld small count "
                 "could still be any of at least {} values (protection interval {}). Zero is "
                 "shown, except in a group of fewer than {} clients. Medians are shown only for "
-                "groups of at least {} clients. {} counts are withheld.</p><p>No client "
+                "groups of at least {} clients, and their 25th and 75th percentiles only for "
+                "groups of at least {} (so that at least {} clients lie at or beyond each). "
+                "{} counts are withheld.</p><p>No client "
                 "identifier, date of birth or free text from a record is used. Keyworker and "
                 "team labels are the service's own staff keys.</p>",
                 report.access.threshold - 1,
                 report.access.protection + 1,
                 report.access.protection,
                 report.access.threshold,
+                report.access.threshold,
+                percentile_clients(report.access.threshold),
                 report.access.threshold,
                 report.access.withheld,
             )

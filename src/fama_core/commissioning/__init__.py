@@ -31,6 +31,7 @@ from fama_core.commissioning.access import (
     journey_of,
     journeys_from_caseload,
     overlap_of,
+    percentile_clients,
     period_atoms,
 )
 from fama_core.commissioning.assessment import (
@@ -153,6 +154,7 @@ __all__ = [
     "journeys_from_caseload",
     "kinds_of",
     "overlap_of",
+    "percentile_clients",
     "period_atoms",
     "parse_partnership_input",
     "parse_partnership_json",

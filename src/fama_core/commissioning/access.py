@@ -66,6 +66,7 @@ __all__ = [
     "journey_of",
     "journeys_from_caseload",
     "overlap_of",
+    "percentile_clients",
     "period_atoms",
 ]
 
@@ -265,7 +266,8 @@ class GroupFigures(FamaModel):
     quartiles: dict[str, tuple[float, float] | None] = Field(
         default_factory=dict,
         description="25th and 75th percentiles of the days between stages, beside each median "
-        "(inclusive method); None when fewer clients than the threshold.",
+        "(inclusive method); None when the median is withheld, or when fewer than threshold "
+        "clients would lie at or beyond either percentile (fewer than 4 x threshold - 3).",
     )
     within: tuple[str, ...] = Field(
         default=(),
@@ -329,6 +331,19 @@ def _median(values: list[int]) -> float:
     return float(statistics.median(values))
 
 
+def percentile_clients(threshold: int) -> int:
+    """The fewest clients whose 25th and 75th percentiles of days may be published.
+
+    Each percentile marks the edge of a quarter of the group: the quickest clients, at or below
+    the 25th, and the slowest, at or above the 75th. Both quarters must hold at least
+    ``threshold`` clients, the least any published count describes (``docs/decisions.md``, L5).
+    With the inclusive method ``(n - 1) // 4 + 1`` of ``n`` clients lie at or beyond each
+    percentile, so they are shown from ``4 * threshold - 3`` clients (17 at the default 5); at
+    5 clients they would be the exact days of the second and the fourth.
+    """
+    return max(1, 4 * threshold - 3)
+
+
 def _quartiles(values: list[int]) -> tuple[float, float]:
     """25th and 75th percentiles, interpolated between the clients' own values."""
     if len(values) == 1:
@@ -374,7 +389,8 @@ RELATION_RULES: tuple[str, ...] = (
     "obstacle's count plus the clients who did not raise it (a count of clients)",
     "a row is listed only when somebody is in it: every listed group has at least one client, "
     "every listed obstacle at least one client raising it",
-    "a median is shown only beside its shown counts and for at least threshold clients",
+    "a median is shown only beside its shown counts and for at least threshold clients; its "
+    "percentiles only when at least threshold clients lie at or beyond each",
     "across reports: the days of all the periods cut into atoms, each a table with every "
     "relation above and none negative; each report's every count (a keyworker's clients within "
     "each team included) is the sum of its atoms'",
@@ -938,7 +954,10 @@ def analyse_access(
             for m, v in samples.items()
         }
         medians = {m: (_median(v) if enough[m] else None) for m, v in samples.items()}
-        quartiles = {m: (_quartiles(v) if enough[m] else None) for m, v in samples.items()}
+        quartiles = {
+            m: (_quartiles(v) if enough[m] and len(v) >= percentile_clients(threshold) else None)
+            for m, v in samples.items()
+        }
         groups.append(
             GroupFigures(
                 dimension=dim,
