@@ -39,9 +39,11 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from fama_adapters.store import LedgerEntry, ReportLedger
 from fama_core.commissioning import AccessReport, ClientJourney, overlap_of
-from fama_core.errors import ConcurrencyConflict, FamaError, InputUnreadable
+from fama_core.errors import ConcurrencyConflict, FamaError, InputUnreadable, StoreError
 
 __all__ = [
     "LEDGER_ATTEMPTS",
@@ -50,6 +52,8 @@ __all__ = [
     "Released",
     "ReportRefused",
     "answered",
+    "entry_answer",
+    "entry_question",
     "linked_entries",
     "records_digest",
     "release",
@@ -149,10 +153,35 @@ def records_digest(journeys: Iterable[ClientJourney]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
+def _damaged(entry: LedgerEntry) -> StoreError:
+    return StoreError(
+        f"report ledger entry {entry.number} does not read as fama wrote it (changed outside "
+        "fama); no new report is answered until it is put right"
+    )
+
+
+def entry_question(entry: LedgerEntry) -> Question:
+    """The question ``entry`` answered; :class:`StoreError` (without the entry's text) when it
+    does not read as fama wrote it."""
+    try:
+        return Question.from_key(entry.question)
+    except (ValueError, KeyError, TypeError):  # JSONDecodeError is a ValueError
+        raise _damaged(entry) from None
+
+
+def entry_answer(entry: LedgerEntry) -> AccessReport:
+    """The access figures ``entry`` released; :class:`StoreError` (without the entry's text)
+    when they do not read as fama wrote them."""
+    try:
+        return AccessReport.model_validate_json(entry.answer)
+    except ValidationError:
+        raise _damaged(entry) from None
+
+
 def linked_entries(entries: Sequence[LedgerEntry], period: Period) -> list[LedgerEntry]:
     """The released answers a reader can link to ``period``: overlapping it, or overlapping an
     answer that does, and so on (a chain of overlapping periods links its ends)."""
-    periods = {e.number: Question.from_key(e.question).period for e in entries}
+    periods = {e.number: entry_question(e).period for e in entries}
     reached: list[Period] = [period]
     linked: dict[int, LedgerEntry] = {}
     grew = True
@@ -169,7 +198,7 @@ def linked_entries(entries: Sequence[LedgerEntry], period: Period) -> list[Ledge
 
 
 def _when(entry: LedgerEntry) -> str:
-    q = Question.from_key(entry.question)
+    q = entry_question(entry)
     start = "the start of the records" if q.period_start is None else q.period_start.isoformat()
     end = "the end of the records" if q.period_end is None else q.period_end.isoformat()
     return f"{start} to {end} (released {entry.released_at.date().isoformat()})"
@@ -180,7 +209,7 @@ def answered(ledger: ReportLedger, question: Question) -> Released | None:
     key = question.key()
     for entry in ledger.report_ledger():
         if entry.question == key:
-            return Released(AccessReport.model_validate_json(entry.answer), entry, True)
+            return Released(entry_answer(entry), entry, True)
     return None
 
 
@@ -204,24 +233,20 @@ def release(
         entries = ledger.report_ledger()
         for entry in entries:
             if entry.question == key:
-                return Released(AccessReport.model_validate_json(entry.answer), entry, True)
-        higher = [
-            e for e in entries if Question.from_key(e.question).threshold > question.threshold
-        ]
+                return Released(entry_answer(entry), entry, True)
+        higher = [e for e in entries if entry_question(e).threshold > question.threshold]
         if higher:
             raise ReportRefused(
                 kind="threshold-lowered",
                 reason=f"answers were released at threshold "
-                f"{max(Question.from_key(e.question).threshold for e in higher)}, above this "
+                f"{max(entry_question(e).threshold for e in higher)}, above this "
                 f"service's {question.threshold}: a lower threshold would show counts they "
                 "withheld; run the service at that threshold or higher",
                 entries=higher,
             )
         linked = linked_entries(entries, question.period)
         changed = [
-            e
-            for e in linked
-            if records_digest(journeys_for(Question.from_key(e.question).period)) != e.records
+            e for e in linked if records_digest(journeys_for(entry_question(e).period)) != e.records
         ]
         if changed:
             raise ReportRefused(
@@ -233,7 +258,7 @@ def release(
                 "no released one",
                 entries=changed,
             )
-        earlier = [AccessReport.model_validate_json(e.answer) for e in linked]
+        earlier = [entry_answer(e) for e in linked]
         try:
             access = analyse(earlier)
         except InputUnreadable as exc:
