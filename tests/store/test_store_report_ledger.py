@@ -120,3 +120,34 @@ def test_a_damaged_ledger_row_is_a_store_error_without_its_value(sqlite_url):
         assert "Alice" not in str(caught.value)
     finally:
         store.close()
+
+
+def test_postgres_gives_every_time_in_utc_whatever_the_servers_zone(postgres_url):
+    """The server's ``TimeZone`` (a UK database set to Europe/London, say) must not leak into
+    times fama documents as UTC: the report page prints ``released_at`` with "(UTC)"."""
+    import datetime as dt
+
+    from fama_adapters.report.sample import JourneyShape, JourneySpec, journey_events
+    from fama_adapters.store.postgres import PostgresEventStore
+
+    # Paris is an hour from UTC all year round, so the test says the same in any month.
+    store = PostgresEventStore(postgres_url + "%20-c%20TimeZone%3DEurope%2FParis")
+    try:
+        store.append(
+            "c1",
+            journey_events("c1", JourneySpec(shape=JourneyShape.INTRODUCED)),
+            expected_version=0,
+        )
+        entry = store.add_to_ledger("q", "a", "d", expected=0)
+        erased = store.erase("c1")
+        moments = [
+            entry.released_at,
+            store.report_ledger()[0].released_at,
+            store.read("c1")[0].stored_at,
+            dt.datetime.fromisoformat(erased.erased_at),
+            dt.datetime.fromisoformat(store.erasure("c1").erased_at),  # type: ignore[union-attr]
+        ]
+        assert [m.utcoffset() for m in moments] == [dt.timedelta(0)] * len(moments)
+        assert store.verify().ok
+    finally:
+        store.close()

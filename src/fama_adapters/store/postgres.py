@@ -294,9 +294,17 @@ class PostgresEventStore:
 
     def _connect(self) -> Any:
         try:
-            return psycopg.connect(self._conninfo, autocommit=True)
+            conn = psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"could not connect to {self.url} ({type(exc).__name__})") from None
+        try:
+            # Times are read in the session's zone: UTC, whatever the server's default (a UK
+            # server in Europe/London), as every time fama hands on is documented to be.
+            conn.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"could not connect to {self.url} ({type(exc).__name__})") from None
+        return conn
 
     def _call(self, what: str, operation: Callable[[Any], _T]) -> _T:
         """Run ``operation(connection)`` under the lock, once more on a fresh connection if
