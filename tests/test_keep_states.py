@@ -15,6 +15,7 @@ import datetime as dt
 import gc
 import pickle
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +83,39 @@ def test_the_shared_fields_set_is_never_changed(dates, numbers, signs):
     copied.__pydantic_fields_set__.add("x")  # a copy's set is its own
     assert shared == before == set(EngagementEvidence.model_fields)
     assert built(dates, numbers, signs).model_fields_set == before
+
+
+def test_the_shared_fields_set_refuses_change_in_place_and_travels_as_a_plain_set():
+    made = built([dt.date(2026, 1, 1)], [3], frozenset())
+    shared = made.model_fields_set
+    for change in (
+        lambda s: s.add("x"),
+        lambda s: s.discard("involvement"),
+        lambda s: s.remove("involvement"),
+        lambda s: s.pop(),
+        lambda s: s.clear(),
+        lambda s: s.update({"x"}),
+        lambda s: s.difference_update({"involvement"}),
+        lambda s: s.intersection_update(set()),
+        lambda s: s.symmetric_difference_update({"x"}),
+    ):
+        with pytest.raises(TypeError, match="shared"):
+            change(shared)
+    with pytest.raises(TypeError, match="shared"):
+        shared |= {"x"}
+    assert shared == set(EngagementEvidence.model_fields)
+    for travelled in (
+        copy.copy(shared),
+        copy.deepcopy(shared),
+        pickle.loads(pickle.dumps(shared)),
+        copy.deepcopy(made).__pydantic_fields_set__,
+        pickle.loads(pickle.dumps(made)).__pydantic_fields_set__,
+        made.model_copy().__pydantic_fields_set__,
+        shared | {"x"},
+    ):
+        assert type(travelled) is set
+        assert travelled >= set(EngagementEvidence.model_fields)
+    assert made.model_dump(exclude_unset=True) == made.model_dump()
 
 
 def test_a_frozen_evidence_refuses_assignment_as_before():

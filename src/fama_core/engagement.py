@@ -41,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from pydantic import Field
 
@@ -360,11 +360,11 @@ def _evidence(
     """The model ``EngagementEvidence`` validation gives for these values, built directly.
 
     Every value comes from records fama has validated, in the declared types, so
-    validating them again would change nothing (``tests/test_engagement.py`` holds
+    validating them again would change nothing (``tests/test_keep_states.py`` holds
     the two equal). Built this way an engaged state keeps one tracked object
-    fewer: the names of the fields set are one shared set (pydantic copies it
-    before changing it, and the model is frozen), not a 216-byte set each
-    (docs/decisions.md, K1).
+    fewer: the names of the fields set are one shared, read-only set
+    (:class:`_SharedNames`; pydantic copies it before changing it, and the model
+    is frozen), not a 216-byte set each (docs/decisions.md, K1).
     """
     made = _new_model(EngagementEvidence)
     _set(
@@ -394,7 +394,38 @@ def _involvement(signs: frozenset[InvolvementSign]) -> tuple[InvolvementSign, ..
 
 _new_model: Final = object.__new__
 _set: Final = object.__setattr__
-_EVIDENCE_FIELDS_SET: Final[set[str]] = set(EngagementEvidence.model_fields)
+
+
+class _SharedNames(set[str]):
+    """A set of field names that many models share as their ``__pydantic_fields_set__``.
+
+    Read-only, so that changing one model's ``model_fields_set`` in place (which
+    pydantic never does: it copies the set first) fails instead of changing every
+    model's; copied, deep-copied and pickled as a plain ``set``, as a validated
+    model's is.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object) -> NoReturn:
+        raise TypeError("this fields set is shared by many models: copy it to change it")
+
+    add = discard = remove = pop = clear = _refuse
+    update = difference_update = intersection_update = _refuse
+    symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: object) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> tuple[type[set[str]], tuple[list[str]]]:
+        return (set, (list(self),))
+
+
+_EVIDENCE_FIELDS_SET: Final = _SharedNames(EngagementEvidence.model_fields)
 _INVOLVEMENT: Final[dict[frozenset[InvolvementSign], tuple[InvolvementSign, ...]]] = {}
 _ATTENDED: Final = CommitmentOutcome.ATTENDED
 _SWAPPED_NUMBERS: Final = InvolvementSign.SWAPPED_NUMBERS
