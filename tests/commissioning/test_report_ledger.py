@@ -272,3 +272,26 @@ def test_an_error_of_the_computation_reaches_whoever_waits_for_it():
 
     with pytest.raises(ReportRefused):
         desk.answer("AG1", "q", refused, time.monotonic() + 5)
+
+
+def test_a_refusal_is_remembered_for_the_same_state_so_a_caller_who_comes_back_hears_it():
+    desk: ReportDesk[str] = ReportDesk(remember=(ReportRefused,))
+    calls = []
+    gate = threading.Event()
+
+    def refused():
+        calls.append(1)
+        gate.wait(10)
+        raise ReportRefused(kind="unprotectable", reason="no")
+
+    with pytest.raises(Pending):  # the caller is told to come back ...
+        desk.answer("AG1", "q", refused, time.monotonic() + 0.05, stamp=(1, "d"))
+    gate.set()
+    while desk.running("AG1"):  # ... and comes back after the refusal
+        time.sleep(0.01)
+    with pytest.raises(ReportRefused):
+        desk.answer("AG1", "q", refused, time.monotonic() + 5, stamp=(1, "d"))
+    assert len(calls) == 1  # heard, not computed again
+    with pytest.raises(ReportRefused):  # the state moved on: computed again
+        desk.answer("AG1", "q", refused, time.monotonic() + 5, stamp=(2, "d"))
+    assert len(calls) == 2

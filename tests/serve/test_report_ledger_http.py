@@ -148,3 +148,29 @@ def test_fama_serve_refuses_a_report_threshold_below_five(tmp_path):
     )
     assert code == 2
     assert "--report-threshold must be at least 5" in err.getvalue()
+
+
+def test_a_refused_question_asked_again_on_the_same_records_is_refused_without_computing(
+    tmp_path, monkeypatch
+):
+    from fama_adapters.report import bundle
+    from fama_core.errors import InputUnreadable
+
+    service, secret = _service(tmp_path)
+    service.fama("AG1").record(opened("rf-1").events)
+    calls = []
+
+    def unprotectable(*args, **kwargs):
+        calls.append(1)
+        raise InputUnreadable(source="earlier reports", reason="cannot be kept protected")
+
+    monkeypatch.setattr(bundle, "analyse_access", unprotectable)
+    first = _get(service, secret, PERIOD)
+    again = _get(service, secret, PERIOD)
+    assert [first.status_code, again.status_code] == [409, 409], first.text
+    assert again.json()["type"] == "urn:fama:problem:report-refused"
+    assert len(calls) == 1
+    service.fama("AG1").record(opened("rf-2").events)  # the records changed: computed again
+    assert _get(service, secret, PERIOD).status_code == 409
+    assert len(calls) == 2
+    service.close()

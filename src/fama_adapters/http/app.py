@@ -154,7 +154,9 @@ class Service:
             raise ValueError("pdf_concurrency must be at least 1")
         if self.report_threshold < DEFAULT_THRESHOLD:
             raise ValueError(f"the report threshold must be at least {DEFAULT_THRESHOLD}")
-        self._reports: ReportDesk[Any] = ReportDesk()
+        from fama_adapters.report.ledger import ReportRefused
+
+        self._reports: ReportDesk[Any] = ReportDesk(remember=(ReportRefused,))
         # Never a queue: a request finds a free slot at once or is told to come back.
         self._pdf_slots = threading.BoundedSemaphore(self.pdf_concurrency)
 
@@ -1290,9 +1292,15 @@ def _report_routes(app: FastAPI, service: Service) -> None:
 
     def build(agency: str, query: _ReportQuery) -> CommissioningReport:
         from fama_adapters.report.bundle import ReportRelease, build_report, tally_not_counted
-        from fama_adapters.report.ledger import Question, ReportRefused, answered, release
+        from fama_adapters.report.ledger import (
+            Question,
+            ReportRefused,
+            answered,
+            records_digest,
+            release,
+        )
         from fama_adapters.store import ReportLedger
-        from fama_core.commissioning import AccessReport, journeys_from_caseload
+        from fama_core.commissioning import AccessReport, journey_of, journeys_from_caseload
 
         check(query)
         began = time.monotonic()
@@ -1340,8 +1348,14 @@ def _report_routes(app: FastAPI, service: Service) -> None:
         deadline = began + 0.8 * service.timeout
         try:
             # A question answered before is answered at once, even while another computes.
+            # What a refusal depended on: the answers released and the records.
+            every = [journey_of(e) for client in caseload for e in client.episodes]
+            stamp = (
+                len(store.report_ledger()),
+                records_digest(j for j in every if j is not None),
+            )
             released = answered(store, question) or service._reports.answer(
-                agency, question.key(), work, deadline
+                agency, question.key(), work, deadline, stamp
             )
         except Pending:
             raise _ProblemError(

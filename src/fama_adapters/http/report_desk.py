@@ -15,6 +15,12 @@ deadline, then is told the service is busy (503 ``report-busy``). Nothing is
 kept between processes but the ledger: with several instances, the ledger's
 compare-and-append orders their answers
 (:meth:`~fama_adapters.store.ReportLedger.add_to_ledger`).
+
+A computation that ends in a refusal keeps nothing in the ledger, so its refusal is
+remembered with the caller's *stamp* of what it depended on (the ledger's length and the
+records' digest): the same question asked again on the same state is refused at once. Without
+it a caller told ``report-pending`` who comes back after the refusal would start the
+computation again, and again, and never hear the answer.
 """
 
 from __future__ import annotations
@@ -49,9 +55,11 @@ class _Job(Generic[_T]):
 class ReportDesk(Generic[_T]):
     """At most one computation per agency, each waited for until a deadline."""
 
-    def __init__(self) -> None:
+    def __init__(self, remember: tuple[type[BaseException], ...] = ()) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job[_T]] = {}
+        self._remember = remember
+        self._refused: dict[tuple[str, str], tuple[object, BaseException]] = {}
 
     def running(self, agency: str) -> bool:
         """Whether a computation of ``agency`` is under way."""
@@ -59,20 +67,31 @@ class ReportDesk(Generic[_T]):
             job = self._jobs.get(agency)
             return job is not None and not job.done.is_set()
 
-    def answer(self, agency: str, key: str, work: Callable[[], _T], deadline: float) -> _T:
+    def answer(
+        self,
+        agency: str,
+        key: str,
+        work: Callable[[], _T],
+        deadline: float,
+        stamp: object = None,
+    ) -> _T:
         """The result of ``work`` for question ``key``, started now or already under way.
 
         ``deadline`` is a :func:`time.monotonic` instant. Raises :class:`Pending`
         when this question's computation has not ended by then (it carries on),
         :class:`Busy` when another question's had not ended, and whatever
-        ``work`` raised.
+        ``work`` raised. An error of a ``remember`` type that a computation of
+        ``key`` with the same ``stamp`` raised is raised again at once.
         """
         while True:
             with self._lock:
+                seen = self._refused.get((agency, key))
+                if seen is not None and stamp is not None and seen[0] == stamp:
+                    raise seen[1]
                 job = self._jobs.get(agency)
                 if job is None or job.done.is_set():
                     # An ended job's answer is in the ledger: a new one finds it there at once.
-                    job = self._start(agency, key, work)
+                    job = self._start(agency, key, work, stamp)
             left = deadline - time.monotonic()
             if not job.done.wait(max(left, 0.0)):
                 raise Pending if job.key == key else Busy
@@ -83,7 +102,7 @@ class ReportDesk(Generic[_T]):
             assert job.result is not None
             return job.result
 
-    def _start(self, agency: str, key: str, work: Callable[[], _T]) -> _Job[_T]:
+    def _start(self, agency: str, key: str, work: Callable[[], _T], stamp: object) -> _Job[_T]:
         job: _Job[_T] = _Job(key)
 
         def run() -> None:
@@ -91,6 +110,9 @@ class ReportDesk(Generic[_T]):
                 job.result = work()
             except BaseException as exc:  # handed to whoever waits for it
                 job.error = exc
+                if stamp is not None and isinstance(exc, self._remember):
+                    with self._lock:
+                        self._refused[(agency, key)] = (stamp, exc)
             finally:
                 job.done.set()
 
