@@ -542,20 +542,23 @@ def _revealed(request: Request, reveal: Reveal = False) -> bool:
     return reveal
 
 
-_BODY_TIMEOUT = 408
-"""What :class:`~fama_adapters.http.limits.LimitsMiddleware` answers to any request whose body
-does not arrive within ``--timeout`` (decision L2)."""
-
-
-def _body_timeout() -> dict[str, Any]:
-    """The OpenAPI response object of the limits' 408, declared on every operation."""
+def _limit_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response object for a problem the limits answer before any route runs."""
     return {
-        "description": (
-            "The request body did not arrive within the service's --timeout; the connection "
-            "is closed. Send the whole body at once and retry."
-        ),
+        "description": description,
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+
+
+_LIMIT_RESPONSES: dict[str, dict[str, Any]] = {
+    "408": _limit_response(
+        "The request body did not arrive within the service's --timeout; the connection is "
+        "closed. Send the whole body at once and retry."
+    ),
+    "413": _limit_response("The request body is too large."),
+}
+"""What :class:`~fama_adapters.http.limits.LimitsMiddleware` answers to any request, whatever
+its operation, declared on every operation (decision L2); an operation's own wording wins."""
 
 
 def _html(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -609,8 +612,11 @@ def create_app(service: Service) -> FastAPI:
                     if "HTTPValidationError" in json.dumps(default):
                         del op["responses"]["422"]
                     # The limits read every request's body (any method, any route) before
-                    # the route is known, under the deadline: any operation can answer 408.
-                    op.setdefault("responses", {})[str(_BODY_TIMEOUT)] = _body_timeout()
+                    # the route is known: any operation can answer 408 (a body that does not
+                    # arrive in time) and 413 (a body, or its announced length, over the limit).
+                    responses = op.setdefault("responses", {})
+                    for status, response in _LIMIT_RESPONSES.items():
+                        responses.setdefault(status, response)
             schemas = document.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
