@@ -10,12 +10,10 @@ the same log from JSON lines and folds it, streaming, and ``json.loads`` alone
 over the same lines shows what the standard library's parser pays, building
 plain dicts and checking nothing.
 
-Decoding alone is timed too, with its floors over the same lines: pydantic-core
-parsing each line and building nothing, jiter (``pydantic_core.from_json``)
-building plain Python objects, and the same models validated with every custom
-validator taken out (plain pydantic models: the same fields and constraints, no
-Python function), then each event kind apart. With the streaming fold they say
-how much of the decode + fold aim any decoder built on these packages can meet.
+Decoding alone, against its floors over the same lines and kind by kind, is
+``benchmarks/decode.py``; replaying the same episodes from the SQLite store is
+``benchmarks/store_replay.py`` (each kept apart so every benchmark runs in under
+a minute).
 
 The peer doing decode + fold's work is timed too: the faster python-statemachine,
 fed the same JSON lines decoded by fama's own decoder (the fastest validating
@@ -38,7 +36,7 @@ Every figure is CPU time of the process that measures it (the baseline's
 child included), best of :data:`RUNS` runs: the machine is shared, and CPU
 time is what another job's load disturbs least.
 
-Usage: python benchmarks/replay.py [--episodes 20000] [--baseline-episodes 5000]
+Usage: python benchmarks/replay.py [--episodes 20000] [--baseline-episodes 2000]
 """
 
 from __future__ import annotations
@@ -52,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,9 +57,7 @@ from typing import Any
 from fama_core.builders import JourneyBuilder
 from fama_core.codes import CommitmentOutcome, ExperienceLevel, GoalKind, Obstacle
 from fama_core.engagement import DEFAULT_ENGAGEMENT
-from fama_core.events import _ADAPTER as EVENT_ADAPTER
 from fama_core.events import Event, event_from_json, event_to_json
-from fama_core.events import _built_from_schema as built_from_schema
 from fama_core.state import STATE_ADAPTER, ClientState
 from fama_core.workflow import fold
 
@@ -373,105 +368,6 @@ def baseline_in(
     return dict(json.loads(out.splitlines()[-1]))
 
 
-# ------------------------------------------------------------------ decoding floors
-
-
-def _plain_schema(node: Any) -> Any:
-    """``node`` (a core schema) with every Python function validator taken out."""
-    if isinstance(node, list):
-        return [_plain_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if node.get("type") in ("function-before", "function-after", "function-wrap"):
-        inner = _plain_schema(node["schema"])
-        return {**inner, "ref": node["ref"]} if "ref" in node else inner
-    assert node.get("type") != "function-plain", "a field validated by a function alone"
-    return {key: _plain_schema(value) for key, value in node.items()}
-
-
-def _models_in(node: Any, out: set[type]) -> set[type]:
-    if isinstance(node, list):
-        for item in node:
-            _models_in(item, out)
-    elif isinstance(node, dict):
-        if node.get("type") == "model":
-            out.add(node["cls"])
-        for value in node.values():
-            _models_in(value, out)
-    return out
-
-
-def plain_models() -> Any:
-    """A validator of fama's events as plain pydantic models: the same classes, fields and
-    constraints (patterns, lengths, enums, the tagged union on ``kind``), with none of the
-    custom validators (no upcasting, no step or session checks, no space folding)."""
-    schema = _plain_schema(EVENT_ADAPTER.core_schema)
-    # Built from this schema, not each class's own ("prebuilt") validator (fama_core.events).
-    return built_from_schema(schema, _models_in(schema, set()))
-
-
-def decode_floors(lines: list[list[str]], events: int) -> dict[str, float]:
-    """µs/event of decoding the lines (no fold) and of its floors, each best of RUNS."""
-    from pydantic_core import SchemaValidator, core_schema, from_json
-
-    parse = SchemaValidator(core_schema.typed_dict_schema({}, extra_behavior="ignore"))
-    plain = plain_models()
-    sample = [line for episode in lines[:50] for line in episode]
-    assert [plain.validate_json(x) for x in sample] == [event_from_json(x) for x in sample]
-    assert all(parse.validate_json(x) == {} for x in sample)
-    floors: dict[str, Callable[[str], Any]] = {
-        # pydantic-core's own parse of each whole line (it refuses bad JSON), keeping nothing
-        "parse only (pydantic-core)": lambda x: parse.validate_json(x),
-        "jiter to Python objects": from_json,
-        "json.loads": json.loads,
-        "plain pydantic models": lambda x: plain.validate_json(x),
-        "fama's decoder": event_from_json,
-    }
-    out = {}
-    for name, decode in floors.items():
-
-        def each_episode(decode: Callable[[str], Any] = decode) -> list[int]:
-            return [len([decode(x) for x in episode]) for episode in lines]
-
-        seconds, counts = timed(each_episode, runs=RUNS)
-        assert sum(counts) == events
-        out[name] = seconds / events * 1e6
-    return out
-
-
-def decode_by_kind(lines: list[list[str]]) -> list[tuple[str, int, int, list[float]]]:
-    """Per event kind: its lines' count and mean length, and µs/line of fama's decoder, the
-    plain models, jiter and json.loads (best of RUNS each, lines of the first 2,000 episodes,
-    each result let go at once)."""
-    from pydantic_core import from_json
-
-    plain = plain_models()
-    by_kind: dict[str, list[str]] = {}
-    for episode in lines[:2000]:
-        for line in episode:
-            by_kind.setdefault(json.loads(line)["kind"], []).append(line)
-    rows = []
-    for kind, group in by_kind.items():
-        figures = []
-        decoders: list[Callable[[str], Any]] = [
-            event_from_json,
-            plain.validate_json,
-            from_json,
-            json.loads,
-        ]
-        for decode in decoders:
-
-            def each_line(decode: Callable[[str], Any] = decode, group: list[str] = group) -> Any:
-                # Streaming: each result let go at once (a list of them all would time the
-                # garbage collector's passes over it, which grow with the group).
-                return deque(map(decode, group), maxlen=0)
-
-            seconds, _ = timed(each_line, runs=RUNS)
-            figures.append(seconds / len(group) * 1e6)
-        rows.append((kind, len(group), sum(map(len, group)) // len(group), figures))
-    return rows
-
-
 # ------------------------------------------------------------------ timing
 
 
@@ -560,57 +456,10 @@ def tracked_per_state(states: Sequence[ClientState]) -> list[int]:
     return counts
 
 
-def store_replay(log: Sequence[Sequence[Event]], sample: int) -> None:
-    """Replay from the SQLite store, hash-chained and with personal text encrypted, against
-    decoding the same episodes from JSON lines and folding them, in the same run.
-
-    The store's replay reads every row (joining each client's key), opens the encrypted
-    text, decodes and folds; the baseline decodes and folds the same events from lines in
-    memory. ``verify`` (every chain re-hashed) is timed too.
-    """
-    from fama_adapters.facade import Fama
-    from fama_adapters.store.sqlite import SqliteEventStore
-
-    episodes = [
-        [e.model_copy(update={"event_id": f"{e.client_id}-{e.event_id}"}) for e in ep]
-        for ep in log[:sample]
-    ]
-    lines = json_lines(episodes)
-    with tempfile.TemporaryDirectory(prefix="fama-replay-") as tmp:
-        store = SqliteEventStore(Path(tmp) / "replay.db", synchronous="NORMAL")
-        load_s, _ = timed(
-            lambda: [
-                store.append_many([(ep[0].client_id, ep, 0) for ep in episodes[i : i + 500]])
-                for i in range(0, len(episodes), 500)
-            ]
-        )
-        json_s, _ = timed(lambda: [fold([event_from_json(x) for x in ep]).status for ep in lines])
-        replay_s, summary = timed(Fama(store).replay)
-        verify_s, report = timed(store.verify)
-        store.close()
-    assert summary.problems == [] and summary.clients == sample and report.ok
-    events = sum(len(ep) for ep in episodes)
-    print(
-        f"store (SQLite, hash-chained, encrypted): {sample:,} episodes, {events:,} events "
-        f"recorded in {load_s:.2f}s"
-    )
-    print(f"  JSON lines decode + fold       {sample / json_s:>10,.0f} episodes/s ({json_s:.2f}s)")
-    print(
-        f"  Fama.replay from the store     {sample / replay_s:>10,.0f} episodes/s ({replay_s:.2f}s)"
-    )
-    print(
-        f"  store.verify (every chain)     {sample / verify_s:>10,.0f} episodes/s ({verify_s:.2f}s)"
-    )
-    print(f"  ratio store replay / JSON lines time {replay_s / json_s:>6.2f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20_000)
-    parser.add_argument("--baseline-episodes", type=int, default=5_000)
-    parser.add_argument(
-        "--store-episodes", type=int, default=20_000, help="replayed from a SQLite store"
-    )
+    parser.add_argument("--baseline-episodes", type=int, default=2_000)
     parser.add_argument("--run-baseline", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--run-baseline-decoding", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -670,16 +519,13 @@ def main() -> None:
     decode_rate = args.episodes / decode_s
 
     def loads_only() -> list[int]:
-        # What the standard library's parser pays over the same lines (pydantic-core's, which
-        # fama uses, is faster: see the floors below),
-        # building plain dicts and checking nothing.
+        # What the standard library's parser pays over the same lines, building plain dicts
+        # and checking nothing (pydantic-core's, which fama uses, is faster: decode.py).
         return [len([json.loads(line) for line in episode]) for episode in lines]
 
     loads_s, counts = timed(loads_only, runs=RUNS)
     assert sum(counts) == events
     loads_rate = args.episodes / loads_s
-    floors = decode_floors(lines, events)
-    by_kind = decode_by_kind(lines)
 
     sample = args.baseline_episodes
     expected = [final_record(s) for s in states[:sample]]
@@ -738,7 +584,7 @@ def main() -> None:
     print(f"ratio decode+fold / baseline:   {decode_rate / base_rate:>10.1f}x")
     print(
         f"ratio json.loads / baseline:    {loads_rate / base_rate:>10.1f}x "
-        "(parsing alone; the floors below)"
+        "(parsing alone; decode.py has the floors)"
     )
     print(f"ratio decode+fold / peer decoding too: {decode_rate / peer_rate:>4.1f}x")
     # The decode + fold aim, as time: 30x the baseline's rate leaves this much per event.
@@ -748,24 +594,9 @@ def main() -> None:
         f"alone takes {loads_s / events * 1e6:.2f}, the fold alone {stream_s / events * 1e6:.2f}"
     )
     print(
-        "decoding alone (no fold), µs/event over the same lines, and its floors; "
-        f"30x leaves {aim_us - stream_s / events * 1e6:.2f} for decoding beside the fold:"
+        f"30x leaves {aim_us - stream_s / events * 1e6:.2f} µs/event for decoding beside the "
+        "fold; benchmarks/decode.py times decoding alone against its floors"
     )
-    for name, us in floors.items():
-        print(f"  {name:<28} {us:>6.2f} µs/event  ({us / floors['json.loads']:.2f}x json.loads)")
-    fold_us = stream_s / events * 1e6
-    print(
-        "  decode + fold, µs/event, with each floor as the decoder: plain models "
-        f"{floors['plain pydantic models'] + fold_us:.2f}, jiter's bare parse "
-        f"{floors['jiter to Python objects'] + fold_us:.2f}, pydantic-core's parse alone "
-        f"{floors['parse only (pydantic-core)'] + fold_us:.2f} (30x the baseline: {aim_us:.2f})"
-    )
-    print("per kind, µs/line: fama's decoder, plain models, jiter, json.loads (lines, bytes)")
-    for kind, count, size, figures in by_kind:
-        print(
-            f"  {kind:<24} " + " ".join(f"{f:>5.2f}" for f in figures) + f"  ({count:,}, {size} B)"
-        )
-    store_replay(log, min(args.store_episodes, args.episodes))
 
 
 if __name__ == "__main__":
