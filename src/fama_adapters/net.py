@@ -545,7 +545,7 @@ def _read_body(response: httpx.Response, url: str, limits: Limits) -> bytes:
 
 
 def _describing(headers: httpx.Headers, body: bytes, method: str) -> httpx.Headers:
-    """The answer's headers, as they describe the body fama hands on (decision L3).
+    """The answer's headers, as they describe the body fama hands on (decision E3).
 
     fama hands on the whole body, decoded: the content and transfer codings it
     removed are no longer named (``Content-Encoding``, ``Transfer-Encoding``), and

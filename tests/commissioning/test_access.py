@@ -251,7 +251,7 @@ def test_percentiles_bracket_the_median_and_follow_the_threshold(days, threshold
     if len(days) < threshold or not days:
         assert area.quartiles[m] is None and area.medians[m] is None
         return
-    if len(days) < 4 * threshold - 3:  # too few clients beyond a percentile (decision L5)
+    if len(days) < 4 * threshold - 3:  # too few clients beyond a percentile (decision E5)
         assert area.quartiles[m] is None and area.medians[m] is not None
         return
     low, high = area.quartiles[m]

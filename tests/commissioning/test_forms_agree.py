@@ -135,7 +135,7 @@ def test_html_csv_and_json_publish_the_same_medians_and_obstacles(report):
 
 
 def test_html_csv_and_json_publish_the_same_percentiles(report):
-    """Decision L5: percentiles withheld in one form are withheld in all, shown ones agree."""
+    """Decision E5: percentiles withheld in one form are withheld in all, shown ones agree."""
     from fama_core.commissioning import percentile_clients
 
     rows = list(csv.DictReader(io.StringIO(render_csv(report)["figures.csv"])))

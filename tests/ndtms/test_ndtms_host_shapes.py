@@ -1,4 +1,4 @@
-"""Items fama copies from the host's data are sent only in their shape (FAMA-E013, decision L1).
+"""Items fama copies from the host's data are sent only in their shape (FAMA-E013, decision E1).
 
 An NDTMS extract is not formula-marked (X3), so a host value such as ``=HYPERLINK(…)`` in
 ``AGNCY`` or ``MODAL`` must never be written: the row is refused at its record and item, the

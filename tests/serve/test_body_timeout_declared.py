@@ -1,4 +1,4 @@
-"""Every operation declares the 408 and 413 the limits give it, as a real server does (L2).
+"""Every operation declares the 408 and 413 the limits give it, as a real server does (E2).
 
 ``LimitsMiddleware`` reads each request's body under the deadline before any route is chosen, so
 a body that never finishes is answered 408, and one announced over ``--max-body`` 413, on every

@@ -1,6 +1,6 @@
 """A repeated query parameter is named when the operation takes it, and only counted otherwise.
 
-Decision L4: the names an operation takes are fixed by the OpenAPI document, so naming them
+Decision E4: the names an operation takes are fixed by the OpenAPI document, so naming them
 shows nothing of the caller's; any other name is input (it may be a client's name pasted in the
 wrong place) and is never echoed, nor is any value. Against the real server of ``conftest.py``.
 """

@@ -213,7 +213,7 @@ def test_apply_agrees_with_the_server_on_a_multi_event_batch(server):
 
 def test_a_repeated_query_parameter_is_refused_without_repeating_it(server):
     # Found by schemathesis: /v1/report took `to` twice and answered 200 with one of them.
-    # /due takes no as_of, so the name is the caller's: counted, not named (decision L4).
+    # /due takes no as_of, so the name is the caller's: counted, not named (decision E4).
     with server.client("kw_a") as http:
         r = http.get("/v1/clients/q-1/due", params=[("as_of", "2026-03-02"), ("as_of", "X-Q")])
     assert r.status_code == 400

@@ -412,7 +412,7 @@ def _known_query(request: Request) -> None:
     """Refuse query parameters the operation does not take: a misspelt ``as_of`` must not
     silently mean today. A parameter given twice is refused too: every query parameter fama
     takes is one value, and which of two dates a server picks must not be a guess. A repeated
-    parameter the operation takes is named (its name is the OpenAPI document's, decision L4);
+    parameter the operation takes is named (its name is the OpenAPI document's, decision E4);
     any other name is input, so the messages only count those, and never repeat a value."""
     known: set[str] = set()
     dates: set[str] = set()
@@ -558,7 +558,7 @@ _LIMIT_RESPONSES: dict[str, dict[str, Any]] = {
     "413": _limit_response("The request body is too large."),
 }
 """What :class:`~fama_adapters.http.limits.LimitsMiddleware` answers to any request, whatever
-its operation, declared on every operation (decision L2); an operation's own wording wins."""
+its operation, declared on every operation (decision E2); an operation's own wording wins."""
 
 
 def _html(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -336,7 +336,7 @@ def percentile_clients(threshold: int) -> int:
 
     Each percentile marks the edge of a quarter of the group: the quickest clients, at or below
     the 25th, and the slowest, at or above the 75th. Both quarters must hold at least
-    ``threshold`` clients, the least any published count describes (``docs/decisions.md``, L5).
+    ``threshold`` clients, the least any published count describes (``docs/decisions.md``, E5).
     With the inclusive method ``(n - 1) // 4 + 1`` of ``n`` clients lie at or beyond each
     percentile, so they are shown from ``4 * threshold - 3`` clients (17 at the default 5); at
     5 clients they would be the exact days of the second and the fourth.

@@ -108,7 +108,7 @@ host attribute that fills it (a table field's ``fama_fills``).
 NDTMS submissions are not formula-marked (decision X3: the file must stay byte-exact), so an
 item that a spreadsheet could read as a formula (``=``, ``+``, ``-``, ``@`` first) or that is
 not what its column holds is refused at its record and item instead (``FAMA-E013``, decision
-L1). Codes: every code of the tables' lists (``MODAL`` 94-96, ``MODSET`` 1-8, ``MODEXIT``
+E1). Codes: every code of the tables' lists (``MODAL`` 94-96, ``MODSET`` 1-8, ``MODEXIT``
 A-C, the agency codes of decision O2) is letters and digits; ``DISRSN`` keeps the 32
 characters ``TreatmentContext.end_reason`` allows. Identifiers: fama's ``Identifier``; a
 review id may be a 64-character ``MODID`` plus ``-yyyymmdd`` (the review policy's ids).
