@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -295,3 +296,61 @@ def test_a_refusal_is_remembered_for_the_same_state_so_a_caller_who_comes_back_h
     with pytest.raises(ReportRefused):  # the state moved on: computed again
         desk.answer("AG1", "q", refused, time.monotonic() + 5, stamp=(2, "d"))
     assert len(calls) == 2
+
+
+def test_a_remembered_refusal_raised_again_keeps_no_callers_frames():
+    """Raising one stored exception again grows its traceback by the raiser's frames each time,
+    and those frames hold what the request held (in the service, the agency's whole folded
+    caseload): a caller polling a refused question pinned one caseload a request, for good."""
+    import gc
+    import traceback
+    import weakref
+
+    desk: ReportDesk[str] = ReportDesk(remember=(ReportRefused,))
+
+    def refused() -> str:
+        raise ReportRefused(kind="unprotectable", reason="cannot be kept protected")
+
+    class Held(list):  # a stand-in for the caseload a request holds in its frame
+        pass
+
+    held: list[weakref.ref[Held]] = []
+    frames = []
+
+    def request() -> None:
+        caseload = Held(range(1000))
+        held.append(weakref.ref(caseload))
+        with pytest.raises(ReportRefused) as caught:
+            desk.answer("AG1", "q", refused, time.monotonic() + 5, stamp=("ledger 0", "d"))
+        frames.append(len(traceback.extract_tb(caught.value.__traceback__)))
+        del caught
+
+    for _ in range(5):
+        request()
+    gc.collect()
+    assert frames[1:] == [frames[1]] * 4  # the second and later are raised from the memory
+    assert sum(ref() is not None for ref in held) == 0
+
+
+def test_refusals_of_a_state_passed_are_forgotten_and_few_are_kept():
+    import fama_adapters.http.report_desk as report_desk
+
+    desk: ReportDesk[str] = ReportDesk(remember=(ReportRefused,))
+    calls: list[str] = []
+
+    def refused(name: str) -> Callable[[], str]:
+        def work() -> str:
+            calls.append(name)
+            raise ReportRefused(kind="unprotectable", reason="no")
+
+        return work
+
+    for key, stamp in [("q1", "A"), ("q1", "A"), ("q2", "B"), ("q1", "A")]:
+        with pytest.raises(ReportRefused):
+            desk.answer("AG1", key, refused(key), time.monotonic() + 5, stamp=stamp)
+    # q1 under A was remembered until a refusal under B showed the state had moved on.
+    assert calls == ["q1", "q2", "q1"]
+    for n in range(report_desk._REMEMBERED + 10):
+        with pytest.raises(ReportRefused):
+            desk.answer("AG2", f"k{n}", refused("k"), time.monotonic() + 5, stamp="S")
+    assert len(desk._refused) <= report_desk._REMEMBERED

@@ -33,6 +33,18 @@ from typing import Generic, TypeVar
 
 __all__ = ["Busy", "Pending", "ReportDesk"]
 
+_REMEMBERED = 256
+"""At most this many refusals are remembered (a new one lets the oldest go)."""
+
+
+def _clone(error: BaseException) -> BaseException:
+    """A new exception equal to ``error``, without its traceback (``copy.copy`` would call an
+    ``__init__`` that may take keywords only)."""
+    fresh = type(error).__new__(type(error), *error.args)
+    fresh.__dict__.update(vars(error))
+    return fresh
+
+
 _T = TypeVar("_T")
 
 
@@ -87,7 +99,9 @@ class ReportDesk(Generic[_T]):
             with self._lock:
                 seen = self._refused.get((agency, key))
                 if seen is not None and stamp is not None and seen[0] == stamp:
-                    raise seen[1]
+                    # A new one each time: raising the stored exception again would add this
+                    # request's frames (and the caseload they hold) to its traceback for good.
+                    raise _clone(seen[1])
                 job = self._jobs.get(agency)
                 if job is None or job.done.is_set():
                     # An ended job's answer is in the ledger: a new one finds it there at once.
@@ -98,6 +112,8 @@ class ReportDesk(Generic[_T]):
             if job.key != key:
                 continue  # another question's computation ended: start ours
             if job.error is not None:
+                if isinstance(job.error, self._remember):
+                    raise _clone(job.error)  # the job is kept: so would the frames be
                 raise job.error
             assert job.result is not None
             return job.result
@@ -111,8 +127,15 @@ class ReportDesk(Generic[_T]):
             except BaseException as exc:  # handed to whoever waits for it
                 job.error = exc
                 if stamp is not None and isinstance(exc, self._remember):
+                    kept = _clone(exc)  # without the computation's frames
                     with self._lock:
-                        self._refused[(agency, key)] = (stamp, exc)
+                        refused = self._refused
+                        for old in [k for k, v in refused.items() if k[0] == agency]:
+                            if refused[old][0] != stamp:  # the ledger or records moved on
+                                del refused[old]
+                        while len(refused) >= _REMEMBERED:
+                            del refused[next(iter(refused))]  # the oldest first
+                        refused[(agency, key)] = (stamp, kept)
             finally:
                 job.done.set()
 
