@@ -1,4 +1,4 @@
-"""The report ledger's rules (decisions Q1-Q9), in-process over a memory store.
+"""The report ledger's rules (decisions Q1-Q10), in-process over a memory store.
 
 The HTTP behaviour, and the attacker fed every answer a real server gives, are in
 ``tests/serve/test_report_ledger_attack.py``; these test the pieces: the question's text, the
@@ -79,6 +79,63 @@ def test_the_records_digest_ignores_order_and_sees_any_change(specs, data):
             }
         )
         assert records_digest([moved, *journeys[1:]]) != records_digest(journeys)
+
+
+def test_a_field_added_later_with_its_default_leaves_the_digest_as_it_was(monkeypatch):
+    # Decision Q10: a later fama whose journeys carry one more field (with a default) must give
+    # the digest the ledger stored for the same records, or every question overlapping an earlier
+    # answer would be refused as a revision after an upgrade.
+    import dataclasses
+
+    from fama_adapters.report import ledger
+    from fama_core.commissioning import ClientJourney
+
+    journeys = _journeys(
+        [
+            (JourneyShape.ENGAGED, "kw-1", dt.date(2026, 2, 3)),
+            (JourneyShape.DECLINED_AFTER_SESSION_1, "kw-2", dt.date(2026, 3, 4)),
+        ]
+    )
+    stored = records_digest(journeys)
+
+    @dataclasses.dataclass(frozen=True)
+    class Later(ClientJourney):
+        peer_mentor: str | None = None
+
+    later = [Later(**{f.name: getattr(j, f.name) for f in dataclasses.fields(j)}) for j in journeys]
+    monkeypatch.setattr(ledger, "ClientJourney", Later)
+    assert records_digest(later) == stored
+    changed = [dataclasses.replace(later[0], peer_mentor="pm-1"), *later[1:]]
+    assert records_digest(changed) != stored
+
+
+def test_every_field_of_a_journey_moves_the_digest():
+    import dataclasses
+
+    from fama_core.codes import EpisodeStatus, Obstacle
+
+    (journey,) = _journeys([(JourneyShape.ENGAGED, "kw-1", dt.date(2026, 2, 3))])
+    other = {
+        "client_id": "c-other",
+        "keyworker_id": "kw-9",
+        "team_id": "team-9",
+        "introduced_on": journey.introduced_on + dt.timedelta(days=1),
+        "status": EpisodeStatus.DECLINED,
+        "organisation": "org-9",
+        "committed_on": dt.date(2026, 6, 1),
+        "first_meeting_on": dt.date(2026, 6, 2),
+        "ended_on": dt.date(2026, 6, 3),
+        "obstacles": frozenset({Obstacle.OTHER}),
+        "accompaniment_arranged": not journey.accompaniment_arranged,
+        "accompaniment_used": not journey.accompaniment_used,
+    }
+    names = {f.name for f in dataclasses.fields(journey)}
+    assert names <= set(other), f"add the new fields to this test: {names - set(other)}"
+    for name in names:
+        if getattr(journey, name) == other[name]:
+            continue
+        moved = dataclasses.replace(journey, **{name: other[name]})
+        assert records_digest([moved]) != records_digest([journey]), name
 
 
 def _entry(number, period):

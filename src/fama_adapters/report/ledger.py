@@ -7,7 +7,7 @@ service keeps every answer it gave in a ledger, in the store it serves from
 (:class:`~fama_adapters.store.ReportLedger`), and builds each new answer the way
 ``fama report --earlier`` builds a report: knowing every answer already given
 whose period overlaps it, directly or through a chain of overlapping answers.
-The rules (``docs/decisions.md``, Q1-Q9):
+The rules (``docs/decisions.md``, Q1-Q10):
 
 * the same question (period, threshold, protection interval) is answered from
   the ledger, word for word, whatever was recorded since: an answer, once
@@ -144,13 +144,33 @@ def records_digest(journeys: Iterable[ClientJourney]) -> str:
 
     Two sets of records give the same digest exactly when the report sees
     the same clients the same way, so every figure of every period inside
-    this one is the same too.
+    this one is the same too. Each journey is written by field name, with
+    the fields that hold their default left out, so a later fama that adds a
+    field to :class:`ClientJourney` (with a default) gives the same digest
+    for the same records and does not turn every later question into a
+    refused revision (decision Q10).
     """
-    names = [f.name for f in dataclasses.fields(ClientJourney)]
+    fields = [
+        (f.name, f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT)
+        for f in dataclasses.fields(ClientJourney)
+    ]
     rows = sorted(
-        json.dumps([_plain(getattr(j, n)) for n in names], separators=(",", ":")) for j in journeys
+        json.dumps(
+            {
+                name: _plain(value)
+                for name, default in fields
+                if (value := getattr(j, name)) != default
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        for j in journeys
     )
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+_NO_DEFAULT = object()
+"""Stands for "no default": a field without one is always written."""
 
 
 def _damaged(entry: LedgerEntry) -> StoreError:
