@@ -76,6 +76,10 @@ class ItemShape:
 
 _CODE = ItemShape(re.compile(r"[A-Za-z0-9]{1,16}"), "a code (1 to 16 letters or digits)")
 _ID = r"[A-Za-z0-9][A-Za-z0-9._:\-]"
+_IDENTIFIER = ItemShape(
+    re.compile(_ID + "{0,63}"),
+    "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
+)
 
 HOST_ITEM_SHAPES: Mapping[str, ItemShape] = {
     "agency_code": ItemShape(AGENCY_CODE, "an agency code (1 to 16 letters or digits)"),
@@ -85,18 +89,9 @@ HOST_ITEM_SHAPES: Mapping[str, ItemShape] = {
     "modality": _CODE,
     "setting": _CODE,
     "exit_status": _CODE,
-    "client_id": ItemShape(
-        re.compile(_ID + "{0,63}"),
-        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
-    ),
-    "treatment_episode_id": ItemShape(
-        re.compile(_ID + "{0,63}"),
-        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
-    ),
-    "intervention_id": ItemShape(
-        re.compile(_ID + "{0,63}"),
-        "an identifier (1 to 64 letters, digits or . _ : -, the first a letter or digit)",
-    ),
+    "client_id": _IDENTIFIER,
+    "treatment_episode_id": _IDENTIFIER,
+    "intervention_id": _IDENTIFIER,
     "review_id": ItemShape(
         re.compile(_ID + "{0,72}"),
         "an identifier (1 to 73 letters, digits or . _ : -, the first a letter or digit)",
