@@ -1354,15 +1354,15 @@ def _report_routes(app: FastAPI, service: Service) -> None:
         deadline = began + 0.8 * service.timeout
         try:
             # A question answered before is answered at once, even while another computes.
-            # What a refusal depended on: the answers released and the records.
-            every = [journey_of(e) for client in caseload for e in client.episodes]
-            stamp = (
-                len(store.report_ledger()),
-                records_digest(j for j in every if j is not None),
-            )
-            released = answered(store, question) or service._reports.answer(
-                agency, question.key(), work, deadline, stamp
-            )
+            released = answered(store, question)
+            if released is None:
+                # What a refusal depended on: the answers released and the records.
+                every = [journey_of(e) for client in caseload for e in client.episodes]
+                stamp = (
+                    len(store.report_ledger()),
+                    records_digest(j for j in every if j is not None),
+                )
+                released = service._reports.answer(agency, question.key(), work, deadline, stamp)
         except Pending:
             raise _ProblemError(
                 _simple(
